@@ -1,0 +1,44 @@
+"""Run the Google Workspace emulator: ``python -m infra.google_emulator --host 127.0.0.1 --port 8085``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from .server import EmulatorServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.google_emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8085, help="port to bind (default 8085; 0 picks a free one)")
+    parser.add_argument("--auto-approve", action="store_true", help="approve OAuth consent without showing the page")
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay every API call by this many milliseconds")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    server = EmulatorServer(args.host, args.port)
+    server.state.extras["auto_approve"] = args.auto_approve
+    server.state.extras["latency_ms"] = args.latency_ms
+    server.start()
+    print(f"Google Workspace emulator listening on {server.base_url}", flush=True)
+    print(f"  People:   {server.base_url}/", flush=True)
+    print(f"  Calendar: {server.base_url}/calendar/v3/", flush=True)
+    print(f"  Tasks:    {server.base_url}/", flush=True)
+    print(f"  OAuth:    {server.base_url}/o/oauth2/auth  token: {server.base_url}/token", flush=True)
+    print(f"  Controls: {server.base_url}/__emulator/", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, types, then every test (unit, integration, e2e).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff" && ruff check . && ruff format --check shared functions infra tests bench >/dev/null || { echo "ruff format: run 'ruff format .'"; exit 1; }
+echo "== mypy" && mypy shared/crmsync functions infra
+echo "== pytest"
+# pytest's exit code 5 (no tests collected) is non-zero and fails the run too.
+exec pytest -n "${PYTEST_WORKERS:-2}" "$@"
