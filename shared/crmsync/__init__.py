@@ -1,0 +1,1 @@
+"""crmsync: two-way sync of CRM contacts, activities and tasks with Google."""

@@ -1,0 +1,83 @@
+"""Every Firestore query the code issues, declared once.
+
+The Firestore adapter builds its queries from these declarations, and the
+Terraform tests check that ``terraform/firestore.tf`` has a composite index for
+each one that needs it, so code and indexes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Order = Literal["ASCENDING", "DESCENDING"]
+
+
+@dataclass(frozen=True)
+class QueryField:
+    path: str
+    order: Order = "ASCENDING"
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query shape: equality fields first, then range/order fields."""
+
+    name: str
+    collection: str  # collection id (or collection group id)
+    scope: Literal["COLLECTION", "COLLECTION_GROUP"]
+    equality: tuple[str, ...]
+    ordered: tuple[QueryField, ...]
+
+    @property
+    def needs_composite_index(self) -> bool:
+        """Firestore serves single-field queries from automatic indexes."""
+        return len(self.equality) + len(self.ordered) > 1
+
+
+CONNECTIONS = "connections"
+LINKS = "links"
+RUNS = "runs"
+OAUTH_STATES = "oauth_states"
+
+# Fan-out: active connections due for a sync, oldest first.
+DUE_CONNECTIONS = Query(
+    name="due_connections",
+    collection=CONNECTIONS,
+    scope="COLLECTION",
+    equality=("status",),
+    ordered=(QueryField("next_sync_at"),),
+)
+
+# Links of one kind looked up by Google id (links are stored under
+# connections/{id}/links/{kind}:{crm_id}; lookup by CRM id is a direct get).
+LINKS_BY_GOOGLE_ID = Query(
+    name="links_by_google_id",
+    collection=LINKS,
+    scope="COLLECTION",
+    equality=("kind", "google_id"),
+    ordered=(),
+)
+
+# Every link of one kind, for full listings (streamed in document-id order).
+LINKS_OF_KIND = Query(
+    name="links_of_kind",
+    collection=LINKS,
+    scope="COLLECTION",
+    equality=("kind",),
+    ordered=(),
+)
+
+# Admin list of connections by status, newest first.
+CONNECTIONS_BY_STATUS = Query(
+    name="connections_by_status",
+    collection=CONNECTIONS,
+    scope="COLLECTION",
+    equality=("status",),
+    ordered=(QueryField("created_at", "DESCENDING"),),
+)
+
+QUERIES: tuple[Query, ...] = (DUE_CONNECTIONS, LINKS_BY_GOOGLE_ID, LINKS_OF_KIND, CONNECTIONS_BY_STATUS)
+
+# Collections whose documents expire through a TTL policy on this field.
+TTL_FIELDS: dict[str, str] = {OAUTH_STATES: "expires_at", RUNS: "expires_at"}
