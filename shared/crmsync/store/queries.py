@@ -31,8 +31,9 @@ class Query:
 
     @property
     def needs_composite_index(self) -> bool:
-        """Firestore serves single-field queries from automatic indexes."""
-        return len(self.equality) + len(self.ordered) > 1
+        """Equality-only queries are served by merging automatic single-field
+        indexes; an order or range after an equality needs a composite index."""
+        return bool(self.ordered) and len(self.equality) + len(self.ordered) > 1
 
 
 CONNECTIONS = "connections"
