@@ -1,0 +1,362 @@
+"""Per-account People data: contacts, contact groups and the change log that serves sync tokens.
+
+Every write gives the contact a new per-account change sequence number and
+appends ``(seq, key)`` to an append-only log; a listing walks the log from a
+position found by bisection, skipping superseded entries, so a sync page costs
+O(page + changes), never O(all contacts). Deleted contacts stay as tombstones.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from .core import ApiError, EmulatorState, rfc3339
+from .people_model import FIELD_ORDER, finish_items
+
+PEOPLE_STORE = "people"
+MY_CONTACTS = "myContacts"
+STARRED = "starred"
+# System groups: (id, formattedName, members may be added). The deprecated ones only allow removal.
+SYSTEM_GROUPS = [
+    (MY_CONTACTS, "My Contacts", True),
+    (STARRED, "Starred", True),
+    ("friends", "Friends", False),
+    ("family", "Family", False),
+    ("coworkers", "Coworkers", False),
+]
+NOT_FOUND = "Requested entity was not found."
+
+
+def _digest(text: str, size: int = 12) -> str:
+    return base64.b64encode(hashlib.blake2b(text.encode(), digest_size=size).digest()).decode()
+
+
+@dataclass
+class Contact:
+    """One contact (or its tombstone once deleted)."""
+
+    key: str  # "c<decimal>": the id in "people/c<decimal>"
+    source_id: str  # the same number in hex, as Google's CONTACT source id
+    fields: dict[str, list[dict[str, Any]]]
+    groups: list[str]
+    etag: str = ""
+    source_etag: str = ""
+    update_time: str = ""
+    seq: int = 0
+    deleted: bool = False
+    cache: dict[str, Any] | None = None
+
+    @property
+    def resource_name(self) -> str:
+        return "people/" + self.key
+
+    def source(self) -> dict[str, str]:
+        return {"type": "CONTACT", "id": self.source_id}
+
+    def full(self) -> dict[str, Any]:
+        """The whole Person resource (cached until the next write)."""
+        if self.cache is None:
+            meta_source = {**self.source(), "etag": self.source_etag, "updateTime": self.update_time}
+            person: dict[str, Any] = {"resourceName": self.resource_name, "etag": self.etag}
+            if self.deleted:
+                person["metadata"] = {"sources": [meta_source], "deleted": True, "objectType": "PERSON"}
+            else:
+                person["metadata"] = {"sources": [meta_source], "objectType": "PERSON"}
+                for name in FIELD_ORDER:
+                    if name == "memberships":
+                        if self.groups:
+                            person[name] = [_membership(g, self.source()) for g in self.groups]
+                    elif self.fields.get(name):
+                        person[name] = self.fields[name]
+            self.cache = person
+        return self.cache
+
+    def view(self, mask: list[str] | None) -> dict[str, Any]:
+        """The Person with only the fields in ``mask`` (resourceName and etag always; tombstones keep metadata)."""
+        full = self.full()
+        if mask is None:
+            return full
+        out = {"resourceName": full["resourceName"], "etag": full["etag"]}
+        if self.deleted:
+            out["metadata"] = full["metadata"]
+            return out
+        for name in mask:
+            if name in full:
+                out[name] = full[name]
+        return out
+
+
+def _membership(group_id: str, source: dict[str, str]) -> dict[str, Any]:
+    cgm = {"contactGroupId": group_id, "contactGroupResourceName": "contactGroups/" + group_id}
+    return {"metadata": {"source": source}, "contactGroupMembership": cgm}
+
+
+@dataclass
+class Group:
+    """One contact group (system or user)."""
+
+    id: str
+    name: str
+    system: bool
+    formatted_name: str
+    client_data: list[dict[str, str]] = field(default_factory=list)
+    etag: str = ""
+    update_time: str = ""
+    seq: int = 0
+    deleted: bool = False
+    addable: bool = True
+
+    @property
+    def resource_name(self) -> str:
+        return "contactGroups/" + self.id
+
+
+class PeopleStore:
+    """One account's contacts and contact groups."""
+
+    def __init__(self, state: EmulatorState, email: str) -> None:
+        self.state = state
+        self.account_tag = _digest(email, 6)  # ties tokens to the account
+        self.contacts: dict[str, Contact] = {}
+        self.live = 0
+        self.seq = 0
+        self.log_seqs: list[int] = []
+        self.log_keys: list[str] = []
+        self.token_epoch = 0  # bumped by expire_sync_tokens: older tokens are expired
+        self.groups: dict[str, Group] = {}
+        self.members: dict[str, dict[str, None]] = {}
+        self.sorted_cache: dict[tuple[Any, ...], list[str]] = {}
+        stamp = rfc3339(state.clock.now())
+        for gid, label, addable in SYSTEM_GROUPS:
+            self.groups[gid] = Group(gid, gid, True, label, addable=addable)
+            self.members[gid] = {}
+            self._touch_group(self.groups[gid], stamp)
+
+    # ------------------------------------------------------------------ ids and bookkeeping
+
+    def region(self) -> str:
+        return str(self.state.extras.get("people.default_region", "US"))
+
+    def new_key(self) -> tuple[str, str]:
+        """A fresh (key, hex source id) pair, 16 hex digits like Google's."""
+        while True:
+            num = (self.state.next_id() * 0x9E3779B97F4A7C15) % (1 << 60) + (1 << 60)
+            key = f"c{num}"
+            if key not in self.contacts:
+                return key, f"{num:x}"
+
+    def _touch(self, contact: Contact, stamp: str) -> None:
+        self.seq += 1
+        n = self.state.next_id()
+        contact.seq = self.seq
+        contact.etag = "%Eg" + _digest(f"{contact.key}.{n}")
+        contact.source_etag = "#" + _digest(f"s{contact.key}.{n}", 9)
+        contact.update_time = stamp
+        contact.cache = None
+        self.log_seqs.append(self.seq)
+        self.log_keys.append(contact.key)
+        if len(self.log_seqs) > 2 * len(self.contacts) + 1024:
+            self._compact()
+
+    def _compact(self) -> None:
+        entries = sorted((c.seq, c.key) for c in self.contacts.values())
+        self.log_seqs = [s for s, _ in entries]
+        self.log_keys = [k for _, k in entries]
+
+    def _touch_group(self, group: Group, stamp: str) -> None:
+        self.seq += 1
+        group.seq = self.seq
+        group.etag = "#" + _digest(f"g{group.id}.{self.state.next_id()}", 9)
+        group.update_time = stamp
+
+    def changes(self, after: int, upto: int, limit: int | None = None) -> list[tuple[int, str]]:
+        """Log entries with ``after < seq <= upto`` still current, oldest first (tombstones included)."""
+        start = bisect.bisect_right(self.log_seqs, after)
+        end = bisect.bisect_right(self.log_seqs, upto)
+        out: list[tuple[int, str]] = []
+        for i in range(start, end):
+            key = self.log_keys[i]
+            if self.contacts[key].seq == self.log_seqs[i]:
+                out.append((self.log_seqs[i], key))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def log_slice(self, after: int, upto: int, limit: int, *, descending: bool = False) -> list[Contact]:
+        """Up to ``limit`` live contacts in change order strictly after (or before) the cursor ``after``."""
+        out: list[Contact] = []
+        if descending:
+            i = bisect.bisect_left(self.log_seqs, min(after, upto + 1)) - 1
+            step, stop = -1, -1
+        else:
+            i = bisect.bisect_right(self.log_seqs, after)
+            step, stop = 1, len(self.log_seqs)
+        while i != stop and len(out) < limit:
+            seq = self.log_seqs[i]
+            if not descending and seq > upto:
+                break
+            contact = self.contacts[self.log_keys[i]]
+            if contact.seq == seq and not contact.deleted:
+                out.append(contact)
+            i += step
+        return out
+
+    # ------------------------------------------------------------------ contacts
+
+    def get(self, key: str) -> Contact:
+        """A live contact or a 404."""
+        contact = self.contacts.get(key)
+        if contact is None or contact.deleted:
+            raise ApiError(404, NOT_FOUND)
+        return contact
+
+    def resolve_groups(self, memberships: list[dict[str, Any]], where: str = "person.memberships") -> list[str]:
+        """Group ids named by membership items; 400 for unknown or non-addable groups."""
+        ids: list[str] = []
+        for item in memberships:
+            cgm = item.get("contactGroupMembership") or {}
+            name = cgm.get("contactGroupResourceName") or (
+                "contactGroups/" + cgm["contactGroupId"] if cgm.get("contactGroupId") else ""
+            )
+            if not name:
+                continue
+            gid = name.removeprefix("contactGroups/")
+            group = self.groups.get(gid)
+            if not name.startswith("contactGroups/") or group is None or group.deleted:
+                raise ApiError(400, f"Invalid {where}: contact group {name!r} does not exist.")
+            if not group.addable:
+                raise ApiError(400, f"Invalid {where}: contacts cannot be added to the system group {name!r}.")
+            if gid not in ids:
+                ids.append(gid)
+        return ids
+
+    def _finish(self, contact: Contact, cleaned: dict[str, list[dict[str, Any]]]) -> None:
+        source, region = contact.source(), self.region()
+        for name, items in cleaned.items():
+            if name == "memberships":
+                continue
+            if items:
+                contact.fields[name] = finish_items(name, items, source, region)
+            else:
+                contact.fields.pop(name, None)
+
+    def create(self, cleaned: dict[str, list[dict[str, Any]]], stamp: str, key: str | None = None) -> Contact:
+        """A new contact in myContacts plus any groups its memberships name."""
+        groups = self.resolve_groups(cleaned.get("memberships", []))
+        if key is None:
+            key, source_id = self.new_key()
+        else:
+            source_id = f"{int(key[1:]):x}"
+        contact = Contact(key, source_id, {}, [])
+        self._finish(contact, cleaned)
+        self.contacts[key] = contact
+        self.live += 1
+        self._touch(contact, stamp)
+        self.set_groups(contact, [MY_CONTACTS, *[g for g in groups if g != MY_CONTACTS]], stamp, touch=False)
+        return contact
+
+    def update(self, contact: Contact, cleaned: dict[str, list[dict[str, Any]]], fields: list[str], stamp: str) -> None:
+        """Replace ``fields`` of a contact with the cleaned values (absent = cleared)."""
+        if "memberships" in fields:
+            groups = self.resolve_groups(cleaned.get("memberships", []))
+            if not groups:
+                raise ApiError(400, "Invalid person.memberships: at least one contact group membership is required.")
+            self.set_groups(contact, groups, stamp, touch=False)
+        self._finish(contact, {f: cleaned.get(f, []) for f in fields})
+        self._touch(contact, stamp)
+
+    def set_groups(self, contact: Contact, groups: list[str], stamp: str, *, touch: bool = True) -> None:
+        """Set a contact's groups, keeping member indexes and group etags/counts right."""
+        old, new = set(contact.groups), set(groups)
+        for gid in old - new:
+            self.members[gid].pop(contact.key, None)
+            self._touch_group(self.groups[gid], stamp)
+        for gid in new - old:
+            self.members[gid][contact.key] = None
+            self._touch_group(self.groups[gid], stamp)
+        contact.groups = list(groups)
+        if touch:
+            self._touch(contact, stamp)
+        else:
+            contact.cache = None
+
+    def delete(self, contact: Contact, stamp: str) -> None:
+        """Turn a contact into a tombstone (kept to serve sync tokens)."""
+        for gid in contact.groups:
+            self.members[gid].pop(contact.key, None)
+            self._touch_group(self.groups[gid], stamp)
+        contact.groups = []
+        contact.fields = {}
+        contact.deleted = True
+        self.live -= 1
+        self._touch(contact, stamp)
+
+    # ------------------------------------------------------------------ groups
+
+    def group(self, gid: str) -> Group:
+        """A live group or a 404."""
+        group = self.groups.get(gid)
+        if group is None or group.deleted:
+            raise ApiError(404, NOT_FOUND)
+        return group
+
+    def new_group(self, name: str, client_data: list[dict[str, str]], stamp: str, gid: str | None = None) -> Group:
+        """A user contact group; 409 when the name is taken."""
+        self.check_group_name(name, None)
+        gid = gid or f"{self.state.next_id() * 0x9E3779B97F4A7C15 % (1 << 48):x}"
+        group = Group(gid, name, False, name, client_data)
+        self.groups[gid] = group
+        self.members[gid] = {}
+        self._touch_group(group, stamp)
+        return group
+
+    def check_group_name(self, name: str, own_id: str | None) -> None:
+        """400 for an empty name, 409 when another live group already has it."""
+        if not name.strip():
+            raise ApiError(400, "Invalid contactGroup.name: the name must not be empty.")
+        for g in self.groups.values():
+            if not g.deleted and g.id != own_id and (g.name == name or g.formatted_name == name):
+                raise ApiError(409, f'Contact group name "{name}" already exists.', status="ALREADY_EXISTS")
+
+    def group_view(self, group: Group, fields: list[str], max_members: int = 0) -> dict[str, Any]:
+        """A ContactGroup resource restricted to ``fields``."""
+        out: dict[str, Any] = {"resourceName": group.resource_name, "etag": group.etag}
+        if group.deleted:
+            out["metadata"] = {"updateTime": group.update_time, "deleted": True}
+            return out
+        if "metadata" in fields:
+            out["metadata"] = {"updateTime": group.update_time}
+        if "groupType" in fields:
+            out["groupType"] = "SYSTEM_CONTACT_GROUP" if group.system else "USER_CONTACT_GROUP"
+        if "name" in fields:
+            out["name"] = group.name
+            out["formattedName"] = group.formatted_name
+        if "memberCount" in fields:
+            out["memberCount"] = len(self.members[group.id])
+        if "clientData" in fields and group.client_data:
+            out["clientData"] = group.client_data
+        if max_members > 0:
+            names = ["people/" + k for k in self.members[group.id]]
+            out["memberResourceNames"] = names[:max_members]
+        return out
+
+    def delete_group(self, group: Group, stamp: str, *, delete_contacts: bool) -> None:
+        """Delete a user group; its members lose the membership or, if asked, are deleted."""
+        for key in list(self.members[group.id]):
+            contact = self.contacts[key]
+            if delete_contacts:
+                self.delete(contact, stamp)
+            else:
+                self.set_groups(contact, [g for g in contact.groups if g != group.id], stamp)
+        group.deleted = True
+        group.client_data = []
+        self._touch_group(group, stamp)
+
+
+def store_for(state: EmulatorState, account: Any) -> PeopleStore:
+    """The account's People store, created on first use."""
+    return account.store(PEOPLE_STORE, lambda: PeopleStore(state, account.email))  # type: ignore[no-any-return]
