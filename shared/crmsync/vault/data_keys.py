@@ -1,0 +1,158 @@
+"""Data keys for envelope encryption: 32-byte AES keys kept as versions of one Secret Manager secret."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from google.api_core import exceptions as gexc
+from google.cloud import secretmanager
+
+from crmsync.vault.crc32c import crc32c
+from crmsync.vault.port import VaultError
+from crmsync.vault.secret_manager import CALL_ERRORS, LABELS, payload_of, vault_error
+
+DATA_KEY_SECRET = "crmsync-data-key"
+KEY_BYTES = 32
+
+
+class DataKeyProvider(Protocol):
+    """Gives the current data key for encrypting and any older version for decrypting."""
+
+    def current(self) -> tuple[str, bytes]:
+        """Return (version id, key) of the key to encrypt with."""
+        ...
+
+    def by_version(self, version_id: str) -> bytes:
+        """Return the key of one version (to decrypt blobs written under it)."""
+        ...
+
+
+def _check_key(key: bytes, where: str) -> bytes:
+    if len(key) != KEY_BYTES:
+        raise VaultError(f"data key {where} is {len(key)} bytes; AES-256-GCM needs exactly {KEY_BYTES}")
+    return key
+
+
+class InMemoryDataKeys:
+    """Data keys held in memory (unit tests and the local stack)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, bytes] = {}
+        self.rotate()
+
+    def current(self) -> tuple[str, bytes]:
+        """Return the newest (version id, key)."""
+        version = str(len(self._keys))
+        return version, self._keys[version]
+
+    def by_version(self, version_id: str) -> bytes:
+        """Return the key of one version or raise VaultError."""
+        try:
+            return self._keys[version_id]
+        except KeyError:
+            raise VaultError(f"data key version {version_id!r} does not exist") from None
+
+    def rotate(self) -> str:
+        """Add a new random key version and return its id."""
+        version = str(len(self._keys) + 1)
+        self._keys[version] = os.urandom(KEY_BYTES)
+        return version
+
+
+class SecretManagerDataKeys:
+    """Data keys as versions of the secret `crmsync-data-key`; cached per process.
+
+    Versions are immutable, so `by_version` caches forever; `current` is re-read after
+    `current_ttl_seconds` so that a rotation done elsewhere is picked up by warm instances.
+    Keep old versions ENABLED until `EnvelopeVault.reencrypt` has moved every blob off them.
+    """
+
+    def __init__(
+        self,
+        client: secretmanager.SecretManagerServiceClient,
+        project: str,
+        secret_id: str = DATA_KEY_SECRET,
+        *,
+        current_ttl_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._name = f"projects/{project}/secrets/{secret_id}"
+        self._ttl = current_ttl_seconds
+        self._clock = clock
+        self._keys: dict[str, bytes] = {}
+        self._current: tuple[float, str] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def secret_name(self) -> str:
+        """Return the full resource name of the data-key secret."""
+        return self._name
+
+    def current(self) -> tuple[str, bytes]:
+        """Return (version id, key) of the latest enabled data key."""
+        with self._lock:
+            if self._current is not None and self._current[0] > self._clock():
+                version = self._current[1]
+                return version, self._keys[version]
+        version, key = self._access("latest")
+        with self._lock:
+            self._keys[version] = key
+            self._current = (self._clock() + self._ttl, version)
+        return version, key
+
+    def by_version(self, version_id: str) -> bytes:
+        """Return the key of one version (cached for the life of the process)."""
+        if not version_id.isdigit():
+            raise VaultError(f"data key version {version_id!r} is not a Secret Manager version number")
+        with self._lock:
+            if version_id in self._keys:
+                return self._keys[version_id]
+        version, key = self._access(version_id)
+        with self._lock:
+            self._keys[version] = key
+        return key
+
+    def rotate(self) -> str:
+        """Add a new random data-key version (creating the secret on first use); return its version id."""
+        try:
+            self._client.create_secret(
+                request={
+                    "parent": self._name.split("/secrets/")[0],
+                    "secret_id": self._name.rsplit("/", 1)[-1],
+                    "secret": {"replication": {"automatic": {}}, "labels": LABELS},
+                }
+            )
+        except gexc.Conflict:
+            pass  # exists already (gRPC AlreadyExists or REST 409)
+        except CALL_ERRORS as err:
+            raise vault_error(err, f"creating {self._name}") from err
+        key = os.urandom(KEY_BYTES)
+        try:
+            added = self._client.add_secret_version(
+                request={"parent": self._name, "payload": {"data": key, "data_crc32c": crc32c(key)}}
+            )
+        except CALL_ERRORS as err:
+            raise vault_error(err, f"adding a data key version to {self._name}") from err
+        version = added.name.rsplit("/", 1)[-1]
+        with self._lock:
+            self._keys[version] = key
+            self._current = (self._clock() + self._ttl, version)
+        return version
+
+    def _access(self, version: str) -> tuple[str, bytes]:
+        what = f"reading data key {self._name}/versions/{version}"
+        try:
+            response = self._client.access_secret_version(name=f"{self._name}/versions/{version}")
+        except (gexc.NotFound, gexc.FailedPrecondition) as err:
+            raise VaultError(
+                f"{what}: not found or not enabled; create the first key with SecretManagerDataKeys.rotate() "
+                "and keep old versions enabled while blobs still use them"
+            ) from err
+        except CALL_ERRORS as err:
+            raise vault_error(err, what) from err
+        return response.name.rsplit("/", 1)[-1], _check_key(payload_of(response, what), what)
