@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 
+from . import register_all
+from .controls import apply_settings
 from .server import EmulatorServer
 
 
@@ -19,11 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=int, default=0, help="delay every API call by this many milliseconds")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
+    register_all()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must be >= 0")
     server = EmulatorServer(args.host, args.port)
-    server.state.extras["auto_approve"] = args.auto_approve
-    server.state.extras["latency_ms"] = args.latency_ms
+    # Kept under "startup_settings" so POST /__emulator/reset re-applies the flags.
+    startup = {"auto_approve": args.auto_approve, "latency_ms": args.latency_ms}
+    server.state.extras["startup_settings"] = startup
+    apply_settings(server.state, dict(startup))
     server.start()
+    print(server.base_url, flush=True)  # first line: the base URL alone (port 0 picks a free port)
     print(f"Google Workspace emulator listening on {server.base_url}", flush=True)
     print(f"  People:   {server.base_url}/", flush=True)
     print(f"  Calendar: {server.base_url}/calendar/v3/", flush=True)
@@ -32,10 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Controls: {server.base_url}/__emulator/", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
     server.stop()
     return 0
 

@@ -7,15 +7,21 @@ route's scopes, counts the call, and renders ``ApiError`` in the API's shape.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
-from .core import CONTROL, OAUTH, PEOPLE, ROUTER, ApiError, Ctx, EmulatorState, parse_query
+from .core import CONTROL, OAUTH, ROUTER, ApiError, Ctx, EmulatorState, parse_query
 
 log = logging.getLogger("google_emulator")
 
@@ -50,7 +56,13 @@ def _authenticate(state: EmulatorState, ctx: Ctx, scopes: frozenset[str]) -> Non
             reason="authError",
             location="Authorization",
             location_type="header",
-            details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_EXPIRED" if token else "CREDENTIALS_MISSING", "domain": "googleapis.com"}],
+            details=[
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "ACCESS_TOKEN_EXPIRED" if token else "CREDENTIALS_MISSING",
+                    "domain": "googleapis.com",
+                }
+            ],
             headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'},
         )
     if not scopes & token.scopes:
@@ -58,7 +70,13 @@ def _authenticate(state: EmulatorState, ctx: Ctx, scopes: frozenset[str]) -> Non
             403,
             "Request had insufficient authentication scopes.",
             reason="insufficientPermissions",
-            details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com"}],
+            details=[
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                    "domain": "googleapis.com",
+                }
+            ],
             headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="insufficient_scope"'},
         )
     ctx.token = token
@@ -66,8 +84,9 @@ def _authenticate(state: EmulatorState, ctx: Ctx, scopes: frozenset[str]) -> Non
 
 
 # Hooks run before a counted API call (after auth): fault injection, quotas,
-# latency. Each may raise ApiError or a ConnectionDrop. Registered by controls.
-BeforeCall = Callable[[EmulatorState, Ctx], None]
+# latency. Each may raise ApiError or ConnectionDrop, or return seconds of delay;
+# the delay is slept OUTSIDE the global lock so latency never serializes calls.
+BeforeCall = Callable[[EmulatorState, Ctx], float | None]
 BEFORE_CALL: list[BeforeCall] = []
 
 
@@ -76,31 +95,94 @@ BEFORE_CALL: list[BeforeCall] = []
 ResponseObserver = Callable[[str, int, bytes], None]
 RESPONSE_OBSERVERS: list[ResponseObserver] = []
 
+# Method ids whose handlers run without the global lock because they take it
+# per step themselves (the batch endpoints dispatch each inner call separately).
+UNLOCKED_METHOD_IDS: set[str] = set()
+
+_IN_BATCH: ContextVar[bool] = ContextVar("google_emulator_in_batch", default=False)
+
+
+def in_batch() -> bool:
+    """True while serving an inner call of a batch request."""
+    return _IN_BATCH.get()
+
 
 class ConnectionDrop(Exception):
     """Raised by fault injection: the server closes the connection without a reply."""
 
 
-def dispatch(state: EmulatorState, method: str, path: str, query_string: str, headers: dict[str, str], body: bytes) -> Response:
-    """Serve one API call (plain or inside a batch)."""
+def _identify(state: EmulatorState, ctx: Ctx) -> None:
+    """Attach the account of a valid bearer token, if any, to an unauthenticated route (for counters)."""
+    auth = ctx.headers.get("authorization", "")
+    token = state.access_tokens.get(auth[7:].strip()) if auth.lower().startswith("bearer ") else None
+    if token is not None and token.expires_at > state.clock.now():
+        ctx.token = token
+        ctx.account = state.account(token.email)
+
+
+def _record_status(state: EmulatorState, who: str, method_id: str, status: int) -> None:
+    with state.lock:
+        by_method = state.extras.setdefault("status_counts", {}).setdefault(who, {})
+        by_status = by_method.setdefault(method_id, {})
+        by_status[str(status)] = by_status.get(str(status), 0) + 1
+
+
+def dispatch(
+    state: EmulatorState,
+    method: str,
+    path: str,
+    query_string: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    inner: bool = False,
+) -> Response:
+    """Serve one API call (plain, or an inner call of a batch when ``inner``)."""
     found = ROUTER.match(method, path)
     api = found[0].api if found else ROUTER.api_for_path(path)
+    counted: tuple[str, str] | None = None
+    batch_token = _IN_BATCH.set(inner)
     try:
         if found is None:
             raise ApiError(404, f"Method not found: {method} {path}", reason="notFound")
         rt, path_params = found
         ctx = Ctx(
-            method=method.upper(), path=path, query=parse_query(query_string), headers=headers, body=body,
-            path_params=path_params, state=state, api=rt.api, method_id=rt.method_id,
+            method=method.upper(),
+            path=path,
+            query=parse_query(query_string),
+            headers=headers,
+            body=body,
+            path_params=path_params,
+            state=state,
+            api=rt.api,
+            method_id=rt.method_id,
         )
+        delay = 0.0
+        refused: ApiError | None = None
         with state.lock:
             if rt.scopes:
                 _authenticate(state, ctx, rt.scopes)
+            elif rt.api not in (OAUTH, CONTROL):
+                _identify(state, ctx)
             if rt.api not in (OAUTH, CONTROL):
+                who = ctx.acct.email if ctx.account else "-"
+                state.counters[who][rt.method_id] += 1
+                counted = (who, rt.method_id)
                 for hook in BEFORE_CALL:
-                    hook(state, ctx)
-                state.counters[ctx.acct.email if ctx.account else "-"][rt.method_id] += 1
+                    try:
+                        delay += hook(state, ctx) or 0.0
+                    except ApiError as err:
+                        refused = err
+                        break
+        if delay > 0:
+            time.sleep(delay)
+        if refused is not None:
+            raise refused
+        if rt.method_id in UNLOCKED_METHOD_IDS:
             reply = rt.handler(ctx)
+        else:
+            with state.lock:
+                reply = rt.handler(ctx)
         if isinstance(reply, Response):
             resp = reply
         elif isinstance(reply, tuple):
@@ -108,10 +190,26 @@ def dispatch(state: EmulatorState, method: str, path: str, query_string: str, he
         else:
             resp = Response.json(200, reply)
         for observe in RESPONSE_OBSERVERS:
-            observe(rt.method_id, resp.status, resp.body if resp.headers.get("Content-Type", "").startswith("application/json") else b"")
-        return resp
+            observe(
+                rt.method_id,
+                resp.status,
+                resp.body if resp.headers.get("Content-Type", "").startswith("application/json") else b"",
+            )
     except ApiError as err:
-        return Response.json(err.code, err.body(api), err.headers)
+        resp = Response.json(err.code, err.body(api), err.headers)
+    finally:
+        _IN_BATCH.reset(batch_token)
+    if counted is not None:
+        _record_status(state, counted[0], counted[1], resp.status)
+    return resp
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase for an HTTP status."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 def make_app(state: EmulatorState) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
@@ -126,39 +224,49 @@ def make_app(state: EmulatorState) -> Callable[[dict[str, Any], StartResponse], 
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        try:
-            resp = dispatch(state, environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", ""), headers, body)
-        except ConnectionDrop:
-            environ["emulator.drop"]()
-            return []
-        reason = {200: "OK", 204: "No Content", 302: "Found"}.get(resp.status, "Status")
+        resp = dispatch(
+            state,
+            environ["REQUEST_METHOD"],
+            environ.get("PATH_INFO", "/"),
+            environ.get("QUERY_STRING", ""),
+            headers,
+            body,
+        )
         hdrs = [("Content-Length", str(len(resp.body))), *resp.headers.items()]
-        start_response(f"{resp.status} {reason}", hdrs)
+        start_response(f"{resp.status} {reason_phrase(resp.status)}", hdrs)
         return [resp.body]
 
     return app
+
+
+class _ServerHandler(ServerHandler):
+    def handle_error(self) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionDrop):
+            raise ConnectionDrop  # let _QuietHandler close the socket silently
+        super().handle_error()
 
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.debug("%s - %s", self.address_string(), format % args)
 
-    def get_environ(self) -> dict[str, Any]:
-        env = super().get_environ()
-
-        def drop() -> None:
-            self.close_connection = True
-            raise ConnectionDrop
-
-        env["emulator.drop"] = drop
-        return env
-
-    def handle_one_request(self) -> None:
+    def handle(self) -> None:
+        """Serve one request like WSGIRequestHandler, but let ConnectionDrop close the socket unanswered."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=False)  # type: ignore[arg-type]
+        handler.request_handler = self  # type: ignore[attr-defined]
         try:
-            super().handle_one_request()
+            handler.run(self.server.get_app())  # type: ignore[attr-defined]
         except ConnectionDrop:
-            # Close the socket without writing a status line.
             self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -172,8 +280,10 @@ class EmulatorServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state: EmulatorState | None = None) -> None:
         self.state = state or EmulatorState()
-        self.httpd = make_server(host, port, make_app(self.state), server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
-        self.host, self.port = self.httpd.server_address[:2]
+        self.httpd = make_server(
+            host, port, make_app(self.state), server_class=ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        self.host, self.port = str(self.httpd.server_address[0]), int(self.httpd.server_address[1])
         self.base_url = f"http://{self.host}:{self.port}"
         self.state.extras["base_url"] = self.base_url
         self._thread: threading.Thread | None = None
