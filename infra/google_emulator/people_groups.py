@@ -91,9 +91,13 @@ def get_group(ctx: Ctx) -> dict[str, Any]:
     return _store(ctx).group_view(_group_in(ctx), fields, _max_members(ctx))
 
 
+@route("POST", "/v1/contactGroups:batchGet", api=PEOPLE, method_id="people.contactGroups.batchGet", scopes=READ)
 @route("GET", "/v1/contactGroups:batchGet", api=PEOPLE, method_id="people.contactGroups.batchGet", scopes=READ)
 def batch_get_groups(ctx: Ctx) -> dict[str, Any]:
     """contactGroups.batchGet: up to 200 groups, a NOT_FOUND status for unknown ones."""
+    from .people import long_get
+
+    long_get(ctx)
     fields = _fields(ctx.param("groupFields"), "groupFields", DEFAULT_READ_FIELDS)
     names, max_members = ctx.params("resourceNames"), _max_members(ctx)
     if not names:
