@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .core import SCOPE_TASKS, SCOPE_TASKS_RO, TASKS, Account, Ctx, EmulatorState, parse_rfc3339, route
+from .core import SCOPE_TASKS, SCOPE_TASKS_RO, TASKS, Ctx, EmulatorState, parse_rfc3339, route
 from .tasks_io import (
     apply_task_body,
     bool_param,
@@ -50,7 +50,8 @@ READ = frozenset({SCOPE_TASKS, SCOPE_TASKS_RO})
 WRITE = frozenset({SCOPE_TASKS})
 LISTS = "/tasks/v1/users/@me/lists"
 TASKS_OF = "/tasks/v1/lists/{tasklist}/tasks"
-__all__ = ["dump", "expire_sync_tokens", "seed", "store_of"]  # the controls module seeds and dumps through here
+# No expire_sync_tokens: the Tasks API has no sync tokens. Controls seed and dump through these.
+__all__ = ["dump", "seed", "store_of"]
 
 
 def _ctx_store(ctx: Ctx) -> TasksStore:
@@ -331,7 +332,3 @@ def move_task(ctx: Ctx) -> dict[str, Any]:
         rec.place(task, parent, previous)
     store.touch(ctx.state, rec, task)
     return render_task(ctx.state, rec, task)
-
-
-def expire_sync_tokens(account: Account, state: EmulatorState) -> None:
-    """No-op: the Tasks API has no sync tokens (kept so controls can treat every API alike)."""
