@@ -27,7 +27,9 @@ class CrmError(Exception):
 class CrmConflict(CrmError):
     """The If-Match version is stale (412); ``current_version`` is the record's version now."""
 
-    def __init__(self, message: str, *, current_version: int, status: int = 412, problem: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, current_version: int, status: int = 412, problem: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message, status=status, problem=problem)
         self.current_version = current_version
 
@@ -39,7 +41,14 @@ class CrmNotFound(CrmError):
 class CrmValidation(CrmError):
     """The request or record was rejected; ``errors`` point at the offending fields."""
 
-    def __init__(self, message: str, *, errors: Sequence[FieldError] = (), status: int = 422, problem: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        status: int = 422,
+        problem: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, status=status, problem=problem)
         self.errors = list(errors)
 
@@ -55,7 +64,14 @@ class CrmAuthError(CrmError):
 class CrmTransient(CrmError):
     """Worth retrying later: 429, 5xx, timeouts, dropped connections."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int = 0, problem: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int = 0,
+        problem: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, status=status, problem=problem)
         self.retry_after = retry_after
 
@@ -142,11 +158,15 @@ class CrmConnector(Protocol):
         """The records that exist and are visible among ``ids`` (at most 1000), in the order asked."""
         ...
 
-    def create(self, kind: Kind, record: RecordInput, idempotency_key: str, *, on_behalf_of: str | None = None) -> Record:
+    def create(
+        self, kind: Kind, record: RecordInput, idempotency_key: str, *, on_behalf_of: str | None = None
+    ) -> Record:
         """Create once: a replay with the same key returns the original record."""
         ...
 
-    def update(self, kind: Kind, record_id: str, patch: Mapping[str, Any], if_match: int, *, on_behalf_of: str | None = None) -> Record:
+    def update(
+        self, kind: Kind, record_id: str, patch: Mapping[str, Any], if_match: int, *, on_behalf_of: str | None = None
+    ) -> Record:
         """Change the given top-level fields if the record is still at version ``if_match``."""
         ...
 

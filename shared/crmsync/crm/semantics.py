@@ -50,7 +50,9 @@ def decode_cursor(kind: str, flt: FeedFilter, cursor: str | None) -> int:
     except (ValueError, TypeError, KeyError, AttributeError):
         ok = False
     if not ok:
-        raise CursorError("the cursor is not one this CRM issued; pass next_cursor exactly as returned, or omit it to start over")
+        raise CursorError(
+            "the cursor is not one this CRM issued; pass next_cursor exactly as returned, or omit it to start over"
+        )
     if data.get("f") != flt.fingerprint(kind):
         raise CursorError(
             "the cursor was issued for another kind or other filters (owner_id, tag, X-CRM-User); "

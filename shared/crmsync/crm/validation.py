@@ -17,13 +17,18 @@ from pydantic import ValidationError
 
 from .models import DATA_MODELS, META_FIELDS, ActivityData, CompanyData, ContactData, RecordData, TaskData
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _TAG = re.compile(r"^[^\s,\x00-\x1f](?:[^,\x00-\x1f]{0,62}[^\s,\x00-\x1f])?$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 _LOCAL_DT = "%Y-%m-%dT%H:%M:%S"
 MAX_TEXT = 100_000
 # Fields checked together: a patch touching one of them re-checks the whole group.
-_GROUPS = ({"all_day", "start", "end", "time_zone", "start_date", "end_date", "recurrence", "exceptions"}, {"status", "completed_at"})
+_GROUPS = (
+    {"all_day", "start", "end", "time_zone", "start_date", "end_date", "recurrence", "exceptions"},
+    {"status", "completed_at"},
+)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,12 @@ def _check_common(rec: RecordData) -> list[FieldError]:
     seen = set()
     for i, tag in enumerate(rec.tags):
         if not _TAG.match(tag):
-            errors.append(FieldError(f"/tags/{i}", "a tag is 1-64 characters, no commas or control characters, no leading or trailing spaces"))
+            errors.append(
+                FieldError(
+                    f"/tags/{i}",
+                    "a tag is 1-64 characters, no commas or control characters, no leading or trailing spaces",
+                )
+            )
         elif tag in seen:
             errors.append(FieldError(f"/tags/{i}", f"duplicate tag {tag!r}"))
         seen.add(tag)
@@ -139,7 +149,12 @@ def _check_contact(rec: ContactData) -> list[FieldError]:
         errors.append(FieldError("/given_name", "a contact needs a name, an e-mail, a phone or a company"))
     for i, email in enumerate(rec.emails):
         if not is_email(email.value):
-            errors.append(FieldError(f"/emails/{i}/value", f"{email.value!r} is not an e-mail address (expected name@domain.tld without spaces)"))
+            errors.append(
+                FieldError(
+                    f"/emails/{i}/value",
+                    f"{email.value!r} is not an e-mail address (expected name@domain.tld without spaces)",
+                )
+            )
     for i, phone in enumerate(rec.phones):
         if not phone.value.strip():
             errors.append(FieldError(f"/phones/{i}/value", "a phone number cannot be empty"))
@@ -148,7 +163,9 @@ def _check_contact(rec: ContactData) -> list[FieldError]:
             errors.append(FieldError(f"/urls/{i}/value", "a URL starts with http:// or https:// and has no spaces"))
     for i, addr in enumerate(rec.addresses):
         if addr.country is not None and not re.fullmatch(r"[A-Z]{2}", addr.country):
-            errors.append(FieldError(f"/addresses/{i}/country", "use the ISO 3166-1 alpha-2 country code, e.g. 'DE' or 'US'"))
+            errors.append(
+                FieldError(f"/addresses/{i}/country", "use the ISO 3166-1 alpha-2 country code, e.g. 'DE' or 'US'")
+            )
     if rec.birthday is not None:
         errors += _check_birthday(rec.birthday.year, rec.birthday.month, rec.birthday.day)
     return errors
@@ -162,7 +179,9 @@ def _check_birthday(year: int | None, month: int, day: int) -> list[FieldError]:
     try:
         date(year if year is not None else 2000, month, day)  # 2000 is a leap year: 29 Feb is fine without year
     except ValueError:
-        return [FieldError("/birthday/day", f"day {day} does not exist in month {month}" + (f" of {year}" if year else ""))]
+        return [
+            FieldError("/birthday/day", f"day {day} does not exist in month {month}" + (f" of {year}" if year else ""))
+        ]
     return []
 
 
@@ -184,7 +203,10 @@ def _check_activity(rec: ActivityData) -> list[FieldError]:
         for name in ("start", "end", "time_zone"):
             if getattr(rec, name) is not None:
                 errors.append(FieldError(f"/{name}", "must be null for an all-day activity (use start_date/end_date)"))
-        sd, ed = (parse_date(rec.start_date) if rec.start_date else None), (parse_date(rec.end_date) if rec.end_date else None)
+        sd, ed = (
+            (parse_date(rec.start_date) if rec.start_date else None),
+            (parse_date(rec.end_date) if rec.end_date else None),
+        )
         for name, raw, parsed in (("start_date", rec.start_date, sd), ("end_date", rec.end_date, ed)):
             if raw is None:
                 errors.append(FieldError(f"/{name}", "required for an all-day activity (YYYY-MM-DD)"))
@@ -196,19 +218,32 @@ def _check_activity(rec: ActivityData) -> list[FieldError]:
     else:
         for name in ("start_date", "end_date"):
             if getattr(rec, name) is not None:
-                errors.append(FieldError(f"/{name}", "only for all-day activities; set all_day to true or use start/end"))
+                errors.append(
+                    FieldError(f"/{name}", "only for all-day activities; set all_day to true or use start/end")
+                )
         zone_ok = rec.time_zone is not None and is_time_zone(rec.time_zone)
         if rec.time_zone is None:
-            errors.append(FieldError("/time_zone", "required for a timed activity: an IANA zone such as 'Europe/Berlin'"))
+            errors.append(
+                FieldError("/time_zone", "required for a timed activity: an IANA zone such as 'Europe/Berlin'")
+            )
         elif not zone_ok:
-            errors.append(FieldError("/time_zone", f"{rec.time_zone!r} is not an IANA time zone name (e.g. 'Europe/Berlin', 'UTC')"))
+            errors.append(
+                FieldError(
+                    "/time_zone", f"{rec.time_zone!r} is not an IANA time zone name (e.g. 'Europe/Berlin', 'UTC')"
+                )
+            )
         parsed = {}
         for name in ("start", "end"):
             raw = getattr(rec, name)
             if raw is None:
                 errors.append(FieldError(f"/{name}", "required for a timed activity (local time YYYY-MM-DDTHH:MM:SS)"))
             elif (value := parse_local_datetime(raw)) is None:
-                errors.append(FieldError(f"/{name}", f"{raw!r} is not a local date-time YYYY-MM-DDTHH:MM:SS (no offset: the zone is in time_zone)"))
+                errors.append(
+                    FieldError(
+                        f"/{name}",
+                        f"{raw!r} is not a local date-time YYYY-MM-DDTHH:MM:SS (no offset: the zone is in time_zone)",
+                    )
+                )
             else:
                 parsed[name] = value
         if len(parsed) == 2 and zone_ok and rec.time_zone:
@@ -238,17 +273,31 @@ def _parse_occurrence(raw: str, all_day: bool) -> datetime | None:
 def _check_recurrence(rec: ActivityData, first: datetime | date | None) -> list[FieldError]:
     errors: list[FieldError] = []
     fmt = "YYYY-MM-DD" if rec.all_day else "YYYY-MM-DDTHH:MM:SS"
-    start = datetime(first.year, first.month, first.day) if isinstance(first, date) and not isinstance(first, datetime) else first
+    start = (
+        datetime(first.year, first.month, first.day)
+        if isinstance(first, date) and not isinstance(first, datetime)
+        else first
+    )
     rule = None
     if rec.recurrence is not None:
         text = rec.recurrence.rrule
         if text.upper().startswith(("RRULE:", "DTSTART", "EXDATE", "RDATE")) or "\n" in text:
-            errors.append(FieldError("/recurrence/rrule", "give one rule without a prefix, e.g. 'FREQ=WEEKLY;BYDAY=MO;COUNT=6'; exdates/rdates have their own fields"))
+            errors.append(
+                FieldError(
+                    "/recurrence/rrule",
+                    "give one rule without a prefix, e.g. 'FREQ=WEEKLY;BYDAY=MO;COUNT=6'; exdates/rdates have their own fields",
+                )
+            )
         else:
             try:
                 rule = rrulestr(text, dtstart=start or datetime(2000, 1, 1), forceset=False, unfold=False)
             except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
-                errors.append(FieldError("/recurrence/rrule", f"not a valid RFC 5545 RRULE ({err}); example: 'FREQ=WEEKLY;BYDAY=MO;COUNT=6'"))
+                errors.append(
+                    FieldError(
+                        "/recurrence/rrule",
+                        f"not a valid RFC 5545 RRULE ({err}); example: 'FREQ=WEEKLY;BYDAY=MO;COUNT=6'",
+                    )
+                )
             else:
                 if "UNTIL=" in text.upper() and "COUNT=" in text.upper():
                     errors.append(FieldError("/recurrence/rrule", "use either COUNT or UNTIL, not both"))
@@ -264,13 +313,24 @@ def _check_recurrence(rec: ActivityData, first: datetime | date | None) -> list[
         if original is None:
             errors.append(FieldError(f"/exceptions/{i}/original_start", f"{exc.original_start!r} is not a local {fmt}"))
         elif rule is not None and start is not None and not _is_occurrence(rule, original):
-            errors.append(FieldError(f"/exceptions/{i}/original_start", f"{exc.original_start} is not an occurrence of the series"))
+            errors.append(
+                FieldError(
+                    f"/exceptions/{i}/original_start", f"{exc.original_start} is not an occurrence of the series"
+                )
+            )
         for name in ("start", "end"):
             raw = getattr(exc, name)
             if raw is not None and _parse_occurrence(raw, rec.all_day) is None:
                 errors.append(FieldError(f"/exceptions/{i}/{name}", f"{raw!r} is not a local {fmt}"))
-        if exc.cancelled and any(getattr(exc, n) is not None for n in ("start", "end", "subject", "description", "location")):
-            errors.append(FieldError(f"/exceptions/{i}/cancelled", "a cancelled occurrence has no overrides; drop them or set cancelled to false"))
+        if exc.cancelled and any(
+            getattr(exc, n) is not None for n in ("start", "end", "subject", "description", "location")
+        ):
+            errors.append(
+                FieldError(
+                    f"/exceptions/{i}/cancelled",
+                    "a cancelled occurrence has no overrides; drop them or set cancelled to false",
+                )
+            )
     return errors
 
 
@@ -287,23 +347,41 @@ def _check_task(rec: TaskData) -> list[FieldError]:
     if not rec.title.strip():
         errors.append(FieldError("/title", "a task needs a title"))
     if rec.due is not None and parse_date(rec.due) is None and parse_instant(rec.due) is None:
-        errors.append(FieldError("/due", f"{rec.due!r} is neither a date YYYY-MM-DD nor a date-time with offset like 2026-11-25T16:30:00+01:00"))
+        errors.append(
+            FieldError(
+                "/due",
+                f"{rec.due!r} is neither a date YYYY-MM-DD nor a date-time with offset like 2026-11-25T16:30:00+01:00",
+            )
+        )
     if rec.completed_at is not None:
         if parse_instant(rec.completed_at) is None:
-            errors.append(FieldError("/completed_at", f"{rec.completed_at!r} is not a date-time with offset (RFC 3339)"))
+            errors.append(
+                FieldError("/completed_at", f"{rec.completed_at!r} is not a date-time with offset (RFC 3339)")
+            )
         elif rec.status != "completed":
-            errors.append(FieldError("/completed_at", "only a completed task has completed_at; set status to 'completed' or drop it"))
+            errors.append(
+                FieldError(
+                    "/completed_at", "only a completed task has completed_at; set status to 'completed' or drop it"
+                )
+            )
     return errors
 
 
-_CHECKS: dict[str, Any] = {"contacts": _check_contact, "companies": _check_company, "activities": _check_activity, "tasks": _check_task}
+_CHECKS: dict[str, Any] = {
+    "contacts": _check_contact,
+    "companies": _check_company,
+    "activities": _check_activity,
+    "tasks": _check_task,
+}
 
 
 def validate_record(kind: str, data: Any) -> tuple[dict[str, Any] | None, list[FieldError]]:
     """Validate a full record body; returns the normalised record (defaults filled in) or the errors."""
     if not isinstance(data, dict):
         return None, [FieldError("", "the record must be a JSON object")]
-    errors = [FieldError(pointer([k]), "read-only field set by the CRM; leave it out") for k in META_FIELDS if k in data]
+    errors = [
+        FieldError(pointer([k]), "read-only field set by the CRM; leave it out") for k in META_FIELDS if k in data
+    ]
     body = {k: v for k, v in data.items() if k not in META_FIELDS}
     model = DATA_MODELS[kind]
     try:

@@ -1,0 +1,1 @@
+"""Domain records, settings and link state: pydantic and plain data, no I/O."""

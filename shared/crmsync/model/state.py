@@ -1,0 +1,59 @@
+"""Per-connection sync state kept in Firestore: cursors and connection documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .kinds import Kind
+from .settings import SyncSettings
+
+
+class Cursor(BaseModel):
+    """Where one kind's sync stands. Stored at connections/{id}/cursors/{kind}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    google_token: str | None = None  # People/Calendar sync token, or Tasks updatedMin watermark
+    crm_cursor: str | None = None
+    full_sync: bool = True  # next run lists everything on both sides and reconciles against links
+    updated_at: datetime | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)  # kind-specific (e.g. group resource name)
+
+
+class ConnectionStatus(StrEnum):
+    ACTIVE = "active"
+    NEEDS_REAUTH = "needs_reauth"
+    PAUSED = "paused"
+    DISCONNECTED = "disconnected"
+
+
+class Lease(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holder: str
+    expires_at: datetime
+
+
+class Connection(BaseModel):
+    """One CRM user linked to one Google account. Stored at connections/{id}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    crm_user_id: str
+    google_subject: str
+    google_email: str
+    scopes: list[str] = Field(default_factory=list)
+    status: ConnectionStatus = ConnectionStatus.ACTIVE
+    status_reason: str | None = None
+    settings: SyncSettings = SyncSettings()
+    next_sync_at: datetime | None = None
+    created_at: datetime
+    lease: Lease | None = None
+    last_run: dict[str, Any] | None = None
+    rerun_requested: bool = False

@@ -1,0 +1,148 @@
+"""What every state store offers (Firestore and the in-memory fake), and its errors and limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.ports import LinkStore
+
+T = TypeVar("T")
+
+MAX_BATCH_WRITES = 500  # Firestore rejects a batch or transaction with more writes
+MAX_IN_VALUES = 30  # Firestore's limit of values in one `in` filter
+GET_ALL_CHUNK = 300  # refs per BatchGetDocuments call (keeps each response small)
+SCAN_PAGE = 1000  # documents per page when streaming a whole collection
+COUNT_ENTRIES_PER_READ = 1000  # an aggregation is billed one read per 1,000 index entries
+
+# Counter names in OpCounter.counts, billed the way Firestore bills them.
+READS = "firestore.reads"
+WRITES = "firestore.writes"
+DELETES = "firestore.deletes"
+QUERIES = "firestore.queries"
+COMMITS = "firestore.commits"
+
+
+class StoreError(Exception):
+    """A state store operation failed because of bad input or stored data that does not fit."""
+
+
+class ConnectionNotFound(StoreError):
+    """The connection document does not exist."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; pass ``next_cursor`` as ``start_after`` to get the next (None: last page)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class StateStore(Protocol):
+    """Connections, their links/cursors, leases, run log, OAuth states, nonces and global config."""
+
+    def connection_store(self, connection_id: str) -> LinkStore:
+        """The links and cursors of one connection."""
+        ...
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        """The connection, or None if there is none."""
+        ...
+
+    def put_connection(self, connection: Connection) -> None:
+        """Create or replace the connection document."""
+        ...
+
+    def update_connection(self, connection_id: str, fields: dict[str, Any]) -> None:
+        """Set top-level fields of an existing connection (validated against the model)."""
+        ...
+
+    def find_connection_by_crm_user(self, crm_user_id: str) -> Connection | None:
+        """The connection of a CRM user (the oldest, if several), or None."""
+        ...
+
+    def list_connections(
+        self, status: ConnectionStatus | None = None, limit: int = 100, start_after: str | None = None
+    ) -> Page[Connection]:
+        """Connections newest first, optionally only those with one status."""
+        ...
+
+    def due_connections(self, now: datetime, page_size: int = 500, start_after: str | None = None) -> Page[Connection]:
+        """Active connections with next_sync_at <= now, oldest due first."""
+        ...
+
+    def delete_connection_data(self, connection_id: str) -> int:
+        """Delete links, cursors and the token blob of a connection; returns documents deleted."""
+        ...
+
+    def acquire_lease(self, connection_id: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Take or extend the lease; False if another holder's lease is still live."""
+        ...
+
+    def release_lease(self, connection_id: str, holder: str) -> bool:
+        """Drop the lease if ``holder`` holds it; True if it did."""
+        ...
+
+    def request_rerun(self, connection_id: str) -> None:
+        """Ask for another run after the current one ("Sync now" during a run)."""
+        ...
+
+    def take_rerun(self, connection_id: str) -> bool:
+        """Clear the rerun flag; True if it was set."""
+        ...
+
+    def append_run(self, connection_id: str, run_id: str, summary: dict[str, Any], expires_at: datetime) -> None:
+        """Record a run summary (must hold a ``started_at`` datetime) in the run log."""
+        ...
+
+    def recent_runs(self, connection_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest run summaries, newest first."""
+        ...
+
+    def put_oauth_state(self, state_id: str, data: dict[str, Any], expires_at: datetime) -> None:
+        """Store a short-lived OAuth state record."""
+        ...
+
+    def take_oauth_state(self, state_id: str, now: datetime) -> dict[str, Any] | None:
+        """Return and delete the state (single use); None if missing or expired."""
+        ...
+
+    def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:
+        """Record a nonce; False if it was seen before."""
+        ...
+
+    def get_blob(self, connection_id: str) -> bytes | None:
+        """The encrypted refresh-token blob of a connection, or None."""
+        ...
+
+    def put_blob(self, connection_id: str, blob: bytes) -> None:
+        """Store (replace) the encrypted refresh-token blob."""
+        ...
+
+    def delete_blob(self, connection_id: str) -> None:
+        """Remove the blob; missing is fine."""
+        ...
+
+    def get_global_config(self) -> dict[str, Any]:
+        """The admin/global configuration ({} if never stored)."""
+        ...
+
+    def put_global_config(self, config: dict[str, Any]) -> None:
+        """Replace the admin/global configuration."""
+        ...
+
+
+def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """Split a sequence into consecutive chunks of at most ``size``."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def check_limit(name: str, value: int, maximum: int = 10_000) -> int:
+    """Return a valid page size / limit or raise StoreError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise StoreError(f"{name} must be an integer from 1 to {maximum}, got {value!r}")
+    return value

@@ -1,0 +1,81 @@
+"""The plan reconcile returns: one step per record pair, typed writes, notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..model.kinds import Side
+from ..model.link import Canon, Link
+from .merge import FieldConflict
+
+
+class Op(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write to one side. ``fields`` are the changed canonical fields
+    (the whole record for a create); ``full`` is the record after the write."""
+
+    op: Op
+    side: Side
+    fields: Canon
+    full: Canon
+
+
+@dataclass(frozen=True)
+class Step:
+    """What to do for one record pair, and the link state once it is done.
+
+    ``base`` is the new merge base after every write succeeded; ``None`` drops
+    the link. ``keep_base`` keeps the old base (a write into one side was
+    suppressed by a rule, so the sides deliberately differ)."""
+
+    rule: str  # the decision-table branch, for reports and tests
+    crm_id: str | None
+    google_id: str | None
+    link: Link | None
+    writes: tuple[Write, ...] = ()
+    base: Canon | None = None
+    created_by: Side | None = None
+    crm_version: str | None = None
+    google_version: str | None = None
+    crm_hash_of: Canon | None = None  # the CRM record as it will be after the step
+    google_hash_of: Canon | None = None
+    conflicts: tuple[FieldConflict, ...] = ()
+
+    def write_to(self, side: Side) -> Write | None:
+        """The step's write into ``side``, if any."""
+        return next((w for w in self.writes if w.side is side), None)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the user should see that is not a write: a skipped record, an
+    ambiguous match, a suppressed write."""
+
+    side: Side
+    record_id: str
+    message: str
+
+
+@dataclass
+class Plan:
+    steps: list[Step] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    def writes(self, side: Side, op: Op) -> list[tuple[Step, Write]]:
+        """Every (step, write) of one kind of write into one side, in plan order."""
+        return [(s, w) for s in self.steps for w in s.writes if w.side is side and w.op is op]
+
+    @property
+    def conflicts(self) -> list[FieldConflict]:
+        return [c for s in self.steps for c in s.conflicts]
+
+    def deletes_of_linked(self) -> int:
+        """How many linked records this plan deletes (for the mass-delete check)."""
+        return sum(1 for s in self.steps if s.link is not None for w in s.writes if w.op is Op.DELETE)
