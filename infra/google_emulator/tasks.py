@@ -208,7 +208,9 @@ def get_task(ctx: Ctx) -> dict[str, Any]:
     return render_task(ctx.state, rec, _task(rec, ctx.path_params["task"]))
 
 
-def _check_parent(rec: TaskListRec, parent: str | None, moving: TaskRec | None, state: EmulatorState) -> None:
+def _check_parent(
+    rec: TaskListRec, parent: str | None, moving: TaskRec | None, state: EmulatorState, *, has_children: bool = False
+) -> None:
     if parent is None:
         return
     target = rec.tasks.get(parent)
@@ -221,7 +223,7 @@ def _check_parent(rec: TaskListRec, parent: str | None, moving: TaskRec | None, 
     if moving is not None:
         if moving.id == parent:
             raise invalid("Invalid parent: a task cannot be its own parent.", "parent")
-        if rec.siblings.get(moving.id) and moving.id in rec.tasks:
+        if has_children:
             raise invalid("Invalid parent: a task that has subtasks cannot become a subtask.", "parent")
     if len(rec.siblings.get(parent, [])) >= limit(state, "tasks.max_subtasks"):
         raise quota_error(f"Task {parent!r} already has the maximum of {limit(state, 'tasks.max_subtasks')} subtasks.")
@@ -312,9 +314,13 @@ def move_task(ctx: Ctx) -> dict[str, Any]:
     parent, previous = ctx.param("parent") or None, ctx.param("previous") or None
     if task.deleted:
         raise invalid(f"Task {task.id!r} is deleted and cannot be moved.", "task")
-    _check_parent(dest, parent, task, ctx.state)
-    _check_previous(dest, previous, parent, task)
+    if task.hidden and (parent or previous):
+        raise invalid(
+            "A completed and cleared (hidden) task can only be moved to the first top-level position.", "parent"
+        )
     family = [task, *src.children(task.id)]
+    _check_parent(dest, parent, task, ctx.state, has_children=len(family) > 1)
+    _check_previous(dest, previous, parent, task)
     if dest is not src:
         store.check_room(ctx.state, dest, visible=sum(int(t.counts_visible) for t in family), total=0)
         for t in reversed(family):

@@ -12,7 +12,7 @@ from googleapiclient.errors import HttpError
 
 from infra.google_emulator import tasks as tasks_api
 from infra.google_emulator.core import SCOPE_TASKS, SCOPE_TASKS_RO, rfc3339
-from tests.support.google import credentials, service
+from tests.support.google import batch, credentials, service
 
 pytestmark = pytest.mark.integration
 
@@ -470,3 +470,31 @@ def test_seed_rejects_malformed_data(emulator: Any) -> None:
         tasks_api.seed(account, emulator.state, {"tasklists": {"My Tasks": [{"title": "x", "parent": "missing"}]}})
     with pytest.raises(Exception, match="status"):
         tasks_api.seed(account, emulator.state, {"tasklists": {"My Tasks": [{"title": "x", "status": "done"}]}})
+
+
+def test_a_parent_with_subtasks_cannot_become_a_subtask_even_across_lists(svc: Any) -> None:
+    parent, other_top = add(svc, "parent"), add(svc, "other")
+    add(svc, "child", parent=parent["id"])
+    elsewhere = svc.tasklists().insert(body={"title": "Elsewhere"}).execute()
+    target = add(svc, "target", tasklist=elsewhere["id"])
+    for params in ({"parent": other_top["id"]}, {"parent": target["id"], "destinationTasklist": elsewhere["id"]}):
+        with pytest.raises(HttpError) as nested:
+            svc.tasks().move(tasklist="@default", task=parent["id"], **params).execute()
+        assert nested.value.resp.status == 400
+    assert titles(svc) == ["other", "parent", "child"]
+
+
+def test_inserts_through_the_batch_endpoint(emulator: Any, svc: Any) -> None:
+    list_id = svc.tasklists().get(tasklist="@default").execute()["id"]
+    results: list[Any] = []
+    req = batch("tasks", emulator.base_url, svc)
+    for n in range(100):
+        req.add(
+            svc.tasks().insert(tasklist=list_id, body={"title": f"b{n}"}),
+            callback=lambda _id, resp, exc: results.append(exc or resp),
+        )
+    req.execute(http=svc._http)
+    assert [r["title"] for r in results] == [f"b{n}" for n in range(100)]
+    items, calls = all_pages(svc, tasklist="@default", maxResults=100)
+    assert len(items) == 100
+    assert calls == 1
