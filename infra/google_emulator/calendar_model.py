@@ -40,7 +40,7 @@ def invalid(message: str, reason: str = "invalid") -> ApiError:
 
 def new_event_id() -> str:
     """A server-generated event id: 26 base32hex characters, as Google issues them."""
-    return base64.b32hexencode(secrets.token_bytes(15)).decode().lower()[:26]
+    return base64.b32hexencode(secrets.token_bytes(16)).decode().lower().rstrip("=")
 
 
 def check_client_id(event_id: Any) -> str:
