@@ -6,7 +6,10 @@ and sync tokens in ``people_sync``; field rules in ``people_model``.
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import gc
+import json
+from collections.abc import Iterator
 import re
 import unicodedata
 from typing import Any
@@ -348,15 +351,34 @@ def batch_delete(ctx: Ctx) -> dict[str, Any]:
 # --------------------------------------------------------------------------- controls entry points
 
 
+def _copy(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A deep copy of JSON data (a JSON round trip is several times faster than copy.deepcopy)."""
+    return json.loads(json.dumps(data))  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building many small dicts (halves the time of a 10,000-contact seed)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def seed(account: Account, state: EmulatorState, data: dict[str, Any]) -> dict[str, Any]:
     """Load ``{"connections": [Person...], "contactGroups": [ContactGroup...]}`` into an account.
 
     Groups come first so memberships may name them; a valid given resourceName
-    is kept (so a dump seeds back unchanged), otherwise one is assigned.
+    is kept (so a dump seeds back unchanged), otherwise one is assigned. Returns
+    the resourceName/etag of each created contact (input order) and the created
+    groups; ``dump`` gives the full resources.
     """
     from .people_groups import seed_groups
 
-    with state.lock:
+    with state.lock, _gc_paused():
         store = store_for(state, account)
         stamp = rfc3339(state.clock.now())
         groups = seed_groups(store, data.get("contactGroups") or [], stamp)
@@ -374,18 +396,21 @@ def seed(account: Account, state: EmulatorState, data: dict[str, Any]) -> dict[s
                 raise ApiError(400, f"connections[{i}]: resourceName {name!r} is already taken in this account.")
             cleaned = clean_person(person, None, f"connections[{i}]")
             created.append(store.create(cleaned, stamp, key))
-        return {"connections": [copy.deepcopy(c.full()) for c in created], "contactGroups": groups}
+        return {
+            "connections": [{"resourceName": c.resource_name, "etag": c.etag} for c in created],
+            "contactGroups": groups,
+        }
 
 
 def dump(account: Account, state: EmulatorState) -> dict[str, Any]:
     """The account's live contacts and groups, in the shape ``seed`` takes."""
     from .people_groups import GROUP_FIELDS
 
-    with state.lock:
+    with state.lock, _gc_paused():
         store = store_for(state, account)
         people = sorted((c for c in store.contacts.values() if not c.deleted), key=lambda c: c.seq)
         groups = [store.group_view(g, GROUP_FIELDS) for g in store.groups.values() if not g.deleted]
-        return {"connections": [copy.deepcopy(c.full()) for c in people], "contactGroups": copy.deepcopy(groups)}
+        return {"connections": _copy([c.full() for c in people]), "contactGroups": _copy(groups)}
 
 
 def expire_sync_tokens(account: Account, state: EmulatorState) -> None:

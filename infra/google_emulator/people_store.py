@@ -43,8 +43,7 @@ class Contact:
     source_id: str  # the same number in hex, as Google's CONTACT source id
     fields: dict[str, list[dict[str, Any]]]
     groups: list[str]
-    etag: str = ""
-    source_etag: str = ""
+    version: int = 0  # a process-wide id drawn at each write; etags derive from it
     update_time: str = ""
     seq: int = 0
     deleted: bool = False
@@ -53,6 +52,14 @@ class Contact:
     @property
     def resource_name(self) -> str:
         return "people/" + self.key
+
+    @property
+    def etag(self) -> str:
+        return "%Eg" + _digest(f"{self.key}.{self.version}")
+
+    @property
+    def source_etag(self) -> str:
+        return "#" + _digest(f"s{self.key}.{self.version}", 9)
 
     def source(self) -> dict[str, str]:
         return {"type": "CONTACT", "id": self.source_id}
@@ -104,7 +111,7 @@ class Group:
     system: bool
     formatted_name: str
     client_data: list[dict[str, str]] = field(default_factory=list)
-    etag: str = ""
+    version: int = 0
     update_time: str = ""
     seq: int = 0
     deleted: bool = False
@@ -113,6 +120,10 @@ class Group:
     @property
     def resource_name(self) -> str:
         return "contactGroups/" + self.id
+
+    @property
+    def etag(self) -> str:
+        return "#" + _digest(f"g{self.id}.{self.version}", 9)
 
 
 class PeopleStore:
@@ -151,10 +162,8 @@ class PeopleStore:
 
     def _touch(self, contact: Contact, stamp: str) -> None:
         self.seq += 1
-        n = self.state.next_id()
         contact.seq = self.seq
-        contact.etag = "%Eg" + _digest(f"{contact.key}.{n}")
-        contact.source_etag = "#" + _digest(f"s{contact.key}.{n}", 9)
+        contact.version = self.state.next_id()
         contact.update_time = stamp
         contact.cache = None
         self.log_seqs.append(self.seq)
@@ -170,7 +179,7 @@ class PeopleStore:
     def _touch_group(self, group: Group, stamp: str) -> None:
         self.seq += 1
         group.seq = self.seq
-        group.etag = "#" + _digest(f"g{group.id}.{self.state.next_id()}", 9)
+        group.version = self.state.next_id()
         group.update_time = stamp
 
     def changes(self, after: int, upto: int, limit: int | None = None) -> list[tuple[int, str]]:
