@@ -1,8 +1,23 @@
 locals {
   functions = {
-    web    = merge(var.functions.web, { entry_point = "web", ingress = "ALLOW_ALL", description = "Connect link, OAuth callback, settings page and API, admin API (public)." })
-    fanout = merge(var.functions.fanout, { entry_point = "fanout", ingress = var.private_ingress, description = "Enqueues one sync task per due connection (private: Cloud Scheduler)." })
-    worker = merge(var.functions.worker, { entry_point = "worker", ingress = var.private_ingress, description = "Syncs one connection (private: Cloud Tasks)." })
+    web = {
+      entry_point = "web"
+      ingress     = "ALLOW_ALL"
+      sizing      = var.functions.web
+      description = "Connect link, OAuth callback, settings page and API, admin API (public)."
+    }
+    fanout = {
+      entry_point = "fanout"
+      ingress     = var.private_ingress
+      sizing      = var.functions.fanout
+      description = "Enqueues one sync task per due connection (private: Cloud Scheduler only)."
+    }
+    worker = {
+      entry_point = "worker"
+      ingress     = var.private_ingress
+      sizing      = var.functions.worker
+      description = "Syncs one connection (private: Cloud Tasks only)."
+    }
   }
 
   # Secret env vars per function: only the secrets listed as readable by that function.
@@ -62,12 +77,12 @@ resource "google_cloudfunctions2_function" "fn" {
 
   service_config {
     service_account_email            = google_service_account.sa[each.key].email
-    available_memory                 = each.value.memory
-    available_cpu                    = each.value.cpu
-    timeout_seconds                  = each.value.timeout_seconds
-    max_instance_request_concurrency = each.value.concurrency
-    min_instance_count               = each.value.min_instances
-    max_instance_count               = each.value.max_instances
+    available_memory                 = each.value.sizing.memory
+    available_cpu                    = each.value.sizing.cpu
+    timeout_seconds                  = each.value.sizing.timeout_seconds
+    max_instance_request_concurrency = each.value.sizing.concurrency
+    min_instance_count               = each.value.sizing.min_instances
+    max_instance_count               = each.value.sizing.max_instances
     ingress_settings                 = each.value.ingress
     all_traffic_on_latest_revision   = true
     environment_variables            = local.function_env

@@ -1,17 +1,17 @@
 locals {
   # Secrets whose values the operator adds after the first apply (never through Terraform,
   # so they are in neither state nor variables). Key = env var the functions read.
-  secrets = merge(
-    {
-      CRMSYNC_LINK_SIGNING_KEY    = { id = "${var.name}-link-signing-key", readers = ["web"] }
-      CRMSYNC_OAUTH_CLIENT_SECRET = { id = "${var.name}-oauth-client-secret", readers = ["web", "worker"] }
-      CRMSYNC_CRM_API_KEY         = { id = "${var.name}-crm-api-key", readers = ["web", "worker"] }
-      CRMSYNC_ADMIN_API_KEY       = { id = "${var.name}-admin-api-key", readers = ["web"] }
-    },
-    var.vault == "envelope" ? {
-      CRMSYNC_DATA_KEY = { id = "${var.name}-data-key", readers = ["web", "worker"] }
-    } : {}
-  )
+  config_secrets = {
+    CRMSYNC_LINK_SIGNING_KEY    = { id = "${var.name}-link-signing-key", readers = ["web"] }
+    CRMSYNC_OAUTH_CLIENT_SECRET = { id = "${var.name}-oauth-client-secret", readers = ["web", "worker"] }
+    CRMSYNC_CRM_API_KEY         = { id = "${var.name}-crm-api-key", readers = ["web", "worker"] }
+    CRMSYNC_ADMIN_API_KEY       = { id = "${var.name}-admin-api-key", readers = ["web"] }
+  }
+  # Envelope vault only: the key that seals the refresh tokens stored in Firestore.
+  envelope_secrets = {
+    CRMSYNC_DATA_KEY = { id = "${var.name}-data-key", readers = ["web", "worker"] }
+  }
+  secrets = merge(local.config_secrets, var.vault == "envelope" ? local.envelope_secrets : {})
 
   secret_readers = merge([
     for env, s in local.secrets : { for reader in s.readers : "${env}/${reader}" => { env = env, account = reader } }
