@@ -6,6 +6,7 @@ The first line on stdout is the base URL (useful with ``--port 0``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -17,11 +18,17 @@ from .server import CrmServer
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, serve until SIGTERM or Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m infra.crm", description="Reference CRM implementing the CRM Sync API v1 on SQLite.")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.crm", description="Reference CRM implementing the CRM Sync API v1 on SQLite."
+    )
     parser.add_argument("--db", required=True, help="SQLite file (created if missing; survives restarts)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 picks a free one)")
-    parser.add_argument("--api-key", default=os.environ.get("CRM_API_KEY", "dev-crm-key"), help="bearer API key clients must send (default $CRM_API_KEY or dev-crm-key)")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("CRM_API_KEY", "dev-crm-key"),
+        help="bearer API key clients must send (default $CRM_API_KEY or dev-crm-key)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
@@ -30,10 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"reference CRM: db={args.db} contract={server.base_url}/openapi.yaml", file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()
     return 0
 

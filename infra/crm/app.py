@@ -79,10 +79,12 @@ class Request:
         """The record version in If-Match (``3`` or ``"3"``); 428 if missing."""
         raw = self.headers.get(header)
         if raw is None:
-            raise P.Problem(428, "precondition-required", "send If-Match with the version you last read, e.g. If-Match: \"3\"")
+            raise P.Problem(
+                428, "precondition-required", 'send If-Match with the version you last read, e.g. If-Match: "3"'
+            )
         found = _VERSION.match(raw)
         if not found:
-            raise P.bad_request(f"If-Match must be a record version such as \"3\", not {raw!r}", "/If-Match")
+            raise P.bad_request(f'If-Match must be a record version such as "3", not {raw!r}', "/If-Match")
         return int(found.group(1))
 
 
@@ -131,8 +133,13 @@ class CrmApp:
         except Exception:
             log.exception("unhandled error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             status, headers = 500, {"Content-Type": "application/problem+json"}
-            body = json.dumps(P.Problem(500, "internal", "the CRM failed; this is a bug in the reference CRM").body()).encode()
-        start_response(f"{status} {P.TITLES.get(status, 'OK') if status >= 400 else 'OK'}", [("Content-Length", str(len(body))), *headers.items()])
+            body = json.dumps(
+                P.Problem(500, "internal", "the CRM failed; this is a bug in the reference CRM").body()
+            ).encode()
+        start_response(
+            f"{status} {P.TITLES.get(status, 'OK') if status >= 400 else 'OK'}",
+            [("Content-Length", str(len(body))), *headers.items()],
+        )
         return [body]
 
     def route(self, req: Request) -> Reply:
@@ -140,7 +147,11 @@ class CrmApp:
         parts = [p for p in req.path.split("/") if p]
         if req.method == "GET" and parts in (["openapi.yaml"], ["openapi.json"]):
             yaml_doc, json_doc = openapi_document()
-            return (200, yaml_doc, {"Content-Type": "application/yaml"}) if parts[0].endswith("yaml") else (200, json_doc, {"Content-Type": "application/json"})
+            return (
+                (200, yaml_doc, {"Content-Type": "application/yaml"})
+                if parts[0].endswith("yaml")
+                else (200, json_doc, {"Content-Type": "application/json"})
+            )
         if req.method == "GET" and parts == ["health"]:
             return 200, {"status": "ok"}, {}
         actor = self.authenticate(req)
@@ -165,21 +176,32 @@ class CrmApp:
     @staticmethod
     def _allow(req: Request, *methods: str) -> None:
         if req.method not in methods:
-            raise P.Problem(405, "method-not-allowed", f"{req.method} is not supported here; use {', '.join(methods)}", headers={"Allow": ", ".join(methods)})
+            raise P.Problem(
+                405,
+                "method-not-allowed",
+                f"{req.method} is not supported here; use {', '.join(methods)}",
+                headers={"Allow": ", ".join(methods)},
+            )
 
     def authenticate(self, req: Request) -> User | None:
         """Check the bearer API key; resolve X-CRM-User to the acting user."""
         auth = req.headers.get("authorization", "")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         if not token or not hmac.compare_digest(token.encode("utf-8", "replace"), self.api_key.encode()):
-            detail = "send the CRM API key as 'Authorization: Bearer <key>'" if not token else "the API key is not valid"
+            detail = (
+                "send the CRM API key as 'Authorization: Bearer <key>'" if not token else "the API key is not valid"
+            )
             raise P.Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="crm-sync-api"'})
         user_id = req.headers.get("x-crm-user")
         if user_id is None:
             return None
         user = self.store.user(user_id)
         if user is None or not user.active:
-            raise P.Problem(403, "unknown-user", f"X-CRM-User names no active CRM user ({user_id!r}); look users up with GET /users?email=")
+            raise P.Problem(
+                403,
+                "unknown-user",
+                f"X-CRM-User names no active CRM user ({user_id!r}); look users up with GET /users?email=",
+            )
         return user
 
     def users(self, req: Request, user_id: str | None) -> Reply:
@@ -198,7 +220,11 @@ class CrmApp:
     def changes(self, req: Request, kind: str, actor: User | None) -> Reply:
         """GET /{kind}/changes."""
         flt = sem.FeedFilter(owner_id=req.param("owner_id"), tag=req.param("tag"), user_id=actor.id if actor else None)
-        return 200, self.store.changes(kind, req.param("cursor"), _limit(req, sem.MAX_PAGE, sem.MAX_PAGE), flt, actor), {}
+        return (
+            200,
+            self.store.changes(kind, req.param("cursor"), _limit(req, sem.MAX_PAGE, sem.MAX_PAGE), flt, actor),
+            {},
+        )
 
     def lookup(self, req: Request, kind: str, actor: User | None) -> Reply:
         """GET /{kind}?ids=a,b (and for companies ?name= or ?domain=)."""
@@ -213,7 +239,9 @@ class CrmApp:
         """POST /{kind} with an Idempotency-Key."""
         key = req.headers.get("idempotency-key")
         if key is None or not _KEY.match(key):
-            raise P.bad_request("send an Idempotency-Key header (1-255 visible ASCII characters, e.g. a UUID)", "/Idempotency-Key")
+            raise P.bad_request(
+                "send an Idempotency-Key header (1-255 visible ASCII characters, e.g. a UUID)", "/Idempotency-Key"
+            )
         status, rec, replayed = self.store.create(kind, req.json(), key, actor)
         headers = {"ETag": f'"{rec["version"]}"', "Location": f"/{kind}/{rec['id']}"}
         if replayed:
@@ -236,7 +264,9 @@ class CrmApp:
         """POST /{kind}/bulk: up to 500 operations, a result each."""
         body = req.json()
         if not isinstance(body, dict) or set(body) != {"operations"} or not isinstance(body["operations"], list):
-            raise P.bad_request("the body must be {\"operations\": [...]}", "/operations", "required: a list of operations")
+            raise P.bad_request(
+                'the body must be {"operations": [...]}', "/operations", "required: a list of operations"
+            )
         ops = body["operations"]
         if not 1 <= len(ops) <= sem.MAX_BULK:
             raise P.Problem(

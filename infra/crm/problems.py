@@ -61,7 +61,9 @@ class Problem(Exception):
 def validation(errors: list[FieldError], what: str = "record") -> Problem:
     """422 for a record that breaks the rules."""
     n = len(errors)
-    return Problem(422, "validation", f"the {what} has {n} invalid field{'s' if n != 1 else ''}; see errors", errors=errors)
+    return Problem(
+        422, "validation", f"the {what} has {n} invalid field{'s' if n != 1 else ''}; see errors", errors=errors
+    )
 
 
 def bad_request(detail: str, path: str = "", message: str | None = None) -> Problem:
@@ -71,7 +73,11 @@ def bad_request(detail: str, path: str = "", message: str | None = None) -> Prob
 
 def not_found(kind: str, record_id: str) -> Problem:
     """404 for a record that does not exist, was deleted, or is not visible."""
-    return Problem(404, "not-found", f"no {kind} record with id {record_id!r} (it may have been deleted, or is not visible to this user)")
+    return Problem(
+        404,
+        "not-found",
+        f"no {kind} record with id {record_id!r} (it may have been deleted, or is not visible to this user)",
+    )
 
 
 def conflict(current: int, given: int) -> Problem:

@@ -24,13 +24,15 @@ class _QuietHandler(WSGIRequestHandler):
 class CrmServer:
     """The CRM Sync API over a SQLite file; ``base_url`` is valid after construction."""
 
-    def __init__(self, db_path: str | Path, host: str = "127.0.0.1", port: int = 0, api_key: str = "dev-crm-key") -> None:
+    def __init__(
+        self, db_path: str | Path, host: str = "127.0.0.1", port: int = 0, api_key: str = "dev-crm-key"
+    ) -> None:
         self.store = CrmStore(db_path)
         self.api_key = api_key
         self.app = CrmApp(self.store, api_key)
         self.httpd: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
-        self.httpd.daemon_threads = True
-        self.host, self.port = self.httpd.server_address[:2]
+        self.httpd.daemon_threads = True  # type: ignore[attr-defined]
+        self.host, self.port = str(self.httpd.server_address[0]), int(self.httpd.server_address[1])
         self.base_url = f"http://{self.host}:{self.port}"
         self._thread: threading.Thread | None = None
 

@@ -60,7 +60,9 @@ class CrmStore:
     def user_by_email(self, email: str) -> User | None:
         """A user by e-mail, case-insensitive."""
         with self.db.read() as conn:
-            row = conn.execute("SELECT id, email, name, role, active FROM users WHERE email_lc = ?", (email.strip().lower(),)).fetchone()
+            row = conn.execute(
+                "SELECT id, email, name, role, active FROM users WHERE email_lc = ?", (email.strip().lower(),)
+            ).fetchone()
         return _user(row)
 
     def users(self) -> list[User]:
@@ -70,7 +72,9 @@ class CrmStore:
         return [u for u in map(_user, rows) if u]
 
     # -- reads -----------------------------------------------------------------------------------
-    def changes(self, kind: str, cursor: str | None, limit: int, flt: sem.FeedFilter, actor: User | None) -> dict[str, Any]:
+    def changes(
+        self, kind: str, cursor: str | None, limit: int, flt: sem.FeedFilter, actor: User | None
+    ) -> dict[str, Any]:
         """One page of the change feed."""
         try:
             after = sem.decode_cursor(kind, flt, cursor)
@@ -104,7 +108,9 @@ class CrmStore:
         """Live visible records among ``ids``, in the order asked."""
         marks = ",".join("?" * len(ids))
         with self.db.read() as conn:
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND deleted = 0 AND id IN ({marks})", [kind, *ids]).fetchall()
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND deleted = 0 AND id IN ({marks})", [kind, *ids]
+            ).fetchall()
         vis = _visibility(actor)
         found = {row[0]: record_json(row) for row in rows if vis is None or set(json.loads(row[5])) & vis}
         return [found[i] for i in dict.fromkeys(ids) if i in found]
@@ -179,9 +185,13 @@ class CrmStore:
         self._delete(conn, kind, op["id"], op["if_match"], actor)
         return {"status": 204}
 
-    def _create(self, conn: sqlite3.Connection, kind: str, body: Any, key: Any, actor: User | None) -> tuple[int, dict[str, Any], bool]:
+    def _create(
+        self, conn: sqlite3.Connection, kind: str, body: Any, key: Any, actor: User | None
+    ) -> tuple[int, dict[str, Any], bool]:
         fingerprint = sem.request_fingerprint(body, actor.id if actor else None)
-        seen = conn.execute("SELECT fingerprint, status, response FROM idempotency WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        seen = conn.execute(
+            "SELECT fingerprint, status, response FROM idempotency WHERE kind = ? AND key = ?", (kind, key)
+        ).fetchone()
         if seen:
             if seen[0] != fingerprint:
                 raise P.Problem(
@@ -204,7 +214,9 @@ class CrmStore:
         )
         return 201, rec, False
 
-    def _insert(self, conn: sqlite3.Connection, kind: str, data: dict[str, Any], record_id: str | None = None) -> dict[str, Any]:
+    def _insert(
+        self, conn: sqlite3.Connection, kind: str, data: dict[str, Any], record_id: str | None = None
+    ) -> dict[str, Any]:
         now = sem.now_rfc3339()
         rid = record_id or new_id(kind)
         keys = sorted(sem.scope_keys(kind, data))
@@ -216,7 +228,9 @@ class CrmStore:
         _remember_keys(conn, kind, rid, keys)
         return record_json(row)
 
-    def _update(self, conn: sqlite3.Connection, kind: str, rid: Any, patch: Any, if_match: Any, actor: User | None) -> dict[str, Any]:
+    def _update(
+        self, conn: sqlite3.Connection, kind: str, rid: Any, patch: Any, if_match: Any, actor: User | None
+    ) -> dict[str, Any]:
         row = _load(conn, kind, rid, actor)
         if row[2] != if_match:
             raise P.conflict(row[2], if_match)
@@ -227,7 +241,16 @@ class CrmStore:
         _check_refs(conn, kind, clean, actor, set(patch) & {"owner_id", "company_id"})
         data = sem.finalise(kind, clean)
         keys = sorted(sem.scope_keys(kind, data))
-        new = (rid, next_seq(conn), row[2] + 1, 0, json.dumps(data, ensure_ascii=False), json.dumps(keys), row[6], sem.now_rfc3339())
+        new = (
+            rid,
+            next_seq(conn),
+            row[2] + 1,
+            0,
+            json.dumps(data, ensure_ascii=False),
+            json.dumps(keys),
+            row[6],
+            sem.now_rfc3339(),
+        )
         conn.execute(
             "UPDATE records SET seq = ?, version = ?, data = ?, keys = ?, updated_at = ?, lookup = ? WHERE kind = ? AND id = ?",
             (new[1], new[2], new[4], new[5], new[7], _lookup(kind, data), kind, rid),
@@ -268,7 +291,9 @@ def _remember_keys(conn: sqlite3.Connection, kind: str, rid: str, keys: list[str
 
 
 def _load(conn: sqlite3.Connection, kind: str, rid: Any, actor: User | None) -> tuple[Any, ...]:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND id = ? AND deleted = 0", (kind, rid)).fetchone()
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND id = ? AND deleted = 0", (kind, rid)
+    ).fetchone()
     vis = _visibility(actor)
     if row is None or (vis is not None and not set(json.loads(row[5])) & vis):
         raise P.not_found(kind, str(rid))
@@ -285,24 +310,41 @@ def _change(row: tuple[Any, ...], required: list[set[str]]) -> dict[str, Any]:
     return {**base, "change": "upsert", "record": record_json(row)}
 
 
-def _check_refs(conn: sqlite3.Connection, kind: str, data: dict[str, Any], actor: User | None, touched: set[str]) -> None:
+def _check_refs(
+    conn: sqlite3.Connection, kind: str, data: dict[str, Any], actor: User | None, touched: set[str]
+) -> None:
     errors = []
     owner = data.get("owner_id")
     if "owner_id" in touched and owner is not None:
         if conn.execute("SELECT 1 FROM users WHERE id = ?", (owner,)).fetchone() is None:
-            errors.append(FieldError("/owner_id", f"no CRM user with id {owner!r}; look users up with GET /users?email="))
+            errors.append(
+                FieldError("/owner_id", f"no CRM user with id {owner!r}; look users up with GET /users?email=")
+            )
         elif actor is not None and actor.role != "admin" and owner != actor.id:
-            raise P.Problem(403, "forbidden", f"user {actor.id!r} may only give records to themselves, not to {owner!r}")
+            raise P.Problem(
+                403, "forbidden", f"user {actor.id!r} may only give records to themselves, not to {owner!r}"
+            )
     company = data.get("company_id")
     if kind == "contacts" and "company_id" in touched and company is not None:
-        found = conn.execute("SELECT 1 FROM records WHERE kind = 'companies' AND id = ? AND deleted = 0", (company,)).fetchone()
+        found = conn.execute(
+            "SELECT 1 FROM records WHERE kind = 'companies' AND id = ? AND deleted = 0", (company,)
+        ).fetchone()
         if found is None:
-            errors.append(FieldError("/company_id", f"no company with id {company!r}; create it first or look it up with GET /companies?name="))
+            errors.append(
+                FieldError(
+                    "/company_id",
+                    f"no company with id {company!r}; create it first or look it up with GET /companies?name=",
+                )
+            )
     if errors:
         raise P.validation(errors)
 
 
-_OP_FIELDS = {"create": {"idempotency_key": str, "record": dict}, "update": {"id": str, "if_match": int, "patch": dict}, "delete": {"id": str, "if_match": int}}
+_OP_FIELDS: dict[str, dict[str, type]] = {
+    "create": {"idempotency_key": str, "record": dict},
+    "update": {"id": str, "if_match": int, "patch": dict},
+    "delete": {"id": str, "if_match": int},
+}
 
 
 def check_bulk_op(op: Any) -> None:
@@ -314,6 +356,6 @@ def check_bulk_op(op: Any) -> None:
         raise P.bad_request(f"unknown field {name!r} in a {op['op']} operation", f"/{name}", "unknown field")
     for name, typ in fields.items():
         value = op.get(name)
-        if not isinstance(value, typ) or isinstance(value, bool) or (typ is str and not 1 <= len(value) <= 255):
+        if not isinstance(value, typ) or isinstance(value, bool) or (typ is str and not 1 <= len(str(value)) <= 255):
             what = {str: "a string of 1-255 characters", int: "an integer version", dict: "a JSON object"}[typ]
             raise P.bad_request(f"{name!r} must be {what}", f"/{name}", f"must be {what}")

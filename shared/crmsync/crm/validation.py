@@ -207,10 +207,10 @@ def _check_activity(rec: ActivityData) -> list[FieldError]:
             (parse_date(rec.start_date) if rec.start_date else None),
             (parse_date(rec.end_date) if rec.end_date else None),
         )
-        for name, raw, parsed in (("start_date", rec.start_date, sd), ("end_date", rec.end_date, ed)):
+        for name, raw, got in (("start_date", rec.start_date, sd), ("end_date", rec.end_date, ed)):
             if raw is None:
                 errors.append(FieldError(f"/{name}", "required for an all-day activity (YYYY-MM-DD)"))
-            elif parsed is None:
+            elif got is None:
                 errors.append(FieldError(f"/{name}", f"{raw!r} is not a date in the form YYYY-MM-DD"))
         if sd and ed and ed < sd:
             errors.append(FieldError("/end_date", "end_date (inclusive) must be on or after start_date"))
@@ -232,7 +232,7 @@ def _check_activity(rec: ActivityData) -> list[FieldError]:
                     "/time_zone", f"{rec.time_zone!r} is not an IANA time zone name (e.g. 'Europe/Berlin', 'UTC')"
                 )
             )
-        parsed = {}
+        parsed: dict[str, datetime] = {}
         for name in ("start", "end"):
             raw = getattr(rec, name)
             if raw is None:
