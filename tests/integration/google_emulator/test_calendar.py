@@ -31,15 +31,17 @@ def test_calendar_list_primary_new_calendar_and_paging(emulator) -> None:
     assert all(c["id"].endswith("@group.calendar.google.com") for c in created)
     first = svc.calendarList().list(maxResults=2).execute()
     assert [e["id"] for e in first["items"]] == [ME, created[0]["id"]]
-    assert first["items"][0]["primary"] is True and first["items"][0]["accessRole"] == "owner"
+    assert first["items"][0]["primary"] is True
+    assert first["items"][0]["accessRole"] == "owner"
     assert "nextSyncToken" not in first
     second = svc.calendarList().list(maxResults=2, pageToken=first["nextPageToken"]).execute()
     assert [e["id"] for e in second["items"]] == [c["id"] for c in created[1:]]
-    assert "nextSyncToken" in second and "nextPageToken" not in second
+    assert "nextSyncToken" in second
+    assert "nextPageToken" not in second
     assert svc.calendarList().get(calendarId="primary").execute()["id"] == ME
     assert svc.calendars().get(calendarId="primary").execute()["id"] == ME
     assert svc.calendars().get(calendarId=created[2]["id"]).execute()["timeZone"] == BERLIN
-    status, reason, _, err = api_error(lambda: svc.calendarList().list(maxResults=251).execute())
+    status, _reason, _, err = api_error(lambda: svc.calendarList().list(maxResults=251).execute())
     assert (status, err["location"]) == (400, "maxResults")
 
 
@@ -49,7 +51,8 @@ def test_calendars_insert_requires_summary_and_valid_zone(emulator) -> None:
     status, _, message, _ = api_error(
         lambda: svc.calendars().insert(body={"summary": "x", "timeZone": "Mars/Olympus"}).execute()
     )
-    assert status == 400 and "time zone" in message
+    assert status == 400
+    assert "time zone" in message
     assert api_error(lambda: svc.calendars().get(calendarId="nope@group.calendar.google.com").execute())[:2] == (
         404,
         "notFound",
@@ -67,8 +70,11 @@ def test_insert_and_get_return_a_full_event_resource(emulator) -> None:
     assert re.fullmatch(r"[a-v0-9]{26}", ev["id"])
     assert ev["iCalUID"] == ev["id"] + "@google.com"
     assert re.fullmatch(r'"\d+"', ev["etag"])
-    assert ev["status"] == "confirmed" and ev["sequence"] == 0 and ev["eventType"] == "default"
-    assert ev["creator"] == {"email": ME, "self": True} and ev["organizer"] == {"email": ME, "self": True}
+    assert ev["status"] == "confirmed"
+    assert ev["sequence"] == 0
+    assert ev["eventType"] == "default"
+    assert ev["creator"] == {"email": ME, "self": True}
+    assert ev["organizer"] == {"email": ME, "self": True}
     assert ev["start"] == {"dateTime": "2026-12-03T14:00:00+01:00", "timeZone": BERLIN}
     assert ev["attendees"][0] == {"email": ME, "responseStatus": "needsAction", "organizer": True, "self": True}
     assert ev["attendees"][1] == {"email": "zoe@example.org", "optional": True, "responseStatus": "needsAction"}
@@ -103,7 +109,8 @@ def test_client_chosen_id_duplicate_is_409_even_after_delete(emulator) -> None:
         status, reason, message, _ = api_error(
             lambda bad=bad: svc.events().insert(calendarId="primary", body=_event(id=bad)).execute()
         )
-        assert (status, reason) == (400, "invalid") and "a-v and 0-9" in message
+        assert (status, reason) == (400, "invalid")
+        assert "a-v and 0-9" in message
 
 
 def test_patch_merges_update_replaces_and_etag_changes(emulator) -> None:
@@ -122,20 +129,24 @@ def test_patch_merges_update_replaces_and_etag_changes(emulator) -> None:
         )
         .execute()
     )
-    assert patched["summary"] == "New" and patched["description"] == "keep"
+    assert patched["summary"] == "New"
+    assert patched["description"] == "keep"
     assert patched["extendedProperties"]["private"] == {"a": "1", "b": "2"}
-    assert patched["etag"] != ev["etag"] and patched["sequence"] == 0
+    assert patched["etag"] != ev["etag"]
+    assert patched["sequence"] == 0
     moved = (
         svc.events()
         .patch(calendarId="primary", eventId=ev["id"], body={"start": {"dateTime": "2026-12-03T13:00:00+01:00"}})
         .execute()
     )
-    assert moved["sequence"] == 1 and moved["start"] == {
-        "dateTime": "2026-12-03T12:00:00Z"
-    }  # no timeZone: calendar's (UTC)
+    assert moved["sequence"] == 1
+    assert moved["start"] == {"dateTime": "2026-12-03T12:00:00Z"}
     updated = svc.events().update(calendarId="primary", eventId=ev["id"], body=_event(summary="Replaced")).execute()
-    assert updated["summary"] == "Replaced" and "description" not in updated and "extendedProperties" not in updated
-    assert updated["id"] == ev["id"] and updated["created"] == ev["created"]
+    assert updated["summary"] == "Replaced"
+    assert "description" not in updated
+    assert "extendedProperties" not in updated
+    assert updated["id"] == ev["id"]
+    assert updated["created"] == ev["created"]
     assert len({ev["etag"], patched["etag"], moved["etag"], updated["etag"]}) == 4
     assert (
         api_error(
@@ -194,7 +205,8 @@ def test_if_match_mismatch_is_412(emulator) -> None:
 def test_invalid_events_are_rejected_with_a_clear_400(emulator, body, fragment) -> None:
     svc = calendar_service(emulator)
     status, _, message, _ = api_error(lambda: svc.events().insert(calendarId="primary", body=body).execute())
-    assert status == 400 and fragment in message
+    assert status == 400
+    assert fragment in message
 
 
 def test_delete_twice_is_410_and_unknown_is_404(emulator) -> None:
@@ -278,7 +290,8 @@ def test_send_updates_counts_would_be_invitation_emails(emulator) -> None:
     )  # fmt: skip
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req)
-    assert info.value.code == 400 and json.loads(info.value.read())["error"]["errors"][0]["location"] == "sendUpdates"
+    assert info.value.code == 400
+    assert json.loads(info.value.read())["error"]["errors"][0]["location"] == "sendUpdates"
 
 
 def test_seed_and_dump_round_trip(emulator) -> None:
@@ -303,5 +316,6 @@ def test_seed_and_dump_round_trip(emulator) -> None:
     assert dumped["invitationEmailsSent"] == 0
     svc = calendar_service(emulator)
     instances = svc.events().instances(calendarId="primary", eventId="series01").execute()["items"]
-    assert len(instances) == 8 and instances[3]["start"]["dateTime"] == "2026-11-24T10:00:00Z"
+    assert len(instances) == 8
+    assert instances[3]["start"]["dateTime"] == "2026-11-24T10:00:00Z"
     assert [c["summary"] for c in svc.calendarList().list().execute()["items"]] == [ME, "CRM"]
