@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Iterator
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import Any
 
 from .core import (
