@@ -1,0 +1,140 @@
+"""Apply a plan: batched writes per side, results per item, then the link
+changes to persist. One bad record never stops the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..model.kinds import Kind, Side
+from ..model.link import Canon, Link, content_hash
+from ..ports import RecordSide, WriteOp, WriteResult
+from .plan import Op, Plan, Step, Write
+
+
+@dataclass
+class Applied:
+    """Outcome of applying a plan."""
+
+    upserts: list[Link] = field(default_factory=list)
+    deletes: list[Link] = field(default_factory=list)
+    done: dict[tuple[Side, Op], int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    conflicted: list[Step] = field(default_factory=list)  # etag/version mismatch: re-read and re-merge
+    transient: bool = False  # some write failed transiently: do not advance cursors
+    stopped: bool = False  # the budget ran out before every write was sent
+
+    def count(self, side: Side, op: Op, n: int = 1) -> None:
+        self.done[(side, op)] = self.done.get((side, op), 0) + n
+
+
+Budget = Callable[[], bool]  # True while the run may keep writing
+
+
+def _op(step: Step, write: Write) -> WriteOp:
+    if write.side is Side.GOOGLE:
+        if write.op is Op.CREATE:
+            assert step.crm_id is not None
+            return WriteOp(step.crm_id, None, write.fields, write.full, crm_id=step.crm_id)
+        assert step.google_id is not None
+        return WriteOp(step.google_id, step.google_id, write.fields, write.full, step.google_version)
+    if write.op is Op.CREATE:
+        assert step.google_id is not None
+        return WriteOp(step.google_id, None, write.fields, write.full)
+    assert step.crm_id is not None
+    return WriteOp(step.crm_id, step.crm_id, write.fields, write.full, step.crm_version)
+
+
+_ORDER = [(s, o) for s in (Side.GOOGLE, Side.CRM) for o in (Op.CREATE, Op.UPDATE, Op.DELETE)]
+
+
+def apply_plan(
+    plan: Plan, kind: Kind, sides: dict[Side, RecordSide], *, now: datetime, budget: Budget, chunk: int = 200
+) -> Applied:
+    """Send every write of ``plan`` (Google first, creates before updates before
+    deletes), in chunks so the budget is checked between batches, and work out
+    the links to save or delete from the results."""
+    out = Applied()
+    results: dict[tuple[int, Side], WriteResult] = {}
+    for side, op in _ORDER:
+        pending = plan.writes(side, op)
+        for start in range(0, len(pending), chunk):
+            if not budget():
+                out.stopped = True
+                break
+            part = pending[start : start + chunk]
+            ops = [_op(s, w) for s, w in part]
+            call = {Op.CREATE: sides[side].create, Op.UPDATE: sides[side].update, Op.DELETE: sides[side].delete}[op]
+            for (step, _), res in zip(part, call(ops), strict=True):
+                results[(id(step), side)] = res
+                if res.ok:
+                    out.count(side, op)
+                elif res.conflict:
+                    out.conflicted.append(step)
+                elif res.transient:
+                    out.transient = True
+                else:
+                    out.errors.append(f"{op.value} in {side.value} of {res.key}: {res.error}")
+        if out.stopped:
+            break
+    for step in plan.steps:
+        _settle(step, kind, results, now, out)
+    return out
+
+
+def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult], now: datetime, out: Applied) -> None:
+    """The link change for one step, given which of its writes succeeded."""
+    res = {w.side: results.get((id(step), w.side)) for w in step.writes}
+    all_ok = all(r is not None and r.ok for r in res.values())
+    if step.base is None:
+        if all_ok and step.link is not None:
+            out.deletes.append(step.link)
+        return
+    crm_id = step.crm_id or _created_id(res.get(Side.CRM))
+    google_id = step.google_id or _created_id(res.get(Side.GOOGLE))
+    if crm_id is None or google_id is None:
+        return  # a create failed or was not sent: nothing to link yet
+    if not all_ok and step.link is not None and crm_id == step.link.crm_id and google_id == step.link.google_id:
+        return  # keep the old link: the next run sees the same difference and retries
+    base = step.base if all_ok else (step.link.base if step.link else step.base)
+    link = Link(
+        kind=kind,
+        crm_id=crm_id,
+        google_id=google_id,
+        base=base,
+        crm_hash=_hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else ""),
+        google_hash=_hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else ""),
+        crm_version=_int(_version(res.get(Side.CRM)) or step.crm_version),
+        google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
+        created_by=step.created_by or (step.link.created_by if step.link else Side.CRM),
+        synced_at=now,
+    )
+    if step.link is not None and step.link.crm_id != crm_id:
+        out.deletes.append(step.link)  # re-created in the CRM under a new id: the old link document goes
+    out.upserts.append(link)
+
+
+def _created_id(res: WriteResult | None) -> str | None:
+    return res.id if res is not None and res.ok else None
+
+
+def _version(res: WriteResult | None) -> str | None:
+    return res.version if res is not None and res.ok else None
+
+
+def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
+    if res is not None and res.ok and res.canon is not None:
+        return content_hash(res.canon)  # what the side really holds now
+    if expected is not None:
+        return content_hash(expected)
+    return old
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    """``items`` in slices of at most ``size``."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

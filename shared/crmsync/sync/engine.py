@@ -1,0 +1,196 @@
+"""Sync one kind of one connection: pull both sides, reconcile, apply, persist
+links, and only then advance the cursors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import MassDeleteBlocked
+from ..model.kinds import Kind, Side
+from ..model.link import Link
+from ..model.settings import KindSettings
+from ..ports import Change, LinkStore, Listing, RecordSide
+from .apply import Applied, Budget, apply_plan
+from .plan import Plan
+from .reconcile import Inputs, MatchKeys, reconcile
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+MAX_REMERGE_ROUNDS = 2
+
+
+@dataclass
+class KindReport:
+    """What one kind's sync did, for the run summary and the settings page."""
+
+    kind: Kind
+    listed: dict[str, int] = field(default_factory=dict)
+    writes: dict[str, int] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    full: bool = False
+    complete: bool = False  # every change applied and the cursors advanced
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "listed": self.listed,
+            "writes": self.writes,
+            "conflicts": self.conflicts,
+            "notes": self.notes,
+            "errors": self.errors,
+            "full": self.full,
+            "complete": self.complete,
+        }
+
+
+def _by_id(listing: Listing) -> dict[str, Change]:
+    # A feed may report one record more than once; the last report is its current state.
+    return {c.id: c for c in listing.changes}
+
+
+@dataclass
+class KindSync:
+    """The sync of one kind for one connection, wired to its two sides and its links."""
+
+    kind: Kind
+    crm: RecordSide
+    google: RecordSide
+    store: LinkStore
+    settings: KindSettings
+    clock: Callable[[], datetime]
+    budget: Budget = lambda: True
+    match_keys: MatchKeys | None = None
+    progress: Progress | None = None
+    _saved: list[Link] = field(default_factory=list, init=False)
+    _dropped: list[Link] = field(default_factory=list, init=False)
+    _unfinished: bool = field(default=False, init=False)
+
+    def run(self) -> KindReport:
+        """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
+        report = KindReport(self.kind)
+        cursor = self.store.cursor(self.kind)
+        self._progress("listing google", 0, 1)
+        g_listing = self.google.list_changes(None if cursor.full_sync else cursor.google_token)
+        self._progress("listing crm", 0, 1)
+        c_listing = self.crm.list_changes(None if cursor.full_sync else cursor.crm_cursor)
+        google, crm = _by_id(g_listing), _by_id(c_listing)
+        report.listed = {"google": len(google), "crm": len(crm)}
+        report.full = g_listing.full or c_listing.full
+        links = self._links(crm, google, all_links=report.full)
+        crm_gone = self._fetch_hinted(crm, google, links)
+        inputs = Inputs(
+            self.kind, crm, google, links, self.settings, c_listing.full, g_listing.full, self.match_keys, crm_gone
+        )
+        plan = reconcile(inputs)
+        self._check_deletes(plan, len(links) if report.full else None)
+        applied = self._apply(plan, report)
+        for _ in range(MAX_REMERGE_ROUNDS):
+            if not applied.conflicted:
+                break
+            applied = self._remerge(applied, report)
+        self.store.save_links(applied_upserts(report, self._saved), applied_deletes(report, self._dropped))
+        report.complete = not (self._unfinished or applied.conflicted)
+        if report.complete:
+            cursor.google_token = g_listing.next_token
+            cursor.crm_cursor = c_listing.next_token
+            cursor.full_sync = False
+            cursor.updated_at = self.clock()
+            self.store.save_cursor(cursor)
+        return report
+
+    # ----------------------------------------------------------------- steps
+
+    def _links(self, crm: dict[str, Change], google: dict[str, Change], *, all_links: bool) -> list[Link]:
+        if all_links:
+            return list(self.store.all_links(self.kind))
+        if not crm and not google:
+            return []  # a quiet run reads no links at all
+        found = dict(self.store.links_by_crm(self.kind, list(crm)))
+        for link in self.store.links_by_google(self.kind, list(google)).values():
+            found.setdefault(link.crm_id, link)
+        return list(found.values())
+
+    def _fetch_hinted(self, crm: dict[str, Change], google: dict[str, Change], links: Iterable[Link]) -> frozenset[str]:
+        """Fetch CRM records that unlinked Google records say they belong to (our
+        creates whose link was lost), so they are linked rather than duplicated."""
+        linked_google = {lk.google_id for lk in links}
+        linked_crm = {lk.crm_id for lk in links}
+        wanted = sorted(
+            {
+                g.crm_id_hint
+                for g in google.values()
+                if g.crm_id_hint
+                and g.id not in linked_google
+                and g.crm_id_hint not in crm
+                and g.crm_id_hint not in linked_crm
+            }
+        )
+        if not wanted:
+            return frozenset()
+        found = self.crm.get(wanted)
+        crm.update(found)
+        return frozenset(w for w in wanted if w not in found)
+
+    def _check_deletes(self, plan: Plan, linked: int | None) -> None:
+        deletes = plan.deletes_of_linked()
+        if deletes <= self.settings.max_delete_floor:
+            return
+        total = linked if linked is not None else self.store.count_links(self.kind)
+        if deletes > self.settings.max_delete_share * total:
+            raise MassDeleteBlocked(self.kind.value, deletes, total, self.settings.max_delete_share)
+
+    def _apply(self, plan: Plan, report: KindReport) -> Applied:
+        sides: dict[Side, RecordSide] = {Side.CRM: self.crm, Side.GOOGLE: self.google}
+        self._progress("applying", 0, sum(len(s.writes) for s in plan.steps))
+        applied = apply_plan(plan, self.kind, sides, now=self.clock(), budget=self.budget)
+        for (side, op), n in applied.done.items():
+            key = f"{side.value}.{op.value}"
+            report.writes[key] = report.writes.get(key, 0) + n
+        report.errors.extend(applied.errors)
+        report.notes.extend(f"{n.side.value} {n.record_id}: {n.message}" for n in plan.notes)
+        conflicted = {id(s) for s in applied.conflicted}
+        for step in plan.steps:
+            if id(step) in conflicted:
+                continue
+            report.conflicts.extend(
+                {
+                    "crm_id": step.crm_id,
+                    "google_id": step.google_id,
+                    "field": c.field,
+                    "winner": c.winner.value,
+                    "policy": c.policy.value,
+                    "crm": c.crm,
+                    "google": c.google,
+                }
+                for c in step.conflicts
+            )
+        self._saved.extend(applied.upserts)
+        self._dropped.extend(applied.deletes)
+        self._unfinished = self._unfinished or applied.stopped or applied.transient
+        return applied
+
+    def _remerge(self, previous: Applied, report: KindReport) -> Applied:
+        """Re-read records whose write hit a newer version, and merge again."""
+        links = [s.link for s in previous.conflicted if s.link is not None]
+        crm = self.crm.get([lk.crm_id for lk in links])
+        google = self.google.get([lk.google_id for lk in links])
+        inputs = Inputs(self.kind, crm, google, links, self.settings, False, False, self.match_keys)
+        return self._apply(reconcile(inputs), report)
+
+    def _progress(self, phase: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(phase, done, total)
+
+
+def applied_upserts(report: KindReport, saved: list[Link]) -> list[Link]:
+    """Links to write, last one per document winning."""
+    return list({lk.doc_id: lk for lk in saved}.values())
+
+
+def applied_deletes(report: KindReport, dropped: list[Link]) -> list[Link]:
+    """Links to delete, once each."""
+    return list({lk.doc_id: lk for lk in dropped}.values())
