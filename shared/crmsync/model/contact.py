@@ -22,6 +22,41 @@ SET_FIELDS = ("groups",)
 CONTACT_FIELDS = SCALAR_FIELDS + KEYED_FIELDS + SET_FIELDS
 ADDRESS_PARTS = ("street", "city", "region", "postal_code", "country")
 
+# The canonical type vocabulary of each typed field (the CRM contract's), and how
+# other labels (Google's workMobile, homeFax, ...) fold into it, so a type never
+# differs between the sides only because of vocabulary.
+TYPE_VOCAB: dict[str, frozenset[str]] = {
+    "emails": frozenset({"work", "home", "other"}),
+    "phones": frozenset({"work", "home", "mobile", "fax", "other"}),
+    "urls": frozenset({"work", "home", "profile", "other"}),
+    "addresses": frozenset({"work", "home", "other"}),
+}
+TYPE_ALIASES = {
+    "workmobile": "mobile",
+    "cell": "mobile",
+    "main": "work",
+    "homefax": "fax",
+    "workfax": "fax",
+    "otherfax": "fax",
+    "homepage": "home",
+    "blog": "profile",
+    "business": "work",
+    "office": "work",
+    "private": "home",
+    "personal": "home",
+}
+
+
+def canonical_type(field: str, raw_type: Any) -> str:
+    """A type label folded into the field's canonical vocabulary ("other" if unknown)."""
+    label = n.label(raw_type).replace("_", "")
+    label = TYPE_ALIASES.get(label, label)
+    return label if label in TYPE_VOCAB[field] else "other"
+
+
+def _typed(field: str, items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [{**item, "type": canonical_type(field, item.get("type"))} for item in items or []]
+
 
 def _address_key(addr: Mapping[str, Any]) -> str:
     return " | ".join(n.text(addr.get(p)) or "" for p in ADDRESS_PARTS)
@@ -36,7 +71,7 @@ def _addresses(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
         if not any(parts.values()):
             continue
         key = _address_key(parts)
-        seen.setdefault(key, {"value": key, "type": n.label(item.get("type")), **parts})
+        seen.setdefault(key, {"value": key, "type": canonical_type("addresses", item.get("type")), **parts})
     return [seen[k] for k in sorted(seen)]
 
 
@@ -63,9 +98,9 @@ def canonical_contact(raw: Mapping[str, Any], *, default_region: str = "US") -> 
         "department": n.text(raw.get("department")),
         "notes": n.multiline(raw.get("notes")),
         "birthday": _birthday(raw.get("birthday")),
-        "emails": n.typed_values(raw.get("emails"), n.email),
-        "phones": n.typed_values(raw.get("phones"), partial(n.phone, default_region=default_region)),
-        "urls": n.typed_values(raw.get("urls"), n.text),
+        "emails": n.typed_values(_typed("emails", raw.get("emails")), n.email),
+        "phones": n.typed_values(_typed("phones", raw.get("phones")), partial(n.phone, default_region=default_region)),
+        "urls": n.typed_values(_typed("urls", raw.get("urls")), n.text),
         "addresses": _addresses(raw.get("addresses")),
         "groups": sorted({g for g in (n.text(x) for x in raw.get("groups") or []) if g}),
     }
