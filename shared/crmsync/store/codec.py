@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from functools import cache
@@ -20,7 +21,7 @@ from crmsync.model.kinds import Kind
 from crmsync.model.link import Link, link_doc_id
 from crmsync.model.state import Connection, Cursor
 
-from .contract import StoreError
+from .contract import MAX_BATCH_WRITES, StoreError, chunked
 
 Doc = dict[str, Any]
 
@@ -141,7 +142,9 @@ def connection_from_doc(doc: Doc, where: str) -> Connection:
 
 @cache
 def _field_adapter(name: str) -> TypeAdapter[Any]:
-    return TypeAdapter(Connection.model_fields[name].annotation)
+    annotation = Connection.model_fields[name].annotation
+    assert annotation is not None
+    return TypeAdapter(annotation)
 
 
 def connection_fields_to_doc(connection_id: str, fields: dict[str, Any]) -> Doc:
@@ -180,3 +183,19 @@ def decode_page_cursor(token: str) -> tuple[datetime, str]:
 def link_doc_for(kind: Kind, crm_id: str) -> str:
     """The document id of a link, checked to be a valid Firestore id."""
     return check_doc_id("CRM id", link_doc_id(kind, check_doc_id("CRM id", crm_id)))
+
+
+LinkWrite = tuple[str, Doc | None]  # link document id, and its document (None: delete it)
+
+
+def plan_link_writes(upserts: Sequence[Link], deletes: Sequence[Link]) -> list[Sequence[LinkWrite]]:
+    """Link writes grouped into batches of at most 500 (a later upsert of the same link wins)."""
+    ops: dict[str, Doc | None] = {}
+    for link in upserts:
+        ops[link_doc_for(link.kind, link.crm_id)] = link_to_doc(link)
+    for link in deletes:
+        doc_id = link_doc_for(link.kind, link.crm_id)
+        if ops.get(doc_id) is not None:
+            raise StoreError(f"link {doc_id} is both saved and deleted in one save_links call; pass it once")
+        ops[doc_id] = None
+    return chunked(list(ops.items()), MAX_BATCH_WRITES)

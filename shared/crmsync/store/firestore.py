@@ -1,0 +1,277 @@
+"""The Firestore state store: connections, leases, run log, OAuth states, nonces, token blobs, config."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from google.cloud import firestore
+
+from crmsync.model.kinds import Kind
+from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.ports import OpCounter
+
+from . import firestore_io as io
+from .codec import (
+    check_aware,
+    check_doc_id,
+    connection_fields_to_doc,
+    connection_from_doc,
+    connection_to_doc,
+    from_value,
+)
+from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page
+from .firestore_links import FirestoreLinkStore
+from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
+from .rules import (
+    BLOB_FIELD,
+    CONFIG,
+    CURSORS,
+    GLOBAL_CONFIG_ID,
+    LINK_NONCES,
+    SECRETS,
+    by_crm_user_spec,
+    check_blob,
+    check_config,
+    check_lease_args,
+    connection_page,
+    due_spec,
+    lease_is_free,
+    listing_spec,
+    oauth_state_doc,
+    oauth_state_result,
+    run_doc,
+    runs_spec,
+)
+from .spec import Meter, Spec
+
+
+class FirestoreStore:
+    """Connection-level state in Firestore; ``connection_store(id)`` gives a connection's LinkStore."""
+
+    def __init__(self, client: firestore.Client, counter: OpCounter | None = None) -> None:
+        self._client = client
+        self._meter = Meter(counter)
+        self.counter = self._meter.counter
+
+    def _conn(self, connection_id: str) -> io.DocumentReference:
+        return self._client.collection(CONNECTIONS).document(check_doc_id("connection id", connection_id))
+
+    # -- connections ---------------------------------------------------------------------------------------
+
+    def connection_store(self, connection_id: str) -> FirestoreLinkStore:
+        """The links and cursors of one connection."""
+        return FirestoreLinkStore(self._client, check_doc_id("connection id", connection_id), self._meter)
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        """The connection, or None if there is none."""
+        self._meter.gets(1)
+        doc = io.get(self._conn(connection_id))
+        return None if doc is None else connection_from_doc(doc, f"{CONNECTIONS}/{connection_id}")
+
+    def put_connection(self, connection: Connection) -> None:
+        """Create or replace the connection document."""
+        doc = connection_to_doc(connection)
+        self._conn(connection.id).set(doc)
+        self._meter.commit(writes=1)
+
+    def update_connection(self, connection_id: str, fields: dict[str, Any]) -> None:
+        """Set top-level fields of an existing connection (validated against the model)."""
+        ref = self._conn(connection_id)
+        doc = connection_fields_to_doc(connection_id, fields)
+        try:
+            ref.update(doc)
+        except io.NotFound as err:
+            raise ConnectionNotFound(f"connection {connection_id} does not exist") from err
+        self._meter.commit(writes=1)
+
+    def find_connection_by_crm_user(self, crm_user_id: str) -> Connection | None:
+        """The connection of a CRM user (the first by id, if several), or None."""
+        rows = io.stream(self._client.collection(CONNECTIONS), by_crm_user_spec(crm_user_id))
+        self._meter.query(len(rows))
+        return connection_from_doc(rows[0][1], f"{CONNECTIONS}/{rows[0][0]}") if rows else None
+
+    def list_connections(
+        self, status: ConnectionStatus | None = None, limit: int = 100, start_after: str | None = None
+    ) -> Page[Connection]:
+        """Connections newest first, optionally only those with one status."""
+        spec = listing_spec(status, limit, start_after)
+        rows = io.stream(self._client.collection(CONNECTIONS), spec)
+        self._meter.query(len(rows))
+        return connection_page(rows, spec, "created_at")
+
+    def due_connections(self, now: datetime, page_size: int = 500, start_after: str | None = None) -> Page[Connection]:
+        """Active connections with next_sync_at <= now, oldest due first."""
+        spec = due_spec(now, page_size, start_after)
+        rows = io.stream(self._client.collection(CONNECTIONS), spec)
+        self._meter.query(len(rows))
+        return connection_page(rows, spec, "next_sync_at")
+
+    def delete_connection_data(self, connection_id: str) -> int:
+        """Delete the links, cursors and token blob of a connection; returns how many links were deleted."""
+        parent = self._conn(connection_id)
+        links = parent.collection(LINKS)
+        deleted = 0
+        for kind in Kind:
+            while True:
+                spec = Spec(LINKS_OF_KIND, {"kind": kind.value}, keys_only=True, limit=MAX_BATCH_WRITES)
+                rows = io.stream(links, spec)
+                self._meter.query(len(rows))
+                if rows:
+                    batch = self._client.batch()
+                    for doc_id, _ in rows:
+                        batch.delete(links.document(doc_id))
+                    batch.commit()
+                    self._meter.commit(deletes=len(rows))
+                    deleted += len(rows)
+                if len(rows) < MAX_BATCH_WRITES:
+                    break
+        batch = self._client.batch()
+        for kind in Kind:
+            batch.delete(parent.collection(CURSORS).document(kind.value))
+        batch.delete(self._client.collection(SECRETS).document(connection_id))
+        batch.commit()
+        self._meter.commit(deletes=len(Kind) + 1)
+        return deleted
+
+    # -- lease and rerun flag --------------------------------------------------------------------------------
+
+    def acquire_lease(self, connection_id: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Take or extend the lease; False if another holder's lease is still live."""
+        ref = self._conn(connection_id)
+        expires_at = check_lease_args(holder, ttl, now)
+
+        def body(tx: io.Transaction) -> bool:
+            self._meter.gets(1)
+            doc = io.get(ref, tx)
+            if doc is None:
+                raise ConnectionNotFound(f"connection {connection_id} does not exist")
+            if not lease_is_free(doc.get("lease"), holder, now):
+                return False
+            tx.update(ref, {"lease": {"holder": holder, "expires_at": expires_at}})
+            return True
+
+        taken = io.run_in_transaction(self._client, body)
+        self._meter.commit(writes=int(taken))
+        return taken
+
+    def release_lease(self, connection_id: str, holder: str) -> bool:
+        """Drop the lease if ``holder`` holds it; True if it did."""
+        ref = self._conn(connection_id)
+
+        def body(tx: io.Transaction) -> bool:
+            self._meter.gets(1)
+            doc = io.get(ref, tx)
+            lease = doc.get("lease") if doc else None
+            if not lease or lease.get("holder") != holder:
+                return False
+            tx.update(ref, {"lease": None})
+            return True
+
+        released = io.run_in_transaction(self._client, body)
+        self._meter.commit(writes=int(released))
+        return released
+
+    def request_rerun(self, connection_id: str) -> None:
+        """Ask for another run after the current one ("Sync now" during a run)."""
+        try:
+            self._conn(connection_id).update({"rerun_requested": True})
+        except io.NotFound as err:
+            raise ConnectionNotFound(f"connection {connection_id} does not exist") from err
+        self._meter.commit(writes=1)
+
+    def take_rerun(self, connection_id: str) -> bool:
+        """Clear the rerun flag; True if it was set."""
+        ref = self._conn(connection_id)
+
+        def body(tx: io.Transaction) -> bool:
+            self._meter.gets(1)
+            doc = io.get(ref, tx)
+            if not doc or not doc.get("rerun_requested"):
+                return False
+            tx.update(ref, {"rerun_requested": False})
+            return True
+
+        taken = io.run_in_transaction(self._client, body)
+        self._meter.commit(writes=int(taken))
+        return taken
+
+    # -- run log ---------------------------------------------------------------------------------------------
+
+    def append_run(self, connection_id: str, run_id: str, summary: dict[str, Any], expires_at: datetime) -> None:
+        """Record a run summary (must hold a ``started_at`` datetime) in the run log (TTL on expires_at)."""
+        doc = run_doc(run_id, summary, expires_at)
+        self._conn(connection_id).collection(RUNS).document(run_id).set(doc)
+        self._meter.commit(writes=1)
+
+    def recent_runs(self, connection_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest run summaries, newest first."""
+        rows = io.stream(self._conn(connection_id).collection(RUNS), runs_spec(limit))
+        self._meter.query(len(rows))
+        return [from_value(doc) for _, doc in rows]
+
+    # -- OAuth states and connect-link nonces ----------------------------------------------------------------
+
+    def put_oauth_state(self, state_id: str, data: dict[str, Any], expires_at: datetime) -> None:
+        """Store a short-lived OAuth state record (TTL on expires_at)."""
+        ref = self._client.collection(OAUTH_STATES).document(check_doc_id("OAuth state id", state_id))
+        ref.set(oauth_state_doc(data, expires_at))
+        self._meter.commit(writes=1)
+
+    def take_oauth_state(self, state_id: str, now: datetime) -> dict[str, Any] | None:
+        """Return and delete the state (single use); None if missing or expired."""
+        ref = self._client.collection(OAUTH_STATES).document(check_doc_id("OAuth state id", state_id))
+        now = check_aware("now", now)
+
+        def body(tx: io.Transaction) -> dict[str, Any] | None:
+            self._meter.gets(1)
+            doc = io.get(ref, tx)
+            if doc is not None:
+                tx.delete(ref)
+            return doc
+
+        doc = io.run_in_transaction(self._client, body)
+        self._meter.commit(deletes=int(doc is not None))
+        return oauth_state_result(doc, now)
+
+    def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:
+        """Record a nonce; False if it was seen before (create-if-absent)."""
+        ref = self._client.collection(LINK_NONCES).document(check_doc_id("nonce", nonce))
+        try:
+            ref.create({"expires_at": check_aware("expires_at", expires_at)})
+        except io.AlreadyExists:
+            return False
+        self._meter.commit(writes=1)
+        return True
+
+    # -- token blobs (CiphertextStore) and global config -----------------------------------------------------
+
+    def _secret(self, connection_id: str) -> io.DocumentReference:
+        return self._client.collection(SECRETS).document(check_doc_id("connection id", connection_id))
+
+    def get_blob(self, connection_id: str) -> bytes | None:
+        """The encrypted refresh-token blob of a connection, or None."""
+        self._meter.gets(1)
+        doc = io.get(self._secret(connection_id))
+        return None if doc is None else bytes(doc[BLOB_FIELD])
+
+    def put_blob(self, connection_id: str, blob: bytes) -> None:
+        """Store (replace) the encrypted refresh-token blob."""
+        self._secret(connection_id).set({BLOB_FIELD: check_blob(blob)})
+        self._meter.commit(writes=1)
+
+    def delete_blob(self, connection_id: str) -> None:
+        """Remove the blob; missing is fine."""
+        self._secret(connection_id).delete()
+        self._meter.commit(deletes=1)
+
+    def get_global_config(self) -> dict[str, Any]:
+        """The admin/global configuration ({} if never stored)."""
+        self._meter.gets(1)
+        doc = io.get(self._client.collection(CONFIG).document(GLOBAL_CONFIG_ID))
+        return {} if doc is None else from_value(doc)
+
+    def put_global_config(self, config: dict[str, Any]) -> None:
+        """Replace the admin/global configuration."""
+        self._client.collection(CONFIG).document(GLOBAL_CONFIG_ID).set(check_config(config))
+        self._meter.commit(writes=1)

@@ -1,0 +1,261 @@
+"""An in-memory state store with FirestoreStore's interface, behaviour and operation counts.
+
+Thread-safe; for unit tests and the local stack without Java. Transactions are a lock, so
+leases, single-use OAuth states and nonces behave as they do in Firestore.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from crmsync.model.kinds import Kind
+from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.ports import OpCounter
+
+from .codec import (
+    check_aware,
+    check_doc_id,
+    connection_fields_to_doc,
+    connection_from_doc,
+    connection_to_doc,
+    from_value,
+)
+from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page
+from .memory_links import CollectionPath, Documents, MemoryLinkStore
+from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
+from .rules import (
+    BLOB_FIELD,
+    CONFIG,
+    CURSORS,
+    GLOBAL_CONFIG_ID,
+    LINK_NONCES,
+    SECRETS,
+    by_crm_user_spec,
+    check_blob,
+    check_config,
+    check_lease_args,
+    connection_page,
+    due_spec,
+    lease_is_free,
+    listing_spec,
+    oauth_state_doc,
+    oauth_state_result,
+    run_doc,
+    runs_spec,
+)
+from .spec import Meter, Spec
+
+_CONNECTIONS: CollectionPath = (CONNECTIONS,)
+
+
+class MemoryStore:
+    """Connection-level state in memory; ``connection_store(id)`` gives a connection's LinkStore."""
+
+    def __init__(self, counter: OpCounter | None = None) -> None:
+        self._docs = Documents()
+        self._meter = Meter(counter)
+        self.counter = self._meter.counter
+
+    def _conn_id(self, connection_id: str) -> str:
+        return check_doc_id("connection id", connection_id)
+
+    # -- connections ---------------------------------------------------------------------------------------
+
+    def connection_store(self, connection_id: str) -> MemoryLinkStore:
+        """The links and cursors of one connection."""
+        return MemoryLinkStore(self._docs, self._conn_id(connection_id), self._meter)
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        """The connection, or None if there is none."""
+        self._meter.gets(1)
+        doc = self._docs.get(_CONNECTIONS, self._conn_id(connection_id))
+        return None if doc is None else connection_from_doc(doc, f"{CONNECTIONS}/{connection_id}")
+
+    def put_connection(self, connection: Connection) -> None:
+        """Create or replace the connection document."""
+        doc = connection_to_doc(connection)
+        self._docs.set(_CONNECTIONS, self._conn_id(connection.id), doc)
+        self._meter.commit(writes=1)
+
+    def update_connection(self, connection_id: str, fields: dict[str, Any]) -> None:
+        """Set top-level fields of an existing connection (validated against the model)."""
+        cid = self._conn_id(connection_id)
+        changes = connection_fields_to_doc(connection_id, fields)
+        with self._docs.lock:
+            doc = self._require(cid)
+            self._docs.set(_CONNECTIONS, cid, {**doc, **changes})
+        self._meter.commit(writes=1)
+
+    def _require(self, cid: str) -> dict[str, Any]:
+        doc = self._docs.get(_CONNECTIONS, cid)
+        if doc is None:
+            raise ConnectionNotFound(f"connection {cid} does not exist")
+        return doc
+
+    def find_connection_by_crm_user(self, crm_user_id: str) -> Connection | None:
+        """The connection of a CRM user (the first by id, if several), or None."""
+        rows = self._docs.run(_CONNECTIONS, by_crm_user_spec(crm_user_id))
+        self._meter.query(len(rows))
+        return connection_from_doc(rows[0][1], f"{CONNECTIONS}/{rows[0][0]}") if rows else None
+
+    def list_connections(
+        self, status: ConnectionStatus | None = None, limit: int = 100, start_after: str | None = None
+    ) -> Page[Connection]:
+        """Connections newest first, optionally only those with one status."""
+        spec = listing_spec(status, limit, start_after)
+        rows = self._docs.run(_CONNECTIONS, spec)
+        self._meter.query(len(rows))
+        return connection_page(rows, spec, "created_at")
+
+    def due_connections(self, now: datetime, page_size: int = 500, start_after: str | None = None) -> Page[Connection]:
+        """Active connections with next_sync_at <= now, oldest due first."""
+        spec = due_spec(now, page_size, start_after)
+        rows = self._docs.run(_CONNECTIONS, spec)
+        self._meter.query(len(rows))
+        return connection_page(rows, spec, "next_sync_at")
+
+    def delete_connection_data(self, connection_id: str) -> int:
+        """Delete the links, cursors and token blob of a connection; returns how many links were deleted."""
+        cid = self._conn_id(connection_id)
+        links: CollectionPath = (CONNECTIONS, cid, LINKS)
+        deleted = 0
+        for kind in Kind:
+            while True:
+                spec = Spec(LINKS_OF_KIND, {"kind": kind.value}, keys_only=True, limit=MAX_BATCH_WRITES)
+                rows = self._docs.run(links, spec)
+                self._meter.query(len(rows))
+                if rows:
+                    for doc_id, _ in rows:
+                        self._docs.delete(links, doc_id)
+                    self._meter.commit(deletes=len(rows))
+                    deleted += len(rows)
+                if len(rows) < MAX_BATCH_WRITES:
+                    break
+        for kind in Kind:
+            self._docs.delete((CONNECTIONS, cid, CURSORS), kind.value)
+        self._docs.delete((SECRETS,), cid)
+        self._meter.commit(deletes=len(Kind) + 1)
+        return deleted
+
+    # -- lease and rerun flag --------------------------------------------------------------------------------
+
+    def acquire_lease(self, connection_id: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Take or extend the lease; False if another holder's lease is still live."""
+        cid = self._conn_id(connection_id)
+        expires_at = check_lease_args(holder, ttl, now)
+        with self._docs.lock:
+            self._meter.gets(1)
+            doc = self._require(cid)
+            taken = lease_is_free(doc.get("lease"), holder, now)
+            if taken:
+                self._docs.set(_CONNECTIONS, cid, {**doc, "lease": {"holder": holder, "expires_at": expires_at}})
+        self._meter.commit(writes=int(taken))
+        return taken
+
+    def release_lease(self, connection_id: str, holder: str) -> bool:
+        """Drop the lease if ``holder`` holds it; True if it did."""
+        cid = self._conn_id(connection_id)
+        with self._docs.lock:
+            self._meter.gets(1)
+            doc = self._docs.get(_CONNECTIONS, cid)
+            lease = doc.get("lease") if doc else None
+            released = bool(doc and lease and lease.get("holder") == holder)
+            if doc and released:
+                self._docs.set(_CONNECTIONS, cid, {**doc, "lease": None})
+        self._meter.commit(writes=int(released))
+        return released
+
+    def request_rerun(self, connection_id: str) -> None:
+        """Ask for another run after the current one ("Sync now" during a run)."""
+        cid = self._conn_id(connection_id)
+        with self._docs.lock:
+            doc = self._require(cid)
+            self._docs.set(_CONNECTIONS, cid, {**doc, "rerun_requested": True})
+        self._meter.commit(writes=1)
+
+    def take_rerun(self, connection_id: str) -> bool:
+        """Clear the rerun flag; True if it was set."""
+        cid = self._conn_id(connection_id)
+        with self._docs.lock:
+            self._meter.gets(1)
+            doc = self._docs.get(_CONNECTIONS, cid)
+            taken = bool(doc and doc.get("rerun_requested"))
+            if doc and taken:
+                self._docs.set(_CONNECTIONS, cid, {**doc, "rerun_requested": False})
+        self._meter.commit(writes=int(taken))
+        return taken
+
+    # -- run log ---------------------------------------------------------------------------------------------
+
+    def append_run(self, connection_id: str, run_id: str, summary: dict[str, Any], expires_at: datetime) -> None:
+        """Record a run summary (must hold a ``started_at`` datetime) in the run log (TTL on expires_at)."""
+        cid = self._conn_id(connection_id)
+        self._docs.set((CONNECTIONS, cid, RUNS), run_id, run_doc(run_id, summary, expires_at))
+        self._meter.commit(writes=1)
+
+    def recent_runs(self, connection_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest run summaries, newest first."""
+        rows = self._docs.run((CONNECTIONS, self._conn_id(connection_id), RUNS), runs_spec(limit))
+        self._meter.query(len(rows))
+        return [from_value(doc) for _, doc in rows]
+
+    # -- OAuth states and connect-link nonces ----------------------------------------------------------------
+
+    def put_oauth_state(self, state_id: str, data: dict[str, Any], expires_at: datetime) -> None:
+        """Store a short-lived OAuth state record (TTL on expires_at)."""
+        doc = oauth_state_doc(data, expires_at)
+        self._docs.set((OAUTH_STATES,), check_doc_id("OAuth state id", state_id), doc)
+        self._meter.commit(writes=1)
+
+    def take_oauth_state(self, state_id: str, now: datetime) -> dict[str, Any] | None:
+        """Return and delete the state (single use); None if missing or expired."""
+        sid = check_doc_id("OAuth state id", state_id)
+        now = check_aware("now", now)
+        with self._docs.lock:
+            self._meter.gets(1)
+            doc = self._docs.get((OAUTH_STATES,), sid)
+            if doc is not None:
+                self._docs.delete((OAUTH_STATES,), sid)
+        self._meter.commit(deletes=int(doc is not None))
+        return oauth_state_result(doc, now)
+
+    def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:
+        """Record a nonce; False if it was seen before (create-if-absent)."""
+        key = check_doc_id("nonce", nonce)
+        doc = {"expires_at": check_aware("expires_at", expires_at)}
+        with self._docs.lock:
+            if self._docs.get((LINK_NONCES,), key) is not None:
+                return False
+            self._docs.set((LINK_NONCES,), key, doc)
+        self._meter.commit(writes=1)
+        return True
+
+    # -- token blobs (CiphertextStore) and global config -----------------------------------------------------
+
+    def get_blob(self, connection_id: str) -> bytes | None:
+        """The encrypted refresh-token blob of a connection, or None."""
+        self._meter.gets(1)
+        doc = self._docs.get((SECRETS,), self._conn_id(connection_id))
+        return None if doc is None else bytes(doc[BLOB_FIELD])
+
+    def put_blob(self, connection_id: str, blob: bytes) -> None:
+        """Store (replace) the encrypted refresh-token blob."""
+        self._docs.set((SECRETS,), self._conn_id(connection_id), {BLOB_FIELD: check_blob(blob)})
+        self._meter.commit(writes=1)
+
+    def delete_blob(self, connection_id: str) -> None:
+        """Remove the blob; missing is fine."""
+        self._docs.delete((SECRETS,), self._conn_id(connection_id))
+        self._meter.commit(deletes=1)
+
+    def get_global_config(self) -> dict[str, Any]:
+        """The admin/global configuration ({} if never stored)."""
+        self._meter.gets(1)
+        doc = self._docs.get((CONFIG,), GLOBAL_CONFIG_ID)
+        return {} if doc is None else from_value(doc)
+
+    def put_global_config(self, config: dict[str, Any]) -> None:
+        """Replace the admin/global configuration."""
+        self._docs.set((CONFIG,), GLOBAL_CONFIG_ID, check_config(config))
+        self._meter.commit(writes=1)

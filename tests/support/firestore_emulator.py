@@ -1,0 +1,142 @@
+"""Start and stop the official Cloud Firestore emulator (Java) for tests.
+
+Reuse from any conftest:
+
+    from tests.support.firestore_emulator import firestore_emulator_host, new_firestore_client  # noqa: F401
+
+``firestore_emulator_host`` is a session fixture (one emulator per xdist worker, on a free
+port); ``new_firestore_client(host)`` returns a client on a fresh project id, so tests and
+workers never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore
+
+SDK_ROOTS = (Path("/usr/lib/google-cloud-sdk"), Path("/usr/share/google-cloud-sdk"), Path("/opt/google-cloud-sdk"))
+WRAPPER = Path("platform/cloud-firestore-emulator/cloud_firestore_emulator")
+INSTALL_HINT = (
+    "install it with `apt-get install google-cloud-cli-firestore-emulator openjdk-17-jre-headless` "
+    "or `gcloud components install cloud-firestore-emulator` (needs Java 17+)"
+)
+START_TIMEOUT_S = 60.0
+
+
+class FirestoreEmulatorError(RuntimeError):
+    """The emulator could not be found or started."""
+
+
+def find_emulator() -> Path:
+    """Path of the emulator's jar wrapper script; raises with the install command if missing."""
+    if shutil.which(os.environ.get("JAVA", "java")) is None:
+        raise FirestoreEmulatorError(f"Java is not on PATH, so the Firestore emulator cannot run: {INSTALL_HINT}")
+    roots = list(SDK_ROOTS)
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        roots.insert(0, Path(gcloud).resolve().parent.parent)
+    for root in roots:
+        if (root / WRAPPER).is_file():
+            return root / WRAPPER
+    raise FirestoreEmulatorError(f"the Cloud Firestore emulator is not installed (looked in {roots}): {INSTALL_HINT}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(host_port: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host_port}/", timeout=1) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the wrapper and its java child: they share the process group we started."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+def start_firestore_emulator() -> tuple[str, Callable[[], None]]:
+    """Start the emulator on a free loopback port; returns ("127.0.0.1:PORT", stop)."""
+    wrapper = find_emulator()
+    log = tempfile.NamedTemporaryFile(prefix="firestore-emulator-", suffix=".log", delete=False)  # noqa: SIM115
+    for _attempt in range(3):  # another process may grab the port between choosing and binding it
+        host_port = f"127.0.0.1:{_free_port()}"
+        host, port = host_port.split(":")
+        proc = subprocess.Popen(
+            [str(wrapper), "start", f"--host={host}", f"--port={port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # own process group, so stop() reaches the java child too
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline and proc.poll() is None and not _answers(host_port):
+            time.sleep(0.1)
+        if proc.poll() is None and _answers(host_port):
+
+            def stop(proc: subprocess.Popen[bytes] = proc) -> None:
+                _stop_group(proc)
+                log.close()
+                Path(log.name).unlink(missing_ok=True)
+
+            return host_port, stop
+        _stop_group(proc)
+    log.close()
+    output = Path(log.name).read_text(errors="replace")[-2000:]
+    raise FirestoreEmulatorError(f"the Firestore emulator did not start within {START_TIMEOUT_S:.0f}s; log:\n{output}")
+
+
+def reset_project(host_port: str, project: str) -> None:
+    """Delete every document of a project in the emulator."""
+    url = f"http://{host_port}/emulator/v1/projects/{project}/databases/(default)/documents"
+    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=10).close()
+
+
+def new_firestore_client(host_port: str, project: str | None = None) -> firestore.Client:
+    """A real firestore.Client talking to the emulator, on a fresh project unless one is given."""
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host_port
+    return firestore.Client(project=project or f"test-{uuid.uuid4().hex[:12]}", credentials=AnonymousCredentials())
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator_host() -> Iterator[str]:
+    """One Firestore emulator per test session (per xdist worker); sets FIRESTORE_EMULATOR_HOST."""
+    host_port, stop = start_firestore_emulator()
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host_port
+    try:
+        yield host_port
+    finally:
+        stop()
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
