@@ -59,6 +59,7 @@ def test_tfvars_example_is_formatted(tmp_path: Path) -> None:
     assert result.returncode == 0, f"terraform.tfvars.example is not formatted:\n{result.stdout}"
 
 
+@pytest.mark.timeout(900)  # the first run installs checkov into .venv-checkov
 def test_checkov_has_no_failed_checks() -> None:
     script = REPO / "scripts" / "checkov.sh"
     result = subprocess.run(
