@@ -41,3 +41,18 @@ def emulator(emulator_server):  # type: ignore[no-untyped-def]
     emulator_server.state.extras["schema_failures"] = failures
     yield emulator_server
     assert not failures, "responses outside the discovery schema:\n" + "\n".join(failures)
+
+
+def _hypothesis_profiles() -> None:
+    """Profiles: ``dev`` (quick), ``ci`` (the default: at least 200 examples for
+    the state machines), ``deterministic`` (derandomised, for reproducing)."""
+    from hypothesis import HealthCheck, settings
+
+    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+    settings.register_profile("dev", max_examples=25, **common)
+    settings.register_profile("ci", max_examples=200, **common)
+    settings.register_profile("deterministic", max_examples=200, derandomize=True, **common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_hypothesis_profiles()

@@ -94,7 +94,8 @@ class KindSync:
             applied = self._remerge(applied, report)
         self.store.save_links(applied_upserts(report, self._saved), applied_deletes(report, self._dropped))
         report.complete = not (self._unfinished or applied.conflicted)
-        if report.complete:
+        unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
+        if report.complete and not (unchanged and not cursor.full_sync):
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
             cursor.full_sync = False

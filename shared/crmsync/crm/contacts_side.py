@@ -1,0 +1,243 @@
+"""The CRM's contacts as the engine sees them: a ``RecordSide`` over any
+``CrmConnector``, in canonical form, with companies linked by name."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import TransientError
+from ..model.contact import ADDRESS_PARTS, canonical_contact
+from ..model.kinds import Kind
+from ..model.link import Canon
+from ..model.settings import ContactOptions, KindSettings, OwnerScope
+from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from ..sync.normalise import InvalidValue
+from .models import Contact
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmTransient
+from .port import Change as FeedChange
+
+BULK_MAX = 500
+PAGE = 1000
+# Canonical contact field -> the CRM contract's field (the default field mapping).
+NAME_FIELDS = {
+    "prefix": "name_prefix",
+    "given": "given_name",
+    "middle": "middle_name",
+    "family": "family_name",
+    "suffix": "name_suffix",
+    "title": "title",
+    "department": "department",
+    "notes": "notes",
+}
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+@dataclass
+class CrmContacts:
+    """Contacts of one CRM user, through the connector, as canonical records."""
+
+    connector: CrmConnector
+    connection_id: str
+    crm_user_id: str
+    settings: KindSettings
+    options: ContactOptions = field(default_factory=ContactOptions)
+    counter: OpCounter = field(default_factory=OpCounter)
+    kind: Kind = Kind.CONTACTS
+    _company_names: dict[str, str] = field(default_factory=dict, init=False)
+    _company_ids: dict[str, str | None] = field(default_factory=dict, init=False)
+
+    # ----------------------------------------------------------------- reading
+
+    def list_changes(self, token: str | None) -> Listing:
+        """Every feed entry after ``token`` (all pages); from the start when None."""
+        owner = self.crm_user_id if self.settings.owner_scope is OwnerScope.OWNED else None
+        cursor, entries = token, []
+        while True:
+            with self._guard("crm.changes"):
+                page = self.connector.changes(
+                    "contacts",
+                    cursor,
+                    limit=PAGE,
+                    owner_id=owner,
+                    tag=self.settings.crm_tag,
+                    on_behalf_of=self.crm_user_id,
+                )
+            entries.extend(page.items)
+            cursor = page.next_cursor
+            if not page.has_more:
+                break
+        self._load_company_names([e.record for e in entries if isinstance(e.record, Contact)])
+        return Listing([self._change(e) for e in entries], cursor, full=token is None)
+
+    def get(self, ids: Sequence[str]) -> dict[str, Change]:
+        """Current records by id (deleted or invisible ones are absent)."""
+        found: list[Contact] = []
+        for start in range(0, len(ids), PAGE):
+            part = list(ids[start : start + PAGE])
+            with self._guard("crm.get_many"):
+                records = self.connector.get_many("contacts", part, on_behalf_of=self.crm_user_id)
+            found.extend(r for r in records if isinstance(r, Contact))
+        self._load_company_names(found)
+        return {r.id: self._record_change(r) for r in found}
+
+    def _change(self, entry: FeedChange) -> Change:
+        if entry.change == "delete":
+            return Change(entry.id, None, _parse_time(entry.updated_at), str(entry.version))
+        if entry.change == "out_of_scope" or not isinstance(entry.record, Contact):
+            return Change(entry.id, None, _parse_time(entry.updated_at), str(entry.version), in_scope=False)
+        return self._record_change(entry.record)
+
+    def _record_change(self, record: Contact) -> Change:
+        try:
+            canon = canonical_contact(self.raw(record), default_region=self.options.default_region)
+        except InvalidValue as err:
+            return Change(record.id, None, _parse_time(record.updated_at), str(record.version), error=str(err))
+        return Change(record.id, canon, _parse_time(record.updated_at), str(record.version))
+
+    def raw(self, record: Contact) -> dict[str, Any]:
+        """The CRM record as a raw contact dict (see ``canonical_contact``)."""
+        raw: dict[str, Any] = {canon: getattr(record, crm) for canon, crm in NAME_FIELDS.items()}
+        raw["emails"] = [e.model_dump() for e in record.emails]
+        raw["phones"] = [p.model_dump() for p in record.phones]
+        raw["urls"] = [u.model_dump() for u in record.urls]
+        raw["addresses"] = [a.model_dump() for a in record.addresses]
+        raw["birthday"] = record.birthday.model_dump() if record.birthday else None
+        raw["company"] = self._company_names.get(record.company_id or "") if self.options.link_companies else None
+        raw["groups"] = sorted(record.tags) if self.options.groups_as_tags else []
+        return raw
+
+    def _load_company_names(self, records: Sequence[Contact]) -> None:
+        wanted = sorted({r.company_id for r in records if r.company_id and r.company_id not in self._company_names})
+        if not wanted or not self.options.link_companies:
+            return
+        for start in range(0, len(wanted), PAGE):
+            part = wanted[start : start + PAGE]
+            with self._guard("crm.get_many"):
+                companies = self.connector.get_many("companies", part)
+            for company in companies:
+                name = getattr(company, "name", None)
+                if name:
+                    self._company_names[company.id] = name
+
+    # ----------------------------------------------------------------- writing
+
+    def _body(self, fields: Canon, *, creating: bool) -> dict[str, Any]:
+        """The CRM patch (or create body) for canonical fields."""
+        body: dict[str, Any] = {}
+        for canon, value in fields.items():
+            if canon in NAME_FIELDS:
+                body[NAME_FIELDS[canon]] = value
+            elif canon in ("emails", "phones", "urls"):
+                body[canon] = [{"type": v["type"], "value": v["value"]} for v in value or []]
+            elif canon == "addresses":
+                body[canon] = [{"type": a["type"], **{p: a.get(p) for p in ADDRESS_PARTS}} for a in value or []]
+            elif canon == "birthday":
+                body[canon] = value
+            elif canon == "company" and self.options.link_companies:
+                body["company_id"] = self._company_id(value)
+            elif canon == "groups" and self.options.groups_as_tags:
+                body["tags"] = sorted({*(value or []), *([self.settings.crm_tag] if self.settings.crm_tag else [])})
+        if creating:
+            body.setdefault("owner_id", self.crm_user_id)
+            if self.settings.crm_tag:
+                body["tags"] = sorted({*body.get("tags", []), self.settings.crm_tag})
+        return body
+
+    def _company_id(self, name: str | None) -> str | None:
+        """The CRM company for an organisation name: matched by name, optionally created."""
+        if not name:
+            return None
+        key = name.casefold()
+        if key not in self._company_ids:
+            with self._guard("crm.find_companies"):
+                found = self.connector.find_companies(name=name)
+            if found:
+                self._company_ids[key] = found[0].id
+            elif self.options.create_companies:
+                with self._guard("crm.create"):
+                    created = self.connector.create(
+                        "companies", {"name": name}, _key(self.connection_id, "company", key)
+                    )
+                self._company_ids[key] = created.id
+            else:
+                self._company_ids[key] = None
+        company_id = self._company_ids[key]
+        if company_id:
+            self._company_names[company_id] = name
+        return company_id
+
+    def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Create contacts; each carries an idempotency key derived from the
+        connection and the Google id, so a retried run never creates twice."""
+        bulk: list[BulkOp] = [
+            BulkCreate(self._body(op.fields, creating=True), _key(self.connection_id, "contacts", op.key)) for op in ops
+        ]
+        return self._bulk(ops, bulk)
+
+    def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Patch changed fields only, If-Match the version last seen."""
+        bulk: list[BulkOp] = [
+            BulkUpdate(str(op.target_id), int(op.version or 0), self._body(op.fields, creating=False)) for op in ops
+        ]
+        return self._bulk(ops, bulk)
+
+    def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Delete, If-Match the version last seen (a newer edit makes it a conflict)."""
+        bulk: list[BulkOp] = [BulkDelete(str(op.target_id), int(op.version or 0)) for op in ops]
+        return self._bulk(ops, bulk, missing_ok=True)
+
+    def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
+        out: list[WriteResult] = []
+        for start in range(0, len(bulk), BULK_MAX):
+            part = bulk[start : start + BULK_MAX]
+            with self._guard("crm.bulk"):
+                results = self.connector.bulk("contacts", part, on_behalf_of=self.crm_user_id)
+            company_ids = [
+                r.record.company_id for r in results if isinstance(r.record, Contact) and r.record.company_id
+            ]
+            missing = [c for c in company_ids if c not in self._company_names]
+            if missing:
+                self._load_company_names([r.record for r in results if isinstance(r.record, Contact)])
+            out.extend(
+                self._result(op, res, missing_ok)
+                for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
+            )
+        return out
+
+    def _result(self, op: WriteOp, res: BulkResult, missing_ok: bool) -> WriteResult:
+        if res.ok:
+            canon = None
+            rid = op.target_id
+            version = None
+            if isinstance(res.record, Contact):
+                rid, version = res.record.id, str(res.record.version)
+                canon = self._record_change(res.record).canon
+            return WriteResult(op.key, True, rid, version, canon)
+        if res.status == 404 and missing_ok:
+            return WriteResult(op.key, True, op.target_id)
+        if res.status == 412:
+            return WriteResult(op.key, False, conflict=True, error="the CRM record changed since it was read")
+        transient = res.status == 429 or res.status >= 500
+        return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
+
+    @contextmanager
+    def _guard(self, name: str) -> Iterator[None]:
+        """Count one CRM call and map its transient failure to the engine's error."""
+        self.counter.add(name)
+        try:
+            yield
+        except CrmTransient as err:
+            raise TransientError(f"CRM unavailable: {err}", retry_after=err.retry_after) from err
+
+
+def _key(connection_id: str, kind: str, source_id: str) -> str:
+    """A stable idempotency key for creating ``source_id``'s counterpart."""
+    return "crmsync-" + hashlib.sha256(f"{connection_id}|{kind}|{source_id}".encode()).hexdigest()[:40]
