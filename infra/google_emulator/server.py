@@ -240,9 +240,12 @@ def make_app(state: EmulatorState) -> Callable[[dict[str, Any], StartResponse], 
 
 
 class _ServerHandler(ServerHandler):
+    dropped = False
+
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], ConnectionDrop):
-            raise ConnectionDrop  # let _QuietHandler close the socket silently
+            self.dropped = True  # write nothing; _QuietHandler closes the socket
+            return
         super().handle_error()
 
 
@@ -261,9 +264,8 @@ class _QuietHandler(WSGIRequestHandler):
             return
         handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=False)  # type: ignore[arg-type]
         handler.request_handler = self  # type: ignore[attr-defined]
-        try:
-            handler.run(self.server.get_app())  # type: ignore[attr-defined]
-        except ConnectionDrop:
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+        if handler.dropped:
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
