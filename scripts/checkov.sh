@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=3.3.30
-VENV=.venv-checkov
+VENV=${CHECKOV_VENV:-.venv-checkov}
 PY=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/checkov" ] || [ ! -f "$VENV/.checkov-$VERSION" ]; then
   echo "crmsync: installing checkov==$VERSION into $VENV (first run takes a minute)" >&2
