@@ -290,11 +290,20 @@ def seed(account: Account, state: EmulatorState, data: dict[str, Any]) -> dict[s
     counts: dict[str, int] = {}
     with state.lock:
         for key, events in calendars.items():
+            if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+                raise ApiError(400, f"Seed data calendars[{key!r}] must be a list of Event objects.")
             cal = _find_or_create(store, state, account.email, key)
             w = ops.Write(state, store, cal, account.email, "none", "seed")
             # Series before their exceptions, whatever order the seed lists them in.
             for body in sorted(events, key=lambda e: bool(e.get("recurringEventId"))):
-                ops.insert(w, body, seed=True)
+                try:
+                    ops.insert(w, body, seed=True)
+                except ApiError as err:
+                    raise ApiError(
+                        err.code,
+                        f"Seed event {body.get('id') or body.get('summary')!r} in {key!r}: {err.message}",
+                        reason=err.reason,
+                    ) from err
             counts[key] = len(events)
     return {"calendars": counts}
 

@@ -189,7 +189,12 @@ def _sorted_all(cal: Cal, q: Query) -> list[tuple[tuple[str, str], dict[str, Any
     rows: list[tuple[tuple[str, str], dict[str, Any]]] = []
     for eid, ev in cal.events.items():
         for item, span in _listing_items(cal, ev, cal.spans[eid], q):
-            key = item.get("updated", "") if q.order_by == "updated" else span.start.isoformat()
+            # Ties on "updated" (same millisecond) break by change order, like a real change log.
+            key = (
+                f"{item.get('updated', '')}#{cal.seq_of[eid]:020d}"
+                if q.order_by == "updated"
+                else span.start.isoformat()
+            )
             rows.append(((key, item["id"]), item))
     rows.sort(key=lambda r: r[0])
     return rows

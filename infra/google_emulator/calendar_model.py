@@ -39,8 +39,8 @@ def invalid(message: str, reason: str = "invalid") -> ApiError:
 
 
 def new_event_id() -> str:
-    """A server-generated event id: 26 base32hex characters, as Google issues them."""
-    return base64.b32hexencode(secrets.token_bytes(16)).decode().lower().rstrip("=")
+    """A server-generated event id: 26 base32hex characters (hex digits are a fast subset)."""
+    return secrets.token_hex(13)
 
 
 def check_client_id(event_id: Any) -> str:

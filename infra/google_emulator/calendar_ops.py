@@ -60,6 +60,7 @@ class Write:
         self.send_updates = send_updates or "none"
         self.method = method
         self.now = state.clock.now()
+        self.stamp = rfc3339(self.now)
 
     @property
     def organizer(self) -> dict[str, Any]:
@@ -70,7 +71,7 @@ class Write:
     def save(self, ev: dict[str, Any], span: Span) -> dict[str, Any]:
         """Stamp etag/updated on a new version and store it."""
         seq = self.state.next_id()
-        ev = {**ev, "etag": etag(seq), "updated": rfc3339(self.now)}
+        ev = {**ev, "etag": etag(seq), "updated": self.stamp}
         ev = {k: ev[k] for k in _ORDER if k in ev}
         self.cal.put(ev, span, seq, self.now)
         return ev
@@ -138,7 +139,7 @@ def insert(w: Write, body: dict[str, Any], *, seed: bool = False) -> dict[str, A
         "kind": "calendar#event",
         "id": eid,
         "htmlLink": html_link(eid, cal.id),
-        "created": rfc3339(w.now),
+        "created": w.stamp,
         "creator": {"email": w.email, "self": True},
         "organizer": w.organizer,
         "iCalUID": ical,

@@ -12,7 +12,7 @@ import pytest
 from googleapiclient.discovery import build
 
 from infra.google_emulator import calendar as cal_module
-from infra.google_emulator.core import SCOPE_CALENDAR_EVENTS, SCOPE_CALENDAR_RO, SCOPE_CALENDARLIST_RO
+from infra.google_emulator.core import SCOPE_CALENDAR_EVENTS, SCOPE_CALENDAR_RO, SCOPE_CALENDARLIST_RO, ApiError
 
 from .test_calendar_support import ME, api_error, calendar_service, timed
 
@@ -319,3 +319,11 @@ def test_seed_and_dump_round_trip(emulator) -> None:
     assert len(instances) == 8
     assert instances[3]["start"]["dateTime"] == "2026-11-24T10:00:00Z"
     assert [c["summary"] for c in svc.calendarList().list().execute()["items"]] == [ME, "CRM"]
+
+
+def test_seed_rejects_bad_events_with_a_clear_message(emulator) -> None:
+    account = emulator.state.account(ME)
+    with pytest.raises(ApiError, match="'no times' in 'primary': Missing start time"):
+        cal_module.seed(account, emulator.state, {"calendars": {"primary": [{"summary": "no times"}]}})
+    with pytest.raises(ApiError, match="must be a list of Event objects"):
+        cal_module.seed(account, emulator.state, {"calendars": {"primary": {"summary": "not a list"}}})
