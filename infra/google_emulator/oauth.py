@@ -36,6 +36,22 @@ ISSUER = "https://accounts.google.com"
 CODE_TTL = timedelta(minutes=10)
 CONSENT_TTL = timedelta(hours=1)
 _SHORT_SCOPES = {"email": SCOPE_EMAIL, "profile": SCOPE_PROFILE}
+_AUTH = "https://www.googleapis.com/auth/"
+# Google's consent-screen wording, so the page reads like the real one.
+_SCOPE_TEXT = {
+    _AUTH + "contacts": "See, edit, download, and permanently delete your contacts",
+    _AUTH + "contacts.readonly": "See and download your contacts",
+    _AUTH
+    + "calendar": "See, edit, share, and permanently delete all the calendars you can access using Google Calendar",
+    _AUTH + "calendar.events": "View and edit events on all your calendars",
+    _AUTH + "calendar.readonly": "See and download any calendar you can access using your Google Calendar",
+    _AUTH + "calendar.calendarlist.readonly": "See the list of Google calendars you're subscribed to",
+    _AUTH + "tasks": "Create, edit, organize, and delete all your tasks",
+    _AUTH + "tasks.readonly": "View your tasks",
+    SCOPE_OPENID: "Associate you with your personal info on Google",
+    SCOPE_EMAIL: "See your primary Google Account email address",
+    SCOPE_PROFILE: "See your personal info, including any personal info you've made publicly available",
+}
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PKCE_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _TEMPLATES = Environment(
@@ -252,7 +268,7 @@ def _validate_auth_request(ctx: Ctx) -> dict[str, Any] | Response:
     scopes = normalize_scopes(p.get("scope", ""))
     if not scopes:
         return fail("invalid_request", "Missing required parameter: scope")
-    bad = [s for s in scopes if s != SCOPE_OPENID and not s.startswith("https://www.googleapis.com/auth/")]
+    bad = [s for s in scopes if s != SCOPE_OPENID and not s.startswith(_AUTH)]
     if bad:
         return fail("invalid_scope", f"Some requested scopes were invalid: {' '.join(bad)}")
     challenge, method = p.get("code_challenge"), p.get("code_challenge_method", "plain")
@@ -309,7 +325,10 @@ def _consent_page(
     email: str = "",
     checked: set[str] | None = None,
 ) -> Response:
-    scopes = [{"value": s, "label": s, "checked": checked is None or s in checked} for s in req["scopes"]]
+    scopes = [
+        {"value": s, "label": f"{_SCOPE_TEXT.get(s, 'Use ' + s)} ({s})", "checked": checked is None or s in checked}
+        for s in req["scopes"]
+    ]
     return _html(
         status,
         "consent.html",

@@ -176,3 +176,24 @@ def test_raw_crlf_batch_with_empty_bodies(emulator: EmulatorServer) -> None:
     not_multipart = requests.post(base + "/batch", data=b"{}", headers={"Content-Type": "application/json"}, timeout=5)
     assert not_multipart.status_code == 400
     assert "multipart/mixed" in not_multipart.json()["error"]["message"]
+
+
+def test_batch_level_fault_and_inner_drop(emulator: EmulatorServer) -> None:
+    base = emulator.base_url
+    tasks = service("tasks", base, credentials(emulator.state, ANA))
+    requests.post(
+        base + "/__emulator/faults", json={"method": "batch", "sequence": ["503"]}, timeout=5
+    ).raise_for_status()
+    batch = BatchHttpRequest(batch_uri=base + "/batch")
+    batch.add(tasks.tasklists().list())
+    with pytest.raises(HttpError) as err:
+        batch.execute()
+    assert err.value.resp.status == 503
+    assert stats(base, ANA)["calls"] == {}  # the outer call failed before any inner call ran
+    requests.post(
+        base + "/__emulator/faults", json={"method": "*", "sequence": ["ok", "drop"]}, timeout=5
+    ).raise_for_status()
+    token = emulator.state.mint_access_token(ANA, frozenset({SCOPE_TASKS})).token
+    inner = f"GET /tasks/v1/users/@me/lists HTTP/1.1\nAuthorization: Bearer {token}\n\n"
+    with pytest.raises(requests.exceptions.ConnectionError):
+        raw_batch(base + "/batch", [inner, inner])  # one dropped inner call drops the whole batch connection
