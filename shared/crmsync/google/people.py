@@ -1,0 +1,198 @@
+"""The Google side of contact sync: the People API as a ``RecordSide`` for ``Kind.CONTACTS``."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..model.kinds import Kind
+from ..model.settings import ContactOptions
+from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from ..sync.normalise import InvalidValue
+from .errors import SyncTokenExpired, Transient
+from .paging import fetch_all
+from .people_groups import GroupDirectory
+from .people_mapping import (
+    CONTENT_FIELDS,
+    READ_MASK,
+    crm_id_of,
+    group_ids,
+    is_deleted,
+    person_body,
+    person_canon,
+    person_fields,
+    updated_at,
+)
+from .people_models import Person
+from .people_writes import WriteBatches
+from .retry import call_with_retry
+
+ME = "people/me"
+PAGE_SIZE = 1000
+MAX_GET = 200
+
+
+class GooglePeople:
+    """Google contacts in canonical form: listings by sync token, batched reads and writes.
+
+    Mutations are sent one request at a time (Google asks for sequential writes
+    per user); transient failures are retried with backoff, then raised as
+    ``Transient``. ``batch_uri`` is the HTTP batch endpoint (kept for callers
+    that batch reads; People writes use the API's own batch methods).
+    """
+
+    kind = Kind.CONTACTS
+
+    def __init__(
+        self,
+        service: Any,
+        batch_uri: str | None,
+        *,
+        options: ContactOptions,
+        counter: OpCounter,
+        group_name: str | None = "CRM",
+        group_resource_name: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        attempts: int = 5,
+    ) -> None:
+        self.service = service
+        self.batch_uri = batch_uri
+        self.options = options
+        self.counter = counter
+        self._sleep, self._rng, self._attempts = sleep, rng, attempts
+        self.groups = GroupDirectory(self.call, service, group_name, group_resource_name)
+        self.writes = WriteBatches(self)
+
+    @property
+    def group_resource_name(self) -> str | None:
+        """The scope group's resource name once known (persist it and pass it next time)."""
+        return self.groups.scope_resource_name
+
+    # ------------------------------------------------------------------ plumbing
+
+    def call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
+        """Execute one API request (built by ``request``), counted per attempt and retried when transient."""
+
+        def attempt() -> dict[str, Any]:
+            self.counter.add(method)
+            result = request().execute()
+            return result if isinstance(result, dict) else {}
+
+        return call_with_retry(attempt, attempts=self._attempts, sleep=self._sleep, rng=self._rng)
+
+    def to_change(self, item: dict[str, Any], scope: str | None, tags: dict[str, str] | None) -> Change:
+        """One listed or fetched Person as a ``Change``."""
+        person = Person.model_validate(item)
+        rid, version, when = str(person.resource_name), person.etag, updated_at(person)
+        if is_deleted(person):
+            return Change(rid, None, when, version)
+        hint = crm_id_of(person)
+        try:
+            canon = person_canon(person, default_region=self.options.default_region, group_names=tags)
+        except InvalidValue as err:
+            return Change(rid, None, when, version, crm_id_hint=hint, error=str(err))
+        # With a scope group configured, only its members are in scope (none while it does not exist).
+        in_scope = self.groups.scope_name is None or (scope is not None and scope in group_ids(person))
+        return Change(rid, canon, when, version, in_scope=in_scope, crm_id_hint=hint)
+
+    def tag_map(self) -> dict[str, str] | None:
+        """Group resource name -> tag name when groups are mirrored as tags, else None."""
+        return self.groups.tag_names() if self.options.groups_as_tags else None
+
+    # ------------------------------------------------------------------ RecordSide
+
+    def list_changes(self, token: str | None) -> Listing:
+        """Every contact change since ``token`` (all pages); a full listing when it is None or expired."""
+        params = {"resourceName": ME, "personFields": READ_MASK, "pageSize": PAGE_SIZE, "requestSyncToken": True}
+        full = token is None
+        try:
+            paged = self._list({**params, "syncToken": token} if token else params)
+        except SyncTokenExpired:
+            full = True
+            paged = self._list(params)
+        if not paged.items:
+            return Listing([], paged.next_sync_token, full)
+        scope, tags = self.groups.scope(create=True), self.tag_map()
+        return Listing([self.to_change(i, scope, tags) for i in paged.items], paged.next_sync_token, full)
+
+    def _list(self, params: dict[str, Any]) -> Any:
+        connections = self.service.people().connections()
+
+        def page(token: str | None) -> dict[str, Any]:
+            extra = {"pageToken": token} if token else {}
+            return self.call("people.connections.list", lambda: connections.list(**params, **extra))
+
+        return fetch_all(page, "connections")
+
+    def get(self, ids: Sequence[str]) -> dict[str, Change]:
+        """Current contacts by resource name (missing ones are absent)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        found = self.fetch(wanted, READ_MASK)
+        scope, tags = self.groups.scope(create=False), self.tag_map()
+        return {rid: self.to_change(p, scope, tags) for rid, p in found.items()}
+
+    def fetch(self, ids: Sequence[str], mask: str) -> dict[str, dict[str, Any]]:
+        """Raw Persons by resource name through ``getBatchGet`` (≤ 200 per call); missing ones absent."""
+        out: dict[str, dict[str, Any]] = {}
+        people = self.service.people()
+        for start in range(0, len(ids), MAX_GET):
+            part = list(ids[start : start + MAX_GET])
+
+            def request(names: list[str] = part) -> Any:
+                return people.getBatchGet(resourceNames=names, personFields=mask)
+
+            resp = self.call("people.getBatchGet", request)
+            for r in resp.get("responses") or []:
+                code = int(r.get("httpStatusCode") or (200 if r.get("person") else 0))
+                if code == 200 and r.get("person"):
+                    out[str(r.get("requestedResourceName") or r["person"]["resourceName"])] = r["person"]
+                elif code == 429 or code >= 500:
+                    raise Transient(
+                        f"people.getBatchGet: HTTP {code} for {r.get('requestedResourceName')}", status=code
+                    )
+        return out
+
+    def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Create contacts (≤ 200 per call) carrying the CRM id in ``clientData`` and the scope group."""
+        return self.writes.create(ops)
+
+    def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Update the changed fields (≤ 200 per call), each conditional on its etag."""
+        return self.writes.update(ops)
+
+    def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Delete contacts (≤ 500 per call); one already gone counts as deleted."""
+        return self.writes.delete(ops)
+
+    # ------------------------------------------------------------------ bodies
+
+    def memberships(self, canon: dict[str, Any], *, for_update: bool) -> list[str]:
+        """Groups a contact is written into: the scope group, plus its tags when groups are tags
+        (and My Contacts on updates, where the list replaces every membership)."""
+        out = ["contactGroups/myContacts"] if for_update else []
+        scope = self.groups.scope(create=True)
+        if scope:
+            out.append(scope)
+        if self.options.groups_as_tags:
+            out += [g for g in self.groups.ensure_tags(canon.get("groups") or []) if g not in out]
+        return out
+
+    def create_body(self, op: WriteOp) -> dict[str, Any]:
+        """The Person to create for one op."""
+        fields = [*CONTENT_FIELDS, "memberships"]
+        return person_body(op.full, fields, memberships=self.memberships(op.full, for_update=False), crm_id=op.crm_id)
+
+    def update_mask(self, ops: Sequence[WriteOp]) -> list[str]:
+        """The union of Person fields the ops change."""
+        groups = self.options.groups_as_tags
+        return sorted({f for op in ops for f in person_fields(op.fields, groups=groups)})
+
+    def update_body(self, op: WriteOp, mask: Sequence[str]) -> dict[str, Any]:
+        """The Person sent for one update: every masked field from the merged record, with the etag."""
+        members = self.memberships(op.full, for_update=True) if "memberships" in mask else []
+        return person_body(op.full, mask, memberships=members, etag=op.version)
