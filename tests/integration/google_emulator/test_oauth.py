@@ -320,3 +320,15 @@ def test_token_endpoint_errors(emulator: EmulatorServer) -> None:
     assert post({"grant_type": "authorization_code"}).json()["error"] == "invalid_request"
     assert post({"grant_type": "authorization_code", "code": "4/bogus"}).json()["error"] == "invalid_grant"
     assert post({"grant_type": "refresh_token", "refresh_token": "1//bogus"}).json()["error"] == "invalid_grant"
+
+
+def test_prompt_none_reuses_an_existing_grant_or_says_consent_required(emulator: EmulatorServer) -> None:
+    flow, url, _ = make_flow(emulator.base_url, login_hint="fay@example.com")
+    flow.fetch_token(authorization_response=consent(url, email="fay@example.com"))
+    _, silent, state = make_flow(emulator.base_url, prompt="none", login_hint="fay@example.com")
+    resp = requests.get(silent, allow_redirects=False, timeout=5)
+    assert resp.status_code == 302
+    assert "code" in query_of(resp.headers["Location"])
+    _, stranger, state = make_flow(emulator.base_url, prompt="none", login_hint="gus@example.com")
+    resp = requests.get(stranger, allow_redirects=False, timeout=5)
+    assert query_of(resp.headers["Location"]) == {"error": "consent_required", "state": state}
