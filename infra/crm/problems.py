@@ -36,11 +36,11 @@ class Problem(Exception):
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
+        self.errors = list(errors)
+        super().__init__(detail + "".join(f"; {e.path}: {e.message}" for e in self.errors))
         self.status = status
         self.type_name = type_name
         self.detail = detail
-        self.errors = list(errors)
         self.extra = extra or {}
         self.headers = headers or {}
 

@@ -38,7 +38,9 @@ class CrmServer:
 
     def start(self) -> CrmServer:
         """Serve on a daemon thread."""
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="reference-crm", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), name="reference-crm", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -62,7 +62,8 @@ def is_time_zone(name: str) -> bool:
 
 
 def is_email(value: str) -> bool:
-    """Pragmatic addr-spec check: local@domain with a dotted domain, no spaces."""
+    """Pragmatic addr-spec check: local@domain with a dotted domain; surrounding spaces are tolerated."""
+    value = value.strip()
     return len(value) <= 254 and _EMAIL.match(value) is not None
 
 
@@ -251,7 +252,7 @@ def _check_activity(rec: ActivityData) -> list[FieldError]:
             if parsed["end"].replace(tzinfo=zone) <= parsed["start"].replace(tzinfo=zone):
                 errors.append(FieldError("/end", "end must be after start"))
         first = parsed.get("start")
-    errors += _check_recurrence(rec, first)
+    errors += _check_recurrence(rec, first, _zone(rec))
     for i, att in enumerate(rec.attendees):
         if not is_email(att.email):
             errors.append(FieldError(f"/attendees/{i}/email", f"{att.email!r} is not an e-mail address"))
@@ -270,7 +271,13 @@ def _parse_occurrence(raw: str, all_day: bool) -> datetime | None:
     return parse_local_datetime(raw)
 
 
-def _check_recurrence(rec: ActivityData, first: datetime | date | None) -> list[FieldError]:
+def _zone(rec: ActivityData) -> ZoneInfo | None:
+    if rec.all_day or rec.time_zone is None or not is_time_zone(rec.time_zone):
+        return None
+    return ZoneInfo(rec.time_zone)
+
+
+def _check_recurrence(rec: ActivityData, first: datetime | date | None, zone: ZoneInfo | None) -> list[FieldError]:
     errors: list[FieldError] = []
     fmt = "YYYY-MM-DD" if rec.all_day else "YYYY-MM-DDTHH:MM:SS"
     start = (
@@ -290,7 +297,9 @@ def _check_recurrence(rec: ActivityData, first: datetime | date | None) -> list[
             )
         else:
             try:
-                rule = rrulestr(text, dtstart=start or datetime(2000, 1, 1), forceset=False, unfold=False)
+                # A timed series starts at a zoned instant, so UNTIL must be UTC (RFC 5545).
+                dtstart = (start or datetime(2000, 1, 1)).replace(tzinfo=zone)
+                rule = rrulestr(text, dtstart=dtstart, forceset=False, unfold=False)
             except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
                 errors.append(
                     FieldError(
@@ -312,7 +321,7 @@ def _check_recurrence(rec: ActivityData, first: datetime | date | None) -> list[
         original = _parse_occurrence(exc.original_start, rec.all_day)
         if original is None:
             errors.append(FieldError(f"/exceptions/{i}/original_start", f"{exc.original_start!r} is not a local {fmt}"))
-        elif rule is not None and start is not None and not _is_occurrence(rule, original):
+        elif rule is not None and start is not None and not _is_occurrence(rule, original.replace(tzinfo=zone)):
             errors.append(
                 FieldError(
                     f"/exceptions/{i}/original_start", f"{exc.original_start} is not an occurrence of the series"

@@ -47,16 +47,22 @@ def test_create_get_roundtrip_keeps_every_field(crm: Harness) -> None:
         "family_name": "Ångström-Łukasiewicz",
         "emails": [{"type": "work", "value": "zoe@example.org"}, {"type": "home", "value": "z@example.com"}],
         "phones": [{"type": "mobile", "value": "+81 90-1234-5678"}],
-        "addresses": [{"type": "work", "street": "1 Main St", "city": "New York", "postal_code": "10001", "country": "US"}],
+        "addresses": [
+            {"type": "work", "street": "1 Main St", "city": "New York", "postal_code": "10001", "country": "US"}
+        ],
         "birthday": {"month": 2, "day": 29},
         "notes": "prefers WhatsApp 📱",
         "tags": ["crm"],
     }
     made = crm.connector.create("contacts", body, "k-roundtrip")
-    assert isinstance(made, Contact) and made.version == 1 and made.id.startswith("con_")
+    assert isinstance(made, Contact)
+    assert made.version == 1
+    assert made.id.startswith("con_")
     got = crm.connector.get("contacts", made.id)
     assert got == made
-    assert got.family_name == "Ångström-Łukasiewicz" and got.birthday is not None and got.birthday.year is None
+    assert got.family_name == "Ångström-Łukasiewicz"
+    assert got.birthday is not None
+    assert got.birthday.year is None
     assert [e.value for e in got.emails] == ["zoe@example.org", "z@example.com"]
 
 
@@ -66,11 +72,18 @@ def test_feed_is_in_commit_order_with_tombstones(crm: Harness) -> None:
     c.update("contacts", a.id, {"title": "CEO"}, a.version)
     c.delete("contacts", b.id, b.version)
     items, cursor = drain(c, "contacts")
-    assert [(i.id, i.change, i.version) for i in items] == [(d.id, "upsert", 1), (a.id, "upsert", 2), (b.id, "delete", 2)]
-    assert isinstance(items[1].record, Contact) and items[1].record.title == "CEO"
+    assert [(i.id, i.change, i.version) for i in items] == [
+        (d.id, "upsert", 1),
+        (a.id, "upsert", 2),
+        (b.id, "delete", 2),
+    ]
+    assert isinstance(items[1].record, Contact)
+    assert items[1].record.title == "CEO"
     assert items[2].record is None
     again = c.changes("contacts", cursor)
-    assert again.items == [] and not again.has_more and again.next_cursor
+    assert again.items == []
+    assert not again.has_more
+    assert again.next_cursor
     e = c.create("contacts", contact("E"), "k-E")
     assert [i.id for i in c.changes("contacts", cursor).items] == [e.id]
     assert c.changes("tasks", None).items == []
@@ -87,7 +100,9 @@ def test_feed_pages_never_repeat_or_skip(crm: Harness) -> None:
         cursor = page.next_cursor
         if not page.has_more:
             break
-    assert pages == [10, 10, 5] and len(seen) == 25 and set(seen) == made
+    assert pages == [10, 10, 5]
+    assert len(seen) == 25
+    assert set(seen) == made
 
 
 def test_idempotent_create_replays_the_original(crm: Harness) -> None:
@@ -95,7 +110,8 @@ def test_idempotent_create_replays_the_original(crm: Harness) -> None:
     first = c.create("contacts", contact("Anna"), "same-key")
     c.update("contacts", first.id, {"title": "CFO"}, 1)
     replay = c.create("contacts", contact("Anna"), "same-key")
-    assert replay.id == first.id and replay.version == 1
+    assert replay.id == first.id
+    assert replay.version == 1
     assert len(drain(c, "contacts")[0]) == 1
     with pytest.raises(CrmIdempotencyReuse):
         c.create("contacts", contact("Bob"), "same-key")
@@ -107,10 +123,13 @@ def test_stale_if_match_is_a_conflict_with_the_current_version(crm: Harness) -> 
     c = crm.connector
     rec = c.create("contacts", contact("Anna"), "k1")
     v2 = c.update("contacts", rec.id, {"title": "CFO"}, 1)
-    assert v2.version == 2 and v2.title == "CFO" and v2.given_name == "Anna"
+    assert v2.version == 2
+    assert v2.title == "CFO"
+    assert v2.given_name == "Anna"
     with pytest.raises(CrmConflict) as err:
         c.update("contacts", rec.id, {"title": "CEO"}, 1)
-    assert err.value.current_version == 2 and err.value.status == 412
+    assert err.value.current_version == 2
+    assert err.value.status == 412
     with pytest.raises(CrmConflict):
         c.delete("contacts", rec.id, 1)
     c.delete("contacts", rec.id, 2)
@@ -126,7 +145,8 @@ def test_patch_null_clears_and_validates_only_what_it_touches(crm: Harness) -> N
     c = crm.connector
     rec = c.create("contacts", contact("Anna", title="CFO", emails=[{"type": "work", "value": "a@example.com"}]), "k1")
     cleared = c.update("contacts", rec.id, {"title": None}, 1)
-    assert cleared.title is None and cleared.emails[0].value == "a@example.com"
+    assert cleared.title is None
+    assert cleared.emails[0].value == "a@example.com"
     with pytest.raises(CrmValidation) as err:
         c.update("contacts", rec.id, {"emails": [{"type": "work", "value": "nope"}], "version": 5}, 2)
     assert {e.path for e in err.value.errors} >= {"/version"}
@@ -149,21 +169,28 @@ def test_bulk_gives_a_result_per_operation(crm: Harness) -> None:
     )
     assert [r.status for r in results] == [201, 422, 200, 412, 204, 404]
     assert [r.index for r in results] == list(range(6))
-    assert results[0].ok and isinstance(results[0].record, Contact) and results[0].record.given_name == "New"
-    assert isinstance(results[1].error, CrmValidation) and results[1].error.errors[0].path == "/emails/0/value"
-    assert isinstance(results[3].error, CrmConflict) and results[3].error.current_version == 2
+    assert results[0].ok
+    assert isinstance(results[0].record, Contact)
+    assert results[0].record.given_name == "New"
+    assert isinstance(results[1].error, CrmValidation)
+    assert results[1].error.errors[0].path == "/emails/0/value"
+    assert isinstance(results[3].error, CrmConflict)
+    assert results[3].error.current_version == 2
     assert isinstance(results[5].error, CrmNotFound)
     assert c.get("contacts", keep.id).title == "CTO"
     # Replaying the bulk create returns the same record.
     again = c.bulk("contacts", [BulkCreate({"given_name": "New"}, "b1")])
-    assert again[0].record is not None and results[0].record is not None and again[0].record.id == results[0].record.id
+    assert again[0].record is not None
+    assert results[0].record is not None
+    assert again[0].record.id == results[0].record.id
 
 
 def test_bulk_is_limited_to_500_operations(crm: Harness) -> None:
     ops = [BulkCreate({"title": f"t{i}"}, f"k{i}") for i in range(501)]
     with pytest.raises(CrmValidation) as err:
         crm.connector.bulk("tasks", ops)
-    assert err.value.status == 413 and err.value.errors[0].path == "/operations"
+    assert err.value.status == 413
+    assert err.value.errors[0].path == "/operations"
     assert len(crm.connector.bulk("tasks", ops[:500])) == 500
 
 
@@ -176,13 +203,60 @@ def test_bulk_is_limited_to_500_operations(crm: Harness) -> None:
         ("contacts", {"given_name": "A", "company_id": "cmp_missing"}, "/company_id"),
         ("contacts", {"given_name": "A", "owner_id": "usr_missing"}, "/owner_id"),
         ("contacts", {}, "/given_name"),
-        ("activities", {"subject": "x", "start": "2026-01-01T10:00:00", "end": "2026-01-01T11:00:00", "time_zone": "Mars/Base"}, "/time_zone"),
-        ("activities", {"subject": "x", "start": "2026-01-01T10:00:00", "end": "2026-01-01T09:00:00", "time_zone": "UTC"}, "/end"),
-        ("activities", {"subject": "x", "start": "2026-01-01T10:00:00+01:00", "end": "2026-01-01T11:00:00", "time_zone": "UTC"}, "/start"),
-        ("activities", {"subject": "x", "all_day": True, "start_date": "2026-12-24", "end_date": "2026-12-23"}, "/end_date"),
-        ("activities", {"subject": "x", "start": "2026-01-01T10:00:00", "end": "2026-01-01T11:00:00", "time_zone": "UTC", "recurrence": {"rrule": "FREQ=SOMETIMES"}}, "/recurrence/rrule"),
-        ("activities", {"subject": "x", "start": "2026-01-05T10:00:00", "end": "2026-01-05T11:00:00", "time_zone": "UTC", "recurrence": {"rrule": "FREQ=WEEKLY;COUNT=3"}, "exceptions": [{"original_start": "2026-01-06T10:00:00", "cancelled": True}]}, "/exceptions/0/original_start"),
-        ("activities", {"subject": "x", "start": "2026-01-01T10:00:00", "end": "2026-01-01T11:00:00", "time_zone": "UTC", "attendees": [{"email": "bob"}]}, "/attendees/0/email"),
+        (
+            "activities",
+            {"subject": "x", "start": "2026-01-01T10:00:00", "end": "2026-01-01T11:00:00", "time_zone": "Mars/Base"},
+            "/time_zone",
+        ),
+        (
+            "activities",
+            {"subject": "x", "start": "2026-01-01T10:00:00", "end": "2026-01-01T09:00:00", "time_zone": "UTC"},
+            "/end",
+        ),
+        (
+            "activities",
+            {"subject": "x", "start": "2026-01-01T10:00:00+01:00", "end": "2026-01-01T11:00:00", "time_zone": "UTC"},
+            "/start",
+        ),
+        (
+            "activities",
+            {"subject": "x", "all_day": True, "start_date": "2026-12-24", "end_date": "2026-12-23"},
+            "/end_date",
+        ),
+        (
+            "activities",
+            {
+                "subject": "x",
+                "start": "2026-01-01T10:00:00",
+                "end": "2026-01-01T11:00:00",
+                "time_zone": "UTC",
+                "recurrence": {"rrule": "FREQ=SOMETIMES"},
+            },
+            "/recurrence/rrule",
+        ),
+        (
+            "activities",
+            {
+                "subject": "x",
+                "start": "2026-01-05T10:00:00",
+                "end": "2026-01-05T11:00:00",
+                "time_zone": "UTC",
+                "recurrence": {"rrule": "FREQ=WEEKLY;COUNT=3"},
+                "exceptions": [{"original_start": "2026-01-06T10:00:00", "cancelled": True}],
+            },
+            "/exceptions/0/original_start",
+        ),
+        (
+            "activities",
+            {
+                "subject": "x",
+                "start": "2026-01-01T10:00:00",
+                "end": "2026-01-01T11:00:00",
+                "time_zone": "UTC",
+                "attendees": [{"email": "bob"}],
+            },
+            "/attendees/0/email",
+        ),
         ("tasks", {"title": "x", "due": "tomorrow"}, "/due"),
         ("tasks", {"title": "x", "completed_at": "2026-01-01T10:00:00Z"}, "/completed_at"),
         ("tasks", {"title": "x", "status": "done"}, "/status"),
@@ -207,22 +281,41 @@ def test_tricky_activities_are_accepted(crm: Harness) -> None:
             "end": "2026-11-02T15:30:00",
             "time_zone": "Europe/London",
             "recurrence": {"rrule": "FREQ=WEEKLY;COUNT=8", "exdates": ["2026-11-16T15:00:00"]},
-            "exceptions": [{"original_start": "2026-11-23T15:00:00", "start": "2026-11-24T10:00:00", "end": "2026-11-24T10:30:00"}],
+            "exceptions": [
+                {"original_start": "2026-11-23T15:00:00", "start": "2026-11-24T10:00:00", "end": "2026-11-24T10:30:00"}
+            ],
             "attendees": [{"email": "anna.schmidt@example.com", "response": "accepted"}],
         },
         "k-series",
     )
-    assert isinstance(series, Activity) and series.recurrence is not None and series.exceptions[0].original_start == "2026-11-23T15:00:00"
-    leap = c.create("activities", {"subject": "Leap", "all_day": True, "start_date": "2028-02-29", "end_date": "2028-02-29", "recurrence": {"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29"}}, "k-leap")
-    assert isinstance(leap, Activity) and leap.all_day and leap.end_date == "2028-02-29"
+    assert isinstance(series, Activity)
+    assert series.recurrence is not None
+    assert series.exceptions[0].original_start == "2026-11-23T15:00:00"
+    leap = c.create(
+        "activities",
+        {
+            "subject": "Leap",
+            "all_day": True,
+            "start_date": "2028-02-29",
+            "end_date": "2028-02-29",
+            "recurrence": {"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29"},
+        },
+        "k-leap",
+    )
+    assert isinstance(leap, Activity)
+    assert leap.all_day
+    assert leap.end_date == "2028-02-29"
 
 
 def test_task_completion_time_is_kept_consistent(crm: Harness) -> None:
     c = crm.connector
     task = c.create("tasks", {"title": "Send offer", "due": "2026-11-25T16:30:00+01:00", "status": "completed"}, "k1")
-    assert isinstance(task, Task) and task.completed_at is not None and task.due == "2026-11-25T16:30:00+01:00"
+    assert isinstance(task, Task)
+    assert task.completed_at is not None
+    assert task.due == "2026-11-25T16:30:00+01:00"
     reopened = c.update("tasks", task.id, {"status": "open"}, 1)
-    assert isinstance(reopened, Task) and reopened.completed_at is None
+    assert isinstance(reopened, Task)
+    assert reopened.completed_at is None
 
 
 def test_tag_filter_reports_records_that_leave_it(crm: Harness) -> None:
@@ -231,14 +324,16 @@ def test_tag_filter_reports_records_that_leave_it(crm: Harness) -> None:
     leaving = c.create("contacts", contact("Leaving", tags=["crm", "vip"]), "k2")
     c.create("contacts", contact("Never", tags=["other"]), "k3")
     items, cursor = drain(c, "contacts", tag="crm")
-    assert {i.id for i in items} == {inside.id, leaving.id} and all(i.change == "upsert" for i in items)
+    assert {i.id for i in items} == {inside.id, leaving.id}
+    assert all(i.change == "upsert" for i in items)
     c.update("contacts", leaving.id, {"tags": ["vip"]}, 1)
     c.delete("contacts", inside.id, 1)
     items, _ = drain(c, "contacts", cursor, tag="crm")
     assert [(i.id, i.change) for i in items] == [(leaving.id, "out_of_scope"), (inside.id, "delete")]
     with pytest.raises(CrmValidation) as err:
         c.changes("contacts", cursor)  # a cursor belongs to its filter
-    assert err.value.status == 400 and err.value.errors[0].path == "/cursor"
+    assert err.value.status == 400
+    assert err.value.errors[0].path == "/cursor"
 
 
 def test_owner_filter_reports_a_change_of_owner(crm: Harness) -> None:
@@ -263,7 +358,15 @@ def test_acting_user_sees_only_what_they_may_see(crm: Harness) -> None:
     shared = c.create("contacts", contact("Shared", tags=["shared"]), "k3", on_behalf_of=u2.id)
     meeting = c.create(
         "activities",
-        {"subject": "Board prep", "start": "2026-12-03T14:00:00", "end": "2026-12-03T15:00:00", "time_zone": "Europe/Berlin", "private": True, "owner_id": u2.id, "attendees": [{"email": "anna.schmidt@example.com"}]},
+        {
+            "subject": "Board prep",
+            "start": "2026-12-03T14:00:00",
+            "end": "2026-12-03T15:00:00",
+            "time_zone": "Europe/Berlin",
+            "private": True,
+            "owner_id": u2.id,
+            "attendees": [{"email": "anna.schmidt@example.com"}],
+        },
         "k4",
     )
     items, cursor = drain(c, "contacts", on_behalf_of=u1.id)
@@ -274,12 +377,17 @@ def test_acting_user_sees_only_what_they_may_see(crm: Harness) -> None:
         c.get("contacts", other.id, on_behalf_of=u1.id)
     with pytest.raises(CrmNotFound):
         c.update("contacts", other.id, {"title": "x"}, 1, on_behalf_of=u1.id)
-    assert [r.id for r in c.get_many("contacts", [other.id, shared.id, own.id, "con_x"], on_behalf_of=u1.id)] == [shared.id, own.id]
+    assert [r.id for r in c.get_many("contacts", [other.id, shared.id, own.id, "con_x"], on_behalf_of=u1.id)] == [
+        shared.id,
+        own.id,
+    ]
     with pytest.raises(CrmAuthError):
         c.create("contacts", contact("Gift", owner_id=u2.id), "k5", on_behalf_of=u1.id)
     # Losing the shared tag takes the record out of u1's feed: out_of_scope, not silence.
     c.update("contacts", shared.id, {"tags": []}, 1, on_behalf_of=u2.id)
-    assert [(i.id, i.change) for i in drain(c, "contacts", cursor, on_behalf_of=u1.id)[0]] == [(shared.id, "out_of_scope")]
+    assert [(i.id, i.change) for i in drain(c, "contacts", cursor, on_behalf_of=u1.id)[0]] == [
+        (shared.id, "out_of_scope")
+    ]
     with pytest.raises(CrmAuthError):
         c.changes("contacts", None, on_behalf_of="usr_nobody")
 
@@ -287,9 +395,11 @@ def test_acting_user_sees_only_what_they_may_see(crm: Harness) -> None:
 def test_user_lookup_by_id_and_email(crm: Harness) -> None:
     u = crm.add_user("Anna.Schmidt@Example.com", "Anna Schmidt", "admin")
     c = crm.connector
-    assert c.user(u.id) == u and u.role == "admin"
+    assert c.user(u.id) == u
+    assert u.role == "admin"
     found = c.user_by_email("  anna.schmidt@example.COM ")
-    assert found is not None and found.id == u.id
+    assert found is not None
+    assert found.id == u.id
     assert c.user_by_email("nobody@example.com") is None
     with pytest.raises(CrmNotFound):
         c.user("usr_nobody")
@@ -303,7 +413,8 @@ def test_companies_are_found_by_name_and_domain(crm: Harness) -> None:
     assert [x.id for x in c.find_companies(domain="NORDWIND.example")] == [co.id]
     assert c.find_companies(name="Nobody") == []
     person = c.create("contacts", contact("Anna", company_id=co.id, title="CFO"), "k3")
-    assert isinstance(person, Contact) and person.company_id == co.id
+    assert isinstance(person, Contact)
+    assert person.company_id == co.id
 
 
 def test_get_many_keeps_the_order_asked_and_skips_missing(crm: Harness) -> None:
