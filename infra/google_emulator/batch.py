@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .core import CALENDAR, PEOPLE, ROUTER, TASKS, ApiError, Ctx, route
 from .server import UNLOCKED_METHOD_IDS, Response, dispatch, reason_phrase
@@ -97,7 +97,7 @@ def parse_batch(content_type: str, body: bytes) -> list[Part]:
                 part_headers.get("content-id"),
                 part_headers.get("content-type", ""),
                 words[0].upper(),
-                target.path,
+                unquote(target.path),  # as the server decodes a plain request's path
                 target.query,
                 headers,
                 inner_body,
@@ -146,13 +146,13 @@ def _serve(ctx: Ctx, apis: tuple[str, ...], limit: int) -> Response:
     return _render(parts, responses)
 
 
-@route("POST", "/batch", api=PEOPLE, method_id="batch")  # type: ignore[arg-type]  # core.Reply omits server.Response
+@route("POST", "/batch", api=PEOPLE, method_id="batch")
 def batch_people_tasks(ctx: Ctx) -> Response:
     """The batch endpoint of People and Tasks."""
     return _serve(ctx, (PEOPLE, TASKS), int(ctx.state.extras.get("batch_limit", DEFAULT_LIMIT)))
 
 
-@route("POST", "/batch/calendar/v3", api=CALENDAR, method_id="batch")  # type: ignore[arg-type]  # core.Reply omits server.Response
+@route("POST", "/batch/calendar/v3", api=CALENDAR, method_id="batch")
 def batch_calendar(ctx: Ctx) -> Response:
     """The batch endpoint of Calendar v3."""
     return _serve(ctx, (CALENDAR,), int(ctx.state.extras.get("calendar_batch_limit", DEFAULT_LIMIT)))

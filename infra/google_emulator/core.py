@@ -329,7 +329,7 @@ class Ctx:
         return number
 
 
-Reply = dict[str, Any] | tuple[int, dict[str, Any] | None]
+Reply = Any  # a dict (200), a (status, dict | None) tuple, or a server.Response
 Handler = Callable[[Ctx], Reply]
 
 
@@ -351,7 +351,13 @@ class Router:
         self.routes: list[Route] = []
 
     def route(
-        self, http_method: str, template: str, *, api: str, method_id: str, scopes: frozenset[str] | set[str] = frozenset()
+        self,
+        http_method: str,
+        template: str,
+        *,
+        api: str,
+        method_id: str,
+        scopes: frozenset[str] | set[str] = frozenset(),
     ) -> Callable[[Handler], Handler]:
         regex = re.escape(template)
         regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+?)", regex)
@@ -376,7 +382,7 @@ class Router:
 
     def api_for_path(self, path: str) -> str:
         """Which API a path belongs to, for error shapes of unmatched requests."""
-        if path.startswith("/calendar/") or path.startswith("/batch/calendar"):
+        if path.startswith(("/calendar/", "/batch/calendar")):
             return CALENDAR
         if path.startswith("/tasks/"):
             return TASKS

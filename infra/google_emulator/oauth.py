@@ -343,7 +343,7 @@ def _consent_page(
 
 
 @route("GET", "/o/oauth2/auth", api=OAUTH, method_id="oauth.authorize")
-@route("GET", "/o/oauth2/v2/auth", api=OAUTH, method_id="oauth.authorize")  # type: ignore[arg-type]  # core.Reply omits server.Response
+@route("GET", "/o/oauth2/v2/auth", api=OAUTH, method_id="oauth.authorize")
 def authorize(ctx: Ctx) -> Response:
     """The consent page (or an immediate redirect when auto-approve is on)."""
     req = _validate_auth_request(ctx)
@@ -371,7 +371,7 @@ def authorize(ctx: Ctx) -> Response:
 
 
 @route("POST", "/o/oauth2/auth", api=OAUTH, method_id="oauth.consent")
-@route("POST", "/o/oauth2/v2/auth", api=OAUTH, method_id="oauth.consent")  # type: ignore[arg-type]  # core.Reply omits server.Response
+@route("POST", "/o/oauth2/v2/auth", api=OAUTH, method_id="oauth.consent")
 def consent(ctx: Ctx) -> Response:
     """The Allow/Deny form post of the consent page."""
     form = _form(ctx)
@@ -544,7 +544,7 @@ def _refresh(ctx: Ctx, form: dict[str, list[str]], client: Client) -> Response:
 
 
 @route("POST", "/token", api=OAUTH, method_id="oauth.token")
-@route("POST", "/o/oauth2/token", api=OAUTH, method_id="oauth.token")  # type: ignore[arg-type]  # core.Reply omits server.Response
+@route("POST", "/o/oauth2/token", api=OAUTH, method_id="oauth.token")
 def token(ctx: Ctx) -> Response:
     """Exchange an authorization code or a refresh token for an access token."""
     try:
@@ -564,7 +564,7 @@ def token(ctx: Ctx) -> Response:
 
 @route("POST", "/revoke", api=OAUTH, method_id="oauth.revoke")
 @route("GET", "/revoke", api=OAUTH, method_id="oauth.revoke")
-@route("POST", "/o/oauth2/revoke", api=OAUTH, method_id="oauth.revoke")  # type: ignore[arg-type]  # core.Reply omits server.Response
+@route("POST", "/o/oauth2/revoke", api=OAUTH, method_id="oauth.revoke")
 def revoke(ctx: Ctx) -> Response:
     """Revoke a refresh or access token: the whole grant (refresh token and its access tokens) goes."""
     value = ctx.param("token") or (_form(ctx).get("token") or [""])[0]
@@ -610,7 +610,7 @@ def userinfo_oidc(ctx: Ctx) -> dict[str, Any]:
     return info
 
 
-@route("GET", "/oauth2/v3/tokeninfo", api=OAUTH, method_id="oauth2.tokeninfo")  # type: ignore[arg-type]  # core.Reply omits server.Response
+@route("GET", "/oauth2/v3/tokeninfo", api=OAUTH, method_id="oauth2.tokeninfo")
 def tokeninfo(ctx: Ctx) -> Response:
     """Describe an access token (scopes, expiry, account)."""
     tok = ctx.state.access_tokens.get(ctx.param("access_token") or "")

@@ -41,7 +41,7 @@ class Response:
         if data is None:
             return cls(status, b"", headers)
         hdrs = {"Content-Type": "application/json; charset=UTF-8", **(headers or {})}
-        return cls(status, json.dumps(data).encode(), hdrs)
+        return cls(status, json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(), hdrs)
 
 
 def _authenticate(state: EmulatorState, ctx: Ctx, scopes: frozenset[str]) -> None:
@@ -138,6 +138,14 @@ def dispatch(
     inner: bool = False,
 ) -> Response:
     """Serve one API call (plain, or an inner call of a batch when ``inner``)."""
+    override = headers.get("x-http-method-override", "")
+    if method.upper() == "POST" and override:
+        # googleapiclient sends a GET whose URL passes 2,000 characters as a POST
+        # with this header and the query in a form-encoded body, as Google accepts.
+        method = override.upper()
+        if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            query_string = "&".join(q for q in (query_string, body.decode()) if q)
+            body = b""
     found = ROUTER.match(method, path)
     api = found[0].api if found else ROUTER.api_for_path(path)
     counted: tuple[str, str] | None = None
