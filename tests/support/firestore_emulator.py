@@ -69,21 +69,46 @@ def _answers(host_port: str) -> bool:
         return False
 
 
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the wrapper and its java child: they share the process group we started."""
-    if proc.poll() is not None:
-        return
+def _group_alive(pgid: int) -> bool:
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
-        pass
+        return False
+    return True
 
 
-def start_firestore_emulator() -> tuple[str, Callable[[], None]]:
+def _stop_group(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """Stop the wrapper and its java child (they share the process group we started) and wait for both."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the wrapper, else its zombie keeps the group alive
+            if not _group_alive(proc.pid):
+                return
+            time.sleep(0.05)
+    proc.wait(timeout=grace_s)
+
+
+class EmulatorStopper:
+    """Calling it stops the emulator (wrapper and java child) and removes its log; ``pid`` is the group id."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log_path: Path, close_log: Callable[[], None]) -> None:
+        self.pid = proc.pid
+        self._proc = proc
+        self._log_path = log_path
+        self._close_log = close_log
+
+    def __call__(self) -> None:
+        _stop_group(self._proc)
+        self._close_log()
+        self._log_path.unlink(missing_ok=True)
+
+
+def start_firestore_emulator() -> tuple[str, EmulatorStopper]:
     """Start the emulator on a free loopback port; returns ("127.0.0.1:PORT", stop)."""
     wrapper = find_emulator()
     log = tempfile.NamedTemporaryFile(prefix="firestore-emulator-", suffix=".log", delete=False)  # noqa: SIM115
@@ -101,13 +126,7 @@ def start_firestore_emulator() -> tuple[str, Callable[[], None]]:
         while time.monotonic() < deadline and proc.poll() is None and not _answers(host_port):
             time.sleep(0.1)
         if proc.poll() is None and _answers(host_port):
-
-            def stop(proc: subprocess.Popen[bytes] = proc) -> None:
-                _stop_group(proc)
-                log.close()
-                Path(log.name).unlink(missing_ok=True)
-
-            return host_port, stop
+            return host_port, EmulatorStopper(proc, Path(log.name), log.close)
         _stop_group(proc)
     log.close()
     output = Path(log.name).read_text(errors="replace")[-2000:]
@@ -122,8 +141,15 @@ def reset_project(host_port: str, project: str) -> None:
 
 def new_firestore_client(host_port: str, project: str | None = None) -> firestore.Client:
     """A real firestore.Client talking to the emulator, on a fresh project unless one is given."""
-    os.environ["FIRESTORE_EMULATOR_HOST"] = host_port
-    return firestore.Client(project=project or f"test-{uuid.uuid4().hex[:12]}", credentials=AnonymousCredentials())
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host_port  # the client reads it once, when constructed
+    try:
+        return firestore.Client(project=project or f"test-{uuid.uuid4().hex[:12]}", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,8 @@ def to_value(value: Any, where: str = "value", in_array: bool = False) -> Any:
         if in_array:
             raise StoreError(f"{where}: Firestore cannot store an array directly inside an array")
         return [to_value(item, f"{where}[{i}]", in_array=True) for i, item in enumerate(value)]
+    if isinstance(value, set | frozenset):  # stored as a sorted array, so documents are deterministic
+        return to_value(sorted(value), where, in_array)
     raise StoreError(f"{where}: {type(value).__name__} cannot be stored in Firestore")
 
 
