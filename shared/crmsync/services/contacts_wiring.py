@@ -1,0 +1,44 @@
+"""How contacts are wired for a run: Google People on one side, the CRM's
+contacts on the other, matched by e-mail then phone on first sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..crm.contacts_side import CrmContacts
+from ..google.client import build_service
+from ..google.people import GooglePeople
+from ..model.contact import match_keys
+from ..model.kinds import Kind
+from ..model.state import Connection, Cursor
+from ..ports import OpCounter
+from .run_sync import KindWiring, RunDeps, register_kind
+
+GROUP_KEY = "google_group_resource_name"
+
+
+def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
+    """The contact sides of ``conn``; the scope group's resource name is kept in the cursor."""
+    settings = conn.settings.contacts
+    service = build_service("people", credentials, deps.google.endpoint)
+    google = GooglePeople(
+        service,
+        deps.google.endpoint.batch_uri("people"),
+        options=conn.settings.contact_options,
+        counter=counter,
+        group_name=settings.google_group,
+        group_resource_name=cursor.extra.get(GROUP_KEY),
+    )
+    crm = CrmContacts(deps.crm, conn.id, conn.crm_user_id, settings, conn.settings.contact_options, counter)
+
+    def remember(after: Cursor) -> bool:
+        group = google.group_resource_name
+        if group and after.extra.get(GROUP_KEY) != group:
+            after.extra[GROUP_KEY] = group
+            return True
+        return False
+
+    return KindWiring(crm, google, match_keys, remember)
+
+
+register_kind(Kind.CONTACTS, wire_contacts)

@@ -1,0 +1,174 @@
+"""Run the sync of one connection: every enabled kind through the engine,
+with one set of Google credentials, and a summary of what happened."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..crm.port import CrmConnector
+from ..errors import SafetyStop
+from ..google.client import Endpoint, user_credentials
+from ..model.kinds import Kind
+from ..model.state import Connection, Cursor
+from ..ports import LinkStore, OpCounter, RecordSide
+from ..sync.engine import KindSync, Progress
+from ..sync.reconcile import MatchKeys
+
+
+class StateStore(Protocol):
+    """The part of the store a run needs."""
+
+    def connection_store(self, connection_id: str) -> LinkStore: ...
+
+
+@dataclass(frozen=True)
+class GoogleAccess:
+    """How to reach Google for a connection: endpoint and OAuth client."""
+
+    endpoint: Endpoint
+    client_id: str
+    client_secret: str
+
+
+@dataclass
+class RunDeps:
+    """Everything a run talks to (built once per warm instance by bootstrap)."""
+
+    store: StateStore
+    crm: CrmConnector
+    google: GoogleAccess
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class KindWiring:
+    """The two sides of one kind for one connection, and its first-sync matcher."""
+
+    crm: RecordSide
+    google: RecordSide
+    match_keys: MatchKeys | None
+    remember: Callable[[Cursor], bool] = lambda cursor: False  # store side state in the cursor; True if changed
+
+
+class KindFactory(Protocol):
+    def __call__(
+        self, conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter
+    ) -> KindWiring: ...
+
+
+# Kind -> how to wire it. Contacts register below; events and tasks register in their modules.
+KIND_FACTORIES: dict[Kind, KindFactory] = {}
+
+
+def register_kind(kind: Kind, factory: KindFactory) -> None:
+    """Make a kind syncable (called at import time by each kind's wiring module)."""
+    KIND_FACTORIES[kind] = factory
+
+
+@dataclass
+class RunSummary:
+    """What one run did: counts per kind and direction, conflicts, errors, API calls."""
+
+    run_id: str
+    connection_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    kinds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    complete: bool = True
+    error: str | None = None
+    duration_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "connection_id": self.connection_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "kinds": self.kinds,
+            "api_calls": self.api_calls,
+            "complete": self.complete,
+            "error": self.error,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+GRANT_SCOPES = {
+    Kind.CONTACTS: "https://www.googleapis.com/auth/contacts",
+    Kind.EVENTS: "https://www.googleapis.com/auth/calendar",
+    Kind.TASKS: "https://www.googleapis.com/auth/tasks",
+}
+
+
+def enabled_kinds(conn: Connection) -> list[Kind]:
+    """Kinds switched on in settings, granted by the user, and wired in this build."""
+    granted = set(conn.scopes)
+    return [
+        k
+        for k in (Kind.CONTACTS, Kind.EVENTS, Kind.TASKS)
+        if conn.settings.kind(k).enabled and GRANT_SCOPES[k] in granted and k in KIND_FACTORIES
+    ]
+
+
+def sync_connection(
+    conn: Connection,
+    refresh_token: str,
+    deps: RunDeps,
+    *,
+    budget: Callable[[], bool] = lambda: True,
+    progress: Callable[[Kind, str, int, int], None] | None = None,
+    kinds: Iterable[Kind] | None = None,
+) -> RunSummary:
+    """Sync every enabled kind of ``conn`` once. Transient errors and
+    ``NeedsReauth`` propagate (the caller retries or marks the connection); a
+    safety stop of one kind is recorded and the other kinds still run."""
+    started = time.monotonic()
+    summary = RunSummary(uuid.uuid4().hex[:16], conn.id, deps.clock())
+    counter = OpCounter()
+    credentials = user_credentials(
+        refresh_token=refresh_token,
+        client_id=deps.google.client_id,
+        client_secret=deps.google.client_secret,
+        scopes=conn.scopes,
+        endpoint=deps.google.endpoint,
+    )
+    links = deps.store.connection_store(conn.id)
+    try:
+        for kind in kinds if kinds is not None else enabled_kinds(conn):
+            cursor = links.cursor(kind)
+            wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
+            step: Progress | None = None
+            if progress is not None:
+                step = lambda phase, done, total, k=kind: progress(k, phase, done, total)  # noqa: E731
+            engine = KindSync(
+                kind,
+                wiring.crm,
+                wiring.google,
+                links,
+                conn.settings.kind(kind),
+                clock=deps.clock,
+                budget=budget,
+                match_keys=wiring.match_keys,
+                progress=step,
+            )
+            try:
+                report = engine.run()
+            except SafetyStop as err:
+                summary.kinds[kind.value] = {"kind": kind.value, "stopped": str(err), "complete": False}
+                summary.complete = False
+                continue
+            summary.kinds[kind.value] = report.as_dict()
+            summary.complete = summary.complete and report.complete
+            after = links.cursor(kind)
+            if wiring.remember(after):
+                links.save_cursor(after)
+    finally:
+        summary.api_calls = dict(counter.counts)
+        summary.finished_at = deps.clock()
+        summary.duration_s = time.monotonic() - started
+    return summary
