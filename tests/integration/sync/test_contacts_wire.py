@@ -1,0 +1,110 @@
+"""Contact sync over real wire protocols: the reference CRM over HTTP, the
+Google emulator through google-api-python-client, and the engine between."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import crmsync.services.contacts_wiring  # noqa: F401  (registers the contacts kind)
+from crmsync.crm.rest import RestCrmConnector
+from crmsync.google.client import Endpoint
+from crmsync.model.settings import ContactOptions, KindSettings, SyncSettings
+from crmsync.model.state import Connection
+from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, sync_connection
+from crmsync.store.memory import MemoryStore
+from infra.crm import CrmServer
+from infra.crm.seed import seed
+
+pytestmark = pytest.mark.integration
+ACCOUNT = "demo@example.com"
+
+
+class Stack:
+    def __init__(self, emulator: Any, crm_server: CrmServer, crm_user: str) -> None:
+        self.emulator = emulator
+        self.base = emulator.base_url
+        self.crm_server = crm_server
+        self.crm = RestCrmConnector(crm_server.base_url, "k", sleep=lambda _s: None)
+        grant = requests.post(
+            self.base + "/__emulator/grants",
+            json={"email": ACCOUNT, "client_id": "cid", "scopes": list(GRANT_SCOPES.values())},
+            timeout=10,
+        ).json()
+        self.refresh_token = grant["refresh_token"]
+        self.store = MemoryStore()
+        settings = SyncSettings(contact_options=ContactOptions(default_region="DE"))
+        self.conn = Connection(
+            id="conn-demo", crm_user_id=crm_user, google_subject="1", google_email=ACCOUNT,
+            scopes=[GRANT_SCOPES[k] for k in GRANT_SCOPES], settings=settings, created_at=datetime.now(UTC),
+        )
+        self.deps = RunDeps(self.store, self.crm, GoogleAccess(Endpoint(self.base), "cid", "secret"), lambda: datetime.now(UTC))
+
+    def sync(self) -> dict[str, Any]:
+        return sync_connection(self.conn, self.refresh_token, self.deps).as_dict()
+
+    def google_contacts(self) -> list[dict[str, Any]]:
+        return requests.get(self.base + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()["people"]["connections"]
+
+    def stats(self) -> dict[str, int]:
+        body = requests.get(self.base + "/__emulator/stats", params={"account": ACCOUNT}, timeout=10).json()
+        return body["accounts"].get(ACCOUNT, {}).get("calls", {})
+
+
+@pytest.fixture
+def stack(emulator: Any, tmp_path: Path) -> Iterator[Stack]:
+    db = tmp_path / "crm.sqlite"
+    summary = seed(db, contacts=40, users=2)
+    server = CrmServer(db, api_key="k").start()
+    user = server.store.user_by_email("user1@crm.example")
+    assert user is not None, summary
+    yield Stack(emulator, server, user.id)
+    server.stop()
+
+
+def test_first_sync_then_quiet_then_edits_both_ways(stack: Stack) -> None:
+    first = stack.sync()
+    contacts = first["kinds"]["contacts"]
+    assert contacts["complete"], first
+    created = contacts["writes"].get("google.create", 0)
+    assert created > 0
+    in_group = stack.google_contacts()
+    assert len(in_group) == created
+    # Every Google contact carries its CRM id (the idempotent-create hint).
+    assert all(any(d.get("key") == "crmsync.crm_id" for d in p.get("clientData", [])) for p in in_group)
+
+    second = stack.sync()  # our creates echo back once
+    assert second["kinds"]["contacts"]["writes"] == {}
+    before = dict(stack.stats())
+    third = stack.sync()
+    assert third["kinds"]["contacts"]["writes"] == {}
+    after = stack.stats()
+    google_calls = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
+    assert google_calls == {"people.people.connections.list": 1}  # a quiet sync: exactly one Google request
+    assert third["api_calls"].get("crm.changes") == 1
+
+    # A CRM edit reaches Google, a Google edit reaches the CRM.
+    person = stack.google_contacts()[0]
+    crm_id = next(d["value"] for d in person["clientData"] if d["key"] == "crmsync.crm_id")
+    record = stack.crm.get("contacts", crm_id, on_behalf_of=stack.conn.crm_user_id)
+    stack.crm.update("contacts", crm_id, {"title": "Chief Sync Officer"}, record.version)
+    other = stack.google_contacts()[1]
+    requests.patch  # noqa: B018  (edits below go through the real People API)
+    from tests.support.google import credentials, service
+
+    people = service("people", stack.base, credentials(stack.emulator.state, ACCOUNT))
+    people.people().updateContact(
+        resourceName=other["resourceName"], updatePersonFields="biographies",
+        body={"etag": other["etag"], "biographies": [{"value": "met at the fair", "contentType": "TEXT_PLAIN"}]},
+    ).execute()
+    edits = stack.sync()["kinds"]["contacts"]
+    assert edits["writes"] == {"google.update": 1, "crm.update": 1}
+    other_crm_id = next(d["value"] for d in other["clientData"] if d["key"] == "crmsync.crm_id")
+    assert stack.crm.get("contacts", other_crm_id, on_behalf_of=stack.conn.crm_user_id).notes == "met at the fair"
+    updated = next(p for p in stack.google_contacts() if p["resourceName"] == person["resourceName"])
+    assert updated["organizations"][0]["title"] == "Chief Sync Officer"
