@@ -108,3 +108,23 @@ def test_first_sync_then_quiet_then_edits_both_ways(stack: Stack) -> None:
     assert stack.crm.get("contacts", other_crm_id, on_behalf_of=stack.conn.crm_user_id).notes == "met at the fair"
     updated = next(p for p in stack.google_contacts() if p["resourceName"] == person["resourceName"])
     assert updated["organizations"][0]["title"] == "Chief Sync Officer"
+
+
+def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CRMSYNC_REFRESH_TOKEN": stack.refresh_token, "CRMSYNC_OAUTH_CLIENT_ID": "cid",
+           "CRMSYNC_OAUTH_CLIENT_SECRET": "secret"}
+    env.pop("FIRESTORE_EMULATOR_HOST", None)
+    args = [sys.executable, "-m", "crmsync", "sync", "--crm-url", stack.crm_server.base_url, "--crm-api-key", "k",
+            "--crm-user", stack.conn.crm_user_id, "--google-base-url", stack.base, "--region", "DE"]
+    out = subprocess.run([*args, "--json"], env=env, capture_output=True, text=True, timeout=120, check=True)
+    summary = json.loads(out.stdout)
+    assert summary["complete"] and summary["kinds"]["contacts"]["writes"].get("google.create", 0) > 0
+    table = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert "crmsync run" in table.stdout and "contacts" in table.stdout
+    bad = subprocess.run([*args[:-4]], env={**env, "CRMSYNC_REFRESH_TOKEN": ""}, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "missing" in bad.stdout
