@@ -1,0 +1,1 @@
+"""Task queue: one task per connection sync (Cloud Tasks in production)."""

@@ -1,0 +1,1 @@
+"""Use cases behind the HTTP functions: connect, OAuth callback, settings, status, sync now, disconnect, admin."""

@@ -1,0 +1,106 @@
+"""What the settings page and GET /status show: connection state, last run, recent errors and conflicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crmsync.bootstrap import App
+from crmsync.model.kinds import Kind
+from crmsync.model.state import Connection
+from crmsync.services.admin_config import AdminConfig, load_admin_config
+from crmsync.services.scopes import granted_kinds
+from crmsync.services.settings import connection_of
+
+RECENT_RUNS = 10
+MAX_ITEMS = 20
+
+
+@dataclass(frozen=True)
+class KindState:
+    """One kind as the user sees it."""
+
+    kind: Kind
+    enabled: bool
+    granted: bool
+    allowed: bool  # switched on by the administrator
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run summarised: when, and counts per kind and direction/operation."""
+
+    at: datetime | None
+    counts: dict[str, dict[str, int]]
+    ok: bool
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """Everything the status panel shows."""
+
+    connection: Connection
+    rules: AdminConfig
+    kinds: list[KindState]
+    last_run: RunView | None
+    errors: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The GET /status body."""
+        c = self.connection
+        last = self.last_run
+        return {
+            "connection_id": c.id,
+            "crm_user_id": c.crm_user_id,
+            "status": c.status.value,
+            "status_reason": c.status_reason,
+            "google_email": c.google_email,
+            "sync_enabled_globally": self.rules.sync_enabled,
+            "next_sync_at": c.next_sync_at.isoformat() if c.next_sync_at else None,
+            "kinds": {k.kind.value: {"enabled": k.enabled, "granted": k.granted, "allowed": k.allowed} for k in self.kinds},
+            "last_run": None
+            if last is None
+            else {"at": last.at.isoformat() if last.at else None, "counts": last.counts, "ok": last.ok},
+            "recent_errors": self.errors,
+            "recent_conflicts": self.conflicts,
+        }
+
+
+def summarise_run(run: dict[str, Any]) -> RunView:
+    """Counts per kind from a run summary ({"finished_at"|"started_at", "kinds": [KindReport.as_dict()]})."""
+    at = run.get("finished_at") or run.get("started_at")
+    counts: dict[str, dict[str, int]] = {}
+    for report in run.get("kinds") or []:
+        if isinstance(report, dict) and report.get("kind"):
+            writes = report.get("writes") or {}
+            counts[str(report["kind"])] = {str(k): int(v) for k, v in writes.items() if isinstance(v, int)}
+    ok = not run.get("error") and not any(isinstance(r, dict) and r.get("errors") for r in run.get("kinds") or [])
+    return RunView(at=at if isinstance(at, datetime) else None, counts=counts, ok=ok)
+
+
+def _problems(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    errors: list[str] = []
+    conflicts: list[dict[str, Any]] = []
+    for run in runs:
+        if run.get("error"):
+            errors.append(str(run["error"]))
+        for report in run.get("kinds") or []:
+            if not isinstance(report, dict):
+                continue
+            errors += [f"{report.get('kind')}: {e}" for e in report.get("errors") or []]
+            conflicts += [{"kind": report.get("kind"), **c} for c in report.get("conflicts") or [] if isinstance(c, dict)]
+    return errors[:MAX_ITEMS], conflicts[:MAX_ITEMS]
+
+
+def get_status(app: App, crm_user_id: str) -> StatusView:
+    """The connection's status, with the latest run and recent errors and resolved conflicts."""
+    connection = connection_of(app, crm_user_id)
+    rules = load_admin_config(app.store)
+    granted = granted_kinds(connection.scopes)
+    kinds = [KindState(k, connection.settings.kind(k).enabled, k in granted, rules.kinds.on(k)) for k in Kind]
+    runs = app.store.recent_runs(connection.id, RECENT_RUNS)
+    last = summarise_run(runs[0]) if runs else (summarise_run(connection.last_run) if connection.last_run else None)
+    errors, conflicts = _problems(runs)
+    return StatusView(connection, rules, kinds, last, errors, conflicts)

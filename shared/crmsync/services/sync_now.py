@@ -1,0 +1,43 @@
+"""'Sync now': queue a run of the connection at once (or ask the running one to go again)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crmsync.bootstrap import App
+from crmsync.model.state import ConnectionStatus
+from crmsync.services.admin_config import load_admin_config
+from crmsync.services.errors import WrongState
+from crmsync.services.settings import connection_of
+
+SLOT_SECONDS = 60  # one "Sync now" task per connection per minute; repeated clicks in a minute are one task
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What "Sync now" did."""
+
+    enqueued: bool
+    rerun_requested: bool
+    task_name: str
+
+
+def request_sync(app: App, crm_user_id: str) -> SyncRequest:
+    """Queue a named task for this minute's slot; if a run holds the lease, flag a rerun as well."""
+    connection = connection_of(app, crm_user_id)
+    if connection.status is ConnectionStatus.NEEDS_REAUTH:
+        raise WrongState("Google no longer accepts this connection's access. Use Reconnect Google first.")
+    if connection.status is ConnectionStatus.PAUSED:
+        raise WrongState("This connection is paused by your administrator.")
+    if connection.status is ConnectionStatus.DISCONNECTED:
+        raise WrongState("This connection is disconnected. Connect Google again to sync.")
+    if not load_admin_config(app.store).sync_enabled:
+        raise WrongState("Your administrator has paused all syncing. Try again later.")
+    now = app.clock()
+    rerun = connection.lease is not None and connection.lease.expires_at > now
+    if rerun:
+        app.store.request_rerun(connection.id)
+    slot = int(now.timestamp()) // SLOT_SECONDS
+    name = f"{connection.id}-now-{slot}"
+    enqueued = app.queue.enqueue(connection.id, name=name, payload={"connection_id": connection.id, "reason": "sync_now"})
+    return SyncRequest(enqueued=enqueued, rerun_requested=rerun, task_name=name)

@@ -1,0 +1,1 @@
+"""HTTP handlers, templates and the OpenAPI document of the public web function."""

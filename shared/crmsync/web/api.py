@@ -1,0 +1,124 @@
+"""JSON handlers: the user's settings/status API and the admin API (see openapi.yaml)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from crmsync.bootstrap import App
+from crmsync.model.state import Connection
+from crmsync.services import admin, disconnect, settings, status, sync_now
+from crmsync.services.errors import FieldProblem, InvalidInput
+from crmsync.web.auth import CSRF_HEADER, Caller, require_csrf
+from crmsync.web.responses import as_json, secure
+
+OPENAPI = Path(__file__).with_name("openapi.yaml")
+
+
+def json_body(request: Request) -> Any:
+    """The request's JSON body, or InvalidInput saying what is wrong with it."""
+    if request.mimetype != "application/json":
+        raise InvalidInput([FieldProblem("", "send the body as application/json")])
+    try:
+        return json.loads(request.get_data(as_text=True) or "null")
+    except ValueError as err:
+        raise InvalidInput([FieldProblem("", f"the body is not valid JSON ({err})")]) from None
+
+
+def connection_json(connection: Connection) -> dict[str, Any]:
+    """A connection as the APIs show it (no tokens, no lease internals)."""
+    return {
+        "id": connection.id,
+        "crm_user_id": connection.crm_user_id,
+        "google_email": connection.google_email,
+        "status": connection.status.value,
+        "status_reason": connection.status_reason,
+        "scopes": connection.scopes,
+        "next_sync_at": _iso(connection.next_sync_at),
+        "created_at": connection.created_at.isoformat(),
+        "last_run_at": _last_run_at(connection),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _last_run_at(connection: Connection) -> str | None:
+    run = connection.last_run or {}
+    at = run.get("finished_at") or run.get("started_at")
+    return _iso(at) if isinstance(at, datetime) else None
+
+
+def get_settings(app: App, who: Caller) -> Response:
+    """GET /settings (JSON)."""
+    connection = settings.connection_of(app, who.crm_user_id)
+    return as_json({"connection_id": connection.id, "settings": connection.settings.model_dump(mode="json")})
+
+
+def put_settings(app: App, request: Request, who: Caller) -> Response:
+    """PUT /settings: replace the settings (422 with field paths when invalid)."""
+    require_csrf(who, request.headers.get(CSRF_HEADER))
+    connection = settings.update_settings(app, who.crm_user_id, json_body(request))
+    return as_json({"connection_id": connection.id, "settings": connection.settings.model_dump(mode="json")})
+
+
+def get_status(app: App, who: Caller) -> Response:
+    """GET /status."""
+    return as_json(status.get_status(app, who.crm_user_id).as_json())
+
+
+def post_sync(app: App, request: Request, who: Caller) -> Response:
+    """POST /sync (JSON): 202 with what was queued."""
+    require_csrf(who, request.headers.get(CSRF_HEADER))
+    result = sync_now.request_sync(app, who.crm_user_id)
+    body = {"enqueued": result.enqueued, "rerun_requested": result.rerun_requested}
+    return as_json(body, status=202)
+
+
+def post_disconnect(app: App, request: Request, who: Caller) -> Response:
+    """POST /disconnect (JSON)."""
+    require_csrf(who, request.headers.get(CSRF_HEADER))
+    result = disconnect.disconnect(app, who.crm_user_id)
+    return as_json({"status": "disconnected", "revoked_at_google": result.revoked_at_google})
+
+
+def openapi(_: App) -> Response:
+    """GET /openapi.yaml."""
+    return secure(Response(OPENAPI.read_bytes(), content_type="application/yaml"))
+
+
+# -- admin -----------------------------------------------------------------------------------------------
+
+
+def admin_get_config(app: App) -> Response:
+    """GET /admin/config."""
+    return as_json(admin.get_config(app).model_dump(mode="json"))
+
+
+def admin_put_config(app: App, request: Request) -> Response:
+    """PUT /admin/config."""
+    return as_json(admin.put_config(app, json_body(request)).model_dump(mode="json"))
+
+
+def admin_list(app: App, request: Request) -> Response:
+    """GET /admin/connections?status=&limit=&cursor=."""
+    raw = request.args.get("limit", "100")
+    if not raw.isdigit():
+        raise InvalidInput([FieldProblem("limit", f"must be a whole number from 1 to 500, got {raw!r}")])
+    page = admin.list_connections(app, request.args.get("status"), int(raw), request.args.get("cursor"))
+    return as_json({"connections": [connection_json(c) for c in page.items], "next_cursor": page.next_cursor})
+
+
+def admin_pause(app: App, connection_id: str) -> Response:
+    """POST /admin/connections/{id}/pause."""
+    return as_json(connection_json(admin.pause(app, connection_id)))
+
+
+def admin_resume(app: App, connection_id: str) -> Response:
+    """POST /admin/connections/{id}/resume."""
+    return as_json(connection_json(admin.resume(app, connection_id)))

@@ -1,0 +1,160 @@
+"""The web function's WSGI app: routing, authentication, logging context and error mapping."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from crmsync.bootstrap import App
+from crmsync.obs.logging import log_context
+from crmsync.services.errors import ServiceError
+from crmsync.services.scopes import connection_id_for
+from crmsync.web import api, pages
+from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
+from crmsync.web.responses import as_json, message_page, problem, redirect, service_problem, wants_html
+
+log = logging.getLogger("crmsync.web")
+
+URLS = Map(
+    [
+        Rule("/", endpoint="root", methods=["GET"]),
+        Rule("/healthz", endpoint="health", methods=["GET"]),
+        Rule("/openapi.yaml", endpoint="openapi", methods=["GET"]),
+        Rule("/connect", endpoint="connect", methods=["GET"]),
+        Rule("/oauth/callback", endpoint="callback", methods=["GET"]),
+        Rule("/reconnect", endpoint="reconnect", methods=["POST"]),
+        Rule("/settings", endpoint="settings", methods=["GET", "POST", "PUT"]),
+        Rule("/status", endpoint="status", methods=["GET"]),
+        Rule("/sync", endpoint="sync", methods=["POST"]),
+        Rule("/disconnect", endpoint="disconnect", methods=["POST"]),
+        Rule("/admin/config", endpoint="admin_config", methods=["GET", "PUT"]),
+        Rule("/admin/connections", endpoint="admin_connections", methods=["GET"]),
+        Rule("/admin/connections/<cid>/pause", endpoint="admin_pause", methods=["POST"]),
+        Rule("/admin/connections/<cid>/resume", endpoint="admin_resume", methods=["POST"]),
+    ],
+    strict_slashes=False,
+)
+
+
+class WebApp:
+    """Serves every public route; ``handle(request)`` for functions-framework, WSGI for werkzeug servers."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        """Route one request, with the logging context set and every error mapped to a response."""
+        trace = request.headers.get("X-Cloud-Trace-Context") or request.headers.get("traceparent")
+        started = time.perf_counter()
+        with log_context(function="web", trace=trace):
+            resp = self._dispatch(request)
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                resp.status_code,
+                extra={"http_status": resp.status_code, "latency_ms": round((time.perf_counter() - started) * 1000)},
+            )
+            return resp
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = URLS.bind_to_environ(request.environ)
+        browser = wants_html(request)
+        try:
+            endpoint, args = adapter.match()
+            if endpoint.startswith("admin_"):
+                return self._admin(endpoint, request, args)
+            return self._route(endpoint, request, browser)
+        except Unauthorized as err:
+            if browser:
+                return message_page(401, "Please sign in", "Open Connect Google in the CRM to reach your settings.")
+            resp = problem(401, "Unauthorized", str(err))
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="crmsync"'
+            return resp
+        except CsrfFailed as err:
+            if browser:
+                return message_page(403, "Please reload the page", str(err), settings_link=True)
+            return problem(403, "CSRF check failed", f"{err} (send the X-CSRF-Token header with cookie sessions)")
+        except ServiceError as err:
+            if browser:
+                return message_page(err.status, err.title, err.message, settings_link=err.status != 404)
+            return service_problem(err)
+        except MethodNotAllowed as err:
+            resp = problem(405, "Method not allowed", f"{request.method} is not supported on {request.path}")
+            resp.headers["Allow"] = ", ".join(err.valid_methods or [])
+            return resp
+        except NotFound:
+            if browser:
+                return message_page(404, "Page not found", "There is nothing here.", settings_link=True)
+            return problem(404, "Not found", f"no route for {request.path}")
+        except HTTPException as err:
+            return problem(err.code or 400, err.name, err.description or err.name)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            if browser:
+                return message_page(500, "Something went wrong", "Please try again in a minute.", settings_link=True)
+            return problem(500, "Internal error", "Something went wrong on our side; try again in a minute.")
+
+    def _route(self, endpoint: str, request: Request, browser: bool) -> Response:
+        app = self.app
+        if endpoint == "health":
+            return as_json({"status": "ok"})
+        if endpoint == "openapi":
+            return api.openapi(app)
+        if endpoint == "connect":
+            return pages.connect_page(app, request)
+        if endpoint == "callback":
+            return pages.callback(app, request, session_of(app, request))
+        if endpoint == "root":
+            return redirect("/settings", status=302)
+        who = caller(app, request)
+        with log_context(connection_id=connection_id_for(who.crm_user_id)):
+            return self._user_route(endpoint, request, who, browser)
+
+    def _user_route(self, endpoint: str, request: Request, who: Caller, browser: bool) -> Response:
+        app = self.app
+        form = browser and who.session is not None
+        if endpoint == "reconnect" and who.session is not None:
+            return pages.reconnect(app, request, who)
+        if endpoint == "settings":
+            if request.method == "GET":
+                if form:
+                    notice, missing = request.args.get("notice"), request.args.get("missing", "")
+                    return pages.settings_page(app, who, notice=notice, missing=missing)
+                return api.get_settings(app, who)
+            if request.method == "POST" and form:
+                return pages.save_settings(app, request, who)
+            if request.method == "PUT":
+                return api.put_settings(app, request, who)
+        if endpoint == "status":
+            return api.get_status(app, who)
+        if endpoint == "sync":
+            return pages.sync(app, request, who) if form else api.post_sync(app, request, who)
+        if endpoint == "disconnect":
+            return pages.disconnect_form(app, request, who) if form else api.post_disconnect(app, request, who)
+        raise MethodNotAllowed(valid_methods=["GET", "PUT"] if endpoint == "settings" else ["POST"])
+
+    def _admin(self, endpoint: str, request: Request, args: Mapping[str, Any]) -> Response:
+        app = self.app
+        if not is_admin(app, request):
+            resp = problem(401, "Unauthorized", "send the admin API key as 'Authorization: Bearer <key>'")
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="crmsync-admin"'
+            return resp
+        with log_context(admin=True):
+            if endpoint == "admin_config":
+                return api.admin_get_config(app) if request.method == "GET" else api.admin_put_config(app, request)
+            if endpoint == "admin_connections":
+                return api.admin_list(app, request)
+            with log_context(connection_id=args["cid"]):
+                if endpoint == "admin_pause":
+                    return api.admin_pause(app, args["cid"])
+                return api.admin_resume(app, args["cid"])

@@ -1,0 +1,91 @@
+"""The settings form: field names, choices with human labels, and form data -> settings document."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from crmsync.model.kinds import Kind
+from crmsync.model.settings import ConflictPolicy, DeleteConflictRule, DeleteRule, Direction, SyncSettings
+from crmsync.services.errors import FieldProblem
+
+DIRECTIONS = {
+    Direction.TWO_WAY: "Both ways",
+    Direction.CRM_TO_GOOGLE: "CRM to Google only",
+    Direction.GOOGLE_TO_CRM: "Google to CRM only",
+}
+CONFLICTS = {
+    ConflictPolicy.MOST_RECENT: "The most recent change wins",
+    ConflictPolicy.CRM_WINS: "The CRM wins",
+    ConflictPolicy.GOOGLE_WINS: "Google wins",
+}
+DELETES = {
+    DeleteRule.DELETE: "Delete it on the other side too",
+    DeleteRule.UNLINK_ONLY: "Keep it on the other side, stop syncing it",
+    DeleteRule.IGNORE: "Do nothing",
+}
+DELETE_CONFLICTS = {
+    DeleteConflictRule.KEEP_EDITED: "Keep the edited record",
+    DeleteConflictRule.DELETE: "The deletion wins",
+}
+# Friendlier messages than pydantic's for the fields a person types into.
+_MESSAGES = {
+    "interval_minutes": "Enter a whole number of minutes from 1 to 1440.",
+}
+# A read-only view of how fields map (canonical field: CRM field, Google field).
+FIELD_MAP: dict[Kind, list[tuple[str, str, str]]] = {
+    Kind.CONTACTS: [
+        ("Name", "first_name, last_name", "names"),
+        ("E-mail addresses", "emails", "emailAddresses"),
+        ("Phone numbers", "phones", "phoneNumbers"),
+        ("Company and title", "company, title", "organizations"),
+        ("Addresses", "addresses", "addresses"),
+        ("Birthday", "birthday", "birthdays"),
+        ("Notes", "notes", "biographies"),
+        ("Tags / groups", "tags", "memberships"),
+    ],
+    Kind.EVENTS: [
+        ("Subject", "subject", "summary"),
+        ("Start, end, all-day, time zone", "start, end, all_day, timezone", "start, end"),
+        ("Location", "location", "location"),
+        ("Description", "description", "description"),
+        ("Attendees", "attendees", "attendees"),
+        ("Recurrence", "recurrence", "recurrence"),
+        ("Reminders", "reminders", "reminders"),
+    ],
+    Kind.TASKS: [
+        ("Title", "title", "title"),
+        ("Notes", "notes", "notes"),
+        ("Due date", "due_date", "due"),
+        ("Status, completed time", "status, completed_at", "status, completed"),
+    ],
+}
+
+
+def form_to_settings(form: Mapping[str, str], current: SyncSettings) -> dict[str, Any]:
+    """The settings document the form describes: the current settings overlaid with the submitted fields."""
+    doc: dict[str, Any] = copy.deepcopy(current.model_dump(mode="json"))
+    for kind in Kind:
+        ks = doc[kind.value]
+        ks["enabled"] = form.get(f"{kind}.enabled") == "on"
+        for key in ("direction", "conflict_policy", "delete_conflict"):
+            if f"{kind}.{key}" in form:
+                ks[key] = form[f"{kind}.{key}"]
+        for side in ("crm", "google"):
+            if f"{kind}.{side}.delete" in form:
+                ks[side]["delete"] = form[f"{kind}.{side}.delete"]
+        for key in ("crm_tag", "google_group"):
+            if f"{kind}.{key}" in form:
+                ks[key] = form[f"{kind}.{key}"].strip() or None
+    if "interval_minutes" in form:
+        doc["interval_minutes"] = form["interval_minutes"].strip()
+    return doc
+
+
+def field_errors(problems: list[FieldProblem]) -> dict[str, str]:
+    """Problems keyed by form field name, in human words."""
+    out: dict[str, str] = {}
+    for p in problems:
+        out.setdefault(p.field, _MESSAGES.get(p.field, p.message))
+    return out
