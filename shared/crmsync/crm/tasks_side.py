@@ -1,0 +1,218 @@
+"""The CRM's tasks as the engine sees them: a ``RecordSide`` over any ``CrmConnector``.
+
+Google keeps only the date of a due time, so the canonical task has a
+``due_date`` and the CRM's own due time lives here: every CRM record this side
+reads (feed, ``get``, write results) leaves its raw ``due`` in a per-run cache,
+and an update that changes the due date re-attaches the cached time and offset
+(records not read in this run are fetched with one ``get_many`` per 1000).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ..errors import TransientError
+from ..model.kinds import Kind
+from ..model.link import Canon
+from ..model.settings import KindSettings, OwnerScope
+from ..model.task import COMPLETED, canonical_task
+from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from ..sync.normalise import InvalidValue
+from .models import Task
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmTransient
+from .port import Change as FeedChange
+
+BULK_MAX = 500
+PAGE = 1000
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def crm_due(due_date: str | None, current: str | None) -> str | None:
+    """The CRM ``due`` for a canonical date, keeping the time and offset of ``current``
+    when it is a date-time (``2026-11-25T16:30:00+01:00`` moved to the 27th keeps 16:30+01:00)."""
+    if due_date is None:
+        return None
+    if current and len(current) > 10 and "T" in current:
+        return due_date + current[current.index("T") :]
+    date.fromisoformat(due_date)  # a malformed canonical date is a bug upstream: fail loudly
+    return due_date
+
+
+def raw_task(record: Task) -> dict[str, Any]:
+    """The CRM record as a raw task dict (see ``canonical_task``)."""
+    return {
+        "title": record.title,
+        "notes": record.notes,
+        "due": record.due,
+        "status": record.status,
+        "completed": record.completed_at,
+    }
+
+
+@dataclass
+class CrmTasks:
+    """Tasks of one CRM user, through the connector, as canonical records."""
+
+    connector: CrmConnector
+    connection_id: str
+    crm_user_id: str
+    settings: KindSettings
+    counter: OpCounter = field(default_factory=OpCounter)
+    kind: Kind = Kind.TASKS
+    _due: dict[str, str | None] = field(default_factory=dict, init=False)  # raw CRM due per id, this run
+
+    # ----------------------------------------------------------------- reading
+
+    def list_changes(self, token: str | None) -> Listing:
+        """Every feed entry after ``token`` (all pages); from the start when None."""
+        owner = self.crm_user_id if self.settings.owner_scope is OwnerScope.OWNED else None
+        cursor, entries = token, []
+        while True:
+            with self._guard("crm.changes"):
+                page = self.connector.changes(
+                    "tasks",
+                    cursor,
+                    limit=PAGE,
+                    owner_id=owner,
+                    tag=self.settings.crm_tag,
+                    on_behalf_of=self.crm_user_id,
+                )
+            entries.extend(page.items)
+            cursor = page.next_cursor
+            if not page.has_more:
+                break
+        return Listing([self._change(e) for e in entries], cursor, full=token is None)
+
+    def get(self, ids: Sequence[str]) -> dict[str, Change]:
+        """Current records by id (deleted or invisible ones are absent)."""
+        return {r.id: self._record_change(r) for r in self._fetch(ids)}
+
+    def _fetch(self, ids: Sequence[str]) -> list[Task]:
+        found: list[Task] = []
+        for start in range(0, len(ids), PAGE):
+            with self._guard("crm.get_many"):
+                records = self.connector.get_many(
+                    "tasks", list(ids[start : start + PAGE]), on_behalf_of=self.crm_user_id
+                )
+            found.extend(r for r in records if isinstance(r, Task))
+        for r in found:
+            self._due[r.id] = r.due
+        return found
+
+    def _change(self, entry: FeedChange) -> Change:
+        version, when = str(entry.version), _parse_time(entry.updated_at)
+        if entry.change == "delete":
+            return Change(entry.id, None, when, version)
+        if entry.change == "out_of_scope" or not isinstance(entry.record, Task):
+            return Change(entry.id, None, when, version, in_scope=False)
+        return self._record_change(entry.record)
+
+    def _record_change(self, record: Task) -> Change:
+        self._due[record.id] = record.due
+        when, version = _parse_time(record.updated_at), str(record.version)
+        try:
+            canon = canonical_task(raw_task(record))
+        except InvalidValue as err:
+            return Change(record.id, None, when, version, error=str(err))
+        return Change(record.id, canon, when, version)
+
+    # ----------------------------------------------------------------- writing
+
+    def body(self, fields: Canon, full: Canon, *, current_due: str | None, creating: bool) -> dict[str, Any]:
+        """The CRM patch (or create body) for changed canonical ``fields`` of record ``full``."""
+        out: dict[str, Any] = {}
+        if "title" in fields:
+            out["title"] = fields["title"]
+        if "notes" in fields:
+            out["notes"] = fields["notes"]
+        if "due_date" in fields:
+            out["due"] = crm_due(fields["due_date"], current_due)
+        if creating or "status" in fields or "completed" in fields:
+            # status and completed_at are validated together: always send them as a pair.
+            done = full.get("status") == COMPLETED
+            out["status"] = "completed" if done else "open"
+            out["completed_at"] = full.get("completed") if done else None
+            if done and out["completed_at"] is None:
+                del out["completed_at"]  # the CRM stamps the completion time itself
+        if creating:
+            out.setdefault("title", full.get("title"))
+            out["owner_id"] = self.crm_user_id
+            if self.settings.crm_tag:
+                out["tags"] = [self.settings.crm_tag]
+        return out
+
+    def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Create tasks; each carries an idempotency key derived from the connection and
+        the Google id, so a retried run never creates twice."""
+        bulk: list[BulkOp] = [
+            BulkCreate(self.body(op.fields, op.full, current_due=None, creating=True), _key(self.connection_id, op.key))
+            for op in ops
+        ]
+        return self._bulk(ops, bulk)
+
+    def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Patch changed fields only, If-Match the version last seen; a changed due date
+        keeps the CRM's due time."""
+        unknown = [str(op.target_id) for op in ops if "due_date" in op.fields and op.target_id not in self._due]
+        if unknown:
+            self._fetch(unknown)
+        bulk: list[BulkOp] = [
+            BulkUpdate(
+                str(op.target_id),
+                int(op.version or 0),
+                self.body(op.fields, op.full, current_due=self._due.get(str(op.target_id)), creating=False),
+            )
+            for op in ops
+        ]
+        return self._bulk(ops, bulk)
+
+    def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Delete, If-Match the version last seen (a newer edit makes it a conflict)."""
+        bulk: list[BulkOp] = [BulkDelete(str(op.target_id), int(op.version or 0)) for op in ops]
+        return self._bulk(ops, bulk, missing_ok=True)
+
+    def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
+        out: list[WriteResult] = []
+        for start in range(0, len(bulk), BULK_MAX):
+            with self._guard("crm.bulk"):
+                results = self.connector.bulk("tasks", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id)
+            out.extend(
+                self._result(op, res, missing_ok)
+                for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
+            )
+        return out
+
+    def _result(self, op: WriteOp, res: BulkResult, missing_ok: bool) -> WriteResult:
+        if res.ok:
+            if isinstance(res.record, Task):
+                change = self._record_change(res.record)
+                return WriteResult(op.key, True, change.id, change.version, change.canon)
+            return WriteResult(op.key, True, op.target_id)
+        if res.status == 404 and missing_ok:
+            return WriteResult(op.key, True, op.target_id)
+        if res.status == 412:
+            return WriteResult(op.key, False, conflict=True, error="the CRM task changed since it was read")
+        transient = res.status == 429 or res.status >= 500
+        return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
+
+    @contextmanager
+    def _guard(self, name: str) -> Iterator[None]:
+        """Count one CRM call and map its transient failure to the engine's error."""
+        self.counter.add(name)
+        try:
+            yield
+        except CrmTransient as err:
+            raise TransientError(f"CRM unavailable: {err}", retry_after=err.retry_after) from err
+
+
+def _key(connection_id: str, google_id: str) -> str:
+    """A stable idempotency key for creating the CRM counterpart of Google task ``google_id``."""
+    return "crmsync-" + hashlib.sha256(f"{connection_id}|tasks|{google_id}".encode()).hexdigest()[:40]
