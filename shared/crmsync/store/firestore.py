@@ -9,7 +9,7 @@ from google.cloud import firestore
 
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
-from crmsync.ports import OpCounter
+from crmsync.ports import LinkStore, OpCounter
 
 from . import firestore_io as io
 from .codec import (
@@ -20,7 +20,7 @@ from .codec import (
     connection_to_doc,
     from_value,
 )
-from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page
+from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
 from .firestore_links import FirestoreLinkStore
 from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
 from .rules import (
@@ -275,3 +275,7 @@ class FirestoreStore:
         """Replace the admin/global configuration."""
         self._client.collection(CONFIG).document(GLOBAL_CONFIG_ID).set(check_config(config))
         self._meter.commit(writes=1)
+
+
+def _conforms(store: FirestoreStore, links: FirestoreLinkStore) -> tuple[StateStore, LinkStore]:
+    return store, links  # mypy checks that both satisfy their Protocols

@@ -11,7 +11,7 @@ from typing import Any
 
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
-from crmsync.ports import OpCounter
+from crmsync.ports import LinkStore, OpCounter
 
 from .codec import (
     check_aware,
@@ -21,7 +21,7 @@ from .codec import (
     connection_to_doc,
     from_value,
 )
-from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page
+from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
 from .memory_links import CollectionPath, Documents, MemoryLinkStore
 from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
 from .rules import (
@@ -259,3 +259,7 @@ class MemoryStore:
         """Replace the admin/global configuration."""
         self._docs.set((CONFIG,), GLOBAL_CONFIG_ID, check_config(config))
         self._meter.commit(writes=1)
+
+
+def _conforms(store: MemoryStore, links: MemoryLinkStore) -> tuple[StateStore, LinkStore]:
+    return store, links  # mypy checks that both satisfy their Protocols
