@@ -220,11 +220,8 @@ class CrmApp:
     def changes(self, req: Request, kind: str, actor: User | None) -> Reply:
         """GET /{kind}/changes."""
         flt = sem.FeedFilter(owner_id=req.param("owner_id"), tag=req.param("tag"), user_id=actor.id if actor else None)
-        return (
-            200,
-            self.store.changes(kind, req.param("cursor"), _limit(req, sem.MAX_PAGE, sem.MAX_PAGE), flt, actor),
-            {},
-        )
+        page = self.store.changes(kind, req.param("cursor"), _limit(req, sem.MAX_PAGE, sem.MAX_PAGE), flt, actor)
+        return 200, page, {"Content-Type": "application/json"}
 
     def lookup(self, req: Request, kind: str, actor: User | None) -> Reply:
         """GET /{kind}?ids=a,b (and for companies ?name= or ?domain=)."""

@@ -355,7 +355,7 @@ _OP_FIELDS: dict[str, dict[str, type]] = {
 
 def check_bulk_op(op: Any) -> None:
     """Raise a 400 problem naming the field when a bulk operation is malformed."""
-    if not isinstance(op, dict) or op.get("op") not in _OP_FIELDS:
+    if not isinstance(op, dict) or not isinstance(op.get("op"), str) or op["op"] not in _OP_FIELDS:
         raise P.bad_request("malformed bulk operation", "/op", "op must be 'create', 'update' or 'delete'")
     fields = _OP_FIELDS[op["op"]]
     for name in set(op) - set(fields) - {"op"}:
