@@ -50,7 +50,14 @@ _ORDER = [(s, o) for s in (Side.GOOGLE, Side.CRM) for o in (Op.CREATE, Op.UPDATE
 
 
 def apply_plan(
-    plan: Plan, kind: Kind, sides: dict[Side, RecordSide], *, now: datetime, budget: Budget, chunk: int = 200
+    plan: Plan,
+    kind: Kind,
+    sides: dict[Side, RecordSide],
+    *,
+    now: datetime,
+    budget: Budget,
+    chunk: int = 200,
+    delete_chunk: int = 500,
 ) -> Applied:
     """Send every write of ``plan`` (Google first, creates before updates before
     deletes), in chunks so the budget is checked between batches, and work out
@@ -59,11 +66,12 @@ def apply_plan(
     results: dict[tuple[int, Side], WriteResult] = {}
     for side, op in _ORDER:
         pending = plan.writes(side, op)
-        for start in range(0, len(pending), chunk):
+        size = delete_chunk if op is Op.DELETE else chunk  # People deletes batch 500, writes 200
+        for start in range(0, len(pending), size):
             if not budget():
                 out.stopped = True
                 break
-            part = pending[start : start + chunk]
+            part = pending[start : start + size]
             ops = [_op(s, w) for s, w in part]
             call = {Op.CREATE: sides[side].create, Op.UPDATE: sides[side].update, Op.DELETE: sides[side].delete}[op]
             for (step, _), res in zip(part, call(ops), strict=True):

@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import Enum
 
 from ..model.kinds import Kind, Side
@@ -315,37 +314,25 @@ class _Reconciler:
 
     def _unlinked(self, crm_new: dict[str, Change], google_new: dict[str, Change], by_crm: dict[str, Link]) -> None:
         paired_google: set[str] = set()
-        for gid, g in google_new.items():
+        hinted: set[str] = set()
+        for gid, g in sorted(google_new.items()):
             hint = g.crm_id_hint
             if hint is None:
                 continue
-            if hint in crm_new:
+            paired_google.add(gid)
+            if hint in crm_new and hint not in hinted:
                 # Our own create whose link was lost: link it, never create it again.
+                hinted.add(hint)
                 self._pair(hint, gid, crm_new.pop(hint), g, "hint_link")
-                paired_google.add(gid)
             elif hint in self.inp.crm_gone:
-                # Our create of a CRM record since deleted: follow the delete rule, do not resurrect it.
-                paired_google.add(gid)
-                _, _, rule, _ = _rules(self.s, Side.GOOGLE)
-                if rule is DeleteRule.DELETE and _writable(self.s, Side.GOOGLE):
-                    orphan = Link(
-                        kind=self.inp.kind,
-                        crm_id=hint,
-                        google_id=gid,
-                        base=g.canon or {},
-                        crm_hash="",
-                        google_hash="",
-                        created_by=Side.CRM,
-                        synced_at=_EPOCH,
-                    )
-                    self._add(
-                        Step("orphan_delete", hint, gid, orphan, (Write(Op.DELETE, Side.GOOGLE, {}, {}),), base=None)
-                    )
-            elif hint in by_crm:
-                paired_google.add(gid)
-                self.plan.notes.append(
-                    Note(Side.GOOGLE, gid, f"duplicate of the record linked to CRM {hint}; left alone")
-                )
+                # Our create of a CRM record since deleted: do not resurrect it.
+                self._delete_ours(gid, hint, "orphan_delete")
+            elif hint in by_crm or hint in hinted:
+                # A second Google record carrying the same CRM id (a create retried by the
+                # transport after a lost reply): ours, and a duplicate.
+                self._delete_ours(gid, hint, "duplicate_delete")
+            else:
+                paired_google.discard(gid)  # the CRM record is out of scope or unknown: treat as a new record
         for gid in paired_google:
             google_new.pop(gid, None)
         if self.inp.match_keys is not None:
@@ -354,6 +341,15 @@ class _Reconciler:
             self._create(Side.GOOGLE, c, crm_id=cid, google_id=None)
         for gid, g in google_new.items():
             self._create(Side.CRM, g, crm_id=None, google_id=gid)
+
+    def _delete_ours(self, google_id: str, crm_id: str, rule: str) -> None:
+        """Delete a Google record crmsync created that has no CRM counterpart to link to."""
+        _, _, delete_rule, _ = _rules(self.s, Side.GOOGLE)
+        if delete_rule is DeleteRule.DELETE and _writable(self.s, Side.GOOGLE):
+            step = Step(rule, crm_id, google_id, None, (Write(Op.DELETE, Side.GOOGLE, {}, {}),), base=None)
+            self._add(step)
+        else:
+            self.plan.notes.append(Note(Side.GOOGLE, google_id, f"{rule.replace('_', ' ')} suppressed by settings"))
 
     def _match(self, crm_new: dict[str, Change], google_new: dict[str, Change]) -> None:
         assert self.inp.match_keys is not None
@@ -430,9 +426,6 @@ class _Reconciler:
 
     def _add(self, step: Step) -> None:
         self.plan.steps.append(step)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _id_on(link: Link, side: Side) -> str:

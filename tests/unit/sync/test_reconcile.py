@@ -255,3 +255,21 @@ def test_record_that_fails_normalisation_is_noted_and_skipped() -> None:
     plan = run(crm={"c5": Change("c5", None, error="emails: 'not-an-email@' is not a valid e-mail address")}, links=[])
     assert plan.steps == []
     assert "not a valid e-mail" in plan.notes[0].message
+
+
+def test_second_google_record_with_the_same_crm_id_is_our_duplicate_and_goes() -> None:
+    # Failure mode 1, transport flavour: httplib2 re-sends a POST whose reply was lost.
+    plan = run(
+        crm=crm_ch(dict(BASE), rid="c7"),
+        google={**g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7"), **g_ch(dict(BASE), rid="people/g8", crm_id_hint="c7")},
+        links=[],
+    )
+    rules = sorted(s.rule for s in plan.steps)
+    assert rules == ["duplicate_delete", "hint_link"]
+    assert not any(w.op is Op.CREATE for s in plan.steps for w in s.writes)
+
+
+def test_duplicate_of_an_already_linked_record_is_deleted_not_imported() -> None:
+    plan = run(google=g_ch(dict(BASE), rid="people/g9", crm_id_hint="c1"))
+    assert writes(plan) == [("google", "delete", {})]
+    assert plan.steps[0].link is None  # the real link of c1 is untouched
