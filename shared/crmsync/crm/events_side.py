@@ -1,0 +1,304 @@
+"""The CRM's calendar activities as the engine sees them: a ``RecordSide`` over any
+``CrmConnector`` for ``Kind.EVENTS``, in canonical event form.
+
+Scope: activities shown in calendar, inside the CRM-to-Google window, not private
+when private ones are skipped, and not organised by another CRM user whose own
+sync writes the meeting (``organizer_syncs``). Activities outside the window are
+left out of incremental listings and reported with an ``error`` in full ones, so
+a linked pair that drifts out of the window is frozen rather than deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ..errors import TransientError
+from ..model.event import EventOptions, canonical_event, overlaps, parse_local
+from ..model.kinds import Kind
+from ..model.link import Canon
+from ..model.settings import KindSettings, OwnerScope
+from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from ..sync.normalise import InvalidValue
+from .contacts_side import _key, _parse_time
+from .models import Activity
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmTransient
+from .port import Change as FeedChange
+
+BULK_MAX = 500
+PAGE = 1000
+TIME_FIELDS = frozenset({"all_day", "start", "end", "recurrence", "exceptions"})
+OUTSIDE_WINDOW = "outside the sync window"
+_BASIC = "%Y%m%dT%H%M%S"
+
+ContactLookup = Callable[[Sequence[str]], dict[str, str]]  # e-mails -> CRM contact ids
+
+
+def activity_raw(record: Activity, me: str) -> dict[str, Any]:
+    """A CRM activity as a raw event dict (see ``canonical_event``); ``me`` is the running user's e-mail."""
+    tz = record.time_zone
+    if record.all_day:
+        start: dict[str, str] = {"date": str(record.start_date)}
+        last = date.fromisoformat(str(record.end_date or record.start_date))
+        end: dict[str, str] = {"date": (last + timedelta(days=1)).isoformat()}  # inclusive -> exclusive
+    else:
+        start, end = {"local": str(record.start), "tz": str(tz)}, {"local": str(record.end), "tz": str(tz)}
+    lines: list[str] = []
+    if record.recurrence is not None:
+        lines.append("RRULE:" + record.recurrence.rrule)
+        for name, values in (("EXDATE", record.recurrence.exdates), ("RDATE", record.recurrence.rdates)):
+            for v in values:
+                if record.all_day:
+                    lines.append(f"{name};VALUE=DATE:{v[:10].replace('-', '')}")
+                else:
+                    lines.append(f"{name};TZID={tz}:{parse_local(v).strftime(_BASIC)}")
+    return {
+        "subject": record.subject,
+        "description": record.description,
+        "location": record.location,
+        "all_day": record.all_day,
+        "start": start,
+        "end": end,
+        "recurrence": lines,
+        "exceptions": [e.model_dump() for e in record.exceptions],
+        "attendees": [{"email": a.email, "response": a.response} for a in record.attendees],
+        "organizer": record.organizer_email or me,
+        "private": record.private,
+        "reminders": [{"method": r.method, "minutes": r.minutes_before} for r in record.reminders],
+    }
+
+
+def _occurrence(line: str, all_day: bool) -> str:
+    value = line.rsplit(":", 1)[1]
+    if all_day:
+        return f"{value[:4]}-{value[4:6]}-{value[6:8]}"
+    return datetime.strptime(value[:15], _BASIC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def time_body(full: Canon) -> dict[str, Any]:
+    """The CRM's time fields (checked together by the CRM) for a canonical event."""
+    all_day = bool(full["all_day"])
+    body: dict[str, Any] = {"all_day": all_day}
+    if all_day:
+        last = date.fromisoformat(full["end"]["date"]) - timedelta(days=1)
+        body.update(start=None, end=None, time_zone=None, start_date=full["start"]["date"])
+        body["end_date"] = max(last, date.fromisoformat(full["start"]["date"])).isoformat()
+    else:
+        body.update(start=full["start"]["local"], end=full["end"]["local"], time_zone=full["start"]["tz"])
+        body.update(start_date=None, end_date=None)
+    lines = full.get("recurrence") or []
+    rules = [x.split(":", 1)[1] for x in lines if x.startswith("RRULE:")]
+    if rules:
+        body["recurrence"] = {
+            "rrule": rules[0],
+            "exdates": [_occurrence(x, all_day) for x in lines if x.startswith("EXDATE")],
+            "rdates": [_occurrence(x, all_day) for x in lines if x.startswith("RDATE")],
+        }
+        body["exceptions"] = [
+            {"original_start": e["value"], "cancelled": e["cancelled"], **{k: e.get(k) for k in _EXC_FIELDS}}
+            for e in full.get("exceptions") or []
+        ]
+    else:
+        body.update(recurrence=None, exceptions=[])
+    return body
+
+
+_EXC_FIELDS = ("start", "end", "subject", "description", "location")
+
+
+@dataclass
+class CrmEvents:
+    """Calendar activities of one CRM user, through the connector, as canonical events."""
+
+    connector: CrmConnector
+    connection_id: str
+    crm_user_id: str
+    settings: KindSettings
+    options: EventOptions = field(default_factory=EventOptions)
+    counter: OpCounter = field(default_factory=OpCounter)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    organizer_syncs: Callable[[str], bool] | None = None  # does this CRM user's own sync write their meetings?
+    contact_ids: ContactLookup | None = None
+    kind: Kind = Kind.EVENTS
+    _me: str | None = field(default=None, init=False)
+    _user_ids: dict[str, str | None] = field(default_factory=dict, init=False)
+
+    @property
+    def me(self) -> str:
+        """The running user's e-mail (read once)."""
+        if self._me is None:
+            with self._guard("crm.user"):
+                self._me = self.connector.user(self.crm_user_id).email.strip().lower()
+        return self._me
+
+    # ----------------------------------------------------------------- reading
+
+    def list_changes(self, token: str | None) -> Listing:
+        """Every feed entry after ``token`` (all pages); from the start when None."""
+        owner = self.crm_user_id if self.settings.owner_scope is OwnerScope.OWNED else None
+        cursor, entries = token, []
+        while True:
+            with self._guard("crm.changes"):
+                page = self.connector.changes(
+                    "activities",
+                    cursor,
+                    limit=PAGE,
+                    owner_id=owner,
+                    tag=self.settings.crm_tag,
+                    on_behalf_of=self.crm_user_id,
+                )
+            entries.extend(page.items)
+            cursor = page.next_cursor
+            if not page.has_more:
+                break
+        full = token is None
+        changes = [self._change(e) for e in entries]
+        if not full:  # outside the window an edit is not synced; a full listing must still name the record
+            changes = [c for c in changes if c.error != OUTSIDE_WINDOW]
+        return Listing(changes, cursor, full=full)
+
+    def get(self, ids: Sequence[str]) -> dict[str, Change]:
+        """Current activities by id (deleted or invisible ones are absent)."""
+        out: dict[str, Change] = {}
+        for start in range(0, len(ids), PAGE):
+            with self._guard("crm.get_many"):
+                records = self.connector.get_many("activities", list(ids[start : start + PAGE]), on_behalf_of=self.crm_user_id)
+            out.update({r.id: self.record_change(r) for r in records if isinstance(r, Activity)})
+        return out
+
+    def _change(self, entry: FeedChange) -> Change:
+        when, version = _parse_time(entry.updated_at), str(entry.version)
+        if entry.change == "delete":
+            return Change(entry.id, None, when, version)
+        if entry.change == "out_of_scope" or not isinstance(entry.record, Activity):
+            return Change(entry.id, None, when, version, in_scope=False)
+        return self.record_change(entry.record)
+
+    def record_change(self, record: Activity) -> Change:
+        """One activity as a ``Change`` (scope and window applied)."""
+        when, version = _parse_time(record.updated_at), str(record.version)
+        try:
+            canon = canonical_event(activity_raw(record, self.me))
+        except (InvalidValue, ValueError, KeyError) as err:
+            return Change(record.id, None, when, version, error=str(err))
+        if not self._in_scope(record, canon):
+            return Change(record.id, None, when, version, in_scope=False)
+        lo, hi = self.options.crm_window.bounds(self.clock())
+        if not overlaps(canon, lo, hi):
+            return Change(record.id, None, when, version, error=OUTSIDE_WINDOW)
+        return Change(record.id, canon, when, version)
+
+    def _in_scope(self, record: Activity, canon: Canon) -> bool:
+        if not record.show_in_calendar:
+            return False
+        if record.private and self.options.private_activities == "skip":
+            return False
+        organizer = canon.get("organizer")
+        if organizer and organizer != self.me and self.organizer_syncs is not None:
+            return not self.organizer_syncs(organizer)  # the organizer's own sync writes this meeting
+        return True
+
+    # ----------------------------------------------------------------- writing
+
+    def body(self, fields: Canon, full: Canon, *, creating: bool) -> dict[str, Any]:
+        """The CRM patch (or create body) for changed canonical fields."""
+        body: dict[str, Any] = {}
+        if creating or fields.keys() & TIME_FIELDS:
+            body.update(time_body(full))
+        for name in ("description", "location"):
+            if name in fields:
+                body[name] = fields[name]
+        if "subject" in fields:
+            body["subject"] = fields["subject"] or "(no subject)"
+        if "private" in fields:
+            body["private"] = bool(fields["private"])
+        if "organizer" in fields:
+            body["organizer_email"] = fields["organizer"]
+        if "reminders" in fields:
+            body["reminders"] = [
+                {"method": r.split(":")[0] if r.split(":")[0] in ("popup", "email") else "popup", "minutes_before": int(r.split(":")[1])}
+                for r in fields["reminders"] or []
+            ]
+        if "attendees" in fields:
+            body["attendees"] = self._attendees(fields["attendees"] or [])
+        if creating:
+            body.setdefault("subject", "(no subject)")
+            body.update(owner_id=self.crm_user_id, show_in_calendar=True)
+            if self.settings.crm_tag:
+                body["tags"] = [self.settings.crm_tag]
+        return body
+
+    def _attendees(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Participants matched by e-mail to CRM users and contacts."""
+        emails = [str(e["value"]) for e in entries]
+        for email in emails:
+            if email not in self._user_ids:
+                with self._guard("crm.user_by_email"):
+                    user = self.connector.user_by_email(email)
+                self._user_ids[email] = user.id if user else None
+        contacts = self.contact_ids(emails) if self.contact_ids and emails else {}
+        out = []
+        for e in entries:
+            item: dict[str, Any] = {"email": e["value"], "response": e.get("response") or "needs_action"}
+            if self._user_ids.get(e["value"]):
+                item["user_id"] = self._user_ids[e["value"]]
+            if contacts.get(e["value"]):
+                item["contact_id"] = contacts[e["value"]]
+            out.append(item)
+        return out
+
+    def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Create activities, each with an idempotency key from the connection and the Google id."""
+        bulk: list[BulkOp] = [
+            BulkCreate(self.body(op.fields, op.full, creating=True), _key(self.connection_id, "activities", op.key))
+            for op in ops
+        ]
+        return self._bulk(ops, bulk)
+
+    def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Patch changed fields only, If-Match the version last seen."""
+        bulk: list[BulkOp] = [
+            BulkUpdate(str(op.target_id), int(op.version or 0), self.body(op.fields, op.full, creating=False))
+            for op in ops
+        ]
+        return self._bulk(ops, bulk)
+
+    def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Delete, If-Match the version last seen."""
+        bulk: list[BulkOp] = [BulkDelete(str(op.target_id), int(op.version or 0)) for op in ops]
+        return self._bulk(ops, bulk, missing_ok=True)
+
+    def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
+        out: list[WriteResult] = []
+        for start in range(0, len(bulk), BULK_MAX):
+            with self._guard("crm.bulk"):
+                results = self.connector.bulk("activities", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id)
+            out.extend(
+                self._result(op, res, missing_ok) for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
+            )
+        return out
+
+    def _result(self, op: WriteOp, res: BulkResult, missing_ok: bool) -> WriteResult:
+        if res.ok:
+            if isinstance(res.record, Activity):
+                change = self.record_change(res.record)
+                return WriteResult(op.key, True, res.record.id, str(res.record.version), change.canon)
+            return WriteResult(op.key, True, op.target_id)
+        if res.status == 404 and missing_ok:
+            return WriteResult(op.key, True, op.target_id)
+        if res.status == 412:
+            return WriteResult(op.key, False, conflict=True, error="the CRM activity changed since it was read")
+        transient = res.status == 429 or res.status >= 500
+        return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
+
+    @contextmanager
+    def _guard(self, name: str) -> Iterator[None]:
+        """Count one CRM call and map its transient failure to the engine's error."""
+        self.counter.add(name)
+        try:
+            yield
+        except CrmTransient as err:
+            raise TransientError(f"CRM unavailable: {err}", retry_after=err.retry_after) from err

@@ -1,0 +1,396 @@
+"""The Google side of event sync: Calendar v3 as a ``RecordSide`` for ``Kind.EVENTS``.
+
+Reads every chosen calendar with ``singleEvents=false`` (a series stays one
+record) and ``showDeleted``, incrementally by sync token; a changed series is
+re-read whole (master + exception instances) and folded into one canonical
+record. Writes go through HTTP batch requests: inserts with our deterministic id
+(409 = already there: link it), PATCHes of changed fields with If-Match, and
+exceptions as instance patches/deletes. Google ids are the event id for the
+write calendar and ``<calendarId>/<eventId>`` for calendars only read.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model.event import EventOptions, overlaps
+from ..model.kinds import Kind
+from ..model.link import Canon
+from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from ..sync.normalise import InvalidValue
+from .calendar_batch import BatchRunner, Call, Outcome, Pacer
+from .calendar_mapping import (
+    Event,
+    crm_id_of,
+    event_canon,
+    event_id,
+    insert_body,
+    instance_body,
+    instance_id,
+    is_foreign_copy,
+    patch_body,
+    when_body,
+)
+from .errors import AlreadyExists, EtagMismatch, NotFound, SyncTokenExpired, Transient
+from .paging import fetch_all
+from .retry import call_with_retry
+
+PAGE_SIZE = 2500
+OUTSIDE_WINDOW = "outside the sync window"
+WRITE_CHUNK_COST = 220  # inner calls one engine write chunk (200 records) may need
+
+
+@dataclass(frozen=True)
+class Series:
+    """A master (or single event) as Google holds it now, with its exception instances."""
+
+    master: Event | None
+    exceptions: list[Event]
+
+
+def _is_exception(inst: Event, master: Event) -> bool:
+    """Whether an instance differs from its series (moved, cancelled or overridden)."""
+    if inst.get("status") == "cancelled":
+        return True
+    if inst.get("start") != inst.get("originalStartTime"):
+        return True
+    return any(inst.get(k) != master.get(k) for k in ("summary", "description", "location"))
+
+
+def _when_updated(ev: Event) -> datetime | None:
+    value = ev.get("updated")
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+
+
+class GoogleCalendar:
+    """Google Calendar events in canonical form."""
+
+    kind = Kind.EVENTS
+
+    def __init__(
+        self,
+        service: Any,
+        batch_uri: str,
+        *,
+        connection_id: str,
+        me: str,
+        options: EventOptions = EventOptions(),
+        counter: OpCounter | None = None,
+        calendar_id: str | None = None,
+        pacer: Pacer | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        attempts: int = 5,
+        max_batch: int = 1000,
+    ) -> None:
+        self.service, self.connection_id, self.me = service, connection_id, me.strip().lower()
+        self.options, self.counter = options, counter or OpCounter()
+        self.pacer = pacer or Pacer()
+        self.clock, self._sleep, self._rng, self._attempts = clock, sleep, rng, attempts
+        self.runner = BatchRunner(batch_uri, self.counter, self.pacer, sleep=sleep, rng=rng, attempts=attempts)
+        self.runner.max_batch = max_batch
+        self._write_cal = "primary" if options.calendar == "primary" else calendar_id
+        self._tz: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ plumbing
+
+    def call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
+        """One request, counted (and paced) per attempt, retried when transient."""
+
+        def attempt() -> dict[str, Any]:
+            self.counter.add(method)
+            self.pacer.record(1)
+            result = request().execute()
+            return result if isinstance(result, dict) else {}
+
+        return call_with_retry(attempt, attempts=self._attempts, sleep=self._sleep, rng=self._rng)
+
+    def budget(self) -> bool:
+        """True while one more write chunk fits under the per-user quota (``KindSync(budget=...)``)."""
+        return self.pacer.room() >= WRITE_CHUNK_COST
+
+    @property
+    def write_calendar(self) -> str:
+        """The calendar CRM activities are written to (the dedicated one is found or created once)."""
+        if self._write_cal is None:
+            self._write_cal = self._find_or_create(self.options.calendar_name)
+        return self._write_cal
+
+    def _find_or_create(self, name: str) -> str:
+        lists = self.service.calendarList()
+        paged = fetch_all(
+            lambda tok: self.call("calendar.calendarList.list", lambda: lists.list(maxResults=250, pageToken=tok)),
+            "items",
+        )
+        for entry in paged.items:
+            if entry.get("summary") == name and entry.get("accessRole") == "owner":
+                return str(entry["id"])
+        made = self.call("calendar.calendars.insert", lambda: self.service.calendars().insert(body={"summary": name}))
+        return str(made["id"])
+
+    def calendars(self) -> list[str]:
+        """Every calendar read: the write calendar first, then the extra ones."""
+        return list(dict.fromkeys([self.write_calendar, *self.options.read_calendars]))
+
+    def gid(self, cal: str, eid: str) -> str:
+        """The Google id the engine sees for event ``eid`` in ``cal``."""
+        return eid if cal == self.write_calendar else f"{cal}/{eid}"
+
+    def split(self, gid: str) -> tuple[str, str]:
+        """(calendar, event id) of a Google id."""
+        cal, sep, eid = gid.rpartition("/")
+        return (cal, eid) if sep else (self.write_calendar, gid)
+
+    # ------------------------------------------------------------------ reading
+
+    def list_changes(self, token: str | None) -> Listing:
+        """Changes of every calendar since ``token``; all calendars in full when it is None, stale or expired."""
+        cals = self.calendars()
+        state = _read_token(token)
+        full = state is None or sorted(state) != sorted(cals)
+        pages: dict[str, tuple[list[Event], str | None]] = {}
+        if not full:
+            assert state is not None
+            try:
+                pages = {cal: self._list(cal, state[cal]) for cal in cals}
+            except SyncTokenExpired:
+                full = True
+        if full:
+            pages = {cal: self._list(cal, None) for cal in cals}
+        changes: list[Change] = []
+        for cal, (items, _) in pages.items():
+            changes += self._fold(cal, items, full)
+        tokens = {cal: tok for cal, (_, tok) in pages.items()}
+        return Listing(changes, json.dumps({"v": 1, "calendars": tokens}, sort_keys=True), full)
+
+    def _list(self, cal: str, sync_token: str | None) -> tuple[list[Event], str | None]:
+        events = self.service.events()
+        params: dict[str, Any] = {"calendarId": cal, "maxResults": PAGE_SIZE, "showDeleted": True}
+        params["singleEvents"] = False
+        if sync_token:
+            params["syncToken"] = sync_token
+
+        def page(tok: str | None) -> dict[str, Any]:
+            resp = self.call("calendar.events.list", lambda: events.list(**params, pageToken=tok))
+            if resp.get("timeZone"):
+                self._tz[cal] = str(resp["timeZone"])
+            return resp
+
+        paged = fetch_all(page, "items")
+        return paged.items, paged.next_sync_token
+
+    def _fold(self, cal: str, items: list[Event], full: bool) -> list[Change]:
+        masters: dict[str, Event] = {}
+        exceptions: dict[str, list[Event]] = defaultdict(list)
+        touched: set[str] = set()
+        for item in items:
+            series = item.get("recurringEventId")
+            if series:
+                exceptions[str(series)].append(item)
+                touched.add(str(series))
+            else:
+                masters[str(item["id"])] = item
+                if item.get("recurrence"):
+                    touched.add(str(item["id"]))
+        if not full and touched:  # a sync listing sends only what changed: re-read touched series whole
+            for sid, series_now in self.fetch_series(cal, sorted(touched)).items():
+                masters[sid] = series_now.master or {"id": sid, "status": "cancelled"}
+                exceptions[sid] = series_now.exceptions
+        out = []
+        for sid, master in masters.items():
+            change = self._change(cal, master, exceptions.get(sid, []), full)
+            if change is not None:
+                out.append(change)
+        return out
+
+    def _change(self, cal: str, master: Event, exceptions: list[Event], full: bool) -> Change | None:
+        gid, version, when = self.gid(cal, str(master["id"])), master.get("etag"), _when_updated(master)
+        if master.get("status") == "cancelled":
+            return Change(gid, None, when, version)
+        hint = crm_id_of(master, self.connection_id)
+        if master.get("eventType", "default") != "default" or is_foreign_copy(master, self.connection_id):
+            return Change(gid, None, when, version, in_scope=False)  # focus time, out of office, others' meetings
+        try:
+            canon = event_canon(master, exceptions, self._tz.get(cal, "UTC"), self.me)
+        except (InvalidValue, ValueError, KeyError) as err:
+            return Change(gid, None, when, version, crm_id_hint=hint, error=str(err))
+        lo, hi = self.options.google_window.bounds(self.clock())
+        if not overlaps(canon, lo, hi):
+            return Change(gid, None, when, version, crm_id_hint=hint, error=OUTSIDE_WINDOW) if full else None
+        return Change(gid, canon, when, version, crm_id_hint=hint)
+
+    def fetch_series(self, cal: str, ids: Sequence[str]) -> dict[str, Series]:
+        """Masters by event id (one batch) and, for series, their exception instances (one more batch)."""
+        events = self.service.events()
+        gets = [Call("calendar.events.get", events.get(calendarId=cal, eventId=eid)) for eid in ids]
+        masters: dict[str, Event | None] = {}
+        for eid, outcome in zip(ids, self.runner.run(gets), strict=True):
+            masters[eid] = _raise_transient(outcome, none_on=NotFound)
+        series = [eid for eid, m in masters.items() if m and m.get("recurrence") and m.get("status") != "cancelled"]
+        calls = [
+            Call(
+                "calendar.events.instances",
+                events.instances(calendarId=cal, eventId=eid, showDeleted=True, maxResults=PAGE_SIZE),
+            )
+            for eid in series
+        ]
+        found: dict[str, list[Event]] = {}
+        for eid, outcome in zip(series, self.runner.run(calls), strict=True):
+            resp = _raise_transient(outcome, none_on=NotFound) or {}
+            items = list(resp.get("items") or [])
+            token = resp.get("nextPageToken")
+            while token:
+                more = self.call(
+                    "calendar.events.instances",
+                    lambda t=token, e=eid: events.instances(
+                        calendarId=cal, eventId=e, showDeleted=True, maxResults=PAGE_SIZE, pageToken=t
+                    ),
+                )
+                items += more.get("items") or []
+                token = more.get("nextPageToken")
+            master = masters[eid]
+            assert master is not None
+            found[eid] = [i for i in items if _is_exception(i, master)]
+        return {eid: Series(m, found.get(eid, [])) for eid, m in masters.items()}
+
+    def get(self, ids: Sequence[str]) -> dict[str, Change]:
+        """Current events by Google id (deleted or missing ones are absent)."""
+        by_cal: dict[str, list[str]] = defaultdict(list)
+        for gid in dict.fromkeys(ids):
+            cal, eid = self.split(gid)
+            by_cal[cal].append(eid)
+        out: dict[str, Change] = {}
+        for cal, eids in by_cal.items():
+            for eid, series in self.fetch_series(cal, eids).items():
+                if series.master is None or series.master.get("status") == "cancelled":
+                    continue
+                change = self._change(cal, series.master, series.exceptions, full=True)
+                if change is not None:
+                    out[change.id] = change
+        return out
+
+    # ------------------------------------------------------------------ writing
+
+    def _send(self) -> dict[str, str]:
+        return {"sendUpdates": self.options.send_updates}
+
+    def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Insert events under our deterministic ids (a 409 links the existing one), then their exceptions."""
+        from .calendar_writes import create_events
+
+        return create_events(self, ops)
+
+    def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """PATCH the changed fields, If-Match the etag last seen; exceptions as instance writes."""
+        from .calendar_writes import update_events
+
+        return update_events(self, ops)
+
+    def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Delete events, If-Match the etag last seen; one already gone counts as deleted."""
+        events = self.service.events()
+        calls = []
+        for op in ops:
+            cal, eid = self.split(str(op.target_id))
+            req = events.delete(calendarId=cal, eventId=eid, **self._send())
+            if op.version:
+                req.headers["If-Match"] = op.version
+            calls.append(Call("calendar.events.delete", req))
+        out = []
+        for op, outcome in zip(ops, self.runner.run(calls), strict=True):
+            if isinstance(outcome, NotFound) or not isinstance(outcome, BaseException):
+                out.append(WriteResult(op.key, True, op.target_id))
+            else:
+                out.append(error_result(op.key, outcome))
+        return out
+
+    # helpers shared with calendar_writes
+
+    def exception_calls(self, cal: str, eid: str, full: Canon, current: Canon | None) -> list[tuple[str, Call]]:
+        """Instance writes turning the series' exceptions in Google (``current``) into ``full``'s."""
+        events = self.service.events()
+        want = {e["value"]: e for e in full.get("exceptions") or []}
+        have = {e["value"]: e for e in (current or {}).get("exceptions") or []}
+        calls: list[tuple[str, Call]] = []
+        for key in sorted(set(want) | set(have)):
+            entry, old = want.get(key), have.get(key)
+            if entry == old:
+                continue
+            iid = instance_id(eid, key, full)
+            if entry is not None and entry.get("cancelled"):
+                req = events.delete(calendarId=cal, eventId=iid, **self._send())
+                calls.append((key, Call("calendar.events.delete", req)))
+            else:
+                body = instance_body(entry, key, full)
+                req = events.patch(calendarId=cal, eventId=iid, body=body, **self._send())
+                calls.append((key, Call("calendar.events.patch", req)))
+        return calls
+
+    def canon_after(self, cal: str, master: Event, written: dict[str, Outcome], full: Canon) -> Canon | None:
+        """The canonical record Google now holds, from the write responses (None if unsure)."""
+        instances = []
+        for key, outcome in written.items():
+            if isinstance(outcome, BaseException) and not isinstance(outcome, NotFound):
+                return None
+            if isinstance(outcome, dict) and outcome:
+                instances.append(outcome)
+            else:
+                start = when_body({"date": key} if full.get("all_day") else {"local": key, "tz": full["start"]["tz"]})
+                instances.append({"status": "cancelled", "originalStartTime": start})
+        try:
+            return event_canon(master, instances, self._tz.get(cal, "UTC"), self.me)
+        except (InvalidValue, ValueError, KeyError):
+            return None
+
+    def our_id(self, crm_id: str) -> str:
+        """The event id we insert the CRM record ``crm_id`` under."""
+        return event_id(self.connection_id, crm_id)
+
+    def insert_body(self, op: WriteOp) -> Event:
+        """The events.insert body for one create."""
+        return insert_body(op.full, self.our_id(str(op.crm_id)), str(op.crm_id), self.connection_id)
+
+    def patch_body(self, op: WriteOp) -> Event:
+        """The PATCH body for one update."""
+        return patch_body(op.fields, op.full)
+
+
+def error_result(key: str, err: BaseException) -> WriteResult:
+    """A failed write as the engine wants it: conflicts re-merged, transient ones retried."""
+    if isinstance(err, EtagMismatch):
+        return WriteResult(key, False, error=str(err), conflict=True)
+    return WriteResult(key, False, error=str(err), transient=isinstance(err, Transient))
+
+
+def _raise_transient(outcome: Outcome, *, none_on: type[BaseException]) -> Event | None:
+    if isinstance(outcome, none_on):
+        return None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _read_token(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(token)
+        cals = data["calendars"]
+    except (ValueError, KeyError, TypeError):
+        return None  # a token from another version: start over with a full listing
+    if not isinstance(cals, dict) or not all(isinstance(v, str) for v in cals.values()):
+        return None
+    return {str(k): str(v) for k, v in cals.items()}
+
+
+def is_duplicate(outcome: Outcome) -> bool:
+    """A 409: the id (or iCalUID) is taken already."""
+    return isinstance(outcome, AlreadyExists)

@@ -1,0 +1,314 @@
+"""The canonical event: the one shape CRM activities and Google Calendar events are compared in.
+
+Times are wall-clock plus IANA zone (``{"local": "YYYY-MM-DDTHH:MM:SS", "tz": zone}``)
+or a date (``{"date": "YYYY-MM-DD"}``, all-day, the end exclusive like Google's), so a
+DST change never shifts anything. Recurrence is a sorted list of normalised
+RRULE/EXDATE/RDATE lines (EXDATE/RDATE in the series' zone); exceptions,
+attendees and reminders are keyed so they merge per entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rruleset, rrulestr
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..sync import normalise as n
+from .link import Canon
+
+EVENT_FIELDS = (
+    "subject",
+    "description",
+    "location",
+    "all_day",
+    "start",
+    "end",
+    "recurrence",
+    "exceptions",
+    "attendees",
+    "organizer",
+    "private",
+    "reminders",
+)
+RESPONSES = ("needs_action", "accepted", "declined", "tentative")
+OVERRIDES = ("start", "end", "subject", "description", "location")
+_RULE_ORDER = (
+    "FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY",
+    "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST",
+)  # fmt: skip
+_RULE_DEFAULTS = {"INTERVAL": "1", "WKST": "MO"}
+LOCAL_FMT = "%Y-%m-%dT%H:%M:%S"
+_BASIC = "%Y%m%dT%H%M%S"
+
+
+class Window(BaseModel):
+    """Which events one direction syncs: those overlapping [now - back_days, now + ahead_days)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    back_days: int = Field(default=60, ge=0, le=3650)
+    ahead_days: int = Field(default=365, ge=1, le=3650)
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """The window as UTC instants around ``now``."""
+        return now - timedelta(days=self.back_days), now + timedelta(days=self.ahead_days)
+
+
+class EventOptions(BaseModel):
+    """Event-specific options of one connection."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    calendar: Literal["primary", "dedicated"] = "primary"  # where CRM activities are written
+    calendar_name: str = Field(default="CRM", min_length=1, max_length=200)  # the dedicated calendar's name
+    read_calendars: tuple[str, ...] = ()  # further Google calendar ids read into the CRM
+    crm_window: Window = Window()  # CRM activities sent to Google
+    google_window: Window = Window()  # Google events brought into the CRM
+    private_activities: Literal["sync", "skip"] = "sync"
+    send_updates: Literal["none", "all", "externalOnly"] = "none"  # attendee e-mails only on opt-in
+
+
+def zone(name: str) -> ZoneInfo:
+    """A ZoneInfo, or InvalidValue naming the bad zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise n.InvalidValue("start", f"{name!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from err
+
+
+def parse_local(value: str) -> datetime:
+    """A naive wall-clock datetime from ``YYYY-MM-DDTHH:MM:SS``."""
+    try:
+        return datetime.strptime(value[:19], LOCAL_FMT)
+    except ValueError as err:
+        raise n.InvalidValue("start", f"{value!r} is not a local date-time YYYY-MM-DDTHH:MM:SS") from err
+
+
+def instant(when: Mapping[str, Any]) -> datetime:
+    """The UTC instant a canonical time stands for (midnight UTC for a date)."""
+    if "date" in when:
+        d = date.fromisoformat(when["date"])
+        return datetime(d.year, d.month, d.day, tzinfo=UTC)
+    return parse_local(when["local"]).replace(tzinfo=zone(when["tz"])).astimezone(UTC)
+
+
+def _when(raw: Mapping[str, Any] | None, all_day: bool, what: str) -> dict[str, str]:
+    if not raw:
+        raise n.InvalidValue(what, f"an event needs a {what}")
+    if all_day:
+        value = raw.get("date") or str(raw.get("local") or "")[:10]
+        try:
+            return {"date": date.fromisoformat(str(value)).isoformat()}
+        except ValueError as err:
+            raise n.InvalidValue(what, f"{value!r} is not a date YYYY-MM-DD") from err
+    tz = str(raw.get("tz") or "")
+    zone(tz)
+    return {"local": parse_local(str(raw.get("local") or "")).strftime(LOCAL_FMT), "tz": tz}
+
+
+# ----------------------------------------------------------------------------- recurrence
+
+
+def _rule(value: str, tz: str | None, all_day: bool) -> str:
+    parts: dict[str, str] = {}
+    for chunk in value.split(";"):
+        key, _, val = chunk.partition("=")
+        if key.strip():
+            parts[key.strip().upper()] = val.strip().upper()
+    for key, default in _RULE_DEFAULTS.items():
+        if parts.get(key) == default:
+            del parts[key]
+    until = parts.get("UNTIL")
+    if until:
+        if all_day:
+            parts["UNTIL"] = until[:8]
+        elif len(until) == 15 and tz:  # a floating UNTIL means wall-clock in the series' zone
+            parts["UNTIL"] = datetime.strptime(until, _BASIC).replace(tzinfo=zone(tz)).astimezone(UTC).strftime(
+                _BASIC + "Z"
+            )
+        elif len(until) == 8 and tz:
+            parts["UNTIL"] = until + "T235959Z"
+    ordered = [k for k in _RULE_ORDER if k in parts] + sorted(k for k in parts if k not in _RULE_ORDER)
+    return ";".join(f"{k}={parts[k]}" for k in ordered)
+
+
+def _date_values(name: str, params: dict[str, str], values: str, tz: str | None, all_day: bool) -> list[str]:
+    out = []
+    for raw in (v.strip().upper() for v in values.split(",")):
+        if not raw:
+            continue
+        if all_day:
+            out.append(f"{name};VALUE=DATE:{raw[:8]}")
+            continue
+        if len(raw) == 8:
+            raw += "T000000"
+        if raw.endswith("Z"):
+            moment = datetime.strptime(raw[:15], _BASIC).replace(tzinfo=UTC)
+        else:
+            moment = datetime.strptime(raw[:15], _BASIC).replace(tzinfo=zone(params.get("TZID") or tz or "UTC"))
+        local = moment.astimezone(zone(tz or "UTC")).strftime(_BASIC)
+        out.append(f"{name};TZID={tz or 'UTC'}:{local}")
+    return out
+
+
+def recurrence_lines(lines: list[str] | None, tz: str | None, all_day: bool) -> list[str]:
+    """RRULE/EXRULE/EXDATE/RDATE lines in canonical form: rule parts in RFC order without
+    defaults, dates one per line in the series' zone, sorted; raises InvalidValue."""
+    out: set[str] = set()
+    for line in lines or []:
+        text = line.strip()
+        if not text:
+            continue
+        head, sep, value = text.partition(":")
+        if not sep:
+            head, value = "RRULE", text
+        name, *raw_params = head.split(";")
+        name = name.strip().upper()
+        params = {k.upper(): v for k, _, v in (p.partition("=") for p in raw_params)}
+        try:
+            if name in ("RRULE", "EXRULE"):
+                out.add(f"{name}:{_rule(value, tz, all_day)}")
+            elif name in ("EXDATE", "RDATE"):
+                out.update(_date_values(name, params, value, tz, all_day))
+            else:
+                raise n.InvalidValue("recurrence", f"unsupported recurrence line {text!r}")
+        except ValueError as err:
+            if isinstance(err, n.InvalidValue):
+                raise
+            raise n.InvalidValue("recurrence", f"cannot read recurrence line {text!r}: {err}") from err
+    return sorted(out)
+
+
+# ----------------------------------------------------------------------------- exceptions, people
+
+
+def _occurrence_key(value: str, all_day: bool) -> str:
+    return value[:10] if all_day else parse_local(value).strftime(LOCAL_FMT)
+
+
+def _exceptions(raw: Mapping[str, Any], canon: Canon) -> list[dict[str, Any]]:
+    all_day = bool(canon["all_day"])
+    length = instant(canon["end"]) - instant(canon["start"])
+    found: dict[str, dict[str, Any]] = {}
+    for exc in raw.get("exceptions") or []:
+        key = _occurrence_key(str(exc["original_start"]), all_day)
+        entry: dict[str, Any] = {"value": key, "cancelled": bool(exc.get("cancelled"))}
+        for f in OVERRIDES:
+            entry[f] = None
+        if not entry["cancelled"]:
+            start = _occurrence_key(str(exc["start"]), all_day) if exc.get("start") else key
+            natural_end = _natural_end(key, length, all_day)
+            end = _occurrence_key(str(exc["end"]), all_day) if exc.get("end") else natural_end
+            if start != key or end != natural_end:
+                entry["start"], entry["end"] = start, end
+            for f, norm in (("subject", n.text), ("description", n.multiline), ("location", n.text)):
+                value = norm(exc.get(f))
+                if value is not None and value != canon[f]:
+                    entry[f] = value
+            if all(entry[f] is None for f in OVERRIDES):
+                continue  # an "exception" identical to its occurrence is no exception
+        found[key] = entry
+    return [found[k] for k in sorted(found)]
+
+
+def _natural_end(key: str, length: timedelta, all_day: bool) -> str:
+    if all_day:
+        return (date.fromisoformat(key) + timedelta(days=length.days)).isoformat()
+    return (parse_local(key) + length).strftime(LOCAL_FMT)
+
+
+def _attendees(items: list[dict[str, Any]] | None, organizer: str | None) -> list[dict[str, str]]:
+    seen: dict[str, str] = {}
+    for item in items or []:
+        email = n.email(item.get("email"))
+        if email == organizer:
+            continue  # the organizer is implied, whether a side lists them or not
+        response = str(item.get("response") or "needs_action")
+        seen[email] = response if response in RESPONSES else "needs_action"
+    return [{"value": e, "response": r} for e, r in sorted(seen.items())]
+
+
+def _reminders(items: list[dict[str, Any]] | None) -> list[str]:
+    return sorted({f"{n.label(r.get('method'), 'popup')}:{int(r.get('minutes', 0))}" for r in items or []})
+
+
+def canonical_event(raw: Mapping[str, Any]) -> Canon:
+    """Canonical form of a raw event dict (keys as ``EVENT_FIELDS``; exceptions as
+    ``{original_start, cancelled, start, end, subject, description, location}`` with
+    local times; attendees ``{email, response}``; reminders ``{method, minutes}``);
+    raises ``normalise.InvalidValue`` for values that cannot be synced."""
+    all_day = bool(raw.get("all_day"))
+    start = _when(raw.get("start"), all_day, "start")
+    end = _when(raw.get("end"), all_day, "end")
+    tz = start.get("tz")
+    if tz and end.get("tz") != tz:  # one zone per event: the end is re-expressed in the start's zone
+        end = {"local": instant(end).astimezone(zone(tz)).strftime(LOCAL_FMT), "tz": tz}
+    if instant(end) < instant(start) or (all_day and end == start):
+        raise n.InvalidValue("end", "the end is before the start")
+    organizer = n.email(raw["organizer"]) if raw.get("organizer") else None
+    canon: Canon = {
+        "subject": n.text(raw.get("subject")),
+        "description": n.multiline(raw.get("description")),
+        "location": n.text(raw.get("location")),
+        "all_day": all_day,
+        "start": start,
+        "end": end,
+        "recurrence": recurrence_lines(raw.get("recurrence"), tz, all_day),
+        "attendees": _attendees(raw.get("attendees"), organizer),
+        "organizer": organizer,
+        "private": bool(raw.get("private")),
+        "reminders": _reminders(raw.get("reminders")),
+    }
+    canon["exceptions"] = _exceptions(raw, canon) if canon["recurrence"] else []
+    return {k: canon[k] for k in EVENT_FIELDS}
+
+
+# ----------------------------------------------------------------------------- scope and matching
+
+
+def _series(canon: Canon) -> rruleset | None:
+    lines = [x for x in canon.get("recurrence") or [] if x.startswith(("RRULE", "RDATE"))]
+    if not lines:
+        return None
+    start = canon["start"]
+    if "date" in start:
+        dtstart = datetime.fromisoformat(start["date"])
+        lines = [x.replace(";VALUE=DATE", "") for x in lines]
+    else:
+        dtstart = parse_local(start["local"]).replace(tzinfo=zone(start["tz"]))
+        lines = [x.replace(f";TZID={start['tz']}", "") for x in lines]
+    try:
+        result = rrulestr("\n".join(lines), dtstart=dtstart, forceset=True, unfold=True)
+    except (ValueError, TypeError):
+        return None
+    return result if isinstance(result, rruleset) else None
+
+
+def overlaps(canon: Canon, lo: datetime, hi: datetime) -> bool:
+    """Whether the event (any occurrence of a series) overlaps the instants [lo, hi)."""
+    first = instant(canon["start"])
+    length = instant(canon["end"]) - first
+    series = _series(canon)
+    if series is None:
+        return first < hi and first + length > lo
+    if "date" in canon["start"]:
+        probe: datetime = (lo - length).replace(tzinfo=None)
+        limit = hi.replace(tzinfo=None)
+    else:
+        probe, limit = lo - length, hi
+    try:
+        nxt = series.after(probe, inc=False)
+    except (ValueError, TypeError):
+        return first < hi
+    return nxt is not None and nxt < limit
+
+
+def match_keys(canon: Canon) -> tuple[list[str]]:
+    """First-sync match key: the same meeting (start instant, subject, organizer) on both sides."""
+    subject = (canon.get("subject") or "").casefold()
+    when = instant(canon["start"]).strftime(_BASIC + "Z")
+    return ([f"{when}|{subject}|{canon.get('organizer') or ''}"],)
