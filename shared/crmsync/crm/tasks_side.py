@@ -68,6 +68,7 @@ class CrmTasks:
     counter: OpCounter = field(default_factory=OpCounter)
     kind: Kind = Kind.TASKS
     _due: dict[str, str | None] = field(default_factory=dict, init=False)  # raw CRM due per id, this run
+    _versions: dict[str, int] = field(default_factory=dict, init=False)  # CRM version per id, this run
 
     # ----------------------------------------------------------------- reading
 
@@ -104,7 +105,7 @@ class CrmTasks:
                 )
             found.extend(r for r in records if isinstance(r, Task))
         for r in found:
-            self._due[r.id] = r.due
+            self._due[r.id], self._versions[r.id] = r.due, r.version
         return found
 
     def _change(self, entry: FeedChange) -> Change:
@@ -116,7 +117,7 @@ class CrmTasks:
         return self._record_change(entry.record)
 
     def _record_change(self, record: Task) -> Change:
-        self._due[record.id] = record.due
+        self._due[record.id], self._versions[record.id] = record.due, record.version
         when, version = _parse_time(record.updated_at), str(record.version)
         try:
             canon = canonical_task(raw_task(record))
@@ -175,8 +176,16 @@ class CrmTasks:
         return self._bulk(ops, bulk)
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """Delete, If-Match the version last seen (a newer edit makes it a conflict)."""
-        bulk: list[BulkOp] = [BulkDelete(str(op.target_id), int(op.version or 0)) for op in ops]
+        """Delete, If-Match the version last seen (a newer edit makes it a conflict).
+
+        The engine's delete steps carry no version today; for those the version is read
+        just before deleting, so the delete is still conditional on that read."""
+        blind = [str(op.target_id) for op in ops if op.version is None and op.target_id not in self._versions]
+        if blind:
+            self._fetch(blind)
+        bulk: list[BulkOp] = [
+            BulkDelete(str(op.target_id), int(op.version or self._versions.get(str(op.target_id), 0))) for op in ops
+        ]
         return self._bulk(ops, bulk, missing_ok=True)
 
     def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
