@@ -25,6 +25,7 @@ locals {
   firestore_ttl_fields = {
     oauth_states = "expires_at"
     runs         = "expires_at"
+    link_nonces  = "expires_at"
   }
 }
 

@@ -78,7 +78,44 @@ CONNECTIONS_BY_STATUS = Query(
     ordered=(QueryField("created_at", "DESCENDING"),),
 )
 
-QUERIES: tuple[Query, ...] = (DUE_CONNECTIONS, LINKS_BY_GOOGLE_ID, LINKS_OF_KIND, CONNECTIONS_BY_STATUS)
+# The connection of one CRM user (equality only: the automatic single-field index serves it).
+CONNECTION_BY_CRM_USER = Query(
+    name="connection_by_crm_user",
+    collection=CONNECTIONS,
+    scope="COLLECTION",
+    equality=("crm_user_id",),
+    ordered=(),
+)
+
+# Admin list of every connection, newest first (single-field order).
+CONNECTIONS_NEWEST = Query(
+    name="connections_newest",
+    collection=CONNECTIONS,
+    scope="COLLECTION",
+    equality=(),
+    ordered=(QueryField("created_at", "DESCENDING"),),
+)
+
+# The run log of one connection, newest first (single-field order within the subcollection).
+RECENT_RUNS = Query(
+    name="recent_runs",
+    collection=RUNS,
+    scope="COLLECTION",
+    equality=(),
+    ordered=(QueryField("started_at", "DESCENDING"),),
+)
+
+QUERIES: tuple[Query, ...] = (
+    DUE_CONNECTIONS,
+    LINKS_BY_GOOGLE_ID,
+    LINKS_OF_KIND,
+    CONNECTIONS_BY_STATUS,
+    CONNECTION_BY_CRM_USER,
+    CONNECTIONS_NEWEST,
+    RECENT_RUNS,
+)
+
+LINK_NONCES = "link_nonces"
 
 # Collections whose documents expire through a TTL policy on this field.
-TTL_FIELDS: dict[str, str] = {OAUTH_STATES: "expires_at", RUNS: "expires_at"}
+TTL_FIELDS: dict[str, str] = {OAUTH_STATES: "expires_at", RUNS: "expires_at", LINK_NONCES: "expires_at"}

@@ -18,8 +18,14 @@ from .codec import (
     to_doc,
 )
 from .contract import Page, StoreError, check_limit
-from .more_queries import CONNECTION_BY_CRM_USER, CONNECTIONS_NEWEST, RECENT_RUNS
-from .queries import CONNECTIONS, CONNECTIONS_BY_STATUS, DUE_CONNECTIONS
+from .queries import (
+    CONNECTION_BY_CRM_USER,
+    CONNECTIONS,
+    CONNECTIONS_BY_STATUS,
+    CONNECTIONS_NEWEST,
+    DUE_CONNECTIONS,
+    RECENT_RUNS,
+)
 from .spec import Spec
 
 CURSORS = "cursors"  # connections/{id}/cursors/{kind}
