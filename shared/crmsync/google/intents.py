@@ -18,12 +18,13 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 from ..ports import OpCounter
 
 FIRESTORE_BATCH = 500
+TTL = timedelta(days=7)  # Firestore TTL policy field ``expires_at``: forgotten intents of idle connections
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
 
@@ -112,6 +113,7 @@ class FirestoreIntentStore:
         for snap in snaps:
             data = cast(dict[str, Any], snap.to_dict() or {})
             data.pop("kind", None)
+            data.pop("expires_at", None)
             out.append(Intent(**data))
         return out
 
@@ -121,7 +123,8 @@ class FirestoreIntentStore:
             batch = self.client.batch()
             part = intents[start : start + FIRESTORE_BATCH]
             for intent in part:
-                batch.set(self.col.document(doc_id(self.kind, intent.crm_id)), {**asdict(intent), "kind": self.kind})
+                data = {**asdict(intent), "kind": self.kind, "expires_at": intent.created_at + TTL}
+                batch.set(self.col.document(doc_id(self.kind, intent.crm_id)), data)
             batch.commit()
             self.counter.add("intents.writes", len(part))
 

@@ -141,7 +141,7 @@ class GoogleTasks:
         fresh: list[tuple[str, GoogleTask]] = []
         for list_id in self.scope_lists():
             mark = None if full else old.lists.get(list_id)
-            items = self._list(list_id, mark)
+            items = self._list(list_id, mark, tombstones=not full)
             new = [t for t in items if mark is None or seen_key(t.id, t.updated) not in mark.seen]
             marks[list_id] = self._next_mark(mark, items, now)
             fresh.extend((list_id, t) for t in new)
@@ -152,13 +152,15 @@ class GoogleTasks:
         changes = [self._change(t, hints.get(t.id)) for _, t in fresh]
         return Listing(changes, issued.encode(), full)
 
-    def _list(self, list_id: str, mark: ListMark | None) -> list[GoogleTask]:
+    def _list(self, list_id: str, mark: ListMark | None, *, tombstones: bool) -> list[GoogleTask]:
         params: dict[str, Any] = {
             "tasklist": list_id,
             "maxResults": PAGE_SIZE,
             "showCompleted": True,
             "showHidden": True,
-            "showDeleted": mark is not None,  # tombstones matter only to incremental listings
+            # Tombstones matter to incremental runs, also for a list without a mark yet (the
+            # default list created by the previous run's writes).
+            "showDeleted": tombstones,
         }
         if mark is not None:
             params["updatedMin"] = mark.updated_min

@@ -15,7 +15,7 @@ from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings
 from crmsync.model.task import TaskOptions, match_keys
 from crmsync.ports import LinkStore, OpCounter
-from crmsync.sync.engine import KindSync, KindReport
+from crmsync.sync.engine import KindReport, KindSync
 from infra.google_emulator.core import SCOPE_TASKS
 from tests.support.google import credentials
 
