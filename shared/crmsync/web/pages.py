@@ -146,7 +146,7 @@ def settings_page(
     try:
         view = status.get_status(app, who.crm_user_id)
     except NotConnected:
-        return html("settings.html", status=status_code, **values)
+        return html("settings.html", status_code=status_code, **values)
     connection: Connection = view.connection
     values.update(
         connection=connection,
@@ -155,7 +155,7 @@ def settings_page(
         form=form if form is not None else connection.settings.model_dump(mode="json"),
         missing_any=any(k.allowed and not k.granted for k in view.kinds),
     )
-    return html("settings.html", status=status_code, **values)
+    return html("settings.html", status_code=status_code, **values)
 
 
 def save_settings(app: App, request: Request, who: Caller) -> Response:
