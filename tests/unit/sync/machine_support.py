@@ -1,0 +1,396 @@
+"""The world the contact-sync state machine drives: a CRM fake behind a flaky
+connector, a fake Google side, a link store, the engine, and a small model of
+what the "user" did (edits, deletes) to judge the outcome against."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from crmsync.crm.contacts_side import CrmContacts
+from crmsync.crm.fake import FakeCrm
+from crmsync.crm.models import Record
+from crmsync.crm.port import BulkCreate, BulkOp, BulkResult, ChangePage, CrmTransient
+from crmsync.errors import TransientError
+from crmsync.model.contact import canonical_contact, match_keys
+from crmsync.model.kinds import Kind
+from crmsync.model.link import Canon, Link
+from crmsync.model.settings import ContactOptions, KindSettings
+from crmsync.store.memory import MemoryStore
+from crmsync.sync.engine import KindReport, KindSync
+from tests.support.fakes import FakeSide
+
+USER = "u1"
+TAG = "sync"
+REGION = "DE"
+OPTIONS = ContactOptions(default_region=REGION)
+CLOCK = datetime(2026, 11, 22, tzinfo=UTC)
+
+# Small vocabularies so that edits collide. Match keys (e-mails, phones) differ per side
+# so that two records the user created separately are never paired by the first-sync match.
+GIVEN = ("Anna", "Ben", "Cleo")
+FAMILY = ("Schmidt", "Meyer", "Öz")
+TITLES = (None, "CEO", "CTO", "CFO")
+EMAILS = {"crm": ("a@crm.example", "b@crm.example", "c@crm.example"), "google": ("a@g.example", "b@g.example")}
+PHONES = {"crm": ("+49301111001", "+49301111002"), "google": ("+49302222001", "+49302222002")}
+TYPES = {"emails": ("work", "home"), "phones": ("work", "mobile")}
+SCALARS = ("given", "family", "title")
+KEYED = ("emails", "phones")
+
+
+def gcanon(raw: Mapping[str, Any]) -> Canon:
+    """The canonical form of a raw contact, as the Google adapter would produce it."""
+    return canonical_contact(raw, default_region=REGION)
+
+
+def noisy_phone(e164: str) -> str:
+    """A German number as a person types it (national format, spaces): normalises back to ``e164``."""
+    assert e164.startswith("+4930")
+    rest = e164[5:]
+    return f"030 {rest[:3]} {rest[3:]}"
+
+
+def crm_patch(canon: Canon, fields: Sequence[str]) -> dict[str, Any]:
+    """A CRM patch setting ``fields`` of a canonical record, written with formatting noise."""
+    names = {"given": "given_name", "family": "family_name", "title": "title"}
+    patch: dict[str, Any] = {}
+    for f in fields:
+        if f in names:
+            patch[names[f]] = canon.get(f)
+        elif f == "emails":
+            patch["emails"] = [{"type": e["type"], "value": e["value"].capitalize()} for e in canon.get("emails") or []]
+        elif f == "phones":
+            patch["phones"] = [{"type": p["type"], "value": noisy_phone(p["value"])} for p in canon.get("phones") or []]
+    return patch
+
+
+class StableIdCrm:
+    """The CRM fake with ids handed out in order of appearance (``con_0001``...), so a run
+    replays exactly (the fake itself draws random ids); it only renames, nothing else."""
+
+    def __init__(self, crm: FakeCrm) -> None:
+        self.crm = crm
+        self._stable: dict[str, str] = {}
+        self._real: dict[str, str] = {}
+
+    def stable(self, real: str) -> str:
+        if real not in self._stable:
+            sid = f"{real.split('_')[0]}_{len(self._stable) + 1:04d}"
+            self._stable[real], self._real[sid] = sid, real
+        return self._stable[real]
+
+    def real(self, sid: str) -> str:
+        return self._real.get(sid, sid)
+
+    def _rec(self, rec: Any) -> Any:
+        return None if rec is None else rec.model_copy(update={"id": self.stable(rec.id)})
+
+    def changes(self, kind: Any, cursor: str | None, **kw: Any) -> ChangePage:
+        page = self.crm.changes(kind, cursor, **kw)
+        items = [replace(c, id=self.stable(c.id), record=self._rec(c.record)) for c in page.items]
+        return replace(page, items=items)
+
+    def get(self, kind: Any, record_id: str, **kw: Any) -> Record:
+        return self._rec(self.crm.get(kind, self.real(record_id), **kw))  # type: ignore[no-any-return]
+
+    def get_many(self, kind: Any, ids: Sequence[str], **kw: Any) -> list[Record]:
+        return [self._rec(r) for r in self.crm.get_many(kind, [self.real(i) for i in ids], **kw)]
+
+    def create(self, kind: Any, record: Any, idempotency_key: str, **kw: Any) -> Record:
+        return self._rec(self.crm.create(kind, record, idempotency_key, **kw))  # type: ignore[no-any-return]
+
+    def update(self, kind: Any, record_id: str, patch: Mapping[str, Any], if_match: int, **kw: Any) -> Record:
+        return self._rec(self.crm.update(kind, self.real(record_id), patch, if_match, **kw))  # type: ignore[no-any-return]
+
+    def delete(self, kind: Any, record_id: str, if_match: int, **kw: Any) -> None:
+        self.crm.delete(kind, self.real(record_id), if_match, **kw)
+
+    def bulk(self, kind: Any, ops: Sequence[BulkOp], **kw: Any) -> list[BulkResult]:
+        real_ops = [op if isinstance(op, BulkCreate) else replace(op, id=self.real(op.id)) for op in ops]
+        return [replace(r, record=self._rec(r.record)) for r in self.crm.bulk(kind, real_ops, **kw)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.crm, name)
+
+
+class FlakyCrm:
+    """A connector that fails on demand, like the network does: ``fail`` names calls
+    (changes, get_many, bulk) that raise ``CrmTransient`` once each; ``bulk_lost`` makes
+    the next bulk call commit and then lose its response (a dropped connection)."""
+
+    def __init__(self, crm: StableIdCrm) -> None:
+        self.crm = crm
+        self.fail: list[str] = []
+
+    def _maybe_fail(self, name: str) -> None:
+        if name in self.fail:
+            self.fail.remove(name)
+            raise CrmTransient(f"injected 503 on {name}", status=503, retry_after=1)
+
+    def changes(self, kind: Any, cursor: str | None, **kw: Any) -> ChangePage:
+        self._maybe_fail("changes")
+        return self.crm.changes(kind, cursor, **kw)
+
+    def get_many(self, kind: Any, ids: Sequence[str], **kw: Any) -> list[Record]:
+        self._maybe_fail("get_many")
+        return self.crm.get_many(kind, ids, **kw)
+
+    def bulk(self, kind: Any, ops: Sequence[BulkOp], **kw: Any) -> list[BulkResult]:
+        self._maybe_fail("bulk")
+        results = self.crm.bulk(kind, ops, **kw)
+        if "bulk_lost" in self.fail:
+            self.fail.remove("bulk_lost")
+            raise CrmTransient("injected dropped connection after the bulk call committed")
+        return results
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.crm, name)
+
+
+@dataclass
+class World:
+    """Both sides, the links, and the engine between them."""
+
+    settings: KindSettings = field(default_factory=lambda: KindSettings(google_group=None, crm_tag=TAG))
+
+    def __post_init__(self) -> None:
+        self.crm = FakeCrm()
+        self.crm.add_user("anna@corp.example", "Anna", user_id=USER)
+        self.ids = StableIdCrm(self.crm)
+        self.flaky = FlakyCrm(self.ids)
+        self.google = FakeSide(Kind.CONTACTS, prefix="people/c")
+        self.store = MemoryStore()
+        self.links = self.store.connection_store("conn1")
+        self._keys = 0
+
+    def engine(self) -> KindSync:
+        side = CrmContacts(self.flaky, "conn1", USER, self.settings, OPTIONS)  # type: ignore[arg-type]
+        return KindSync(
+            Kind.CONTACTS, side, self.google, self.links, self.settings, clock=lambda: CLOCK, match_keys=match_keys
+        )
+
+    def sync(self) -> KindReport:
+        return self.engine().run()
+
+    # ------------------------------------------------------------ the user, in the CRM
+
+    def crm_create(self, canon: Canon, tagged: bool) -> str:
+        self._keys += 1
+        body = {"owner_id": USER, "tags": [TAG] if tagged else [], **crm_patch(canon, (*SCALARS, *KEYED))}
+        return self.ids.create("contacts", body, f"user-{self._keys}", on_behalf_of=USER).id
+
+    def crm_update(self, rid: str, patch: Mapping[str, Any]) -> None:
+        rec = self.ids.get("contacts", rid)
+        self.ids.update("contacts", rid, patch, rec.version, on_behalf_of=USER)
+
+    def crm_set_tag(self, rid: str, tagged: bool) -> None:
+        rec = self.ids.get("contacts", rid)
+        tags = sorted({*rec.tags, TAG} if tagged else set(rec.tags) - {TAG})  # type: ignore[union-attr]
+        self.ids.update("contacts", rid, {"tags": tags}, rec.version, on_behalf_of=USER)
+
+    def crm_delete(self, rid: str) -> None:
+        self.ids.delete("contacts", rid, self.ids.get("contacts", rid).version, on_behalf_of=USER)
+
+    # ------------------------------------------------------------ what each side holds
+
+    def crm_live(self) -> dict[str, tuple[Canon, bool]]:
+        """Every live CRM contact: (canonical form, in the sync's scope)."""
+        inspector = CrmContacts(self.ids, "inspect", USER, self.settings, OPTIONS)  # type: ignore[arg-type]
+        page = self.ids.changes("contacts", None, on_behalf_of=USER)
+        records = {c.id: c.record for c in page.items if c.record is not None}
+        canons = inspector.get(sorted(records))
+        out = {}
+        for rid, rec in records.items():
+            canon = canons[rid].canon
+            assert canon is not None, f"CRM contact {rid} does not normalise: {canons[rid].error}"
+            out[rid] = (canon, TAG in getattr(rec, "tags", []))
+        return out
+
+    def google_live(self) -> dict[str, tuple[Canon, bool, str | None]]:
+        """Every live Google contact: (canonical form, in scope, CRM id hint)."""
+        return {rid: (dict(r.canon), r.in_scope, r.hint) for rid, r in self.google.records.items()}
+
+    def all_links(self) -> list[Link]:
+        return list(self.links.all_links(Kind.CONTACTS))
+
+    def clear_failures(self) -> None:
+        self.flaky.fail.clear()
+        self.google.fail_calls.clear()
+        self.google.crash_after_writes = None
+
+
+def converge(world: World, on_report: Any, max_runs: int = 6) -> int:
+    """Sync until two consecutive runs are complete and write nothing; the number of runs.
+    Fails (AssertionError) if that takes more than ``max_runs``."""
+    quiet = 0
+    for n in range(1, max_runs + 1):
+        try:
+            report = world.sync()
+        except TransientError as err:
+            raise AssertionError(f"a sync with no injected failures failed: {err}") from err
+        on_report(report)
+        quiet = quiet + 1 if report.complete and not report.writes else 0
+        if quiet == 2:
+            return n
+    raise AssertionError(f"no two quiet syncs within {max_runs} runs (last report: {report.as_dict()})")
+
+
+# ---------------------------------------------------------------- the model of the user's actions
+
+
+ABSENT = object()  # an element removed from a multi-valued field
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One field (or one element of a multi-valued field) the user set on one record."""
+
+    seq: int
+    epoch: int  # how many sync runs had started before the edit
+    node: tuple[str, str]  # (side, record id)
+    field: str
+    key: str | None  # the element's value for e-mails and phones
+    value: Any  # scalar value, an element's type, or ABSENT
+
+
+@dataclass(frozen=True)
+class Removal:
+    """The user deleted a record or took it out of the sync's scope."""
+
+    seq: int
+    node: tuple[str, str]
+    snapshot: Canon  # what the record held when the user removed it
+
+
+def holds(canon: Canon, field_name: str, key: str | None, value: Any) -> bool:
+    """Whether ``canon`` carries what an edit set."""
+    if key is None:
+        return bool(canon.get(field_name) == value)
+    types = {e["value"]: e["type"] for e in canon.get(field_name) or []}
+    return (key not in types) if value is ABSENT else types.get(key) == value
+
+
+def edits_of(seq: int, epoch: int, node: tuple[str, str], before: Canon, after: Canon) -> list[Edit]:
+    """The edits that turn ``before`` into ``after``, one per scalar or element."""
+    out = []
+    for f in SCALARS:
+        if before.get(f) != after.get(f):
+            out.append(Edit(seq, epoch, node, f, None, after.get(f)))
+    for f in KEYED:
+        b = {e["value"]: e["type"] for e in before.get(f) or []}
+        a = {e["value"]: e["type"] for e in after.get(f) or []}
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                out.append(Edit(seq, epoch, node, f, key, a.get(key, ABSENT)))
+    return out
+
+
+class Groups:
+    """Union-find over record ids: records that were ever linked are one logical contact."""
+
+    def __init__(self) -> None:
+        self.parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(self, node: tuple[str, str]) -> tuple[str, str]:
+        self.parent.setdefault(node, node)
+        while self.parent[node] != node:
+            self.parent[node] = self.parent[self.parent[node]]
+            node = self.parent[node]
+        return node
+
+    def union(self, a: tuple[str, str], b: tuple[str, str]) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+@dataclass
+class Model:
+    """What the user did, and the conflicts the engine reported."""
+
+    seq: int = 0
+    runs: int = 0
+    edits: list[Edit] = field(default_factory=list)
+    removals: list[Removal] = field(default_factory=list)
+    conflicts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (run, crm id, google id, field)
+    errors: list[str] = field(default_factory=list)
+    groups: Groups = field(default_factory=Groups)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def edited(self, node: tuple[str, str], before: Canon, after: Canon) -> None:
+        self.edits.extend(edits_of(self.next_seq(), self.runs, node, before, after))
+
+    def created(self, node: tuple[str, str], canon: Canon) -> None:
+        self.edited(node, gcanon({}), canon)
+
+    def removed(self, node: tuple[str, str], snapshot: Canon) -> None:
+        self.removals.append(Removal(self.next_seq(), node, snapshot))
+
+    def observe(self, run: int, report: KindReport | None, links: Sequence[Link], world: World) -> None:
+        """After a sync run (failed or not): remember conflicts, errors and which records are one contact."""
+        if report is not None:
+            self.errors.extend(report.errors)
+            for c in report.conflicts:
+                self.conflicts.append((run, c["crm_id"], c["google_id"], c["field"]))
+                self.groups.union(("crm", c["crm_id"]), ("google", c["google_id"]))
+        for lk in links:
+            self.groups.union(("crm", lk.crm_id), ("google", lk.google_id))
+        for gid, (_, _, hint) in world.google_live().items():
+            if hint:
+                self.groups.union(("google", gid), ("crm", hint))
+
+    # ------------------------------------------------------------ judging the end state
+
+    def lost_edits(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        crm: Mapping[str, Canon],
+        google: Mapping[str, Canon],
+        alive: set[tuple[str, str]],
+        out_of_scope: set[tuple[str, str]],
+    ) -> list[str]:
+        """Every last edit of a field that is neither present on both sides of its contact, nor
+        superseded, nor resolved in a recorded conflict, nor removed by the user afterwards, nor
+        made to a record the user keeps out of the sync's scope."""
+        find = self.groups.find
+        last: dict[tuple[Any, str, str | None], Edit] = {}
+        for e in self.edits:
+            last[(find(e.node), e.field, e.key)] = e  # later edits supersede earlier ones
+        live_pairs: dict[Any, list[tuple[str, str]]] = {}
+        for cid, gid in pairs:
+            live_pairs.setdefault(find(("crm", cid)), []).append((cid, gid))
+        problems = []
+        for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
+            if e.node in out_of_scope or self._conflicted(e, group):
+                continue
+            if e.node not in alive and self._removed_after(e, group):
+                continue
+            mine = [p for p in live_pairs.get(group, []) if e.node in (("crm", p[0]), ("google", p[1]))]
+            candidates = mine or live_pairs.get(group, [])
+            if not candidates:
+                problems.append(f"{e} vanished: no live contact holds it and no user removal excuses it")
+                continue
+            if not any(
+                holds(crm[c], fname, key, e.value) and holds(google[g], fname, key, e.value) for c, g in candidates
+            ):
+                shown = [(c, crm[c].get(fname), g, google[g].get(fname)) for c, g in candidates]
+                problems.append(f"{e} lost: the contact now holds {shown}")
+        return problems
+
+    def _conflicted(self, e: Edit, group: Any) -> bool:
+        find = self.groups.find
+        return any(
+            run >= e.epoch and f == e.field and find(("crm", cid)) == group for run, cid, _gid, f in self.conflicts
+        )
+
+    def _removed_after(self, e: Edit, group: Any) -> bool:
+        """The user removed the edited record later, or removed its counterpart after the edit reached it."""
+        return any(
+            r.seq > e.seq
+            and self.groups.find(r.node) == group
+            and (r.node == e.node or holds(r.snapshot, e.field, e.key, e.value))
+            for r in self.removals
+        )

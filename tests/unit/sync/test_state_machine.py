@@ -1,0 +1,378 @@
+"""A Hypothesis state machine for the contact sync: random edits, deletes and
+scope changes on both sides, conflicting edits, injected 429/5xx/dropped
+connections, crashes mid-apply and expired sync tokens; after two quiet syncs
+both sides agree, nothing is duplicated, links are one-to-one and no edit is
+lost unless it was superseded, resolved in a recorded conflict or removed by
+the user. Example counts come from the Hypothesis profile (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from crmsync.errors import TransientError
+from crmsync.model.link import Canon
+from crmsync.model.settings import ConflictPolicy, KindSettings
+from crmsync.sync.engine import KindReport
+from tests.unit.sync.machine_support import (
+    EMAILS,
+    FAMILY,
+    GIVEN,
+    PHONES,
+    SCALARS,
+    TAG,
+    TITLES,
+    TYPES,
+    Model,
+    World,
+    converge,
+    crm_patch,
+    gcanon,
+)
+
+pytestmark = pytest.mark.unit
+MAX_RECORDS = 5  # live records per side the user creates (small, so edits collide)
+
+
+def element_edits(side: str) -> st.SearchStrategy[tuple[Any, ...]]:
+    """An edit of one record: set a scalar, add/remove/retype an e-mail or phone."""
+    scalar = st.one_of(
+        st.tuples(st.just("set"), st.just("given"), st.sampled_from(GIVEN)),
+        st.tuples(st.just("set"), st.just("family"), st.sampled_from(FAMILY)),
+        st.tuples(st.just("set"), st.just("title"), st.sampled_from(TITLES)),
+    )
+    keyed = st.sampled_from(["emails", "phones"]).flatmap(
+        lambda f: st.one_of(
+            st.tuples(
+                st.just("add"),
+                st.just(f),
+                st.sampled_from((EMAILS if f == "emails" else PHONES)[side]),
+                st.sampled_from(TYPES[f]),
+            ),
+            st.tuples(st.just("remove"), st.just(f), st.integers(0, 3)),
+            st.tuples(st.just("retype"), st.just(f), st.integers(0, 3), st.sampled_from(TYPES[f])),
+        )
+    )
+    return st.one_of(scalar, keyed)
+
+
+def apply_edit(canon: Canon, edit: tuple[Any, ...]) -> Canon:
+    """``canon`` with one edit applied (re-normalised)."""
+    out = {k: (list(v) if isinstance(v, list) else v) for k, v in canon.items()}
+    op, fname = edit[0], edit[1]
+    if op == "set":
+        out[fname] = edit[2]
+    elif op == "add":
+        out[fname] = [e for e in out[fname] if e["value"] != edit[2]] + [{"value": edit[2], "type": edit[3]}]
+    elif out[fname]:
+        i = edit[2] % len(out[fname])
+        if op == "remove":
+            out[fname] = out[fname][:i] + out[fname][i + 1 :]
+        else:
+            out[fname][i] = {"value": out[fname][i]["value"], "type": edit[3]}
+    return gcanon(out)
+
+
+def new_contact(side: str) -> st.SearchStrategy[Canon]:
+    return st.builds(
+        lambda g, f, t, e, p: gcanon(
+            {
+                "given": g,
+                "family": f,
+                "title": t,
+                "emails": [{"value": x, "type": "work"} for x in e],
+                "phones": [{"value": x, "type": "mobile"} for x in p],
+            }
+        ),
+        st.sampled_from(GIVEN),
+        st.sampled_from(FAMILY),
+        st.sampled_from(TITLES),
+        st.lists(st.sampled_from(EMAILS[side]), max_size=2, unique=True),
+        st.lists(st.sampled_from(PHONES[side]), max_size=1, unique=True),
+    )
+
+
+class ContactSyncMachine(RuleBasedStateMachine):
+    """Two sides, a user editing both, a flaky network, and the sync between them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = World()
+        self.model = Model()
+
+    @initialize(policy=st.sampled_from(list(ConflictPolicy)))
+    def configure(self, policy: ConflictPolicy) -> None:
+        self.world.settings = KindSettings(
+            google_group=None, crm_tag=TAG, conflict_policy=policy, max_delete_floor=1000
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _crm(self) -> dict[str, tuple[Canon, bool]]:
+        return self.world.crm_live()
+
+    def _pick(self, ids: list[str], index: int) -> str:
+        return sorted(ids)[index % len(ids)]
+
+    def _crm_edit(self, rid: str, edit: tuple[Any, ...]) -> None:
+        canon, _ = self._crm()[rid]
+        after = apply_edit(canon, edit)
+        self.world.crm_update(rid, crm_patch(after, [edit[1]]))
+        self.model.edited(("crm", rid), canon, after)
+
+    def _google_edit(self, rid: str, edit: tuple[Any, ...]) -> None:
+        rec = self.world.google.records[rid]
+        after = apply_edit(rec.canon, edit)
+        before = dict(rec.canon)
+        self.world.google.put(after, rid)
+        self.model.edited(("google", rid), before, after)
+
+    # ------------------------------------------------------------ the user, in the CRM
+
+    @precondition(lambda self: len(self.world.crm_live()) < MAX_RECORDS)
+    @rule(canon=new_contact("crm"), tagged=st.booleans() | st.just(True))
+    def crm_create(self, canon: Canon, tagged: bool) -> None:
+        rid = self.world.crm_create(canon, tagged)
+        self.model.created(("crm", rid), self._crm()[rid][0])
+
+    @precondition(lambda self: bool(self.world.crm_live()))
+    @rule(index=st.integers(0, 9), edit=element_edits("crm"))
+    def crm_edit(self, index: int, edit: tuple[Any, ...]) -> None:
+        self._crm_edit(self._pick(list(self._crm()), index), edit)
+
+    @precondition(lambda self: bool(self.world.crm_live()))
+    @rule(index=st.integers(0, 9))
+    def crm_delete(self, index: int) -> None:
+        crm = self._crm()
+        rid = self._pick(list(crm), index)
+        self.world.crm_delete(rid)
+        self.model.removed(("crm", rid), crm[rid][0])
+
+    @precondition(lambda self: bool(self.world.crm_live()))
+    @rule(index=st.integers(0, 9))
+    def crm_toggle_tag(self, index: int) -> None:
+        crm = self._crm()
+        rid = self._pick(list(crm), index)
+        canon, in_scope = crm[rid]
+        self.world.crm_set_tag(rid, not in_scope)
+        if in_scope:  # taking a record out of scope removes it from the sync; putting it back is no edit
+            self.model.removed(("crm", rid), canon)
+
+    # ------------------------------------------------------------ the user, in Google
+
+    @precondition(lambda self: len(self.world.google.records) < MAX_RECORDS)
+    @rule(canon=new_contact("google"))
+    def google_create(self, canon: Canon) -> None:
+        rid = self.world.google.put(canon)
+        self.model.created(("google", rid), canon)
+
+    @precondition(lambda self: bool(self.world.google.records))
+    @rule(index=st.integers(0, 9), edit=element_edits("google"))
+    def google_edit(self, index: int, edit: tuple[Any, ...]) -> None:
+        self._google_edit(self._pick(list(self.world.google.records), index), edit)
+
+    @precondition(lambda self: bool(self.world.google.records))
+    @rule(index=st.integers(0, 9))
+    def google_delete(self, index: int) -> None:
+        rid = self._pick(list(self.world.google.records), index)
+        self.model.removed(("google", rid), dict(self.world.google.records[rid].canon))
+        self.world.google.remove(rid)
+
+    @precondition(lambda self: bool(self.world.google.records))
+    @rule(index=st.integers(0, 9))
+    def google_toggle_group(self, index: int) -> None:
+        rid = self._pick(list(self.world.google.records), index)
+        rec = self.world.google.records[rid]
+        if rec.in_scope:
+            self.model.removed(("google", rid), dict(rec.canon))
+        self.world.google.set_scope(rid, not rec.in_scope)
+
+    # ------------------------------------------------------------ both at once
+
+    @precondition(lambda self: bool(self.world.all_links()))
+    @rule(index=st.integers(0, 9), fname=st.sampled_from(SCALARS), values=st.data())
+    def conflicting_edit(self, index: int, fname: str, values: st.DataObject) -> None:
+        links = sorted(self.world.all_links(), key=lambda lk: lk.crm_id)
+        link = links[index % len(links)]
+        if link.crm_id not in self._crm() or link.google_id not in self.world.google.records:
+            return  # one side already gone: nothing to conflict with
+        vocab = {"given": GIVEN, "family": FAMILY, "title": TITLES}[fname]
+        a, b = values.draw(st.lists(st.sampled_from(vocab), min_size=2, max_size=2, unique=True))
+        self._crm_edit(link.crm_id, ("set", fname, a))
+        self._google_edit(link.google_id, ("set", fname, b))
+
+    # ------------------------------------------------------------ the network and the runtime
+
+    @rule(call=st.sampled_from(["list", "get", "create", "update", "delete"]))
+    def google_fails(self, call: str) -> None:
+        self.world.google.fail_calls.append(call)
+
+    @rule(call=st.sampled_from(["changes", "get_many", "bulk", "bulk_lost"]))
+    def crm_fails(self, call: str) -> None:
+        self.world.flaky.fail.append(call)
+
+    @rule(after=st.integers(0, 3))
+    def crash_mid_apply(self, after: int) -> None:
+        self.world.google.crash_after_writes = after
+
+    @rule()
+    def google_token_expires(self) -> None:
+        self.world.google.expired_below = self.world.google.seq
+
+    @rule()
+    def sync(self) -> None:
+        run = self.model.runs
+        self.model.runs += 1
+        report: KindReport | None
+        try:
+            report = self.world.sync()
+        except TransientError:
+            report = None  # the task is retried later; the state must stay convergeable
+        self.model.observe(run, report, self.world.all_links(), self.world)
+
+    # ------------------------------------------------------------ checks
+
+    @invariant()
+    def links_are_one_to_one(self) -> None:
+        links = self.world.all_links()
+        assert len({lk.google_id for lk in links}) == len(links), "a Google contact is in two links"
+        assert len({lk.crm_id for lk in links}) == len(links), "a CRM contact is in two links"
+
+    def teardown(self) -> None:
+        w = self.world
+        w.clear_failures()
+
+        def seen(report: KindReport) -> None:
+            self.model.observe(self.model.runs, report, w.all_links(), w)
+            self.model.runs += 1
+
+        converge(w, seen)
+        check_end_state(w, self.model)
+
+
+def check_end_state(w: World, model: Model) -> None:
+    """The invariants after two quiet syncs."""
+    crm = {rid: canon for rid, (canon, in_scope) in w.crm_live().items() if in_scope}
+    google = {rid: canon for rid, (canon, in_scope, _) in w.google_live().items() if in_scope}
+    links = w.all_links()
+    assert not model.errors, f"permanent errors: {model.errors}"
+    # Links are one-to-one and point at live records in scope.
+    for lk in links:
+        assert lk.crm_id in crm, f"link to a CRM contact that is gone or out of scope: {lk.crm_id}"
+        assert lk.google_id in google, f"link to a Google contact that is gone or out of scope: {lk.google_id}"
+    assert len({lk.google_id for lk in links}) == len(links) == len({lk.crm_id for lk in links})
+    # Every record in scope is linked, and the two sides agree.
+    assert set(crm) == {lk.crm_id for lk in links}, f"unlinked CRM contacts: {set(crm) - {lk.crm_id for lk in links}}"
+    assert set(google) == {lk.google_id for lk in links}, (
+        f"unlinked Google contacts: {set(google) - {lk.google_id for lk in links}}"
+    )
+    for lk in links:
+        assert crm[lk.crm_id] == google[lk.google_id], f"sides disagree on {lk.crm_id} / {lk.google_id}"
+    # No duplicates.
+    assert len(crm) == len(google)
+    hints = [h for _, in_scope, h in w.google_live().values() if in_scope and h]
+    assert len(hints) == len(set(hints)), f"two Google contacts carry the same CRM id: {sorted(hints)}"
+    # No lost edits.
+    pairs = [(lk.crm_id, lk.google_id) for lk in links]
+    alive = {("crm", c) for c in crm} | {("google", g) for g in google}
+    out = {("crm", c) for c, (_, s) in w.crm_live().items() if not s}
+    out |= {("google", g) for g, (_, s, _) in w.google_live().items() if not s}
+    problems = model.lost_edits(pairs, crm, google, alive, out)
+    assert not problems, "lost edits:\n" + "\n".join(problems)
+
+
+TestContactSync = ContactSyncMachine.TestCase
+TestContactSync.settings = settings(settings(), stateful_step_count=20)
+
+
+# ---------------------------------------------------------------- example-based: engine bugs the machine found
+
+
+def synced_pair(w: World, **raw: Any) -> tuple[str, str]:
+    """A contact created in Google, synced into the CRM: (CRM id, Google id)."""
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt", **raw}))
+    assert w.sync().complete
+    [link] = w.all_links()
+    return link.crm_id, gid
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a CRM delete is sent with If-Match 0 (no crm_version on the "
+    "_gone step) and the 412 re-merge treats the vanished Google record as unchanged",
+)
+def test_bug_google_delete_never_reaches_the_crm() -> None:
+    w = World()
+    cid, gid = synced_pair(w)
+    w.google.remove(gid)
+    report = w.sync()
+    assert report.writes == {"crm.delete": 1}
+    assert cid not in w.crm_live()
+    assert w.all_links() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a Google contact leaving the group makes a CRM delete with "
+    "If-Match 0; it conflicts forever and the sync never completes",
+)
+def test_bug_google_scope_exit_never_converges() -> None:
+    w = World()
+    cid, gid = synced_pair(w)
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    assert cid not in w.crm_live()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: re-creating a CRM contact for the same Google contact reuses "
+    "the idempotency key derived from the Google id: CRM 422 (key reused), the edit is lost",
+)
+def test_bug_keep_edited_recreate_in_crm_hits_idempotency_key_reuse() -> None:
+    w = World()
+    cid, gid = synced_pair(w)
+    w.crm_delete(cid)
+    w.google.edit(gid, title="CEO")  # deleted in the CRM, edited in Google: keep_edited re-creates it in the CRM
+    report = w.sync()
+    assert report.errors == []
+    crm = w.crm_live()
+    assert [c["title"] for c, _ in crm.values()] == ["CEO"]
+    assert {lk.crm_id for lk in w.all_links()} == set(crm)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a Google contact back in the group is created in the CRM with "
+    "the old idempotency key; the CRM replays the deleted record and the link points at it",
+)
+def test_bug_google_contact_back_in_scope_links_a_deleted_crm_record() -> None:
+    w = World()
+    cid, gid = synced_pair(w)
+    w.crm_delete(cid)
+    w.google.set_scope(gid, False)
+    w.sync()  # gone on both sides: the link goes
+    w.google.set_scope(gid, True)
+    converge(w, lambda _: None)
+    [link] = w.all_links()
+    assert link.crm_id in w.crm_live()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a CRM create whose response was lost is linked on the retry "
+    "(idempotent replay) but also created in Google again as a new CRM contact: a duplicate",
+)
+def test_bug_lost_crm_create_response_duplicates_in_google() -> None:
+    w = World()
+    w.google.put(gcanon({"given": "Anna", "family": "Schmidt"}))  # no e-mail or phone to match on
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    converge(w, lambda _: None)
+    assert len(w.google.records) == 1
+    assert len(w.crm_live()) == 1
