@@ -107,7 +107,8 @@ def test_connect_allow_change_settings_and_keep_a_screenshot(browser: Any, web: 
     assert conn.settings.interval_minutes == 45
     assert page.input_value("#interval_minutes") == "45"
     cookie = next(c for c in context.cookies() if c["name"] == "crmsync_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "settings-page.png"), full_page=True)
     assert (ARTIFACTS / "settings-page.png").stat().st_size > 10_000
@@ -145,7 +146,9 @@ def test_partial_grant_without_javascript_shows_tasks_off(browser: Any, web: Sta
     assert page.is_disabled("#tasks-enabled")
     assert page.is_visible("#reconnect")
     conn = web.store.get_connection(connection_id_for("u2"))
-    assert conn is not None and not conn.settings.tasks.enabled and conn.settings.contacts.enabled
+    assert conn is not None
+    assert not conn.settings.tasks.enabled
+    assert conn.settings.contacts.enabled
     # The form works without JavaScript too.
     page.select_option("#events-direction", "crm_to_google")
     page.click("#save")
@@ -184,7 +187,8 @@ def test_no_secret_in_any_log_line_of_a_full_browser_run(browser: Any, web: Stac
         root.removeHandler(handler)
         root.setLevel(old_level)
     logs = buffer.getvalue()
-    assert '"function": "web"' in logs and "GET /settings 200" in logs  # the run was logged
+    assert '"function": "web"' in logs
+    assert "GET /settings 200" in logs
     assert web.store.get_connection(connection_id_for("u1")).status is ConnectionStatus.DISCONNECTED  # type: ignore[union-attr]
     grants = oauth_store(emulator.state)
     secrets = {

@@ -59,7 +59,9 @@ class StatusView:
             "google_email": c.google_email,
             "sync_enabled_globally": self.rules.sync_enabled,
             "next_sync_at": c.next_sync_at.isoformat() if c.next_sync_at else None,
-            "kinds": {k.kind.value: {"enabled": k.enabled, "granted": k.granted, "allowed": k.allowed} for k in self.kinds},
+            "kinds": {
+                k.kind.value: {"enabled": k.enabled, "granted": k.granted, "allowed": k.allowed} for k in self.kinds
+            },
             "last_run": None
             if last is None
             else {"at": last.at.isoformat() if last.at else None, "counts": last.counts, "ok": last.ok},
@@ -90,7 +92,9 @@ def _problems(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any
             if not isinstance(report, dict):
                 continue
             errors += [f"{report.get('kind')}: {e}" for e in report.get("errors") or []]
-            conflicts += [{"kind": report.get("kind"), **c} for c in report.get("conflicts") or [] if isinstance(c, dict)]
+            conflicts += [
+                {"kind": report.get("kind"), **c} for c in report.get("conflicts") or [] if isinstance(c, dict)
+            ]
     return errors[:MAX_ITEMS], conflicts[:MAX_ITEMS]
 
 

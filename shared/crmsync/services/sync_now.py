@@ -39,5 +39,7 @@ def request_sync(app: App, crm_user_id: str) -> SyncRequest:
         app.store.request_rerun(connection.id)
     slot = int(now.timestamp()) // SLOT_SECONDS
     name = f"{connection.id}-now-{slot}"
-    enqueued = app.queue.enqueue(connection.id, name=name, payload={"connection_id": connection.id, "reason": "sync_now"})
+    enqueued = app.queue.enqueue(
+        connection.id, name=name, payload={"connection_id": connection.id, "reason": "sync_now"}
+    )
     return SyncRequest(enqueued=enqueued, rerun_requested=rerun, task_name=name)

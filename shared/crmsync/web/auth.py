@@ -86,9 +86,7 @@ def is_admin(app: App, request: Request) -> bool:
 
 def start_session(app: App, resp: Response, crm_user_id: str) -> Session:
     """Issue a session cookie for the user on ``resp`` and return the session."""
-    value = issue_session(
-        app.config.session_key, crm_user_id, connection_id_for(crm_user_id), SESSION_TTL, app.clock()
-    )
+    value = issue_session(app.config.session_key, crm_user_id, connection_id_for(crm_user_id), SESSION_TTL, app.clock())
     redact.register(value)
     resp.set_cookie(
         SESSION_COOKIE,

@@ -11,7 +11,9 @@ from tests.integration.web.stack import Stack
 TASKS = "https://www.googleapis.com/auth/tasks"
 
 
-def consent(http: requests.Session, url: str, *, email: str, uncheck: tuple[str, ...] = (), action: str = "allow") -> requests.Response:
+def consent(
+    http: requests.Session, url: str, *, email: str, uncheck: tuple[str, ...] = (), action: str = "allow"
+) -> requests.Response:
     """Submit the emulator's consent page; returns the response after following redirects back to us."""
     page = http.get(url, timeout=10)
     assert page.status_code == 200, page.text
@@ -29,8 +31,14 @@ def browser_session() -> requests.Session:
     return http
 
 
-def connect(stack: Stack, user: str = "u1", *, email: str = "ana@example.com", uncheck: tuple[str, ...] = (),
-            action: str = "allow") -> tuple[requests.Session, requests.Response]:
+def connect(
+    stack: Stack,
+    user: str = "u1",
+    *,
+    email: str = "ana@example.com",
+    uncheck: tuple[str, ...] = (),
+    action: str = "allow",
+) -> tuple[requests.Session, requests.Response]:
     """Open a connect link and answer the consent page; the browser-like session and the final page."""
     http = browser_session()
     start = http.get(stack.link(user), allow_redirects=False, timeout=10)

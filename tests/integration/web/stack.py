@@ -82,7 +82,9 @@ def running_stack(google_base: str, tmp: Path, store: MemoryStore | None = None)
     crm.add_user("ana@crm.example", "Ana", user_id="u1")
     crm.add_user("bo@crm.example", "Bo", user_id="u2")
     vault = LocalFileVault(tmp / "vault.json")
-    app = bootstrap(make_config(base_url, google_base, tmp / "vault.json"), store=store, vault=vault, crm=crm, queue=queue)
+    app = bootstrap(
+        make_config(base_url, google_base, tmp / "vault.json"), store=store, vault=vault, crm=crm, queue=queue
+    )
     holder.wsgi = WebApp(app)
     thread = threading.Thread(target=server.serve_forever, name="crmsync-web", daemon=True)
     thread.start()

@@ -49,7 +49,8 @@ def test_partial_grant_turns_tasks_off_and_says_why(stack: Stack) -> None:
     conn = stack.store.get_connection(connection_id_for("u1"))
     assert conn is not None
     assert not conn.settings.tasks.enabled
-    assert conn.settings.contacts.enabled and conn.settings.events.enabled
+    assert conn.settings.contacts.enabled
+    assert conn.settings.events.enabled
 
 
 def test_form_post_changes_settings_and_invalid_input_is_shown_next_to_the_field(stack: Stack) -> None:
@@ -63,7 +64,8 @@ def test_form_post_changes_settings_and_invalid_input_is_shown_next_to_the_field
         "interval_minutes": "30",
     }
     saved = http.post(stack.base_url + "/settings", data=form, timeout=10)
-    assert saved.status_code == 200 and 'id="notice-saved"' in saved.text
+    assert saved.status_code == 200
+    assert 'id="notice-saved"' in saved.text
     conn = stack.store.get_connection(connection_id_for("u1"))
     assert conn is not None
     assert conn.settings.contacts.conflict_policy is ConflictPolicy.CRM_WINS
@@ -88,9 +90,11 @@ def test_replayed_link_and_tampered_link_get_403_pages(stack: Stack) -> None:
     first = browser_session().get(link, allow_redirects=False, timeout=10)
     assert first.status_code == 302
     again = browser_session().get(link, allow_redirects=False, timeout=10)
-    assert again.status_code == 403 and "This link was already used" in again.text
+    assert again.status_code == 403
+    assert "This link was already used" in again.text
     tampered = browser_session().get(stack.link("u2")[:-3] + "abc", allow_redirects=False, timeout=10)
-    assert tampered.status_code == 403 and "This link is not valid" in tampered.text
+    assert tampered.status_code == 403
+    assert "This link is not valid" in tampered.text
 
 
 def test_callback_from_another_browser_is_refused(stack: Stack) -> None:
@@ -110,7 +114,8 @@ def test_reconnect_with_a_different_google_account_is_refused(stack: Stack) -> N
     assert page.status_code == 409
     assert "disconnect ana@example.com on the settings page first" in page.text
     conn = stack.store.get_connection(connection_id_for("u1"))
-    assert conn is not None and conn.google_email == "ana@example.com"
+    assert conn is not None
+    assert conn.google_email == "ana@example.com"
 
 
 def test_disconnect_revokes_at_google_and_forgets_the_token(stack: Stack, emulator) -> None:  # type: ignore[no-untyped-def]
@@ -118,13 +123,23 @@ def test_disconnect_revokes_at_google_and_forgets_the_token(stack: Stack, emulat
     cid = connection_id_for("u1")
     refresh = stack.vault.get(cid)
     resp = http.post(stack.base_url + "/disconnect", data={"csrf": csrf_of(page.text)}, timeout=10)
-    assert resp.status_code == 200 and 'id="notice-disconnected"' in resp.text
+    assert resp.status_code == 200
+    assert 'id="notice-disconnected"' in resp.text
     conn = stack.store.get_connection(cid)
-    assert conn is not None and conn.status is ConnectionStatus.DISCONNECTED
-    gone = requests.post(emulator.base_url + "/token", data={"grant_type": "refresh_token", "refresh_token": refresh,
-                         "client_id": stack.app.config.oauth_client_id,
-                         "client_secret": stack.app.config.oauth_client_secret}, timeout=10)
-    assert gone.status_code == 400 and gone.json()["error"] == "invalid_grant"
+    assert conn is not None
+    assert conn.status is ConnectionStatus.DISCONNECTED
+    gone = requests.post(
+        emulator.base_url + "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+            "client_id": stack.app.config.oauth_client_id,
+            "client_secret": stack.app.config.oauth_client_secret,
+        },
+        timeout=10,
+    )
+    assert gone.status_code == 400
+    assert gone.json()["error"] == "invalid_grant"
     from crmsync.vault.port import TokenNotFound
 
     with pytest.raises(TokenNotFound):

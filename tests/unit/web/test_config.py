@@ -1,0 +1,69 @@
+"""Config from the environment: defaults, validation, messages naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from crmsync.config import GOOGLE_TOKEN_URI, Config, ConfigError
+
+pytestmark = pytest.mark.unit
+
+BASE = {
+    "CRMSYNC_BASE_URL": "https://sync.example.com/",
+    "CRMSYNC_OAUTH_CLIENT_ID": "cid",
+    "CRMSYNC_OAUTH_CLIENT_SECRET": "csecret",
+    "CRMSYNC_LINK_SIGNING_KEY": "k" * 40,
+    "CRMSYNC_ADMIN_API_KEY": "a" * 40,
+    "CRMSYNC_CRM_BASE_URL": "https://crm.example.com/api",
+    "CRMSYNC_CRM_API_KEY": "crm-key",
+    "CRMSYNC_PROJECT": "proj",
+}
+
+
+def test_defaults_point_at_real_google() -> None:
+    config = Config.from_env(BASE)
+    assert config.base_url == "https://sync.example.com"
+    assert config.google_token_uri == GOOGLE_TOKEN_URI
+    assert config.redirect_uri == "https://sync.example.com/oauth/callback"
+    assert not config.is_local
+    assert config.vault == "secret_manager"
+    assert config.store == "firestore"
+    assert len(config.session_key) == 32
+    assert config.session_key != config.link_signing_key
+
+
+@pytest.mark.parametrize(
+    ("change", "names"),
+    [
+        ({"CRMSYNC_BASE_URL": ""}, "CRMSYNC_BASE_URL"),
+        ({"CRMSYNC_BASE_URL": "http://sync.example.com"}, "CRMSYNC_BASE_URL"),
+        ({"CRMSYNC_LINK_SIGNING_KEY": "short"}, "CRMSYNC_LINK_SIGNING_KEY"),
+        ({"CRMSYNC_VAULT": "shoebox"}, "CRMSYNC_VAULT"),
+        ({"CRMSYNC_VAULT": "local_file"}, "CRMSYNC_LOCAL_VAULT_PATH"),
+        ({"CRMSYNC_PROJECT": ""}, "CRMSYNC_PROJECT"),
+        ({"CRMSYNC_LOG_LEVEL": "LOUD"}, "CRMSYNC_LOG_LEVEL"),
+        ({"CRMSYNC_GOOGLE_TOKEN_URI": "ftp://x"}, "CRMSYNC_GOOGLE_TOKEN_URI"),
+        ({"CRMSYNC_OAUTH_CLIENT_SECRET": " "}, "CRMSYNC_OAUTH_CLIENT_SECRET"),
+    ],
+)
+def test_bad_values_fail_fast_naming_the_variable(change: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names):
+        Config.from_env({**BASE, **change})
+
+
+def test_local_stack_settings() -> None:
+    env = {
+        **BASE,
+        "CRMSYNC_BASE_URL": "http://127.0.0.1:8080",
+        "CRMSYNC_STORE": "memory",
+        "CRMSYNC_PROJECT": "",
+        "CRMSYNC_VAULT": "local_file",
+        "CRMSYNC_LOCAL_VAULT_PATH": "/tmp/v.json",
+        "CRMSYNC_GOOGLE_API_BASE": "http://127.0.0.1:9000",
+        "CRMSYNC_LOG_LEVEL": "debug",
+    }
+    config = Config.from_env(env)
+    assert config.is_local
+    assert config.log_level == "DEBUG"
+    assert config.userinfo_uri == "http://127.0.0.1:9000/v1/userinfo"
+    assert "csecret" in config.secrets()
