@@ -1,0 +1,269 @@
+"""Handle one sync task: lease, token, bounded run, report, then continuation or rerun.
+
+Retry is a return value: a transient failure returns Outcome.RETRY (HTTP 503) so Cloud Tasks
+delivers the task again; anything permanent is recorded on the connection and returns 2xx.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from crmsync.crm.port import CrmTransient
+from crmsync.errors import ConnectionError_, NeedsReauth, SafetyStop, TransientError
+from crmsync.model.kinds import Kind
+from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.obs.logging import log_context, redact
+from crmsync.queue.port import TaskQueue
+from crmsync.services.admin_config import load_admin_config
+from crmsync.services.fanout import interval_of, next_sync_time
+from crmsync.services.run_sync import RunDeps, RunSummary, enabled_kinds, sync_connection
+from crmsync.store.contract import StateStore
+from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
+
+log = logging.getLogger(__name__)
+REASONS = ("tick", "sync_now", "continuation", "rerun")
+REAUTH_MESSAGE = "Google no longer accepts this connection's access (it was revoked or expired). Reconnect Google."
+MISSING_TOKEN_MESSAGE = "No Google authorization is stored for this connection. Reconnect Google to resume syncing."
+
+
+class InvalidTask(ValueError):
+    """The task body is not a sync task (HTTP 400: retrying the same body cannot help)."""
+
+
+class Outcome(StrEnum):
+    SYNCED = "synced"  # a complete run
+    CONTINUED = "continued"  # the budget ran out; a continuation task was queued
+    SKIPPED = "skipped"  # not active, globally paused, gone, or this task already ran
+    BUSY = "busy"  # another live worker holds the lease
+    NEEDS_REAUTH = "needs_reauth"  # marked; no retry until the user reconnects
+    FAILED = "failed"  # permanent, recorded; no retry
+    RETRY = "retry"  # transient: 503 so Cloud Tasks retries with backoff
+    ERROR = "error"  # unexpected: 500, retried up to the queue's max_attempts
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status the worker function answers with."""
+        return {Outcome.RETRY: 503, Outcome.ERROR: 500}.get(self, 200)
+
+
+@dataclass(frozen=True)
+class SyncTask:
+    """The body of a sync task."""
+
+    connection_id: str
+    reason: str = "tick"
+    task: str | None = None  # this task's name, if it has one (duplicate deliveries carry the same)
+    root: str | None = None  # the task that started a continuation chain
+    continuation: int = 0
+
+    @property
+    def key(self) -> str | None:
+        """What identifies this delivery's work: a redelivery of a finished task is skipped."""
+        return None if self.task is None else f"{self.task}#{self.continuation}"
+
+    @classmethod
+    def parse(cls, payload: Any) -> SyncTask:
+        """Validate a task body; InvalidTask says what is wrong."""
+        if not isinstance(payload, dict):
+            raise InvalidTask("the task body must be a JSON object with connection_id")
+        cid = payload.get("connection_id")
+        if not isinstance(cid, str) or not cid or len(cid) > 200:
+            raise InvalidTask("connection_id must be a non-empty string of at most 200 characters")
+        reason = payload.get("reason", "tick")
+        if reason not in REASONS:
+            raise InvalidTask(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
+        task, root = payload.get("task"), payload.get("root")
+        for name, value in (("task", task), ("root", root)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise InvalidTask(f"{name} must be a non-empty string when given")
+        n = payload.get("continuation", 0)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise InvalidTask(f"continuation must be a non-negative integer, got {n!r}")
+        return cls(cid, reason, task, root, n)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of this task."""
+        out: dict[str, Any] = {"connection_id": self.connection_id, "reason": self.reason}
+        if self.task is not None:
+            out["task"] = self.task
+        if self.root is not None:
+            out["root"] = self.root
+        if self.continuation:
+            out["continuation"] = self.continuation
+        return out
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Run budget, lease length, jitter and run-log retention."""
+
+    budget_seconds: float = 420.0  # of the worker's 540 s timeout: leaves time to save and report
+    lease_margin_seconds: float = 120.0  # lease ttl = budget + margin, so a live run never loses it
+    jitter: float = 0.1
+    run_log_days: int = 30
+    max_continuations: int = 1000  # a chain longer than this waits for the next tick
+
+    def __post_init__(self) -> None:
+        if self.budget_seconds <= 0 or self.lease_margin_seconds <= 0:
+            raise ValueError("CRMSYNC_WORKER_BUDGET_SECONDS and the lease margin must be positive")
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        """How long a lease lasts; longer than any run."""
+        return timedelta(seconds=self.budget_seconds + self.lease_margin_seconds)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
+        """Read CRMSYNC_WORKER_BUDGET_SECONDS (optional)."""
+        env = os.environ if env is None else env
+        raw = (env.get("CRMSYNC_WORKER_BUDGET_SECONDS") or "").strip()
+        try:
+            budget = float(raw) if raw else cls.budget_seconds
+        except ValueError:
+            raise ValueError(f"CRMSYNC_WORKER_BUDGET_SECONDS must be a number of seconds, got {raw!r}") from None
+        return cls(budget_seconds=budget)
+
+
+@dataclass
+class WorkerDeps:
+    """What the worker talks to."""
+
+    store: StateStore
+    vault: TokenVault
+    queue: TaskQueue
+    run: RunDeps
+    settings: WorkerSettings = WorkerSettings()
+    monotonic: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    """What handling one task came to."""
+
+    outcome: Outcome
+    detail: str
+    run_id: str | None = None
+    follow_up: str | None = None  # name of a continuation or rerun task queued
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status for the entry point."""
+        return self.outcome.status_code
+
+
+def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
+    """Run one sync of the task's connection if it is due to run, and report it."""
+    store, clock = deps.store, deps.run.clock
+    with log_context(connection_id=task.connection_id, reason=task.reason):
+        conn = store.get_connection(task.connection_id)
+        if conn is None:
+            return WorkResult(Outcome.SKIPPED, "no such connection (disconnected?)")
+        if conn.status is not ConnectionStatus.ACTIVE:
+            return WorkResult(Outcome.SKIPPED, f"connection is {conn.status.value}")
+        admin = load_admin_config(store)
+        if not admin.sync_enabled:
+            return WorkResult(Outcome.SKIPPED, "syncing is paused by the administrator")
+        last = conn.last_run or {}
+        if task.key is not None and last.get("task") == task.key and last.get("outcome") != Outcome.RETRY:
+            return WorkResult(Outcome.SKIPPED, "this task already ran (duplicate delivery)")
+        run_id = uuid.uuid4().hex[:16]
+        if not store.acquire_lease(conn.id, run_id, deps.settings.lease_ttl, clock()):
+            if task.reason in ("sync_now", "rerun"):
+                store.request_rerun(conn.id)  # the running sync goes again right after
+            return WorkResult(Outcome.BUSY, "another run holds the lease")
+        with log_context(run_id=run_id):
+            # No try/finally: a crash leaves the lease to expire, exactly as a killed instance would.
+            kinds = [k for k in enabled_kinds(conn) if admin.kinds.on(k)]
+            result, record = _run(conn, task, run_id, kinds, deps)
+            _report(conn, task, run_id, result, record, deps)
+            store.release_lease(conn.id, run_id)
+            follow = _follow_up(conn, task, run_id, result, deps)
+        log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
+        return WorkResult(result.outcome, result.detail, run_id, follow)
+
+
+@dataclass(frozen=True)
+class _Ran:
+    outcome: Outcome
+    detail: str
+    summary: RunSummary | None = None
+
+
+def _run(
+    conn: Connection, task: SyncTask, run_id: str, kinds: list[Kind], deps: WorkerDeps
+) -> tuple[_Ran, dict[str, Any]]:
+    started = deps.run.clock()
+    deadline = deps.monotonic() + deps.settings.budget_seconds
+
+    def budget() -> bool:
+        return deps.monotonic() < deadline
+
+    try:
+        token = deps.vault.get(conn.id)
+        summary = sync_connection(conn, token, deps.run, budget=budget, kinds=kinds)
+    except TokenNotFound:
+        ran = _Ran(Outcome.NEEDS_REAUTH, MISSING_TOKEN_MESSAGE)
+    except NeedsReauth:
+        ran = _Ran(Outcome.NEEDS_REAUTH, REAUTH_MESSAGE)
+    except ConnectionError_ as err:
+        ran = _Ran(Outcome.NEEDS_REAUTH, f"{_text(err)} Reconnect Google and grant every requested permission.")
+    except (TransientError, CrmTransient, VaultUnavailable) as err:
+        ran = _Ran(Outcome.RETRY, f"temporary failure, will retry: {_text(err)}")
+    except SafetyStop as err:
+        ran = _Ran(Outcome.FAILED, _text(err))
+    except Exception as err:
+        log.exception("sync run failed unexpectedly")
+        ran = _Ran(Outcome.ERROR, f"unexpected error: {type(err).__name__}: {_text(err)}")
+    else:
+        more = not summary.complete and not budget() and task.continuation < deps.settings.max_continuations
+        outcome = Outcome.CONTINUED if more else Outcome.SYNCED
+        ran = _Ran(outcome, "budget used up; continuing" if more else "run finished", summary)
+    if ran.summary is not None:
+        record = {**ran.summary.as_dict(), "started_at": ran.summary.started_at}
+        record["finished_at"] = ran.summary.finished_at or deps.run.clock()
+    else:
+        record = {"run_id": run_id, "connection_id": conn.id, "started_at": started, "finished_at": deps.run.clock()}
+        record.update(complete=False, error=ran.detail, kinds={}, api_calls={})
+    record.update(run_id=run_id, reason=task.reason, task=task.key, outcome=ran.outcome.value)
+    return ran, record
+
+
+def _report(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, record: dict[str, Any], deps: WorkerDeps) -> None:
+    now = deps.run.clock()
+    fields: dict[str, Any] = {"last_run": record}
+    if ran.outcome is Outcome.NEEDS_REAUTH:
+        fields.update(status=ConnectionStatus.NEEDS_REAUTH, status_reason=ran.detail)
+    elif ran.outcome is not Outcome.RETRY:
+        fields["next_sync_at"] = next_sync_time(now, interval_of(conn), deps.settings.jitter, deps.rng)
+    deps.store.update_connection(conn.id, fields)
+    deps.store.append_run(conn.id, run_id, record, now + timedelta(days=deps.settings.run_log_days))
+
+
+def _follow_up(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, deps: WorkerDeps) -> str | None:
+    """Queue the continuation of an unfinished run, or the rerun "Sync now" asked for during this one."""
+    if ran.outcome is Outcome.CONTINUED:
+        root = task.root or task.task or f"{conn.id}-run-{run_id}"
+        n = task.continuation + 1
+        nxt = SyncTask(conn.id, "continuation", f"{root}-c{n}", root, n)
+        deps.queue.enqueue(conn.id, name=nxt.task, payload=nxt.body())
+        return nxt.task
+    if ran.outcome is Outcome.SYNCED and deps.store.take_rerun(conn.id):
+        rerun = SyncTask(conn.id, "rerun", f"{conn.id}-rerun-{run_id}")
+        deps.queue.enqueue(conn.id, name=rerun.task, payload=rerun.body())
+        return rerun.task
+    return None
+
+
+def _text(err: BaseException) -> str:
+    """An error message safe to store and show: secrets redacted, length bounded."""
+    return redact.text(str(err))[:500]
