@@ -136,3 +136,22 @@ def test_connect_with_a_bad_link_is_a_403_page(setup) -> None:  # type: ignore[n
     assert resp.status_code == 403
     assert "This link is not valid" in resp.text
     assert client.get("/connect").status_code == 403
+
+
+def test_session_cookie_is_secure_outside_localhost() -> None:
+    from dataclasses import replace
+
+    from werkzeug.wrappers import Response
+
+    from crmsync.web.auth import start_session
+
+    app, _, _ = make_app()
+    local, prod = Response(), Response()
+    start_session(app, local, "u1")
+    app.config = replace(app.config, base_url="https://sync.example.com")
+    start_session(app, prod, "u1")
+    assert "Secure" not in local.headers["Set-Cookie"]
+    cookie = prod.headers["Set-Cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
