@@ -26,6 +26,7 @@ locals {
     oauth_states = "expires_at"
     runs         = "expires_at"
     link_nonces  = "expires_at"
+    intents      = "expires_at"
   }
 }
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .kinds import Kind
+from .task import TaskOptions
 
 
 class Direction(StrEnum):
@@ -106,6 +107,7 @@ class SyncSettings(BaseModel):
     events: KindSettings = KindSettings(google_group=None)
     tasks: KindSettings = KindSettings(google_group=None)
     contact_options: ContactOptions = ContactOptions()
+    task_options: TaskOptions = TaskOptions()
     interval_minutes: int = Field(default=5, ge=1, le=1440)
 
     def kind(self, kind: Kind) -> KindSettings:

@@ -179,6 +179,9 @@ class KindSync:
         links = [s.link for s in previous.conflicted if s.link is not None]
         crm = self.crm.get([lk.crm_id for lk in links])
         google = self.google.get([lk.google_id for lk in links])
+        # A record the re-read no longer finds is gone (not "unchanged").
+        crm.update({lk.crm_id: Change(lk.crm_id, None) for lk in links if lk.crm_id not in crm})
+        google.update({lk.google_id: Change(lk.google_id, None) for lk in links if lk.google_id not in google})
         inputs = Inputs(self.kind, crm, google, links, self.settings, False, False, self.match_keys)
         return self._apply(reconcile(inputs), report)
 

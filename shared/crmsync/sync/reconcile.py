@@ -284,7 +284,18 @@ class _Reconciler:
             self._add(Step(f"{gone.value}_gone_unlink", link.crm_id, link.google_id, link, base=None))
         elif rule is DeleteRule.DELETE:
             write = Write(Op.DELETE, target, {}, {})
-            self._add(Step(f"{gone.value}_gone_delete", link.crm_id, link.google_id, link, (write,), base=None))
+            self._add(
+                Step(
+                    f"{gone.value}_gone_delete",
+                    link.crm_id,
+                    link.google_id,
+                    link,
+                    (write,),
+                    base=None,
+                    crm_version=versions.crm,
+                    google_version=versions.google,
+                )
+            )  # the delete is conditional on the version last seen: a newer edit makes it a conflict
         # DeleteRule.IGNORE: the deletion is not propagated and the link stays.
 
     def _recreate(self, link: Link, into: Side, record: Canon, versions: Versions) -> None:

@@ -194,3 +194,40 @@ def test_budget_stops_and_the_next_run_resumes() -> None:
         pass
     assert len(w.google.records) == 450
     assert w.sync().writes == {}
+
+
+def test_google_delete_reaches_the_crm_even_after_our_own_echo() -> None:
+    # A CRM delete must be conditional on the version we last saw, and must not be lost on a 412.
+    w = World()
+    cid = w.add_crm({"given_name": "Del", "family_name": "Me", "owner_id": "u1"})
+    w.sync()
+    w.sync()
+    [gid] = list(w.google.records)
+    w.google.remove(gid)
+    report = w.sync()
+    assert report.writes == {"crm.delete": 1}
+    assert cid not in w.crm_contacts()
+
+
+def test_crm_record_edited_since_our_read_is_not_deleted_blindly() -> None:
+    w = World()
+    cid = w.add_crm({"given_name": "Keep", "family_name": "Me", "owner_id": "u1"})
+    w.sync()
+    w.sync()
+    [gid] = list(w.google.records)
+    w.google.remove(gid)
+    # The CRM record changes between our listing and our delete: the delete hits a 412, is
+    # re-read and re-merged; keep_edited re-creates the edited record in Google instead.
+    original_bulk = w.crm.bulk
+
+    def bulk_with_concurrent_edit(kind, ops, **kw):  # type: ignore[no-untyped-def]
+        rec = w.crm.get("contacts", cid)
+        w.crm.update("contacts", cid, {"title": "edited meanwhile"}, rec.version)
+        w.crm.bulk = original_bulk  # type: ignore[method-assign]
+        return original_bulk(kind, ops, **kw)
+
+    w.crm.bulk = bulk_with_concurrent_edit  # type: ignore[method-assign]
+    w.sync()
+    w.sync()
+    assert cid in w.crm_contacts()
+    assert any(r.canon.get("title") == "edited meanwhile" for r in w.google.records.values())
