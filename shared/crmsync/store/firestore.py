@@ -59,6 +59,11 @@ class FirestoreStore:
 
     # -- connections ---------------------------------------------------------------------------------------
 
+    @property
+    def client(self) -> firestore.Client:
+        """The Firestore client (for documents other modules own, e.g. task creation intents)."""
+        return self._client
+
     def connection_store(self, connection_id: str) -> FirestoreLinkStore:
         """The links and cursors of one connection."""
         return FirestoreLinkStore(self._client, check_doc_id("connection id", connection_id), self._meter)
