@@ -6,6 +6,8 @@ scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff" && ruff check . && ruff format --check shared functions infra tests bench >/dev/null || { echo "ruff format: run 'ruff format .'"; exit 1; }
 echo "== mypy" && mypy shared/crmsync functions infra
+# Browser tests drive Debian's Chromium; install it when the machine lacks it.
+scripts/ensure_chromium.sh
 echo "== pytest"
 # pytest's exit code 5 (no tests collected) is non-zero and fails the run too.
 exec pytest -n "${PYTEST_WORKERS:-2}" "$@"
