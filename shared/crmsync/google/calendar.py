@@ -99,8 +99,16 @@ class GoogleCalendar:
         self.runner.max_batch = max_batch
         self._write_cal = "primary" if options.calendar == "primary" else calendar_id
         self._tz: dict[str, str] = {}
+        self._events: Any = None
 
     # ------------------------------------------------------------------ plumbing
+
+    @property
+    def events(self) -> Any:
+        """The events resource (built once: building it is slow)."""
+        if self._events is None:
+            self._events = self.service.events()
+        return self._events
 
     def call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
         """One request, counted (and paced) per attempt, retried when transient."""
@@ -172,7 +180,7 @@ class GoogleCalendar:
         return Listing(changes, json.dumps({"v": 1, "calendars": tokens}, sort_keys=True), full)
 
     def _list(self, cal: str, sync_token: str | None) -> tuple[list[Event], str | None]:
-        events = self.service.events()
+        events = self.events
         params: dict[str, Any] = {"calendarId": cal, "maxResults": PAGE_SIZE, "showDeleted": True}
         params["singleEvents"] = False
         if sync_token:
@@ -229,7 +237,7 @@ class GoogleCalendar:
 
     def fetch_series(self, cal: str, ids: Sequence[str]) -> dict[str, Series]:
         """Masters by event id (one batch) and, for series, their exception instances (one more batch)."""
-        events = self.service.events()
+        events = self.events
         gets = [Call("calendar.events.get", events.get(calendarId=cal, eventId=eid)) for eid in ids]
         masters: dict[str, Event | None] = {}
         for eid, outcome in zip(ids, self.runner.run(gets), strict=True):
@@ -296,7 +304,7 @@ class GoogleCalendar:
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete events, If-Match the etag last seen; one already gone counts as deleted."""
-        events = self.service.events()
+        events = self.events
         calls = []
         for op in ops:
             cal, eid = self.split(str(op.target_id))
@@ -316,7 +324,7 @@ class GoogleCalendar:
 
     def exception_calls(self, cal: str, eid: str, full: Canon, current: Canon | None) -> list[tuple[str, Call]]:
         """Instance writes turning the series' exceptions in Google (``current``) into ``full``'s."""
-        events = self.service.events()
+        events = self.events
         want = {e["value"]: e for e in full.get("exceptions") or []}
         have = {e["value"]: e for e in (current or {}).get("exceptions") or []}
         calls: list[tuple[str, Call]] = []

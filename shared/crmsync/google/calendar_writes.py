@@ -50,7 +50,7 @@ def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
     """Insert (idempotently), link 409s, then write exceptions."""
     from .calendar import error_result, is_duplicate
 
-    cal, events = g.write_calendar, g.service.events()
+    cal, events = g.write_calendar, g.events
     calls = [Call("calendar.events.insert", events.insert(calendarId=cal, body=g.insert_body(op), **g._send())) for op in ops]
     outcomes = g.runner.run(calls)
     results: dict[str, WriteResult] = {}
@@ -85,7 +85,7 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
     """PATCH changed fields with If-Match; then exceptions against the series as Google holds it."""
     from .calendar import error_result
 
-    events = g.service.events()
+    events = g.events
     results: dict[str, WriteResult] = {}
     patched: dict[str, Event] = {}
     calls, sent = [], []

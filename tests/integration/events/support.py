@@ -57,6 +57,7 @@ class World:
         self.links = self.store.connection_store("conn1")
         self.crm_counter, self.g_counter = OpCounter(), OpCounter()
         self.now = NOW
+        self.added = 0
         self.pacer = Pacer(None, clock=lambda: emulator.state.clock.now().timestamp())
         creds = credentials(emulator.state, EMAIL, frozenset({SCOPE_CALENDAR}))
         endpoint = Endpoint(emulator.base_url, timeout=30)
@@ -89,7 +90,8 @@ class World:
         return self.engine(**kw).run()
 
     def add(self, body: dict[str, Any]) -> str:
-        return self.crm.create("activities", body, f"k-{body['subject']}-{len(self.activities())}").id
+        self.added += 1
+        return self.crm.create("activities", body, f"k-{self.added}").id
 
     def activities(self) -> dict[str, Any]:
         page = self.crm.changes("activities", None, on_behalf_of="u1")
