@@ -165,7 +165,9 @@ class CrmEvents:
         out: dict[str, Change] = {}
         for start in range(0, len(ids), PAGE):
             with self._guard("crm.get_many"):
-                records = self.connector.get_many("activities", list(ids[start : start + PAGE]), on_behalf_of=self.crm_user_id)
+                records = self.connector.get_many(
+                    "activities", list(ids[start : start + PAGE]), on_behalf_of=self.crm_user_id
+                )
             out.update({r.id: self.record_change(r) for r in records if isinstance(r, Activity)})
         return out
 
@@ -219,7 +221,10 @@ class CrmEvents:
             body["organizer_email"] = fields["organizer"]
         if "reminders" in fields:
             body["reminders"] = [
-                {"method": r.split(":")[0] if r.split(":")[0] in ("popup", "email") else "popup", "minutes_before": int(r.split(":")[1])}
+                {
+                    "method": r.split(":")[0] if r.split(":")[0] in ("popup", "email") else "popup",
+                    "minutes_before": int(r.split(":")[1]),
+                }
                 for r in fields["reminders"] or []
             ]
         if "attendees" in fields:
@@ -275,9 +280,12 @@ class CrmEvents:
         out: list[WriteResult] = []
         for start in range(0, len(bulk), BULK_MAX):
             with self._guard("crm.bulk"):
-                results = self.connector.bulk("activities", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id)
+                results = self.connector.bulk(
+                    "activities", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id
+                )
             out.extend(
-                self._result(op, res, missing_ok) for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
+                self._result(op, res, missing_ok)
+                for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
             )
         return out
 

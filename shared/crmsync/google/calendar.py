@@ -81,7 +81,7 @@ class GoogleCalendar:
         *,
         connection_id: str,
         me: str,
-        options: EventOptions = EventOptions(),
+        options: EventOptions | None = None,
         counter: OpCounter | None = None,
         calendar_id: str | None = None,
         pacer: Pacer | None = None,
@@ -92,12 +92,12 @@ class GoogleCalendar:
         max_batch: int = 1000,
     ) -> None:
         self.service, self.connection_id, self.me = service, connection_id, me.strip().lower()
-        self.options, self.counter = options, counter or OpCounter()
+        self.options, self.counter = options or EventOptions(), counter or OpCounter()
         self.pacer = pacer or Pacer()
         self.clock, self._sleep, self._rng, self._attempts = clock, sleep, rng, attempts
         self.runner = BatchRunner(batch_uri, self.counter, self.pacer, sleep=sleep, rng=rng, attempts=attempts)
         self.runner.max_batch = max_batch
-        self._write_cal = "primary" if options.calendar == "primary" else calendar_id
+        self._write_cal = "primary" if self.options.calendar == "primary" else calendar_id
         self._tz: dict[str, str] = {}
         self._events: Any = None
 
@@ -256,12 +256,7 @@ class GoogleCalendar:
             items = list(resp.get("items") or [])
             token = resp.get("nextPageToken")
             while token:
-                more = self.call(
-                    "calendar.events.instances",
-                    lambda t=token, e=eid: events.instances(
-                        calendarId=cal, eventId=e, showDeleted=True, maxResults=PAGE_SIZE, pageToken=t
-                    ),
-                )
+                more = self.call("calendar.events.instances", _instances_page(events, cal, eid, str(token)))
                 items += more.get("items") or []
                 token = more.get("nextPageToken")
             master = masters[eid]
@@ -277,7 +272,7 @@ class GoogleCalendar:
             by_cal[cal].append(eid)
         out: dict[str, Change] = {}
         for cal, eids in by_cal.items():
-            for eid, series in self.fetch_series(cal, eids).items():
+            for series in self.fetch_series(cal, eids).values():
                 if series.master is None or series.master.get("status") == "cancelled":
                     continue
                 change = self._change(cal, series.master, series.exceptions, full=True)
@@ -402,3 +397,10 @@ def _read_token(token: str | None) -> dict[str, str] | None:
 def is_duplicate(outcome: Outcome) -> bool:
     """A 409: the id (or iCalUID) is taken already."""
     return isinstance(outcome, AlreadyExists)
+
+
+def _instances_page(events: Any, cal: str, eid: str, token: str) -> Callable[[], Any]:
+    """A request factory for one further page of a series' instances."""
+    return lambda: events.instances(
+        calendarId=cal, eventId=eid, showDeleted=True, maxResults=PAGE_SIZE, pageToken=token
+    )

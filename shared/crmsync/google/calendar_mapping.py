@@ -200,9 +200,9 @@ def occurrence_times(original: str, full: Canon) -> tuple[dict[str, str], dict[s
         first = date.fromisoformat(original[:10])
         return {"date": first.isoformat()}, {"date": (first + timedelta(days=days)).isoformat()}
     tz = full["start"]["tz"]
-    length = parse_local(full["end"]["local"]).replace(tzinfo=zone(tz)) - parse_local(
-        full["start"]["local"]
-    ).replace(tzinfo=zone(tz))
+    length = parse_local(full["end"]["local"]).replace(tzinfo=zone(tz)) - parse_local(full["start"]["local"]).replace(
+        tzinfo=zone(tz)
+    )
     begin = parse_local(original).replace(tzinfo=zone(tz))
     finish = (begin.astimezone(UTC) + length).astimezone(zone(tz))
     return {"local": original, "tz": tz}, {"local": finish.strftime(LOCAL_FMT), "tz": tz}

@@ -37,9 +37,11 @@ def _finish(
         from .calendar import error_result
 
         return error_result(op.key, failed[0])
-    canon = g.canon_after(cal, master, written, op.full) if not written or all(
-        isinstance(o, dict) or isinstance(o, NotFound) for o in written.values()
-    ) else None
+    canon = (
+        g.canon_after(cal, master, written, op.full)
+        if not written or all(isinstance(o, (dict, NotFound)) for o in written.values())
+        else None
+    )
     if written and op.full.get("exceptions") and canon is not None:
         # Google's own instances we did not touch stay as they were: trust the merged record for them.
         canon = {**canon, "exceptions": op.full["exceptions"]}
@@ -51,7 +53,9 @@ def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
     from .calendar import error_result, is_duplicate
 
     cal, events = g.write_calendar, g.events
-    calls = [Call("calendar.events.insert", events.insert(calendarId=cal, body=g.insert_body(op), **g._send())) for op in ops]
+    calls = [
+        Call("calendar.events.insert", events.insert(calendarId=cal, body=g.insert_body(op), **g._send())) for op in ops
+    ]
     outcomes = g.runner.run(calls)
     results: dict[str, WriteResult] = {}
     jobs: list[tuple[WriteOp, str, str, Event, Canon | None]] = []
@@ -115,7 +119,9 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
             eid = g.split(str(op.target_id))[1]
             series = found.get(eid)
             if series is None or series.master is None:
-                results[op.key] = WriteResult(op.key, False, error=f"{op.target_id} no longer exists in Google Calendar")
+                results[op.key] = WriteResult(
+                    op.key, False, error=f"{op.target_id} no longer exists in Google Calendar"
+                )
                 continue
             current = event_canon(series.master, series.exceptions, g._tz.get(cal, "UTC"), g.me)
             jobs.append((op, cal, eid, series.master, current))

@@ -127,8 +127,8 @@ def _rule(value: str, tz: str | None, all_day: bool) -> str:
         if all_day:
             parts["UNTIL"] = until[:8]
         elif len(until) == 15 and tz:  # a floating UNTIL means wall-clock in the series' zone
-            parts["UNTIL"] = datetime.strptime(until, _BASIC).replace(tzinfo=zone(tz)).astimezone(UTC).strftime(
-                _BASIC + "Z"
+            parts["UNTIL"] = (
+                datetime.strptime(until, _BASIC).replace(tzinfo=zone(tz)).astimezone(UTC).strftime(_BASIC + "Z")
             )
         elif len(until) == 8 and tz:
             parts["UNTIL"] = until + "T235959Z"

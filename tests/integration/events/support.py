@@ -83,8 +83,16 @@ class World:
 
     def engine(self, **kw: Any) -> KindSync:
         crm = CrmEvents(self.crm, "conn1", "u1", self.settings, self.options, self.crm_counter, clock=lambda: self.now)
-        return KindSync(Kind.EVENTS, crm, self.google, self.links, self.settings, clock=lambda: self.now,
-                        match_keys=match_keys, **kw)
+        return KindSync(
+            Kind.EVENTS,
+            crm,
+            self.google,
+            self.links,
+            self.settings,
+            clock=lambda: self.now,
+            match_keys=match_keys,
+            **kw,
+        )
 
     def sync(self, **kw: Any) -> KindReport:
         return self.engine(**kw).run()

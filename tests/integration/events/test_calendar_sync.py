@@ -20,14 +20,16 @@ def test_tricky_activities_reach_google_and_agree(emulator: Any) -> None:
     w = World(emulator)
     ids = {r["key"]: w.add(activity_body(r)) for r in TRICKY["activities"]}
     report = w.sync()
-    assert report.complete and report.writes == {"google.create": 7}
+    assert report.complete
+    assert report.writes == {"google.create": 7}
     assert len(report.notes) == 2  # a06 (first Feb 29 is in 2028) and a08 lie outside the 365-day window
     events = by_subject(w.events())
     assert set(events) == {r["subject"] for r in TRICKY["activities"]} - {"Far future", "Leap review"}
     weekly = events["Weekly sync"]
     assert weekly["start"] == {"dateTime": "2026-10-19T09:00:00+02:00", "timeZone": "Europe/Berlin"}
     assert weekly["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=6;BYDAY=MO"]
-    assert events["Holidays"]["start"] == {"date": "2026-12-24"} and events["Holidays"]["end"] == {"date": "2026-12-27"}
+    assert events["Holidays"]["start"] == {"date": "2026-12-24"}
+    assert events["Holidays"]["end"] == {"date": "2026-12-27"}
     assert events["Board prep"]["visibility"] == "private"
     assert {a["email"] for a in events["Board prep"]["attendees"]} >= {"zoe@example.org", "stranger@example.invalid"}
     assert w.invitations() == 0  # failure mode 3: no invitation e-mails unless the user opts in
@@ -39,7 +41,8 @@ def test_tricky_activities_reach_google_and_agree(emulator: Any) -> None:
     assert w.sync().writes == {}
     before = w.stats()
     quiet = w.sync()
-    assert quiet.listed == {"google": 0, "crm": 0} and quiet.writes == {}
+    assert quiet.listed == {"google": 0, "crm": 0}
+    assert quiet.writes == {}
     after = w.stats()
     assert sum(after.values()) - sum(before.values()) == 1  # a no-change sync is one Calendar request
 
@@ -67,7 +70,8 @@ def test_exdate_and_moved_occurrence_are_kept_as_a_series(emulator: Any) -> None
     inst = w.service.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
     assert len(inst) == 7  # 8 minus the EXDATE, the moved one included once
     moved = [i for i in inst if i["start"]["dateTime"].startswith("2026-11-24T10:00")]
-    assert len(moved) == 1 and moved[0]["originalStartTime"]["dateTime"].startswith("2026-11-23T15:00")
+    assert len(moved) == 1
+    assert moved[0]["originalStartTime"]["dateTime"].startswith("2026-11-23T15:00")
 
 
 def test_invitations_only_when_the_user_opts_in(emulator: Any) -> None:
@@ -89,20 +93,41 @@ def crm_by_subject(w: World) -> dict[str, Any]:
 def test_google_events_come_into_the_crm_unchanged(emulator: Any) -> None:
     """A DST-crossing weekly series and an all-day multi-day event round-trip unchanged."""
     w = World(emulator)
-    insert(w, {"summary": "Weekly sync", "start": {"dateTime": "2026-10-19T09:00:00", "timeZone": "Europe/Berlin"},
-               "end": {"dateTime": "2026-10-19T09:30:00", "timeZone": "Europe/Berlin"},
-               "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6"]})
-    insert(w, {"summary": "Holidays", "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-27"},
-               "description": "<p>Office <b>closed</b></p>", "visibility": "private",
-               "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 60}]}})
+    insert(
+        w,
+        {
+            "summary": "Weekly sync",
+            "start": {"dateTime": "2026-10-19T09:00:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-10-19T09:30:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6"],
+        },
+    )
+    insert(
+        w,
+        {
+            "summary": "Holidays",
+            "start": {"date": "2026-12-24"},
+            "end": {"date": "2026-12-27"},
+            "description": "<p>Office <b>closed</b></p>",
+            "visibility": "private",
+            "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 60}]},
+        },
+    )
     report = w.sync()
-    assert report.writes == {"crm.create": 2} and report.complete
+    assert report.writes == {"crm.create": 2}
+    assert report.complete
     crm = crm_by_subject(w)
     weekly, holidays = crm["Weekly sync"], crm["Holidays"]
-    assert (weekly.start, weekly.end, weekly.time_zone) == ("2026-10-19T09:00:00", "2026-10-19T09:30:00", "Europe/Berlin")
-    assert weekly.recurrence is not None and weekly.recurrence.rrule == "FREQ=WEEKLY;COUNT=6;BYDAY=MO"
+    assert (weekly.start, weekly.end, weekly.time_zone) == (
+        "2026-10-19T09:00:00",
+        "2026-10-19T09:30:00",
+        "Europe/Berlin",
+    )
+    assert weekly.recurrence is not None
+    assert weekly.recurrence.rrule == "FREQ=WEEKLY;COUNT=6;BYDAY=MO"
     assert (holidays.all_day, holidays.start_date, holidays.end_date) == (True, "2026-12-24", "2026-12-26")
-    assert holidays.private and holidays.description == "Office closed"
+    assert holidays.private
+    assert holidays.description == "Office closed"
     assert [(r.method, r.minutes_before) for r in holidays.reminders] == [("popup", 60)]
     assert w.sync().writes == {}  # the CRM creates echo back without a write
     assert w.sync().writes == {}
@@ -122,22 +147,39 @@ def test_series_exceptions_and_split_both_ways(emulator: Any) -> None:
     [master] = [e for e in w.events() if "recurringEventId" not in e]
     events = w.service.events()
     events.delete(calendarId="primary", eventId=master["id"] + "_20261105T070000Z").execute()
-    events.patch(calendarId="primary", eventId=master["id"] + "_20261106T070000Z",
-                 body={"start": {"dateTime": "2026-11-06T11:00:00", "timeZone": "Europe/Paris"},
-                       "end": {"dateTime": "2026-11-06T11:30:00", "timeZone": "Europe/Paris"}}).execute()
+    events.patch(
+        calendarId="primary",
+        eventId=master["id"] + "_20261106T070000Z",
+        body={
+            "start": {"dateTime": "2026-11-06T11:00:00", "timeZone": "Europe/Paris"},
+            "end": {"dateTime": "2026-11-06T11:30:00", "timeZone": "Europe/Paris"},
+        },
+    ).execute()
     # "This and following" from Nov 20: the old series ends, a new one at 09:00 starts.
-    events.patch(calendarId="primary", eventId=master["id"],
-                 body={"recurrence": ["RRULE:FREQ=DAILY;UNTIL=20261119T225959Z"]}).execute()
-    insert(w, {"summary": "Split series", "start": {"dateTime": "2026-11-20T09:00:00", "timeZone": "Europe/Paris"},
-               "end": {"dateTime": "2026-11-20T09:30:00", "timeZone": "Europe/Paris"},
-               "recurrence": ["RRULE:FREQ=DAILY;UNTIL=20261201T070000Z"]})
+    events.patch(
+        calendarId="primary", eventId=master["id"], body={"recurrence": ["RRULE:FREQ=DAILY;UNTIL=20261119T225959Z"]}
+    ).execute()
+    insert(
+        w,
+        {
+            "summary": "Split series",
+            "start": {"dateTime": "2026-11-20T09:00:00", "timeZone": "Europe/Paris"},
+            "end": {"dateTime": "2026-11-20T09:30:00", "timeZone": "Europe/Paris"},
+            "recurrence": ["RRULE:FREQ=DAILY;UNTIL=20261201T070000Z"],
+        },
+    )
     report = w.sync()
-    assert report.complete and report.writes == {"crm.update": 1, "crm.create": 1}
+    assert report.complete
+    assert report.writes == {"crm.update": 1, "crm.create": 1}
     old = w.crm.get("activities", aid)
-    assert old.recurrence is not None and old.recurrence.rrule == "FREQ=DAILY;UNTIL=20261119T225959Z"
+    assert old.recurrence is not None
+    assert old.recurrence.rrule == "FREQ=DAILY;UNTIL=20261119T225959Z"
     exc = {e.original_start: e for e in old.exceptions}
     assert exc["2026-11-05T08:00:00"].cancelled
-    assert (exc["2026-11-06T08:00:00"].start, exc["2026-11-06T08:00:00"].end) == ("2026-11-06T11:00:00", "2026-11-06T11:30:00")
+    assert (exc["2026-11-06T08:00:00"].start, exc["2026-11-06T08:00:00"].end) == (
+        "2026-11-06T11:00:00",
+        "2026-11-06T11:30:00",
+    )
     assert len(w.activities()) == 2
     assert w.sync().writes == {}
     # And back: a CRM-side cancellation of one more occurrence becomes an instance delete in Google.
@@ -147,9 +189,12 @@ def test_series_exceptions_and_split_both_ways(emulator: Any) -> None:
     assert w.sync().writes == {"google.update": 1}
     inst = events.instances(calendarId="primary", eventId=master["id"]).execute()["items"]
     starts = [i["start"]["dateTime"][:16] for i in inst]
-    assert "2026-11-10T08:00" not in starts and "2026-11-05T08:00" not in starts and len(starts) == len(set(starts))
+    assert "2026-11-10T08:00" not in starts
+    assert "2026-11-05T08:00" not in starts
+    assert len(starts) == len(set(starts))
     assert len(starts) == 17 - 2  # Nov 3..19 minus two cancelled (the moved one counted once)
-    assert w.sync().writes == {} and w.sync().writes == {}
+    assert w.sync().writes == {}
+    assert w.sync().writes == {}
 
 
 def test_expired_sync_token_relists_without_duplicates(emulator: Any) -> None:
@@ -162,7 +207,9 @@ def test_expired_sync_token_relists_without_duplicates(emulator: Any) -> None:
 
     expire_sync_tokens(emulator.state.account(EMAIL), emulator.state)
     report = w.sync()
-    assert report.full and report.writes == {} and report.complete
+    assert report.full
+    assert report.writes == {}
+    assert report.complete
     assert len([e for e in w.events() if "recurringEventId" not in e]) == 5
 
 
@@ -178,10 +225,15 @@ def test_retried_create_links_the_existing_event(emulator: Any) -> None:
     op = WriteOp(aid, None, canon, canon, crm_id=aid)
     first = w.google.create([op])[0]
     again = w.google.create([op])[0]  # the 409 path
-    assert first.ok and again.ok and again.id == first.id and again.canon == canon
+    assert first.ok
+    assert again.ok
+    assert again.id == first.id
+    assert again.canon == canon
     report = w.sync()
-    assert report.writes == {} and report.complete
-    assert len(w.events()) == 1 and w.links.count_links(w.engine().kind) == 1
+    assert report.writes == {}
+    assert report.complete
+    assert len(w.events()) == 1
+    assert w.links.count_links(w.engine().kind) == 1
 
 
 def test_stale_etag_is_re_read_and_re_merged(emulator: Any) -> None:
@@ -201,9 +253,12 @@ def test_stale_etag_is_re_read_and_re_merged(emulator: Any) -> None:
             w.service.events().patch(calendarId="primary", eventId=ev["id"], body={"description": "agenda"}).execute()
 
     report = w.sync(progress=edit_in_google_before_apply)
-    assert report.complete and report.writes.get("google.update") == 1 and report.writes.get("crm.update") == 1
+    assert report.complete
+    assert report.writes.get("google.update") == 1
+    assert report.writes.get("crm.update") == 1
     [ev] = w.events()
-    assert ev["location"] == "Room 1" and ev["description"] == "agenda"
+    assert ev["location"] == "Room 1"
+    assert ev["description"] == "agenda"
     assert w.crm.get("activities", aid).description == "agenda"
 
 
@@ -215,8 +270,16 @@ def test_many_attendees_under_the_per_user_quota(emulator: Any) -> None:
     w.pacer.per_minute = 600
     attendees = [{"email": f"guest{i}@example.org"} for i in range(25)]
     for i in range(700):
-        w.add({"subject": f"Meeting {i}", "owner_id": "u1", "start": "2026-11-02T10:00:00",
-               "end": "2026-11-02T11:00:00", "time_zone": "Europe/Berlin", "attendees": attendees})
+        w.add(
+            {
+                "subject": f"Meeting {i}",
+                "owner_id": "u1",
+                "start": "2026-11-02T10:00:00",
+                "end": "2026-11-02T11:00:00",
+                "time_zone": "Europe/Berlin",
+                "attendees": attendees,
+            }
+        )
     runs = 0
     while True:
         runs += 1
@@ -228,5 +291,7 @@ def test_many_attendees_under_the_per_user_quota(emulator: Any) -> None:
     assert runs >= 2
     statuses = emulator.state.extras.get("status_counts", {}).get(EMAIL, {})
     limited = {m: s for m, s in statuses.items() if set(s) & {"403", "429"}}
-    assert statuses and not limited, limited
-    assert len(w.events()) == 700 and w.invitations() == 0
+    assert statuses
+    assert not limited, limited
+    assert len(w.events()) == 700
+    assert w.invitations() == 0
