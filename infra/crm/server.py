@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
-from typing import Any
-
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import CrmApp
+from .httpd import KeepAliveServer
 from .store import CrmStore
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logging.getLogger("infra.crm.access").debug("%s %s %s", self.command, self.path, code)
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
-        logging.getLogger("infra.crm.access").debug(message, *args)
 
 
 class CrmServer:
@@ -30,8 +19,7 @@ class CrmServer:
         self.store = CrmStore(db_path)
         self.api_key = api_key
         self.app = CrmApp(self.store, api_key)
-        self.httpd: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
-        self.httpd.daemon_threads = True  # type: ignore[attr-defined]
+        self.httpd = KeepAliveServer(host, port, self.app)
         self.host, self.port = str(self.httpd.server_address[0]), int(self.httpd.server_address[1])
         self.base_url = f"http://{self.host}:{self.port}"
         self._thread: threading.Thread | None = None

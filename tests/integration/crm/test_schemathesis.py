@@ -51,7 +51,7 @@ schema = schemathesis.openapi.from_path(OPENAPI)
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, crm_base_url: str) -> None:
     case.call_and_validate(
         base_url=crm_base_url,
