@@ -171,3 +171,17 @@ class CloudTasksQueue:
                 f"Cloud Tasks refused the task for now: {type(err).__name__}: {err.message}"
             ) from err
         return True
+
+
+def cloud_tasks_queue_from_env(env: Mapping[str, str] | None = None) -> CloudTasksQueue:
+    """A CloudTasksQueue from CRMSYNC_* variables; CLOUD_TASKS_EMULATOR_HOST points it at an emulator."""
+    env = os.environ if env is None else env
+    settings = CloudTasksSettings.from_env(env)
+    emulator = (env.get("CLOUD_TASKS_EMULATOR_HOST") or "").strip()
+    if not emulator:
+        return CloudTasksQueue(tasks_v2.CloudTasksClient(), settings)
+    import grpc
+    from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+
+    transport = CloudTasksGrpcTransport(channel=grpc.insecure_channel(emulator))
+    return CloudTasksQueue(tasks_v2.CloudTasksClient(transport=transport), settings)

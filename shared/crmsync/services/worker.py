@@ -17,15 +17,17 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from crmsync.bootstrap import App
 from crmsync.crm.port import CrmTransient
 from crmsync.errors import ConnectionError_, NeedsReauth, SafetyStop, TransientError
+from crmsync.google.client import Endpoint
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.obs.logging import log_context, redact
 from crmsync.queue.port import TaskQueue
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.fanout import interval_of, next_sync_time
-from crmsync.services.run_sync import RunDeps, RunSummary, enabled_kinds, sync_connection
+from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection
 from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
 
@@ -173,14 +175,18 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
         admin = load_admin_config(store)
         if not admin.sync_enabled:
             return WorkResult(Outcome.SKIPPED, "syncing is paused by the administrator")
-        last = conn.last_run or {}
-        if task.key is not None and last.get("task") == task.key and last.get("outcome") != Outcome.RETRY:
+        if _already_ran(conn, task):
             return WorkResult(Outcome.SKIPPED, "this task already ran (duplicate delivery)")
         run_id = uuid.uuid4().hex[:16]
         if not store.acquire_lease(conn.id, run_id, deps.settings.lease_ttl, clock()):
             if task.reason in ("sync_now", "rerun"):
                 store.request_rerun(conn.id)  # the running sync goes again right after
             return WorkResult(Outcome.BUSY, "another run holds the lease")
+        # Read again under the lease: a duplicate that raced the first delivery sees its report now.
+        conn = store.get_connection(task.connection_id)
+        if conn is None or conn.status is not ConnectionStatus.ACTIVE or _already_ran(conn, task):
+            store.release_lease(task.connection_id, run_id)
+            return WorkResult(Outcome.SKIPPED, "this task already ran, or the connection changed meanwhile")
         with log_context(run_id=run_id):
             # No try/finally: a crash leaves the lease to expire, exactly as a killed instance would.
             kinds = [k for k in enabled_kinds(conn) if admin.kinds.on(k)]
@@ -190,6 +196,12 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             follow = _follow_up(conn, task, run_id, result, deps)
         log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
         return WorkResult(result.outcome, result.detail, run_id, follow)
+
+
+def _already_ran(conn: Connection, task: SyncTask) -> bool:
+    """The connection's last report is of this very task (and it did not ask for a retry)."""
+    last = conn.last_run or {}
+    return task.key is not None and last.get("task") == task.key and last.get("outcome") != Outcome.RETRY
 
 
 @dataclass(frozen=True)
@@ -267,3 +279,11 @@ def _follow_up(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, deps: W
 def _text(err: BaseException) -> str:
     """An error message safe to store and show: secrets redacted, length bounded."""
     return redact.text(str(err))[:500]
+
+
+def worker_deps(app: App, settings: WorkerSettings | None = None) -> WorkerDeps:
+    """The worker's dependencies from the composition root's App."""
+    config = app.config
+    google = GoogleAccess(Endpoint(config.google_api_base), config.oauth_client_id, config.oauth_client_secret)
+    run = RunDeps(store=app.store, crm=app.crm, google=google, clock=app.clock)
+    return WorkerDeps(app.store, app.vault, app.queue, run, settings or WorkerSettings.from_env())
