@@ -295,6 +295,8 @@ def _check_recurrence(rec: ActivityData, first: datetime | date | None, zone: Zo
                     "give one rule without a prefix, e.g. 'FREQ=WEEKLY;BYDAY=MO;COUNT=6'; exdates/rdates have their own fields",
                 )
             )
+        elif "UNTIL=" in text.upper() and "COUNT=" in text.upper():
+            errors.append(FieldError("/recurrence/rrule", "use either COUNT or UNTIL, not both"))
         else:
             try:
                 # A timed series starts at a zoned instant, so UNTIL must be UTC (RFC 5545).
@@ -307,10 +309,6 @@ def _check_recurrence(rec: ActivityData, first: datetime | date | None, zone: Zo
                         f"not a valid RFC 5545 RRULE ({err}); example: 'FREQ=WEEKLY;BYDAY=MO;COUNT=6'",
                     )
                 )
-            else:
-                if "UNTIL=" in text.upper() and "COUNT=" in text.upper():
-                    errors.append(FieldError("/recurrence/rrule", "use either COUNT or UNTIL, not both"))
-                    rule = None
         for field in ("exdates", "rdates"):
             for i, raw in enumerate(getattr(rec.recurrence, field)):
                 if _parse_occurrence(raw, rec.all_day) is None:
