@@ -114,7 +114,9 @@ class World:
         body = {"connection_id": cid, "reason": reason, **({"task": task} if task else {}), **extra}
         return handle_task(SyncTask.parse(body), self.deps())
 
-    def factory(self, conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
+    def factory(
+        self, conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter
+    ) -> KindWiring:
         sides = self.sides[conn.id]
         sides.syncs += 1
         sides.google.hook = sides.hook  # type: ignore[attr-defined]

@@ -27,8 +27,10 @@ def test_a_task_syncs_reports_and_reschedules(world: World) -> None:
     result = world.deliver("c1")
     assert (result.outcome, result.status_code) == (Outcome.SYNCED, 200)
     conn = world.store.get_connection("c1")
-    assert conn is not None and conn.lease is None
-    assert conn.last_run is not None and conn.last_run["outcome"] == "synced"
+    assert conn is not None
+    assert conn.lease is None
+    assert conn.last_run is not None
+    assert conn.last_run["outcome"] == "synced"
     assert conn.last_run["kinds"]["contacts"]["writes"] == {"google.create": 3}
     interval = timedelta(minutes=5)
     assert conn.next_sync_at is not None
@@ -67,7 +69,8 @@ def test_concurrent_delivery_runs_one_sync(world: World) -> None:
         threading.Event().wait(0.005)
     deliver("b")
     first.join(10)
-    assert results["b"].outcome is Outcome.BUSY and results["b"].status_code == 200
+    assert results["b"].outcome is Outcome.BUSY
+    assert results["b"].status_code == 200
     assert results["a"].outcome is Outcome.SYNCED
     assert world.sides["c1"].syncs == 1
 
@@ -106,16 +109,19 @@ def test_a_killed_worker_is_resumed_by_the_next_delivery_without_duplicates(worl
     google.create = real_create  # type: ignore[method-assign]
     assert len(google.records) == 4  # written, but the links were never saved
     conn = world.store.get_connection("c1")
-    assert conn is not None and conn.lease is not None  # the dead run's lease is still there
+    assert conn is not None
+    assert conn.lease is not None
 
     assert world.deliver("c1", task="c1-1").outcome is Outcome.BUSY  # retried before the lease ran out
     world.clock.advance(seconds=world.settings.lease_ttl.total_seconds() + 1)
     resumed = world.deliver("c1", task="c1-1")
     assert resumed.outcome is Outcome.SYNCED
-    assert len(google.records) == 6 and world.google_dupes("c1") == 0
+    assert len(google.records) == 6
+    assert world.google_dupes("c1") == 0
     quiet = world.deliver("c1", task="c1-2")
     last = world.store.get_connection("c1").last_run  # type: ignore[union-attr]
-    assert quiet.outcome is Outcome.SYNCED and last is not None
+    assert quiet.outcome is Outcome.SYNCED
+    assert last is not None
     assert last["kinds"]["contacts"]["writes"] == {}
 
 
@@ -131,13 +137,16 @@ def test_invalid_grant_marks_needs_reauth_without_retry_and_fanout_skips_it(worl
     result = world.deliver("c1", task="c1-1")
     assert (result.outcome, result.status_code) == (Outcome.NEEDS_REAUTH, 200)
     conn = world.store.get_connection("c1")
-    assert conn is not None and conn.status is ConnectionStatus.NEEDS_REAUTH
-    assert conn.status_reason is not None and "Reconnect Google" in conn.status_reason
+    assert conn is not None
+    assert conn.status is ConnectionStatus.NEEDS_REAUTH
+    assert conn.status_reason is not None
+    assert "Reconnect Google" in conn.status_reason
     assert "refresh-token" not in str(conn.last_run)
 
     world.clock.advance(minutes=30)  # long past next_sync_at
     tick = fan_out(world.store, world.queue, world.clock)
-    assert [t.connection_id for t in world.queue.tasks] == ["c2"] and tick.enqueued == 1
+    assert [t.connection_id for t in world.queue.tasks] == ["c2"]
+    assert tick.enqueued == 1
     assert world.deliver("c1", task="c1-2").outcome is Outcome.SKIPPED  # a stray redelivery does nothing
     assert world.sides["c1"].syncs == 1
 
@@ -155,9 +164,12 @@ def test_transient_failure_returns_retry_and_keeps_the_task_retryable(world: Wor
     failed = world.deliver("c1", task="c1-5")
     assert (failed.outcome, failed.status_code) == (Outcome.RETRY, 503)
     conn = world.store.get_connection("c1")
-    assert conn is not None and conn.lease is None and conn.status is ConnectionStatus.ACTIVE
+    assert conn is not None
+    assert conn.lease is None
+    assert conn.status is ConnectionStatus.ACTIVE
     retried = world.deliver("c1", task="c1-5")  # Cloud Tasks redelivers the same task
-    assert retried.outcome is Outcome.SYNCED and world.google_dupes("c1") == 0
+    assert retried.outcome is Outcome.SYNCED
+    assert world.google_dupes("c1") == 0
 
 
 def test_unexpected_error_is_recorded_and_answers_500(world: World) -> None:
@@ -170,8 +182,10 @@ def test_unexpected_error_is_recorded_and_answers_500(world: World) -> None:
     result = world.deliver("c1")
     assert (result.outcome, result.status_code) == (Outcome.ERROR, 500)
     conn = world.store.get_connection("c1")
-    assert conn is not None and conn.lease is None
-    assert conn.last_run is not None and "KeyError" in conn.last_run["error"]
+    assert conn is not None
+    assert conn.lease is None
+    assert conn.last_run is not None
+    assert "KeyError" in conn.last_run["error"]
 
 
 def test_budget_exhaustion_queues_a_continuation_until_done(world: World) -> None:
@@ -186,7 +200,8 @@ def test_budget_exhaustion_queues_a_continuation_until_done(world: World) -> Non
 
     google.create = slow_create  # type: ignore[method-assign]
     first = world.deliver("c1", task="c1-9")
-    assert first.outcome is Outcome.CONTINUED and first.follow_up == "c1-9-c1"
+    assert first.outcome is Outcome.CONTINUED
+    assert first.follow_up == "c1-9-c1"
     task = world.queue.tasks[-1]
     assert (task.name, task.payload["reason"], task.payload["continuation"]) == ("c1-9-c1", "continuation", 1)
     runs = 1
@@ -197,7 +212,9 @@ def test_budget_exhaustion_queues_a_continuation_until_done(world: World) -> Non
         if done.outcome is Outcome.SYNCED:
             break
         assert done.outcome is Outcome.CONTINUED
-    assert runs > 2 and len(google.records) == 450 and world.google_dupes("c1") == 0
+    assert runs > 2
+    assert len(google.records) == 450
+    assert world.google_dupes("c1") == 0
     names = [t.name for t in world.queue.tasks]
     assert names == [f"c1-9-c{n}" for n in range(1, runs)]
 
@@ -213,9 +230,11 @@ def test_sync_now_during_a_run_runs_again_right_after(world: World) -> None:
     world.sides["c1"].hook = click_sync_now
     first = world.deliver("c1", task="c1-3")
     assert during == [Outcome.BUSY]
-    assert first.outcome is Outcome.SYNCED and first.follow_up == f"c1-rerun-{first.run_id}"
+    assert first.outcome is Outcome.SYNCED
+    assert first.follow_up == f"c1-rerun-{first.run_id}"
     rerun = world.queue.tasks[-1]
-    assert rerun.payload["reason"] == "rerun" and rerun.delay_seconds == 0
+    assert rerun.payload["reason"] == "rerun"
+    assert rerun.delay_seconds == 0
     assert world.deliver("c1", **{k: v for k, v in rerun.payload.items() if k != "connection_id"}).follow_up is None
     assert world.sides["c1"].syncs == 2
     assert len(world.queue.tasks) == 1  # the flag was taken: no third run
@@ -227,7 +246,8 @@ def test_global_pause_skips_every_task(world: World) -> None:
     result = world.deliver("c1")
     assert (result.outcome, result.status_code) == (Outcome.SKIPPED, 200)
     assert world.sides["c1"].syncs == 0
-    assert fan_out(world.store, world.queue, world.clock).paused and not world.queue.tasks
+    assert fan_out(world.store, world.queue, world.clock).paused
+    assert not world.queue.tasks
 
 
 def test_paused_connection_and_unknown_connection_are_skipped(world: World) -> None:
