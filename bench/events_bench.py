@@ -170,8 +170,8 @@ def main() -> None:
         direct = Bench(server)
         for i in range(n):
             direct.crm.create("activities", activity(i), f"k{i}")
-        canon = direct.crm_side().get([c.id for c in direct.crm.changes("activities", None).items])
-        ops = [WriteOp(cid, None, ch.canon, ch.canon, crm_id=cid) for cid, ch in canon.items() if ch.canon]
+        listed = direct.crm_side().list_changes(None).changes
+        ops = [WriteOp(ch.id, None, ch.canon, ch.canon, crm_id=ch.id) for ch in listed if ch.canon]
         out["google_side_insert_all_at_once"] = direct.measure(
             lambda: len([r for r in direct.google.create(ops) if r.ok])
         )
