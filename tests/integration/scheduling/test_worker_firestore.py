@@ -43,7 +43,8 @@ def test_concurrent_deliveries_of_one_task_run_one_sync(world: World) -> None:
     assert world.sides["c1"].syncs == 1
     assert world.deliver("c1", task="c1-77").outcome is Outcome.SKIPPED  # a late duplicate
     conn = world.store.get_connection("c1")
-    assert conn is not None and conn.lease is None
+    assert conn is not None
+    assert conn.lease is None
     assert [r["outcome"] for r in world.store.recent_runs("c1")] == ["synced"]
 
 
