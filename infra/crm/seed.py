@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .store import CrmStore
+from .tricky import contact_defaults, tricky_activities, tricky_contact
 
 TRICKY_PATH = Path(__file__).parent / "data" / "tricky_records.json"
 BATCH = 2000
@@ -290,9 +291,7 @@ class Seeder:
                     )[0]["id"]
                 )
             if raw["key"] == "c15":
-                ids["c15"] = self.store.insert_raw("contacts", _contact_defaults(rec))[
-                    "id"
-                ]  # invalid e-mail on purpose
+                ids["c15"] = self.store.insert_raw("contacts", contact_defaults(rec))["id"]  # invalid e-mail on purpose
             else:
                 ids[raw["key"]] = self._create("contacts", [rec])[0]["id"]
         for raw in data["activities"]:
@@ -304,75 +303,6 @@ class Seeder:
                 "tasks", [{**rec, "owner_id": owner, "tags": ["crm", "tricky", f"tricky-{raw['key']}"]}]
             )[0]["id"]
         return ids
-
-
-def tricky_contact(raw: dict[str, Any], owner: str) -> dict[str, Any]:
-    """A tricky contact in the contract's shape."""
-    rec: dict[str, Any] = {
-        "given_name": raw.get("given"),
-        "family_name": raw.get("family"),
-        "owner_id": owner,
-        "tags": ["crm", "tricky", f"tricky-{raw['key']}"],
-    }
-    for field in ("emails", "phones", "title", "birthday", "notes"):
-        if field in raw:
-            rec[field] = raw[field]
-    if "addresses" in raw:
-        rec["addresses"] = [
-            {("postal_code" if k == "postal" else k): v for k, v in a.items()} for a in raw["addresses"]
-        ]
-    if "notes_length" in raw:
-        line = "Long notes for a verbose person. "
-        rec["notes"] = (line * (raw["notes_length"] // len(line) + 1))[: raw["notes_length"]]
-        rec["middle_name"] = "Maximilian-Alexander-Konstantin-Friedrich-Wilhelm-Johannes-Bartholomäus"
-    return rec
-
-
-def _contact_defaults(rec: dict[str, Any]) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "name_prefix": None,
-        "middle_name": None,
-        "name_suffix": None,
-        "emails": [],
-        "phones": [],
-        "addresses": [],
-        "urls": [],
-        "company_id": None,
-        "title": None,
-        "department": None,
-        "birthday": None,
-        "notes": None,
-    }
-    return {**base, **rec}
-
-
-def tricky_activities(raw: dict[str, Any], owner: str, organizer: str) -> list[dict[str, Any]]:
-    """A tricky activity in the contract's shape (a split series gives two)."""
-    rec: dict[str, Any] = {
-        "subject": raw["subject"],
-        "owner_id": owner,
-        "organizer_email": organizer,
-        "tags": ["crm", "tricky", f"tricky-{raw['key']}"],
-    }
-    if raw.get("all_day"):
-        rec.update(all_day=True, start_date=raw["start_date"], end_date=raw["end_date_inclusive"])
-    else:
-        rec.update(start=raw["start"], end=raw["end"], time_zone=raw["tz"])
-    if raw.get("rrule"):
-        rec["recurrence"] = {"rrule": raw["rrule"], "exdates": raw.get("exdates", [])}
-    if raw.get("moved"):
-        rec["exceptions"] = [
-            {"original_start": m["original"], "start": m["start"], "end": m["end"]} for m in raw["moved"]
-        ]
-    if raw.get("private"):
-        rec["private"] = True
-    if raw.get("attendees"):
-        rec["attendees"] = [{"email": e} for e in raw["attendees"]]
-    out = [rec]
-    if raw.get("followed_by"):
-        nxt = raw["followed_by"]
-        out.append({**rec, "start": nxt["start"], "end": nxt["end"], "recurrence": {"rrule": nxt["rrule"]}})
-    return out
 
 
 def seed(
