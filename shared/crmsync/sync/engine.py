@@ -110,9 +110,15 @@ class KindSync:
             return list(self.store.all_links(self.kind))
         if not crm and not google:
             return []  # a quiet run reads no links at all
-        found = dict(self.store.links_by_crm(self.kind, list(crm)))
-        for link in self.store.links_by_google(self.kind, list(google)).values():
-            found.setdefault(link.crm_id, link)
+        # Google records we created carry their CRM id: fetch those links by document id
+        # (batched gets), and query by Google id only for the rest.
+        hinted = {g.crm_id_hint for g in google.values() if g.crm_id_hint}
+        found = dict(self.store.links_by_crm(self.kind, sorted(set(crm) | hinted)))
+        known_google = {lk.google_id for lk in found.values()}
+        rest = [gid for gid in google if gid not in known_google]
+        if rest:
+            for link in self.store.links_by_google(self.kind, rest).values():
+                found.setdefault(link.crm_id, link)
         return list(found.values())
 
     def _fetch_hinted(self, crm: dict[str, Change], google: dict[str, Change], links: Iterable[Link]) -> frozenset[str]:
