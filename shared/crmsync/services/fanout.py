@@ -118,25 +118,31 @@ def fan_out(
         result.paused = True
         return result
     now = clock()
-    cursor: str | None = None
-    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="fanout") as pool:
-        while True:
-            page = _query(store, now, settings.page_size, cursor)
-            if page is None:
-                result.failed_pages += 1
-                break
+    # The next page is fetched while this one is enqueued: decoding a page and creating its tasks overlap.
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="fanout-query") as reader,
+        ThreadPoolExecutor(settings.concurrency, thread_name_prefix="fanout") as pool,
+    ):
+        page = _query(store, now, settings.page_size, None)
+        while page is not None:
             result.pages += 1
+            ahead = (
+                reader.submit(_query, store, now, settings.page_size, page.next_cursor) if page.next_cursor else None
+            )
             try:
                 _process(page.items, store, queue, pool, now, settings, rng, result)
             except Exception:  # one bad page must not stop the tick; its connections stay due
                 log.exception("fan-out page %d failed; continuing with the next page", result.pages)
                 result.failed_pages += 1
-            cursor = page.next_cursor
-            if cursor is None:
+            if ahead is None:
                 break
             if time.monotonic() - started > settings.max_seconds:
                 result.truncated = True
+                ahead.cancel()
                 break
+            page = ahead.result()
+        else:
+            result.failed_pages += 1  # a query failed after its retries; the next tick starts over
     result.duration_s = time.monotonic() - started
     log.info("fan-out done", extra={"fanout": result.as_dict()})
     return result
