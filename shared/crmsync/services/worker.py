@@ -188,11 +188,13 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             store.release_lease(task.connection_id, run_id)
             return WorkResult(Outcome.SKIPPED, "this task already ran, or the connection changed meanwhile")
         with log_context(run_id=run_id):
-            # No try/finally: a crash leaves the lease to expire, exactly as a killed instance would.
+            # A crash inside the run leaves the lease to expire, exactly as a killed instance would.
             kinds = [k for k in enabled_kinds(conn) if admin.kinds.on(k)]
             result, record = _run(conn, task, run_id, kinds, deps)
-            _report(conn, task, run_id, result, record, deps)
-            store.release_lease(conn.id, run_id)
+            try:
+                _report(conn, task, run_id, result, record, deps)
+            finally:  # the run itself is over: a failed report must not block the retry until the lease expires
+                store.release_lease(conn.id, run_id)
             follow = _follow_up(conn, task, run_id, result, deps)
         log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
         return WorkResult(result.outcome, result.detail, run_id, follow)
@@ -257,8 +259,9 @@ def _report(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, record: di
         fields.update(status=ConnectionStatus.NEEDS_REAUTH, status_reason=ran.detail)
     elif ran.outcome is not Outcome.RETRY:
         fields["next_sync_at"] = next_sync_time(now, interval_of(conn), deps.settings.jitter, deps.rng)
-    deps.store.update_connection(conn.id, fields)
+    # The run log first: last_run is what marks this task done, so it is written last.
     deps.store.append_run(conn.id, run_id, record, now + timedelta(days=deps.settings.run_log_days))
+    deps.store.update_connection(conn.id, fields)
 
 
 def _follow_up(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, deps: WorkerDeps) -> str | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from google.auth import exceptions as auth_exceptions
@@ -13,6 +14,7 @@ from crmsync.google.errors import map_error
 from crmsync.model.state import ConnectionStatus
 from crmsync.services.fanout import fan_out
 from crmsync.services.worker import InvalidTask, Outcome, SyncTask, WorkerSettings
+from crmsync.store.memory import MemoryStore
 from tests.unit.scheduling.support import World
 
 pytestmark = pytest.mark.unit
@@ -283,3 +285,27 @@ def test_bad_task_bodies_are_refused_with_a_reason(body: object, message: str) -
 def test_transient_error_type_is_the_projects() -> None:
     # The worker's retry mapping relies on the engine raising crmsync's TransientError.
     assert issubclass(type(map_error(TimeoutError("slow"))), TransientError)
+
+
+class FailingRunLog(MemoryStore):
+    """append_run fails once, as a Firestore outage would."""
+
+    failures = 1
+
+    def append_run(self, connection_id: str, run_id: str, summary: dict[str, Any], expires_at: datetime) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise TimeoutError("deadline exceeded")
+        super().append_run(connection_id, run_id, summary, expires_at)
+
+
+def test_a_failed_report_releases_the_lease_so_the_retry_runs(world: World) -> None:
+    world.store = FailingRunLog()
+    world.connect("c1")
+    with pytest.raises(TimeoutError):  # the entry point answers 500: Cloud Tasks retries
+        world.deliver("c1", task="c1-4")
+    conn = world.store.get_connection("c1")
+    assert conn is not None
+    assert conn.lease is None
+    assert world.deliver("c1", task="c1-4").outcome is Outcome.SYNCED
+    assert world.google_dupes("c1") == 0
