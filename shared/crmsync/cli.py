@@ -21,7 +21,7 @@ from .google.client import Endpoint
 from .model.kinds import Kind
 from .model.settings import ContactOptions, SyncSettings
 from .model.state import Connection
-from .services import contacts_wiring  # noqa: F401  (registers the contacts kind)
+from .services import kinds as _all_kinds  # noqa: F401  (registers every kind)
 from .services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, RunSummary, StateStore, sync_connection
 
 
@@ -57,7 +57,7 @@ def parser() -> argparse.ArgumentParser:
         help="the Google refresh token [CRMSYNC_REFRESH_TOKEN]",
     )
     s.add_argument("--google-email", default="", help="the Google account's e-mail (for the report)")
-    s.add_argument("--kinds", default="contacts", help="comma-separated kinds to sync (default: contacts)")
+    s.add_argument("--kinds", default="contacts,events,tasks", help="comma-separated kinds to sync (default: all)")
     s.add_argument("--region", default="US", help="default phone region for numbers without a country code")
     s.add_argument(
         "--store",

@@ -21,7 +21,9 @@ class Change:
     ``canon`` is None for a deletion (or a record that left the sync's scope,
     with ``in_scope`` False). ``crm_id_hint`` is the CRM id Google carries for
     records we created (People ``clientData``, Calendar extended properties),
-    so a create whose link was lost is linked, not duplicated.
+    so a create whose link was lost is linked, not duplicated. ``creatable`` False
+    keeps an unlinked record from being created on the other side (a calendar
+    event outside the sync window) while a linked one still syncs.
     """
 
     id: str
@@ -31,6 +33,7 @@ class Change:
     in_scope: bool = True
     crm_id_hint: str | None = None
     error: str | None = None  # set when the record could not be normalised
+    creatable: bool = True  # False: sync it if already linked, never create it (e.g. outside a time window)
 
     @property
     def deleted(self) -> bool:

@@ -31,7 +31,6 @@ from .port import Change as FeedChange
 BULK_MAX = 500
 PAGE = 1000
 TIME_FIELDS = frozenset({"all_day", "start", "end", "recurrence", "exceptions"})
-OUTSIDE_WINDOW = "outside the sync window"
 _BASIC = "%Y%m%dT%H%M%S"
 
 ContactLookup = Callable[[Sequence[str]], dict[str, str]]  # e-mails -> CRM contact ids
@@ -155,10 +154,7 @@ class CrmEvents:
             if not page.has_more:
                 break
         full = token is None
-        changes = [self._change(e) for e in entries]
-        if not full:  # outside the window an edit is not synced; a full listing must still name the record
-            changes = [c for c in changes if c.error != OUTSIDE_WINDOW]
-        return Listing(changes, cursor, full=full)
+        return Listing([self._change(e) for e in entries], cursor, full=full)
 
     def get(self, ids: Sequence[str]) -> dict[str, Change]:
         """Current activities by id (deleted or invisible ones are absent)."""
@@ -190,7 +186,7 @@ class CrmEvents:
             return Change(record.id, None, when, version, in_scope=False)
         lo, hi = self.options.crm_window.bounds(self.clock())
         if not overlaps(canon, lo, hi):
-            return Change(record.id, None, when, version, error=OUTSIDE_WINDOW)
+            return Change(record.id, canon, when, version, creatable=False)  # linked: still synced; never created
         return Change(record.id, canon, when, version)
 
     def _in_scope(self, record: Activity, canon: Canon) -> bool:

@@ -43,8 +43,8 @@ from .paging import fetch_all
 from .retry import call_with_retry
 
 PAGE_SIZE = 2500
-OUTSIDE_WINDOW = "outside the sync window"
-WRITE_CHUNK_COST = 220  # inner calls one engine write chunk (200 records) may need
+PACED_CHUNK = 200  # records per engine write chunk while pacing against a per-user quota
+WRITE_CHUNK_COST = 220  # inner calls one such chunk may need (exception patches included)
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,12 @@ class GoogleCalendar:
         self._events: Any = None
 
     # ------------------------------------------------------------------ plumbing
+
+    @property
+    def write_chunk(self) -> int:
+        """Writes per engine chunk: a whole HTTP batch, or ``PACED_CHUNK`` while a quota is paced
+        (``budget`` checks room for one such chunk between chunks)."""
+        return self.runner.max_batch if self.pacer.per_minute is None else min(self.runner.max_batch, PACED_CHUNK)
 
     @property
     def events(self) -> Any:
@@ -232,7 +238,7 @@ class GoogleCalendar:
             return Change(gid, None, when, version, crm_id_hint=hint, error=str(err))
         lo, hi = self.options.google_window.bounds(self.clock())
         if not overlaps(canon, lo, hi):
-            return Change(gid, None, when, version, crm_id_hint=hint, error=OUTSIDE_WINDOW) if full else None
+            return Change(gid, canon, when, version, crm_id_hint=hint, creatable=False)  # linked: synced; never created
         return Change(gid, canon, when, version, crm_id_hint=hint)
 
     def fetch_series(self, cal: str, ids: Sequence[str]) -> dict[str, Series]:

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .event import EventOptions
 from .kinds import Kind
 from .task import TaskOptions
 
@@ -108,6 +109,7 @@ class SyncSettings(BaseModel):
     tasks: KindSettings = KindSettings(google_group=None)
     contact_options: ContactOptions = ContactOptions()
     task_options: TaskOptions = TaskOptions()
+    event_options: EventOptions = EventOptions()
     interval_minutes: int = Field(default=5, ge=1, le=1440)
 
     def kind(self, kind: Kind) -> KindSettings:

@@ -53,6 +53,7 @@ class KindWiring:
     google: RecordSide
     match_keys: MatchKeys | None
     remember: Callable[[Cursor], bool] = lambda cursor: False  # store side state in the cursor; True if changed
+    budget: Callable[[], bool] | None = None  # the side's own pacing (e.g. a per-user quota)
 
 
 class KindFactory(Protocol):
@@ -145,6 +146,8 @@ def sync_connection(
             step: Progress | None = None
             if progress is not None:
                 step = lambda phase, done, total, k=kind: progress(k, phase, done, total)  # noqa: E731
+            paced = wiring.budget
+            kind_budget = budget if paced is None else (lambda p=paced: budget() and p())
             engine = KindSync(
                 kind,
                 wiring.crm,
@@ -152,7 +155,7 @@ def sync_connection(
                 links,
                 conn.settings.kind(kind),
                 clock=deps.clock,
-                budget=budget,
+                budget=kind_budget,
                 match_keys=wiring.match_keys,
                 progress=step,
             )

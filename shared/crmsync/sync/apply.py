@@ -66,7 +66,9 @@ def apply_plan(
     results: dict[tuple[int, Side], WriteResult] = {}
     for side, op in _ORDER:
         pending = plan.writes(side, op)
-        size = delete_chunk if op is Op.DELETE else chunk  # People deletes batch 500, writes 200
+        # A side may say how many writes it sends per call (Calendar batches 1000); else
+        # People's limits: deletes 500, other writes 200.
+        size = getattr(sides[side], "write_chunk", None) or (delete_chunk if op is Op.DELETE else chunk)
         for start in range(0, len(pending), size):
             if not budget():
                 out.stopped = True

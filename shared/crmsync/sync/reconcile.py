@@ -128,12 +128,12 @@ class _Reconciler:
         crm_new = {
             i: c
             for i, c in self.inp.crm.items()
-            if i not in by_crm and c.canon is not None and c.in_scope and not c.error
+            if i not in by_crm and c.canon is not None and c.in_scope and not c.error and c.creatable
         }
         google_new = {
             i: c
             for i, c in self.inp.google.items()
-            if i not in by_google and c.canon is not None and c.in_scope and not c.error
+            if i not in by_google and c.canon is not None and c.in_scope and not c.error and c.creatable
         }
         self._unlinked(crm_new, google_new, by_crm)
         return self.plan

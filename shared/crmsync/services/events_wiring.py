@@ -1,0 +1,54 @@
+"""How calendar events are wired for a run: Google Calendar on one side, the
+CRM's activities shown in calendar on the other; writes paced under the
+per-user Calendar quota."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..crm.events_side import CrmEvents
+from ..google.calendar import GoogleCalendar
+from ..google.calendar_batch import Pacer
+from ..google.client import build_service
+from ..model.event import match_keys
+from ..model.kinds import Kind
+from ..model.state import Connection, Cursor
+from ..ports import OpCounter
+from .run_sync import KindWiring, RunDeps, register_kind
+
+CALENDAR_KEY = "write_calendar_id"
+# Calendar allows 600 requests/min per user (a batch counts every inner call); leave headroom
+# for the listing and re-reads of the same minute.
+PER_USER_WRITES_PER_MINUTE = 500
+
+
+def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
+    """The event sides of ``conn``; the dedicated calendar's id is kept in the cursor."""
+    options = conn.settings.event_options
+    service = build_service("calendar", credentials, deps.google.endpoint)
+    google = GoogleCalendar(
+        service,
+        deps.google.endpoint.batch_uri("calendar"),
+        connection_id=conn.id,
+        me=conn.google_email,
+        options=options,
+        counter=counter,
+        calendar_id=cursor.extra.get(CALENDAR_KEY),
+        pacer=Pacer(PER_USER_WRITES_PER_MINUTE),
+        clock=deps.clock,
+    )
+    crm = CrmEvents(deps.crm, conn.id, conn.crm_user_id, conn.settings.events, options, counter, deps.clock)
+
+    def remember(after: Cursor) -> bool:
+        if options.calendar != "dedicated":
+            return False
+        calendar = google.write_calendar
+        if after.extra.get(CALENDAR_KEY) != calendar:
+            after.extra[CALENDAR_KEY] = calendar
+            return True
+        return False
+
+    return KindWiring(crm, google, match_keys, remember, google.budget)
+
+
+register_kind(Kind.EVENTS, wire_events)
