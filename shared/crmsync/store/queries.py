@@ -119,4 +119,9 @@ LINK_NONCES = "link_nonces"
 INTENTS = "intents"  # connections/{id}/intents/{key}: creation intents of Google Tasks inserts
 
 # Collections whose documents expire through a TTL policy on this field.
-TTL_FIELDS: dict[str, str] = {OAUTH_STATES: "expires_at", RUNS: "expires_at", LINK_NONCES: "expires_at", INTENTS: "expires_at"}
+TTL_FIELDS: dict[str, str] = {
+    OAUTH_STATES: "expires_at",
+    RUNS: "expires_at",
+    LINK_NONCES: "expires_at",
+    INTENTS: "expires_at",
+}
