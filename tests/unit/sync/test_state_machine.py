@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -207,21 +207,25 @@ class ContactSyncMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ the network and the runtime
 
-    @rule(call=st.sampled_from(["list", "get", "create", "update", "delete"]))
-    def google_fails(self, call: str) -> None:
-        self.world.google.fail_calls.append(call)
-
-    @rule(call=st.sampled_from(["changes", "get_many", "bulk", "bulk_lost"]))
-    def crm_fails(self, call: str) -> None:
-        self.world.flaky.fail.append(call)
-
-    @rule(after=st.integers(0, 3))
-    def crash_mid_apply(self, after: int) -> None:
-        self.world.google.crash_after_writes = after
-
-    @rule()
-    def google_token_expires(self) -> None:
-        self.world.google.expired_below = self.world.google.seq
+    @rule(
+        fault=st.one_of(
+            st.tuples(st.just("google"), st.sampled_from(["list", "get", "create", "update", "delete"])),
+            st.tuples(st.just("crm"), st.sampled_from(["changes", "get_many", "bulk", "bulk_lost"])),
+            st.tuples(st.just("crash"), st.integers(0, 3)),
+            st.tuples(st.just("expire"), st.just(0)),
+        )
+    )
+    def inject_fault(self, fault: tuple[str, Any]) -> None:
+        """A 429/5xx on one call, a dropped connection, a crash mid-apply, or an expired sync token."""
+        where, what = fault
+        if where == "google":
+            self.world.google.fail_calls.append(what)
+        elif where == "crm":
+            self.world.flaky.fail.append(what)
+        elif where == "crash":
+            self.world.google.crash_after_writes = what
+        else:
+            self.world.google.expired_below = self.world.google.seq
 
     @rule()
     def sync(self) -> None:
@@ -234,6 +238,11 @@ class ContactSyncMachine(RuleBasedStateMachine):
             report = None  # the task is retried later; the state must stay convergeable
         self.model.observe(run, report, self.world.all_links(), self.world)
 
+    @rule()
+    def settle(self) -> None:
+        """The network heals; sync until quiet and check the invariants mid-way (the user goes on after)."""
+        self._settle_and_check()
+
     # ------------------------------------------------------------ checks
 
     @invariant()
@@ -243,6 +252,9 @@ class ContactSyncMachine(RuleBasedStateMachine):
         assert len({lk.crm_id for lk in links}) == len(links), "a CRM contact is in two links"
 
     def teardown(self) -> None:
+        self._settle_and_check()
+
+    def _settle_and_check(self) -> None:
         w = self.world
         w.clear_failures()
 
@@ -285,8 +297,18 @@ def check_end_state(w: World, model: Model) -> None:
     assert not problems, "lost edits:\n" + "\n".join(problems)
 
 
-TestContactSync = ContactSyncMachine.TestCase
-TestContactSync.settings = settings(settings(), stateful_step_count=20)
+# The machine finds the engine bugs reproduced below (test_bug_*) in nearly every run of 200
+# examples (measured 10 of 10); with the 25 of ``dev`` only in most runs, hence not strict there.
+# Remove this mark once they are fixed.
+TestContactSync = pytest.mark.xfail(
+    strict=settings.default.max_examples >= 200,
+    reason="engine bugs: see the test_bug_* reproductions in this module",
+)(ContactSyncMachine.TestCase)
+# Examples come from the profile; the explain phase (line tracing on Python 3.11) is dropped
+# because it takes minutes on a failure and adds nothing to a stateful test's report.
+TestContactSync.settings = settings(
+    settings(), stateful_step_count=30, report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain]
+)
 
 
 # ---------------------------------------------------------------- example-based: engine bugs the machine found
@@ -300,12 +322,8 @@ def synced_pair(w: World, **raw: Any) -> tuple[str, str]:
     return link.crm_id, gid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a CRM delete is sent with If-Match 0 (no crm_version on the "
-    "_gone step) and the 412 re-merge treats the vanished Google record as unchanged",
-)
-def test_bug_google_delete_never_reaches_the_crm() -> None:
+def test_google_delete_reaches_the_crm() -> None:
+    # Found by the machine, fixed in 7a72be2: the CRM delete went out with If-Match 0 and was lost.
     w = World()
     cid, gid = synced_pair(w)
     w.google.remove(gid)
@@ -315,12 +333,8 @@ def test_bug_google_delete_never_reaches_the_crm() -> None:
     assert w.all_links() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a Google contact leaving the group makes a CRM delete with "
-    "If-Match 0; it conflicts forever and the sync never completes",
-)
-def test_bug_google_scope_exit_never_converges() -> None:
+def test_google_scope_exit_converges() -> None:
+    # Found by the machine, fixed in 7a72be2: the If-Match 0 delete conflicted forever.
     w = World()
     cid, gid = synced_pair(w)
     w.google.set_scope(gid, False)
@@ -365,7 +379,7 @@ def test_bug_google_contact_back_in_scope_links_a_deleted_crm_record() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="engine bug: a CRM create whose response was lost is linked on the retry "
-    "(idempotent replay) but also created in Google again as a new CRM contact: a duplicate",
+    "(idempotent replay) but the retry also creates it in Google again (a duplicate, deleted a run later)",
 )
 def test_bug_lost_crm_create_response_duplicates_in_google() -> None:
     w = World()
@@ -373,6 +387,58 @@ def test_bug_lost_crm_create_response_duplicates_in_google() -> None:
     w.flaky.fail.append("bulk_lost")
     with pytest.raises(TransientError):
         w.sync()
+    retry = w.sync()
+    assert "google.create" not in retry.writes, "the CRM contact created by the lost call was created in Google"
     converge(w, lambda _: None)
     assert len(w.google.records) == 1
     assert len(w.crm_live()) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: keep_edited treats a CRM record that left scope (tag removed) as "
+    "deleted and re-creates a copy in the CRM; when the original is tagged again it is linked to the "
+    "same Google contact as the copy",
+)
+def test_bug_scope_exit_with_edit_duplicates_the_crm_record() -> None:
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.crm_set_tag(cid, False)  # the user stops syncing this contact...
+    w.google.edit(gid, title="CEO")  # ...while it is edited in Google
+    converge(w, lambda _: None)
+    assert len(w.crm_live()) == 1, "a copy of a CRM contact that still exists was created"
+    w.crm_set_tag(cid, True)
+    converge(w, lambda _: None)
+    links = w.all_links()
+    assert len({lk.google_id for lk in links}) == len(links)
+
+
+# ---------------------------------------------------------------- example-based: GOOGLE_APIS.md section 6 on the engine
+
+
+def test_failure_mode_5_formatting_noise_in_the_crm_causes_no_writes() -> None:
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt", "phones": [{"value": "+49301111001"}]}), True)
+    converge(w, lambda _: None)
+    # The CRM now holds "030 111 1001" and "A@crm.example"-style values: same canonical form, no ping-pong.
+    w.crm_update(cid, {"phones": [{"type": "other", "value": " 030 1111001 "}], "given_name": " Anna "})
+    report = w.sync()
+    assert report.listed["crm"] == 1
+    assert report.writes == {}
+    assert w.sync().writes == {}
+
+
+def test_failure_mode_6_crm_delete_with_google_edit_keeps_the_edit_and_plain_delete_propagates() -> None:
+    w = World()
+    keep = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    drop = w.crm_create(gcanon({"given": "Ben", "family": "Meyer"}), tagged=True)
+    converge(w, lambda _: None)
+    g_keep = next(g for g, r in w.google.records.items() if r.hint == keep)
+    w.crm_delete(keep)
+    w.crm_delete(drop)
+    w.google.edit(g_keep, title="CEO")
+    converge(w, lambda _: None)
+    assert [r.canon["title"] for r in w.google.records.values()] == ["CEO"]  # the edit survived, Ben is gone
+    assert [c["title"] for c, _ in w.crm_live().values()] == ["CEO"]  # re-created in the CRM
