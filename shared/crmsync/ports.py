@@ -60,6 +60,13 @@ class WriteOp:
     full: Canon  # the whole canonical record after the write (the new merge base)
     version: str | None = None  # expected etag / version (If-Match)
     crm_id: str | None = None  # for Google creates: stored in clientData / extended properties
+    idempotency_key: str | None = None  # for creates: what makes a retry a replay (default: ``key``)
+
+    @property
+    def idempotency(self) -> str:
+        """The source of the create's idempotency key: one per intended record, so a retry
+        replays it while a deliberate re-create (after a delete) gets a new record."""
+        return self.idempotency_key or self.key
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,8 @@ class CrmContacts:
         """Create contacts; each carries an idempotency key derived from the
         connection and the Google id, so a retried run never creates twice."""
         bulk: list[BulkOp] = [
-            BulkCreate(self._body(op.fields, creating=True), _key(self.connection_id, "contacts", op.key)) for op in ops
+            BulkCreate(self._body(op.fields, creating=True), _key(self.connection_id, "contacts", op.idempotency))
+            for op in ops
         ]
         return self._bulk(ops, bulk)
 

@@ -254,7 +254,9 @@ class CrmEvents:
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Create activities, each with an idempotency key from the connection and the Google id."""
         bulk: list[BulkOp] = [
-            BulkCreate(self.body(op.fields, op.full, creating=True), _key(self.connection_id, "activities", op.key))
+            BulkCreate(
+                self.body(op.fields, op.full, creating=True), _key(self.connection_id, "activities", op.idempotency)
+            )
             for op in ops
         ]
         return self._bulk(ops, bulk)

@@ -154,7 +154,9 @@ class CrmTasks:
         """Create tasks; each carries an idempotency key derived from the connection and
         the Google id, so a retried run never creates twice."""
         bulk: list[BulkOp] = [
-            BulkCreate(self.body(op.fields, op.full, current_due=None, creating=True), _key(self.connection_id, op.key))
+            BulkCreate(
+                self.body(op.fields, op.full, current_due=None, creating=True), _key(self.connection_id, op.idempotency)
+            )
             for op in ops
         ]
         return self._bulk(ops, bulk)

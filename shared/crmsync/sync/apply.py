@@ -30,6 +30,7 @@ class Applied:
 
 
 Budget = Callable[[], bool]  # True while the run may keep writing
+STALE = ""  # a side hash that is not known: the engine re-reads that side when its partner changes
 
 
 def _op(step: Step, write: Write) -> WriteOp:
@@ -41,12 +42,26 @@ def _op(step: Step, write: Write) -> WriteOp:
         return WriteOp(step.google_id, step.google_id, write.fields, write.full, step.google_version)
     if write.op is Op.CREATE:
         assert step.google_id is not None
-        return WriteOp(step.google_id, None, write.fields, write.full)
+        # One key per intended record: a retry of the same create replays it; a re-create after
+        # a CRM delete, or a Google record coming back into scope (new etag), makes a new one.
+        if step.link is not None:
+            key = f"{step.google_id}|after:{step.link.crm_id}"
+        else:
+            key = f"{step.google_id}|{step.google_version or ''}"
+        return WriteOp(step.google_id, None, write.fields, write.full, idempotency_key=key)
     assert step.crm_id is not None
     return WriteOp(step.crm_id, step.crm_id, write.fields, write.full, step.crm_version)
 
 
-_ORDER = [(s, o) for s in (Side.GOOGLE, Side.CRM) for o in (Op.CREATE, Op.UPDATE, Op.DELETE)]
+# CRM creates go first: when one replays a record created by an earlier run whose reply was
+# lost, that record may also sit in this plan as "new in the CRM, create it in Google" — the
+# replay tells us it is the same record, and the Google create is dropped.
+_ORDER = [
+    (Side.CRM, Op.CREATE),
+    *((Side.GOOGLE, o) for o in (Op.CREATE, Op.UPDATE, Op.DELETE)),
+    (Side.CRM, Op.UPDATE),
+    (Side.CRM, Op.DELETE),
+]
 
 
 def apply_plan(
@@ -64,8 +79,11 @@ def apply_plan(
     the links to save or delete from the results."""
     out = Applied()
     results: dict[tuple[int, Side], WriteResult] = {}
+    replayed: set[str] = set()  # CRM ids a CRM create returned
     for side, op in _ORDER:
         pending = plan.writes(side, op)
+        if side is Side.GOOGLE and op is Op.CREATE and replayed:
+            pending = [(s, w) for s, w in pending if not (s.link is None and s.crm_id in replayed)]
         # A side may say how many writes it sends per call (Calendar batches 1000); else
         # People's limits: deletes 500, other writes 200.
         size = getattr(sides[side], "write_chunk", None) or (delete_chunk if op is Op.DELETE else chunk)
@@ -78,6 +96,8 @@ def apply_plan(
             call = {Op.CREATE: sides[side].create, Op.UPDATE: sides[side].update, Op.DELETE: sides[side].delete}[op]
             for (step, _), res in zip(part, call(ops), strict=True):
                 results[(id(step), side)] = res
+                if res.ok and side is Side.CRM and op is Op.CREATE and res.id:
+                    replayed.add(res.id)
                 if res.ok:
                     out.count(side, op)
                 elif res.conflict:
@@ -113,8 +133,12 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         crm_id=crm_id,
         google_id=google_id,
         base=base,
-        crm_hash=_hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else ""),
-        google_hash=_hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else ""),
+        crm_hash=STALE
+        if step.stale is Side.CRM
+        else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else ""),
+        google_hash=STALE
+        if step.stale is Side.GOOGLE
+        else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else ""),
         crm_version=_int(_version(res.get(Side.CRM)) or step.crm_version),
         google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
         created_by=step.created_by or (step.link.created_by if step.link else Side.CRM),

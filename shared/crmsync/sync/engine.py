@@ -13,7 +13,7 @@ from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
 from ..ports import Change, LinkStore, Listing, RecordSide
-from .apply import Applied, Budget, apply_plan
+from .apply import STALE, Applied, Budget, apply_plan
 from .plan import Plan
 from .reconcile import Inputs, MatchKeys, reconcile
 
@@ -81,6 +81,7 @@ class KindSync:
         report.listed = {"google": len(google), "crm": len(crm)}
         report.full = g_listing.full or c_listing.full
         links = self._links(crm, google, all_links=report.full)
+        self._reread_stale(crm, google, links)
         crm_gone = self._fetch_hinted(crm, google, links)
         inputs = Inputs(
             self.kind, crm, google, links, self.settings, c_listing.full, g_listing.full, self.match_keys, crm_gone
@@ -120,6 +121,22 @@ class KindSync:
             for link in self.store.links_by_google(self.kind, rest).values():
                 found.setdefault(link.crm_id, link)
         return list(found.values())
+
+    def _reread_stale(self, crm: dict[str, Change], google: dict[str, Change], links: list[Link]) -> None:
+        """A side left unsynced on purpose (a parked pair) is re-read when its partner changes,
+        so what it holds is merged instead of being taken for the agreed base."""
+        want_crm = [
+            lk.crm_id for lk in links if lk.crm_hash == STALE and lk.google_id in google and lk.crm_id not in crm
+        ]
+        want_google = [
+            lk.google_id for lk in links if lk.google_hash == STALE and lk.crm_id in crm and lk.google_id not in google
+        ]
+        if want_crm:
+            found = self.crm.get(want_crm)
+            crm.update({i: found.get(i, Change(i, None)) for i in want_crm})
+        if want_google:
+            found = self.google.get(want_google)
+            google.update({i: found.get(i, Change(i, None)) for i in want_google})
 
     def _fetch_hinted(self, crm: dict[str, Change], google: dict[str, Change], links: Iterable[Link]) -> frozenset[str]:
         """Fetch CRM records that unlinked Google records say they belong to (our

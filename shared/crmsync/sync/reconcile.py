@@ -95,7 +95,7 @@ def _state(change: Change | None, link: Link, side: Side, full: bool, source: bo
     if change.canon is None or not change.in_scope:
         return State.GONE, None
     seen_hash = link.crm_hash if side is Side.CRM else link.google_hash
-    if change.canon == link.base or content_hash(change.canon) == seen_hash:
+    if change.canon == link.base or (seen_hash and content_hash(change.canon) == seen_hash):
         return State.SAME, change.canon  # unchanged, or our own write echoing back
     return (State.CHANGED if source else State.SAME), change.canon
 
@@ -104,6 +104,12 @@ def _patch(settings: KindSettings, side: Side, current: Canon, target: Canon) ->
     """Changed fields to send to ``side``, minus its never-overwrite fields that hold a value."""
     _, _, _, never = _rules(settings, side)
     return {k: v for k, v in changed_fields(current, target).items() if not (k in never and current.get(k))}
+
+
+def _left_scope(change: Change | None) -> bool:
+    """The record still exists but left the sync's scope: the user took it out of sync on
+    purpose, so the delete rule applies, never the delete-conflict rule (no re-create)."""
+    return change is not None and not change.in_scope
 
 
 def _version(change: Change | None) -> str | None:
@@ -162,9 +168,21 @@ class _Reconciler:
         elif gs is State.GONE and cs is State.GONE:
             self._add(Step("both_gone", link.crm_id, link.google_id, link, base=None))
         elif cs is State.GONE:
-            self._gone(link, gone=Side.CRM, other_changed=goo if gs is State.CHANGED else None, versions=versions)
+            self._gone(
+                link,
+                gone=Side.CRM,
+                other_changed=goo if gs is State.CHANGED else None,
+                versions=versions,
+                left=_left_scope(crm_ch),
+            )
         else:
-            self._gone(link, gone=Side.GOOGLE, other_changed=crm if cs is State.CHANGED else None, versions=versions)
+            self._gone(
+                link,
+                gone=Side.GOOGLE,
+                other_changed=crm if cs is State.CHANGED else None,
+                versions=versions,
+                left=_left_scope(g_ch),
+            )
 
     def _one_sided(self, link: Link, changed: Side, record: Canon, versions: Versions) -> None:
         # One side changed: send only the changed fields to the other side.
@@ -273,9 +291,35 @@ class _Reconciler:
             )
         )
 
-    def _gone(self, link: Link, gone: Side, other_changed: Canon | None, versions: Versions) -> None:
+    def _gone(
+        self, link: Link, gone: Side, other_changed: Canon | None, versions: Versions, left: bool = False
+    ) -> None:
         target = gone.other
-        if other_changed is not None and self.s.delete_conflict is DeleteConflictRule.KEEP_EDITED:
+        keep = other_changed is not None and self.s.delete_conflict is DeleteConflictRule.KEEP_EDITED
+        if keep and left:
+            # Taken out of scope on one side, edited on the other: both records still exist. Keep
+            # both and the link as they are (no delete, no copy); if the record comes back into
+            # scope the pair merges again from the same base.
+            self.plan.notes.append(
+                Note(gone, _id_on(link, gone), "left the sync scope while edited on the other side: kept")
+            )
+            # The edited side is not synced now: mark it stale, so it is re-read and merged when the
+            # record comes back into scope.
+            self._add(
+                Step(
+                    f"{gone.value}_left_scope_edited_parked",
+                    link.crm_id,
+                    link.google_id,
+                    link,
+                    base=link.base,
+                    created_by=link.created_by,
+                    crm_version=versions.crm,
+                    google_version=versions.google,
+                    stale=gone.other,
+                )
+            )
+            return
+        if keep:
             # Deleted on one side, edited on the other: the edit survives, re-created where it was deleted.
             self._recreate(link, into=gone, record=other_changed, versions=versions)
             return

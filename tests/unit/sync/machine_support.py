@@ -315,13 +315,22 @@ class Model:
     conflicts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (run, crm id, google id, field)
     errors: list[str] = field(default_factory=list)
     groups: Groups = field(default_factory=Groups)
+    # The last agreed (linked base) canon per record id, and for each edit the agreed value of its
+    # field at the time: an edit back to that value is no change to a state-based sync.
+    agreed: dict[tuple[str, str], Canon] = field(default_factory=dict)
+    reverts: set[int] = field(default_factory=set)
 
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
 
     def edited(self, node: tuple[str, str], before: Canon, after: Canon) -> None:
-        self.edits.extend(edits_of(self.next_seq(), self.runs, node, before, after))
+        new = edits_of(self.next_seq(), self.runs, node, before, after)
+        base = self.agreed.get(node)
+        for e in new:
+            if base is not None and holds(base, e.field, e.key, e.value):
+                self.reverts.add(id(e))
+        self.edits.extend(new)
 
     def created(self, node: tuple[str, str], canon: Canon) -> None:
         self.edited(node, gcanon({}), canon)
@@ -338,6 +347,8 @@ class Model:
                 self.groups.union(("crm", c["crm_id"]), ("google", c["google_id"]))
         for lk in links:
             self.groups.union(("crm", lk.crm_id), ("google", lk.google_id))
+            self.agreed[("crm", lk.crm_id)] = lk.base
+            self.agreed[("google", lk.google_id)] = lk.base
         for gid, (_, _, hint) in world.google_live().items():
             if hint:
                 self.groups.union(("google", gid), ("crm", hint))
@@ -351,6 +362,7 @@ class Model:
         google: Mapping[str, Canon],
         alive: set[tuple[str, str]],
         out_of_scope: set[tuple[str, str]],
+        solo: Mapping[tuple[str, str], Canon] | None = None,
     ) -> list[str]:
         """Every last edit of a field that is neither present on both sides of its contact, nor
         superseded, nor resolved in a recorded conflict, nor removed by the user afterwards, nor
@@ -366,8 +378,12 @@ class Model:
         for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
             if e.node in out_of_scope or self._conflicted(e, group):
                 continue
+            if id(e) in self.reverts:
+                continue  # set back to the agreed value: indistinguishable from no edit, by design
             if e.node not in alive and self._removed_after(e, group):
                 continue
+            if solo and e.node in solo and holds(solo[e.node], fname, key, e.value):
+                continue  # an unlinked record kept after its counterpart left scope holds its own edit
             mine = [p for p in live_pairs.get(group, []) if e.node in (("crm", p[0]), ("google", p[1]))]
             candidates = mine or live_pairs.get(group, [])
             if not candidates:
@@ -389,8 +405,12 @@ class Model:
     def _removed_after(self, e: Edit, group: Any) -> bool:
         """The user removed the edited record later, or removed its counterpart after the edit reached it."""
         return any(
-            r.seq > e.seq
-            and self.groups.find(r.node) == group
-            and (r.node == e.node or holds(r.snapshot, e.field, e.key, e.value))
+            self.groups.find(r.node) == group
+            and (
+                (r.seq > e.seq and (r.node == e.node or holds(r.snapshot, e.field, e.key, e.value)))
+                # An edit back to the very value the deleted counterpart held adds nothing the
+                # user's delete did not already remove (the record equals the agreed base).
+                or (r.seq < e.seq and r.node != e.node and holds(r.snapshot, e.field, e.key, e.value))
+            )
             for r in self.removals
         )

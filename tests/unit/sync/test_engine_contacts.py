@@ -30,8 +30,20 @@ def crm_body(rec: dict[str, Any]) -> dict[str, Any]:
     """A tricky contact in the CRM contract's shape."""
     body: dict[str, Any] = {"given_name": rec.get("given"), "family_name": rec.get("family"), "owner_id": "u1"}
     body["emails"] = [{**e, "value": e["value"].strip()} for e in rec.get("emails", [])]
-    body["phones"] = [{**p, "type": p["type"] if p["type"] in ("work", "home", "mobile", "fax") else "other"} for p in rec.get("phones", [])]
-    body["addresses"] = [{"type": a["type"], "street": a["street"], "city": a["city"], "postal_code": a["postal"], "country": a["country"]} for a in rec.get("addresses", [])]
+    body["phones"] = [
+        {**p, "type": p["type"] if p["type"] in ("work", "home", "mobile", "fax") else "other"}
+        for p in rec.get("phones", [])
+    ]
+    body["addresses"] = [
+        {
+            "type": a["type"],
+            "street": a["street"],
+            "city": a["city"],
+            "postal_code": a["postal"],
+            "country": a["country"],
+        }
+        for a in rec.get("addresses", [])
+    ]
     if rec.get("notes_length"):
         body["notes"] = ("Lorem ipsum dolor sit amet. " * 2000)[: rec["notes_length"]]
     elif rec.get("notes"):
@@ -57,8 +69,16 @@ class World:
 
     def engine(self, **kw: Any) -> KindSync:
         side = CrmContacts(self.crm, "conn1", "u1", self.settings, OPTIONS, self.counter)
-        return KindSync(Kind.CONTACTS, side, self.google, self.links, self.settings,
-                        clock=lambda: datetime(2026, 11, 22, tzinfo=UTC), match_keys=match_keys, **kw)
+        return KindSync(
+            Kind.CONTACTS,
+            side,
+            self.google,
+            self.links,
+            self.settings,
+            clock=lambda: datetime(2026, 11, 22, tzinfo=UTC),
+            match_keys=match_keys,
+            **kw,
+        )
 
     def sync(self, **kw: Any):  # type: ignore[no-untyped-def]
         return self.engine(**kw).run()
@@ -108,8 +128,22 @@ def test_no_change_sync_reads_no_links_and_writes_nothing() -> None:
 
 def test_google_contacts_flow_into_the_crm_and_match_existing() -> None:
     w = World()
-    w.add_crm({"given_name": "Anna", "family_name": "Schmidt", "owner_id": "u1", "emails": [{"type": "work", "value": "anna.schmidt@example.com"}]})
-    w.google.put(canon(given="anna", family="SCHMIDT", emails=[{"type": "home", "value": " Anna.Schmidt@Example.COM "}], title="CFO"))
+    w.add_crm(
+        {
+            "given_name": "Anna",
+            "family_name": "Schmidt",
+            "owner_id": "u1",
+            "emails": [{"type": "work", "value": "anna.schmidt@example.com"}],
+        }
+    )
+    w.google.put(
+        canon(
+            given="anna",
+            family="SCHMIDT",
+            emails=[{"type": "home", "value": " Anna.Schmidt@Example.COM "}],
+            title="CFO",
+        )
+    )
     w.google.put(canon(given="New", family="Person", emails=[{"type": "work", "value": "new@example.com"}]))
     report = w.sync()
     assert report.writes.get("crm.create") == 1  # only the unmatched one

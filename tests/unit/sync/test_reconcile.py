@@ -38,14 +38,36 @@ BASE = contact(given="Anna", family="Schmidt", emails=[{"type": "work", "value":
 
 def link(base: Canon = BASE, created_by: Side = Side.CRM) -> Link:
     h = content_hash(base)
-    return Link(kind=Kind.CONTACTS, crm_id="c1", google_id="people/g1", base=base, crm_hash=h, google_hash=h,
-                crm_version=1, google_etag="e1", created_by=created_by, synced_at=T0)
+    return Link(
+        kind=Kind.CONTACTS,
+        crm_id="c1",
+        google_id="people/g1",
+        base=base,
+        crm_hash=h,
+        google_hash=h,
+        crm_version=1,
+        google_etag="e1",
+        created_by=created_by,
+        synced_at=T0,
+    )
 
 
-def run(crm: dict[str, Change] | None = None, google: dict[str, Change] | None = None, links: list[Link] | None = None,
-        settings: KindSettings | None = None, **kw: object):  # type: ignore[no-untyped-def]
-    inp = Inputs(Kind.CONTACTS, crm or {}, google or {}, links if links is not None else [link()],
-                 settings or KindSettings(), match_keys=match_keys, **kw)  # type: ignore[arg-type]
+def run(
+    crm: dict[str, Change] | None = None,
+    google: dict[str, Change] | None = None,
+    links: list[Link] | None = None,
+    settings: KindSettings | None = None,
+    **kw: object,
+):  # type: ignore[no-untyped-def]
+    inp = Inputs(
+        Kind.CONTACTS,
+        crm or {},
+        google or {},
+        links if links is not None else [link()],
+        settings or KindSettings(),
+        match_keys=match_keys,
+        **kw,
+    )  # type: ignore[arg-type]
     return reconcile(inp)
 
 
@@ -74,7 +96,9 @@ def test_echo_of_our_own_write_is_ignored() -> None:
 def test_formatting_noise_is_no_change() -> None:
     # Failure mode 5: phone formats, e-mail case, whitespace and HTML are not edits.
     base = contact(given="Anna", phones=[{"type": "mobile", "value": "+49 151 23456789"}], notes="Met at expo")
-    noisy = contact(given=" Anna ", phones=[{"type": "mobile", "value": "0151 23456789"}], notes="<p>Met at <b>expo</b></p>")
+    noisy = contact(
+        given=" Anna ", phones=[{"type": "mobile", "value": "0151 23456789"}], notes="<p>Met at <b>expo</b></p>"
+    )
     assert run(google=g_ch(noisy), links=[link(base)]).steps == []
 
 
@@ -106,8 +130,11 @@ def test_both_changed_different_fields_merge_without_conflict() -> None:
     ],
 )
 def test_both_changed_same_field_resolved_by_policy_and_recorded(policy, crm_at, g_at, winner) -> None:  # type: ignore[no-untyped-def]
-    plan = run(crm=crm_ch({**BASE, "title": "CEO"}, at=crm_at), google=g_ch({**BASE, "title": "CTO"}, at=g_at),
-               settings=KindSettings(conflict_policy=policy))
+    plan = run(
+        crm=crm_ch({**BASE, "title": "CEO"}, at=crm_at),
+        google=g_ch({**BASE, "title": "CTO"}, at=g_at),
+        settings=KindSettings(conflict_policy=policy),
+    )
     assert plan.steps[0].base["title"] == winner
     [conflict] = plan.conflicts
     assert (conflict.field, conflict.crm, conflict.google) == ("title", "CEO", "CTO")
@@ -117,7 +144,11 @@ def test_multi_valued_fields_merge_as_sets() -> None:
     crm = {**BASE, "emails": [*BASE["emails"], {"value": "a2@example.com", "type": "home"}]}
     goo = {**BASE, "emails": [*BASE["emails"], {"value": "a3@example.com", "type": "other"}]}
     plan = run(crm=crm_ch(crm), google=g_ch(goo))
-    assert [e["value"] for e in plan.steps[0].base["emails"]] == ["a2@example.com", "a3@example.com", "anna@example.com"]
+    assert [e["value"] for e in plan.steps[0].base["emails"]] == [
+        "a2@example.com",
+        "a3@example.com",
+        "anna@example.com",
+    ]
     assert plan.conflicts == []
 
 
@@ -140,7 +171,9 @@ def test_google_delete_follows_the_crm_delete_rule() -> None:
 
 
 def test_record_leaving_scope_follows_the_delete_rule() -> None:
-    plan = run(crm=crm_ch(dict(BASE), in_scope=False), settings=KindSettings(google=SideRules(delete=DeleteRule.UNLINK_ONLY)))
+    plan = run(
+        crm=crm_ch(dict(BASE), in_scope=False), settings=KindSettings(google=SideRules(delete=DeleteRule.UNLINK_ONLY))
+    )
     assert writes(plan) == []
     assert plan.steps[0].base is None
 
@@ -153,8 +186,11 @@ def test_deleted_here_edited_there_keep_edited_recreates() -> None:
 
 
 def test_deleted_here_edited_there_delete_rule_deletes() -> None:
-    plan = run(crm=crm_ch(None), google=g_ch({**BASE, "title": "CEO"}),
-               settings=KindSettings(delete_conflict=DeleteConflictRule.DELETE))
+    plan = run(
+        crm=crm_ch(None),
+        google=g_ch({**BASE, "title": "CEO"}),
+        settings=KindSettings(delete_conflict=DeleteConflictRule.DELETE),
+    )
     assert writes(plan) == [("google", "delete", {})]
 
 
@@ -261,7 +297,10 @@ def test_second_google_record_with_the_same_crm_id_is_our_duplicate_and_goes() -
     # Failure mode 1, transport flavour: httplib2 re-sends a POST whose reply was lost.
     plan = run(
         crm=crm_ch(dict(BASE), rid="c7"),
-        google={**g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7"), **g_ch(dict(BASE), rid="people/g8", crm_id_hint="c7")},
+        google={
+            **g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7"),
+            **g_ch(dict(BASE), rid="people/g8", crm_id_hint="c7"),
+        },
         links=[],
     )
     rules = sorted(s.rule for s in plan.steps)
