@@ -12,12 +12,13 @@ os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # local http only; ne
 
 
 @pytest.fixture(scope="session")
-def emulator_server() -> Iterator["EmulatorServer"]:  # noqa: F821
+def emulator_server() -> Iterator[EmulatorServer]:  # noqa: F821
     """One in-process Google emulator (real HTTP on loopback) per test session."""
     from infra.google_emulator import server as srv
     from tests.support.discovery_schema import validate
 
     server = srv.EmulatorServer().start()
+
     def check(method_id: str, status: int, body: bytes) -> None:
         # Every JSON success response is validated against the discovery schema.
         if status < 300 and method_id.split(".")[0] in ("people", "calendar", "tasks"):

@@ -55,7 +55,9 @@ class FakeSide:
         """A user creates or overwrites a record."""
         rid = rid or f"{self.prefix}{next(self._ids)}"
         old = self.records.get(rid)
-        self.records[rid] = _Rec(dict(canon), (old.version + 1) if old else 1, self.tick(), hint or (old.hint if old else None))
+        self.records[rid] = _Rec(
+            dict(canon), (old.version + 1) if old else 1, self.tick(), hint or (old.hint if old else None)
+        )
         self._touch(rid)
         return rid
 

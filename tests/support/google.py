@@ -27,11 +27,32 @@ def credentials(state: EmulatorState, email: str, scopes: frozenset[str] = ALL_S
 def service(api: str, base_url: str, creds: Credentials) -> Any:
     """A google-api-python-client service for ``api`` aimed at the emulator."""
     if api == "people":
-        return build("people", "v1", credentials=creds, static_discovery=True, client_options={"api_endpoint": base_url}, cache_discovery=False)
+        return build(
+            "people",
+            "v1",
+            credentials=creds,
+            static_discovery=True,
+            client_options={"api_endpoint": base_url},
+            cache_discovery=False,
+        )
     if api == "calendar":
-        return build("calendar", "v3", credentials=creds, static_discovery=True, client_options={"api_endpoint": base_url + "/calendar/v3/"}, cache_discovery=False)
+        return build(
+            "calendar",
+            "v3",
+            credentials=creds,
+            static_discovery=True,
+            client_options={"api_endpoint": base_url + "/calendar/v3/"},
+            cache_discovery=False,
+        )
     if api == "tasks":
-        return build("tasks", "v1", credentials=creds, static_discovery=True, client_options={"api_endpoint": base_url}, cache_discovery=False)
+        return build(
+            "tasks",
+            "v1",
+            credentials=creds,
+            static_discovery=True,
+            client_options={"api_endpoint": base_url},
+            cache_discovery=False,
+        )
     raise ValueError(api)
 
 

@@ -14,7 +14,7 @@ import requests
 import crmsync.services.contacts_wiring  # noqa: F401  (registers the contacts kind)
 from crmsync.crm.rest import RestCrmConnector
 from crmsync.google.client import Endpoint
-from crmsync.model.settings import ContactOptions, KindSettings, SyncSettings
+from crmsync.model.settings import ContactOptions, SyncSettings
 from crmsync.model.state import Connection
 from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, sync_connection
 from crmsync.store.memory import MemoryStore
@@ -40,16 +40,25 @@ class Stack:
         self.store = MemoryStore()
         settings = SyncSettings(contact_options=ContactOptions(default_region="DE"))
         self.conn = Connection(
-            id="conn-demo", crm_user_id=crm_user, google_subject="1", google_email=ACCOUNT,
-            scopes=[GRANT_SCOPES[k] for k in GRANT_SCOPES], settings=settings, created_at=datetime.now(UTC),
+            id="conn-demo",
+            crm_user_id=crm_user,
+            google_subject="1",
+            google_email=ACCOUNT,
+            scopes=[GRANT_SCOPES[k] for k in GRANT_SCOPES],
+            settings=settings,
+            created_at=datetime.now(UTC),
         )
-        self.deps = RunDeps(self.store, self.crm, GoogleAccess(Endpoint(self.base), "cid", "secret"), lambda: datetime.now(UTC))
+        self.deps = RunDeps(
+            self.store, self.crm, GoogleAccess(Endpoint(self.base), "cid", "secret"), lambda: datetime.now(UTC)
+        )
 
     def sync(self) -> dict[str, Any]:
         return sync_connection(self.conn, self.refresh_token, self.deps).as_dict()
 
     def google_contacts(self) -> list[dict[str, Any]]:
-        return requests.get(self.base + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()["people"]["connections"]
+        return requests.get(self.base + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()["people"][
+            "connections"
+        ]
 
     def stats(self) -> dict[str, int]:
         body = requests.get(self.base + "/__emulator/stats", params={"account": ACCOUNT}, timeout=10).json()
@@ -99,7 +108,8 @@ def test_first_sync_then_quiet_then_edits_both_ways(stack: Stack) -> None:
 
     people = service("people", stack.base, credentials(stack.emulator.state, ACCOUNT))
     people.people().updateContact(
-        resourceName=other["resourceName"], updatePersonFields="biographies",
+        resourceName=other["resourceName"],
+        updatePersonFields="biographies",
         body={"etag": other["etag"], "biographies": [{"value": "met at the fair", "contentType": "TEXT_PLAIN"}]},
     ).execute()
     edits = stack.sync()["kinds"]["contacts"]
@@ -116,15 +126,35 @@ def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack) -> None:
     import subprocess
     import sys
 
-    env = {**os.environ, "CRMSYNC_REFRESH_TOKEN": stack.refresh_token, "CRMSYNC_OAUTH_CLIENT_ID": "cid",
-           "CRMSYNC_OAUTH_CLIENT_SECRET": "secret"}
+    env = {
+        **os.environ,
+        "CRMSYNC_REFRESH_TOKEN": stack.refresh_token,
+        "CRMSYNC_OAUTH_CLIENT_ID": "cid",
+        "CRMSYNC_OAUTH_CLIENT_SECRET": "secret",
+    }
     env.pop("FIRESTORE_EMULATOR_HOST", None)
-    args = [sys.executable, "-m", "crmsync", "sync", "--crm-url", stack.crm_server.base_url, "--crm-api-key", "k",
-            "--crm-user", stack.conn.crm_user_id, "--google-base-url", stack.base, "--region", "DE"]
+    args = [
+        sys.executable,
+        "-m",
+        "crmsync",
+        "sync",
+        "--crm-url",
+        stack.crm_server.base_url,
+        "--crm-api-key",
+        "k",
+        "--crm-user",
+        stack.conn.crm_user_id,
+        "--google-base-url",
+        stack.base,
+        "--region",
+        "DE",
+    ]
     out = subprocess.run([*args, "--json"], env=env, capture_output=True, text=True, timeout=120, check=True)
     summary = json.loads(out.stdout)
     assert summary["complete"] and summary["kinds"]["contacts"]["writes"].get("google.create", 0) > 0
     table = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=True)
     assert "crmsync run" in table.stdout and "contacts" in table.stdout
-    bad = subprocess.run([*args[:-4]], env={**env, "CRMSYNC_REFRESH_TOKEN": ""}, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [*args[:-4]], env={**env, "CRMSYNC_REFRESH_TOKEN": ""}, capture_output=True, text=True, timeout=60
+    )
     assert bad.returncode == 2 and "missing" in bad.stdout
