@@ -22,6 +22,7 @@ class Applied:
     done: dict[tuple[Side, Op], int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     conflicted: list[Step] = field(default_factory=list)  # etag/version mismatch: re-read and re-merge
+    crm_created: list[Link] = field(default_factory=list)  # links to records a CRM create returned
     transient: bool = False  # some write failed transiently: do not advance cursors
     stopped: bool = False  # the budget ran out before every write was sent
 
@@ -147,6 +148,9 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
     if step.link is not None and step.link.crm_id != crm_id:
         out.deletes.append(step.link)  # re-created in the CRM under a new id: the old link document goes
     out.upserts.append(link)
+    crm_write = step.write_to(Side.CRM)
+    if all_ok and crm_write is not None and crm_write.op is Op.CREATE:
+        out.crm_created.append(link)
 
 
 def _created_id(res: WriteResult | None) -> str | None:

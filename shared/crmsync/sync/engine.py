@@ -89,10 +89,12 @@ class KindSync:
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
         applied = self._apply(plan, report)
+        reread = _replayed_since(applied, crm)
         for _ in range(MAX_REMERGE_ROUNDS):
-            if not applied.conflicted:
+            again = [s.link for s in applied.conflicted if s.link is not None] + reread
+            if not again:
                 break
-            applied = self._remerge(applied, report)
+            applied, reread = self._remerge(again, report), []
         self.store.save_links(applied_upserts(report, self._saved), applied_deletes(report, self._dropped))
         report.complete = not (self._unfinished or applied.conflicted)
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
@@ -197,9 +199,9 @@ class KindSync:
         self._unfinished = self._unfinished or applied.stopped or applied.transient
         return applied
 
-    def _remerge(self, previous: Applied, report: KindReport) -> Applied:
-        """Re-read records whose write hit a newer version, and merge again."""
-        links = [s.link for s in previous.conflicted if s.link is not None]
+    def _remerge(self, links: list[Link], report: KindReport) -> Applied:
+        """Re-read the records of ``links`` (a write hit a newer version, or a replayed create
+        returned an old one), and merge again."""
         crm = self.crm.get([lk.crm_id for lk in links])
         google = self.google.get([lk.google_id for lk in links])
         # A record the re-read no longer finds is gone (not "unchanged").
@@ -211,6 +213,21 @@ class KindSync:
     def _progress(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(phase, done, total)
+
+
+def _replayed_since(applied: Applied, crm: dict[str, Change]) -> list[Link]:
+    """Links to CRM records a create returned that this run's CRM listing already reported at
+    another version: the create was a replay (a lost reply), and a replay returns the record as
+    first created, not as it is now. Their CRM side is re-read, or a later edit would be lost."""
+    return [
+        lk
+        for lk in applied.crm_created
+        if lk.crm_id in crm and crm[lk.crm_id].version not in (None, _str(lk.crm_version))
+    ]
+
+
+def _str(value: int | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def applied_upserts(report: KindReport, saved: list[Link]) -> list[Link]:

@@ -326,8 +326,7 @@ def check_end_state(w: World, model: Model) -> None:
 
 
 # The machine found the engine bugs reproduced below (test_regression_*), all fixed since.
-# OPEN: a run mixing conflicting edits, a lost CRM bulk reply and an expired token can end with
-# the sides disagreeing on one field (being fixed; remove this mark with the fix).
+# OPEN: the machine still finds a failure (being fixed; remove this mark with the fix).
 TestContactSync = pytest.mark.xfail(strict=False, reason="open engine bug under investigation")(
     ContactSyncMachine.TestCase
 )
@@ -419,6 +418,22 @@ def test_regression_scope_exit_with_edit_duplicates_the_crm_record() -> None:
     converge(w, lambda _: None)
     links = w.all_links()
     assert len({lk.google_id for lk in links}) == len(links)
+
+
+def test_regression_replayed_crm_create_hides_a_later_crm_edit() -> None:
+    # A replayed create returns the record as first created (the API's contract), not as it is now.
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Öz"}))
+    w.flaky.fail.append("bulk_lost")  # the CRM create commits, its reply is lost
+    with pytest.raises(TransientError):
+        w.sync()
+    [cid] = list(w.crm_live())
+    w.crm_update(cid, {"family_name": "Meyer"})  # edited before the retry replays the create
+    converge(w, lambda _: None)
+    assert w.crm_live()[cid][0]["family"] == "Meyer"
+    assert w.google.records[gid].canon["family"] == "Meyer", "the CRM edit made after the lost reply never synced"
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id, link.base["family"]) == (cid, gid, "Meyer")
 
 
 # ---------------------------------------------------------------- example-based: GOOGLE_APIS.md section 6 on the engine
