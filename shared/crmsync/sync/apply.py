@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..errors import TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash
 from ..ports import RecordSide, WriteOp, WriteResult
@@ -25,6 +26,8 @@ class Applied:
     crm_created: list[Link] = field(default_factory=list)  # links to records a CRM create returned
     transient: bool = False  # some write failed transiently: do not advance cursors
     stopped: bool = False  # the budget ran out before every write was sent
+    interrupted: TransientError | None = None  # a write call failed transiently: nothing more was sent
+    attempted: set[int] = field(default_factory=set)  # ids of steps with a write sent (whatever its outcome)
 
     def count(self, side: Side, op: Op, n: int = 1) -> None:
         self.done[(side, op)] = self.done.get((side, op), 0) + n
@@ -95,7 +98,14 @@ def apply_plan(
             part = pending[start : start + size]
             ops = [_op(s, w) for s, w in part]
             call = {Op.CREATE: sides[side].create, Op.UPDATE: sides[side].update, Op.DELETE: sides[side].delete}[op]
-            for (step, _), res in zip(part, call(ops), strict=True):
+            out.attempted.update(id(s) for s, _ in part)
+            try:
+                sent = call(ops)
+            except TransientError as err:
+                # Like running out of budget: stop sending, and link what the calls before confirmed.
+                out.interrupted, out.transient = err, True
+                break
+            for (step, _), res in zip(part, sent, strict=True):
                 results[(id(step), side)] = res
                 if res.ok and side is Side.CRM and op is Op.CREATE and res.id:
                     replayed.add(res.id)
@@ -107,7 +117,7 @@ def apply_plan(
                     out.transient = True
                 else:
                     out.errors.append(f"{op.value} in {side.value} of {res.key}: {res.error}")
-        if out.stopped:
+        if out.stopped or out.interrupted:
             break
     for step in plan.steps:
         _settle(step, kind, results, now, out)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import MassDeleteBlocked
+from ..errors import MassDeleteBlocked, TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
@@ -47,6 +47,15 @@ class KindReport:
         }
 
 
+class RunInterrupted(TransientError):
+    """A transient failure stopped a run part-way (retry it): the links of the writes that went
+    out are saved, and ``report`` says what the run did, conflicts it resolved included."""
+
+    def __init__(self, cause: TransientError, report: KindReport) -> None:
+        super().__init__(str(cause), retry_after=cause.retry_after)
+        self.report = report
+
+
 def _by_id(listing: Listing) -> dict[str, Change]:
     # A feed may report one record more than once; the last report is its current state.
     return {c.id: c for c in listing.changes}
@@ -65,8 +74,7 @@ class KindSync:
     budget: Budget = lambda: True
     match_keys: MatchKeys | None = None
     progress: Progress | None = None
-    _saved: list[Link] = field(default_factory=list, init=False)
-    _dropped: list[Link] = field(default_factory=list, init=False)
+    _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
     _unfinished: bool = field(default=False, init=False)
 
     def run(self) -> KindReport:
@@ -89,14 +97,21 @@ class KindSync:
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
         applied = self._apply(plan, report)
+        interrupted = applied.interrupted
         reread = _replayed_since(applied, crm)
-        for _ in range(MAX_REMERGE_ROUNDS):
-            again = [s.link for s in applied.conflicted if s.link is not None] + reread
-            if not again:
-                break
-            applied, reread = self._remerge(again, report), []
-        self.store.save_links(applied_upserts(report, self._saved), applied_deletes(report, self._dropped))
-        report.complete = not (self._unfinished or applied.conflicted)
+        try:
+            for _ in range(MAX_REMERGE_ROUNDS):
+                again = [s.link for s in applied.conflicted if s.link is not None] + reread
+                if interrupted is not None or not again:
+                    break
+                applied, reread = self._remerge(again, report), []
+                interrupted = applied.interrupted
+        except TransientError as err:
+            interrupted = err
+        self._save_links()
+        report.complete = not (self._unfinished or applied.conflicted or interrupted)
+        if interrupted is not None:
+            raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
         if report.complete and not (unchanged and not cursor.full_sync):
             cursor.google_token = g_listing.next_token
@@ -180,8 +195,8 @@ class KindSync:
         report.notes.extend(f"{n.side.value} {n.record_id}: {n.message}" for n in plan.notes)
         conflicted = {id(s) for s in applied.conflicted}
         for step in plan.steps:
-            if id(step) in conflicted:
-                continue
+            if id(step) in conflicted or (step.writes and id(step) not in applied.attempted):
+                continue  # re-merged, or never sent (budget or a failure): the run that sends it reports it
             report.conflicts.extend(
                 {
                     "crm_id": step.crm_id,
@@ -194,8 +209,9 @@ class KindSync:
                 }
                 for c in step.conflicts
             )
-        self._saved.extend(applied.upserts)
-        self._dropped.extend(applied.deletes)
+        # A re-merge may undo what an earlier apply of this run did (a link it saved is dropped): the latest wins.
+        self._link_changes.update({lk.doc_id: (lk, False) for lk in applied.deletes})
+        self._link_changes.update({lk.doc_id: (lk, True) for lk in applied.upserts})
         self._unfinished = self._unfinished or applied.stopped or applied.transient
         return applied
 
@@ -209,6 +225,11 @@ class KindSync:
         google.update({lk.google_id: Change(lk.google_id, None) for lk in links if lk.google_id not in google})
         inputs = Inputs(self.kind, crm, google, links, self.settings, False, False, self.match_keys)
         return self._apply(reconcile(inputs), report)
+
+    def _save_links(self) -> None:
+        """Persist this run's link changes, one per link document."""
+        changes = self._link_changes.values()
+        self.store.save_links([lk for lk, keep in changes if keep], [lk for lk, keep in changes if not keep])
 
     def _progress(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -228,13 +249,3 @@ def _replayed_since(applied: Applied, crm: dict[str, Change]) -> list[Link]:
 
 def _str(value: int | None) -> str | None:
     return None if value is None else str(value)
-
-
-def applied_upserts(report: KindReport, saved: list[Link]) -> list[Link]:
-    """Links to write, last one per document winning."""
-    return list({lk.doc_id: lk for lk in saved}.values())
-
-
-def applied_deletes(report: KindReport, dropped: list[Link]) -> list[Link]:
-    """Links to delete, once each."""
-    return list({lk.doc_id: lk for lk in dropped}.values())

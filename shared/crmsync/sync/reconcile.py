@@ -121,10 +121,12 @@ class _Reconciler:
         self.inp = inp
         self.s = inp.settings
         self.plan = Plan()
+        self.adopted: set[str] = set()  # unlinked Google records taken as a linked pair's re-created side
 
     def run(self) -> Plan:
         by_crm = {lk.crm_id: lk for lk in self.inp.links}
         by_google = {lk.google_id: lk for lk in self.inp.links}
+        self.recreated = _recreated_in_google(self.inp.google, by_crm, by_google)
         for side, changes in ((Side.CRM, self.inp.crm), (Side.GOOGLE, self.inp.google)):
             for rid, ch in changes.items():
                 if ch.error:
@@ -319,7 +321,12 @@ class _Reconciler:
                 )
             )
             return
-        if keep:
+        if keep and other_changed is not None:
+            earlier = self.recreated.get(link.crm_id) if gone is Side.GOOGLE else None
+            if earlier is not None:
+                # An earlier run re-created it in Google but never saved the link: take that record.
+                self._adopt(link, other_changed, earlier, versions)
+                return
             # Deleted on one side, edited on the other: the edit survives, re-created where it was deleted.
             self._recreate(link, into=gone, record=other_changed, versions=versions)
             return
@@ -365,6 +372,23 @@ class _Reconciler:
             )
         )
 
+    def _adopt(self, link: Link, crm: Canon, g: Change, versions: Versions) -> None:
+        assert g.canon is not None
+        self.adopted.add(g.id)
+        # Both descend from the last agreed base: the Google record was copied from the CRM and
+        # either may have been edited since, so a three-way merge keeps every edit.
+        crm_ch = self.inp.crm.get(link.crm_id)
+        result = three_way(
+            link.base,
+            crm,
+            g.canon,
+            policy=self.s.conflict_policy,
+            crm_updated=crm_ch.updated_at if crm_ch else None,
+            google_updated=g.updated_at,
+        )
+        versions = Versions(versions.crm, g.version)
+        self._merged(link, "google_gone_edited_adopt", link.crm_id, g.id, crm, g.canon, result, Side.CRM, versions)
+
     # ----------------------------------------------------------------- unlinked records
 
     def _unlinked(self, crm_new: dict[str, Change], google_new: dict[str, Change], by_crm: dict[str, Link]) -> None:
@@ -375,11 +399,13 @@ class _Reconciler:
             if hint is None:
                 continue
             paired_google.add(gid)
+            if gid in self.adopted:
+                continue  # linked to its CRM record above
             if hint in crm_new and hint not in hinted:
                 # Our own create whose link was lost: link it, never create it again.
                 hinted.add(hint)
                 self._pair(hint, gid, crm_new.pop(hint), g, "hint_link")
-            elif hint in self.inp.crm_gone:
+            elif hint in self.inp.crm_gone and self._orphan_untouched():
                 # Our create of a CRM record since deleted: do not resurrect it.
                 self._delete_ours(gid, hint, "orphan_delete")
             elif hint in by_crm or hint in hinted:
@@ -396,6 +422,14 @@ class _Reconciler:
             self._create(Side.GOOGLE, c, crm_id=cid, google_id=None)
         for gid, g in google_new.items():
             self._create(Side.CRM, g, crm_id=None, google_id=gid)
+
+    def _orphan_untouched(self) -> bool:
+        """Whether a Google record whose CRM record was deleted (in an earlier run) counts as
+        untouched since: it does in a full listing, which cannot tell. In an incremental listing it
+        changed after that delete was synced (edited, or put back into scope after its own scope
+        exit deleted the CRM record): the delete-conflict rule decides, and keep_edited keeps it
+        as a new record."""
+        return self.inp.google_full or self.s.delete_conflict is DeleteConflictRule.DELETE
 
     def _delete_ours(self, google_id: str, crm_id: str, rule: str) -> None:
         """Delete a Google record crmsync created that has no CRM counterpart to link to."""
@@ -481,6 +515,26 @@ class _Reconciler:
 
     def _add(self, step: Step) -> None:
         self.plan.steps.append(step)
+
+
+def _recreated_in_google(
+    google: Mapping[str, Change], by_crm: Mapping[str, Link], by_google: Mapping[str, Link]
+) -> dict[str, Change]:
+    """Unlinked Google records in scope that carry a linked CRM id, by that id (the first by Google
+    id): what an earlier run's re-create of that pair left when its link was not saved."""
+    out: dict[str, Change] = {}
+    for gid, g in sorted(google.items()):
+        hint = g.crm_id_hint
+        if (
+            hint is not None
+            and hint in by_crm
+            and gid not in by_google
+            and g.canon is not None
+            and g.in_scope
+            and not g.error
+        ):
+            out.setdefault(hint, g)
+    return out
 
 
 def _id_on(link: Link, side: Side) -> str:

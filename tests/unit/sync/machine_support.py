@@ -149,6 +149,22 @@ class FlakyCrm:
         return getattr(self.crm, name)
 
 
+class RecordingLinks:
+    """The link store, remembering every pair it was asked to save or delete: a link a run makes
+    and drops again (a replayed create whose record is gone) still shows which records were one."""
+
+    def __init__(self, links: Any) -> None:
+        self.links = links
+        self.ever: list[tuple[str, str]] = []
+
+    def save_links(self, upserts: Sequence[Link], deletes: Sequence[Link]) -> None:
+        self.links.save_links(upserts, deletes)
+        self.ever.extend((lk.crm_id, lk.google_id) for lk in (*upserts, *deletes))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.links, name)
+
+
 @dataclass
 class World:
     """Both sides, the links, and the engine between them."""
@@ -162,7 +178,7 @@ class World:
         self.flaky = FlakyCrm(self.ids)
         self.google = FakeSide(Kind.CONTACTS, prefix="people/c")
         self.store = MemoryStore()
-        self.links = self.store.connection_store("conn1")
+        self.links = RecordingLinks(self.store.connection_store("conn1"))
         self._keys = 0
 
     def engine(self) -> KindSync:
@@ -345,6 +361,8 @@ class Model:
             for c in report.conflicts:
                 self.conflicts.append((run, c["crm_id"], c["google_id"], c["field"]))
                 self.groups.union(("crm", c["crm_id"]), ("google", c["google_id"]))
+        for cid, gid in world.links.ever:
+            self.groups.union(("crm", cid), ("google", gid))
         for lk in links:
             self.groups.union(("crm", lk.crm_id), ("google", lk.google_id))
             self.agreed[("crm", lk.crm_id)] = lk.base

@@ -229,7 +229,20 @@ def test_lost_link_is_restored_through_the_crm_id_hint() -> None:
 
 
 def test_hint_to_deleted_crm_record_deletes_the_orphan_not_resurrects() -> None:
-    plan = run(google=g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7"), links=[], crm_gone=frozenset({"c7"}))
+    # A full listing cannot tell whether the Google copy was touched since the CRM delete.
+    google = g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7")
+    plan = run(google=google, links=[], crm_gone=frozenset({"c7"}), google_full=True)
+    assert writes(plan) == [("google", "delete", {})]
+
+
+def test_hint_to_deleted_crm_record_changed_since_follows_the_delete_conflict_rule() -> None:
+    # In an incremental listing the Google copy changed after the CRM delete was synced (edited, or
+    # put back into the group): keep_edited keeps it as a new record, delete deletes it.
+    google = g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7")
+    plan = run(google=google, links=[], crm_gone=frozenset({"c7"}))
+    assert writes(plan) == [("crm", "create", BASE)]
+    delete = KindSettings(delete_conflict=DeleteConflictRule.DELETE)
+    plan = run(google=google, links=[], crm_gone=frozenset({"c7"}), settings=delete)
     assert writes(plan) == [("google", "delete", {})]
 
 

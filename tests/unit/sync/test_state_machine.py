@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from crmsync.errors import TransientError
 from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
-from crmsync.sync.engine import KindReport
+from crmsync.sync.engine import KindReport, RunInterrupted
 from tests.unit.sync.machine_support import (
     EMAILS,
     FAMILY,
@@ -234,6 +234,8 @@ class ContactSyncMachine(RuleBasedStateMachine):
         report: KindReport | None
         try:
             report = self.world.sync()
+        except RunInterrupted as err:
+            report = err.report  # stopped part-way: what it did (conflicts it resolved) is reported
         except TransientError:
             report = None  # the task is retried later; the state must stay convergeable
         self.model.observe(run, report, self.world.all_links(), self.world)
@@ -434,6 +436,82 @@ def test_regression_replayed_crm_create_hides_a_later_crm_edit() -> None:
     assert w.google.records[gid].canon["family"] == "Meyer", "the CRM edit made after the lost reply never synced"
     [link] = w.all_links()
     assert (link.crm_id, link.google_id, link.base["family"]) == (cid, gid, "Meyer")
+
+
+def test_regression_replayed_crm_create_of_a_since_deleted_record() -> None:
+    # The replay links the record, the re-read finds it deleted and drops the link again: the store
+    # was asked to save and delete one link at once (and before that, the link outlived the record).
+    w = World()
+    w.google.put(gcanon({"given": "Anna", "family": "Öz"}))
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    [cid] = list(w.crm_live())
+    w.crm_delete(cid)  # the user deletes the copy before the retry
+    converge(w, lambda _: None)
+    assert (w.crm_live(), w.google.records, w.all_links()) == ({}, {}, [])  # the delete reached Google
+
+
+def test_regression_retried_recreate_in_google_deletes_its_own_record() -> None:
+    # keep_edited re-creates a Google-deleted contact edited in the CRM; the run fails before its
+    # link is saved. The retry took that new Google record (it carries a linked CRM id) for a
+    # duplicate and deleted it, while the replayed re-create linked to it: the CRM edit was lost.
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    other = w.crm_create(gcanon({"given": "Ben", "family": "Meyer"}), tagged=True)
+    converge(w, lambda _: None)
+    for gid in list(w.google.records):
+        w.google.remove(gid)  # both deleted in Google...
+    w.crm_update(cid, {"title": "CEO"})  # ...one edited in the CRM: re-created in Google; the other deleted
+    w.flaky.fail.append("bulk")  # the CRM delete fails after the Google re-create went through
+    with pytest.raises(TransientError):
+        w.sync()
+    [new_gid] = list(w.google.records)
+    converge(w, lambda _: None)
+    assert [r.canon["title"] for r in w.google.records.values()] == ["CEO"]
+    assert other not in w.crm_live()
+    assert [c["title"] for c, _ in w.crm_live().values()] == ["CEO"]
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, new_gid)
+
+
+def test_regression_google_contact_back_in_scope_after_its_scope_exit_deleted_the_crm_record() -> None:
+    # Taking a Google contact we created out of the group deletes its CRM record (the delete rule).
+    # Edited and put back, it still carried that CRM id and was deleted as an orphan: the edit lost.
+    w = World()
+    w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    assert w.crm_live() == {}
+    w.google.edit(gid, given="Ben")
+    w.google.set_scope(gid, True)
+    converge(w, lambda _: None)
+    assert w.google.records[gid].canon["given"] == "Ben"
+    assert [c["given"] for c, _ in w.crm_live().values()] == ["Ben"]
+    [link] = w.all_links()
+    assert link.google_id == gid
+
+
+def test_regression_conflict_resolved_by_a_run_that_then_fails_is_never_reported() -> None:
+    # The winner's value reached Google, then a later call failed: the retry finds both sides
+    # equal, so the overwritten Google edit was in no report. Now the failed run reports it.
+    w = World(KindSettings(google_group=None, crm_tag=TAG, conflict_policy=ConflictPolicy.CRM_WINS))
+    a = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    b = w.crm_create(gcanon({"given": "Ben", "family": "Meyer"}), tagged=True)
+    converge(w, lambda _: None)
+    g = {r.hint: gid for gid, r in w.google.records.items()}
+    w.crm_update(a, {"title": "CTO"})
+    w.google.edit(g[a], title="CEO")  # a conflict: the CRM wins, written into Google
+    w.google.edit(g[b], title="CFO")  # written into the CRM, after every Google write...
+    w.flaky.fail.append("bulk")  # ...where the call fails
+    with pytest.raises(RunInterrupted) as failed:
+        w.sync()
+    assert [(c["crm_id"], c["field"], c["winner"]) for c in failed.value.report.conflicts] == [(a, "title", "crm")]
+    assert {lk.crm_id: lk.base.get("title") for lk in w.all_links()} == {a: "CTO", b: None}
+    converge(w, lambda _: None)
+    assert [c["title"] for c, _ in sorted(w.crm_live().values(), key=lambda v: str(v[0]["given"]))] == ["CTO", "CFO"]
 
 
 # ---------------------------------------------------------------- example-based: GOOGLE_APIS.md section 6 on the engine
