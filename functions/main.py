@@ -35,6 +35,10 @@ def web(request: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------
-# Private functions (fan-out and worker) go below this line: `fanout` (Cloud Scheduler, OIDC) and
-# `worker` (Cloud Tasks, OIDC). Follow the same pattern: a lazily built app, one service call per request.
+# Private functions: `fanout` (Cloud Scheduler, OIDC) and `worker` (Cloud Tasks, OIDC) live in
+# private.py beside this file (functions-framework puts this directory on sys.path; so does the
+# Cloud Functions runtime); one deploy zip serves all three entry points.
 # --------------------------------------------------------------------------------------------------
+from private import fanout, worker  # noqa: E402
+
+__all__ = ["fanout", "web", "worker"]

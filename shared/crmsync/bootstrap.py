@@ -7,6 +7,7 @@ with fakes instead of patching anything.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,9 +108,22 @@ def _crm(config: Config) -> CrmConnector:
 
 
 def _queue(config: Config) -> TaskQueue:
-    # Seam for the Cloud Tasks / local queue adapters (another issue); until they exist "Sync now"
-    # records tasks in memory and the fan-out picks the connection up at its next_sync_at.
+    """Cloud Tasks when CRMSYNC_TASKS_QUEUES names queues; locally, an in-process queue that
+    POSTs to CRMSYNC_WORKER_URL with the shared secret; else an in-memory recorder."""
+    env = os.environ
+    if env.get("CRMSYNC_TASKS_QUEUES"):
+        from crmsync.queue.cloud_tasks import cloud_tasks_queue_from_env
+
+        return cloud_tasks_queue_from_env(env)
+    worker_url = env.get("CRMSYNC_WORKER_URL")
+    if worker_url and config.is_local:
+        from crmsync.queue.local import LocalTaskQueue
+
+        headers = {"X-CrmSync-Internal": config.internal_secret} if config.internal_secret else {}
+        return LocalTaskQueue(worker_url, headers=headers)
     from crmsync.queue.memory import MemoryTaskQueue
 
-    log.warning("no task queue adapter configured; using the in-memory queue (tasks are not dispatched)")
+    log.warning(
+        "no task queue configured (CRMSYNC_TASKS_QUEUES or a local CRMSYNC_WORKER_URL); tasks are recorded only"
+    )
     return MemoryTaskQueue()

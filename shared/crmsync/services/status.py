@@ -70,15 +70,22 @@ class StatusView:
         }
 
 
+def _reports(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-kind reports of a run summary (``kinds`` is a map by kind, or a list)."""
+    kinds = run.get("kinds") or []
+    items = kinds.values() if isinstance(kinds, dict) else kinds
+    return [r for r in items if isinstance(r, dict)]
+
+
 def summarise_run(run: dict[str, Any]) -> RunView:
     """Counts per kind from a run summary ({"finished_at"|"started_at", "kinds": [KindReport.as_dict()]})."""
     at = run.get("finished_at") or run.get("started_at")
     counts: dict[str, dict[str, int]] = {}
-    for report in run.get("kinds") or []:
-        if isinstance(report, dict) and report.get("kind"):
+    for report in _reports(run):
+        if report.get("kind"):
             writes = report.get("writes") or {}
             counts[str(report["kind"])] = {str(k): int(v) for k, v in writes.items() if isinstance(v, int)}
-    ok = not run.get("error") and not any(isinstance(r, dict) and r.get("errors") for r in run.get("kinds") or [])
+    ok = not run.get("error") and not any(r.get("errors") for r in _reports(run))
     return RunView(at=at if isinstance(at, datetime) else None, counts=counts, ok=ok)
 
 
@@ -88,9 +95,7 @@ def _problems(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any
     for run in runs:
         if run.get("error"):
             errors.append(str(run["error"]))
-        for report in run.get("kinds") or []:
-            if not isinstance(report, dict):
-                continue
+        for report in _reports(run):
             errors += [f"{report.get('kind')}: {e}" for e in report.get("errors") or []]
             conflicts += [
                 {"kind": report.get("kind"), **c} for c in report.get("conflicts") or [] if isinstance(c, dict)

@@ -25,6 +25,7 @@ from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.obs.logging import log_context, redact
 from crmsync.queue.port import TaskQueue
+from crmsync.services import kinds as _all_kinds  # noqa: F401  (registers contacts, events and tasks)
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.fanout import interval_of, next_sync_time
 from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection

@@ -1,0 +1,364 @@
+"""The local stack (``make run``): every part of crmsync on loopback.
+
+Starts the official Firestore emulator, the Google Workspace emulator, the
+reference CRM (seeded with demo data and every tricky record), the three
+Cloud Functions under functions-framework (web, fanout, worker; the local
+in-process queue delivers tasks to the worker), and an in-process scheduler
+that ticks the fan-out. Connects a demo CRM user through the real OAuth flow,
+runs the first sync, prints a summary and the settings URL, keeps syncing,
+and stops every child process on Ctrl-C.
+
+With ``CRMSYNC_OAUTH_CLIENT_ID`` and ``CRMSYNC_OAUTH_CLIENT_SECRET`` of a real
+Google OAuth client in the environment (and ``--real-google``), the same
+stack syncs with a real Google account: open the printed connect link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / ".local"
+DEMO_GOOGLE_ACCOUNT = "demo@example.com"
+DEMO_CRM_USER = "user1@crm.example"
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+
+class StackError(RuntimeError):
+    """The stack cannot start; the message says what to do."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Children:
+    """Child processes, each in its own process group, all stopped together."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen[str]]] = []
+        self.stoppers: list[Any] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[str]:
+        handle = log.open("w")
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    def stop(self) -> None:
+        for _name, proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        deadline = time.monotonic() + 10
+        for _name, proc in self.procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        for stop in reversed(self.stoppers):
+            stop()
+
+
+def _wait_http(url: str, what: str, proc: subprocess.Popen[str] | None, log: Path | None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise StackError(f"{what} exited during start-up:\n{tail}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise StackError(f"{what} did not answer at {url} within {timeout:.0f}s")
+
+
+def _local_secrets() -> dict[str, str]:
+    """Keys of the local deployment, made once and kept in .local/secrets.json (0600)."""
+    path = LOCAL / "secrets.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    values = {
+        "link_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "admin_key": secrets.token_urlsafe(32),
+        "crm_key": secrets.token_urlsafe(24),
+        "internal": secrets.token_urlsafe(24),
+        "client_secret": secrets.token_urlsafe(24),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(values, out)
+    return values
+
+
+def _seed_crm(db: Path) -> None:
+    if db.exists():
+        return
+    from infra.crm.seed import seed
+
+    console.print("[dim]seeding the reference CRM with demo data and every tricky record…[/dim]")
+    seed(db, contacts=200, activities=100, tasks=50, users=3)
+
+
+def _connect_demo(web: str, google: str | None, link_key: str, crm_user_id: str) -> requests.Session:
+    """The real connect flow: signed link -> Google consent (auto-approved by the emulator) ->
+    OAuth callback -> settings page. Returns the browser-like session (with its cookie)."""
+    from crmsync.security.links import mint_connect_token
+
+    token = mint_connect_token(link_key.encode(), crm_user_id, timedelta(minutes=15), datetime.now(UTC))
+    session = requests.Session()
+    if google is not None:
+        requests.post(
+            google + "/__emulator/settings",
+            json={"auto_approve": True, "default_account": DEMO_GOOGLE_ACCOUNT},
+            timeout=10,
+        ).raise_for_status()
+    resp = session.get(f"{web}/connect", params={"t": token}, timeout=60)
+    if google is not None:
+        requests.post(google + "/__emulator/settings", json={"auto_approve": False}, timeout=10).raise_for_status()
+    if resp.status_code != 200 or "/settings" not in resp.url:
+        raise StackError(f"connecting the demo user ended at {resp.url} ({resp.status_code}): {resp.text[:500]}")
+    return session
+
+
+def _last_run(store: Any, crm_user_id: str) -> dict[str, Any] | None:
+    """The connection's last run summary, read from Firestore like the worker wrote it."""
+    conn = store.find_connection_by_crm_user(crm_user_id)
+    return conn.last_run if conn is not None else None
+
+
+def _run_table(run: dict[str, Any]) -> Table:
+    table = Table(title=f"crmsync: last run {run.get('run_id', '?')} ({run.get('duration_s', '?')} s)")
+    for col in ("kind", "listed google", "listed crm", "→ google", "→ crm", "conflicts", "notes", "errors", "complete"):
+        table.add_column(col)
+    kinds = run.get("kinds") or {}
+    rows = kinds.values() if isinstance(kinds, dict) else kinds
+    for rep in rows:
+        writes: dict[str, int] = rep.get("writes") or {}
+        listed = rep.get("listed") or {}
+        table.add_row(
+            str(rep.get("kind")),
+            str(listed.get("google", "-")),
+            str(listed.get("crm", "-")),
+            ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("google.")) or "-",
+            ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("crm.")) or "-",
+            str(len(rep.get("conflicts") or [])),
+            str(len(rep.get("notes") or [])),
+            str(len(rep.get("errors") or [])),
+            "yes" if rep.get("complete") else f"no {rep.get('stopped', '')}",
+        )
+    return table
+
+
+def _tick(fanout: str, internal: str) -> dict[str, Any]:
+    resp = requests.post(fanout, json={}, headers={"X-CrmSync-Internal": internal}, timeout=60)
+    return dict(resp.json()) if resp.headers.get("Content-Type", "").startswith("application/json") else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="make run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--tick", type=float, default=15.0, help="seconds between scheduler ticks (default 15)")
+    ap.add_argument("--interval", type=int, default=1, help="sync interval of the demo connection, minutes (default 1)")
+    ap.add_argument(
+        "--real-google", action="store_true", help="use real Google with the OAuth client in the environment"
+    )
+    ap.add_argument("--once", action="store_true", help="stop after the first sync (for scripted checks)")
+    ap.add_argument("--reset", action="store_true", help="forget the local CRM database, vault and keys first")
+    args = ap.parse_args(argv)
+    LOCAL.mkdir(exist_ok=True)
+    if args.reset:
+        for name in ("crm.sqlite", "crm.sqlite-wal", "crm.sqlite-shm", "vault.json", "vault.json.key", "secrets.json"):
+            (LOCAL / name).unlink(missing_ok=True)
+    children = Children()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        return _run(args, children, stop)
+    except StackError as err:
+        console.print(f"[red]crmsync stack: {err}[/red]")
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        console.print("[dim]stopping every child process…[/dim]")
+        children.stop()
+
+
+def _run(args: argparse.Namespace, children: Children, stop: threading.Event) -> int:
+    from infra.firestore_emulator import FirestoreEmulatorError, start_firestore_emulator
+
+    keys = _local_secrets()
+    py = sys.executable
+    try:
+        firestore_host, stop_firestore = start_firestore_emulator()
+    except FirestoreEmulatorError as err:
+        raise StackError(str(err)) from err
+    children.stoppers.append(stop_firestore)
+    console.print(f"Firestore emulator   {firestore_host}")
+
+    google: str | None = None
+    client_id, client_secret = "crmsync-local", keys["client_secret"]
+    if args.real_google:
+        client_id = os.environ.get("CRMSYNC_OAUTH_CLIENT_ID", "")
+        client_secret = os.environ.get("CRMSYNC_OAUTH_CLIENT_SECRET", "")
+        if not client_id or not client_secret:
+            raise StackError(
+                "--real-google needs CRMSYNC_OAUTH_CLIENT_ID and CRMSYNC_OAUTH_CLIENT_SECRET of a web OAuth client"
+            )
+    else:
+        port = _free_port()
+        log = LOCAL / "google-emulator.log"
+        proc = children.start("google", [py, "-m", "infra.google_emulator", "--port", str(port)], dict(os.environ), log)
+        google = f"http://127.0.0.1:{port}"
+        _wait_http(google + "/__emulator/settings", "the Google emulator", proc, log)
+        console.print(f"Google emulator      {google}")
+
+    db = LOCAL / "crm.sqlite"
+    _seed_crm(db)
+    crm_port = _free_port()
+    log = LOCAL / "crm.log"
+    proc = children.start(
+        "crm",
+        [py, "-m", "infra.crm", "--db", str(db), "--port", str(crm_port), "--api-key", keys["crm_key"]],
+        dict(os.environ),
+        log,
+    )
+    crm = f"http://127.0.0.1:{crm_port}"
+    _wait_http(crm + "/health", "the reference CRM", proc, log)
+    console.print(f"Reference CRM        {crm}")
+
+    ports = {name: _free_port() for name in ("web", "fanout", "worker")}
+    web, fanout, worker = (f"http://127.0.0.1:{ports[n]}" for n in ("web", "fanout", "worker"))
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'shared'}{os.pathsep}{ROOT}",
+        "FIRESTORE_EMULATOR_HOST": firestore_host,
+        "OAUTHLIB_INSECURE_TRANSPORT": "1",
+        "OAUTHLIB_RELAX_TOKEN_SCOPE": "1",
+        "CRMSYNC_PROJECT": "crmsync-local",
+        "CRMSYNC_STORE": "firestore",
+        "CRMSYNC_VAULT": "local_file",
+        "CRMSYNC_LOCAL_VAULT_PATH": str(LOCAL / "vault.json"),
+        "CRMSYNC_BASE_URL": web,
+        "CRMSYNC_OAUTH_CLIENT_ID": client_id,
+        "CRMSYNC_OAUTH_CLIENT_SECRET": client_secret,
+        "CRMSYNC_LINK_SIGNING_KEY": keys["link_key"],
+        "CRMSYNC_ADMIN_API_KEY": keys["admin_key"],
+        "CRMSYNC_CRM_BASE_URL": crm,
+        "CRMSYNC_CRM_API_KEY": keys["crm_key"],
+        "CRMSYNC_INTERNAL_SECRET": keys["internal"],
+        "CRMSYNC_WORKER_URL": worker,
+        "CRMSYNC_LOG_LEVEL": os.environ.get("CRMSYNC_LOG_LEVEL", "INFO"),
+    }
+    if google is not None:
+        env |= {
+            "CRMSYNC_GOOGLE_AUTH_URI": google + "/o/oauth2/auth",
+            "CRMSYNC_GOOGLE_TOKEN_URI": google + "/token",
+            "CRMSYNC_GOOGLE_REVOKE_URI": google + "/revoke",
+            "CRMSYNC_GOOGLE_API_BASE": google,
+        }
+    ff = str(Path(py).parent / "functions-framework")
+    for name in ("worker", "fanout", "web"):
+        log = LOCAL / f"function-{name}.log"
+        proc = children.start(
+            name,
+            [
+                ff,
+                "--target",
+                name,
+                "--source",
+                str(ROOT / "functions" / "main.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports[name]),
+            ],
+            env,
+            log,
+        )
+        _wait_http(f"http://127.0.0.1:{ports[name]}/", f"the {name} function", proc, log)
+    console.print(f"Functions            web {web}  fanout {fanout}  worker {worker}")
+
+    from crmsync.crm.rest import RestCrmConnector
+
+    user = RestCrmConnector(crm, keys["crm_key"]).user_by_email(DEMO_CRM_USER)
+    if user is None:
+        raise StackError(f"the demo CRM user {DEMO_CRM_USER} is missing; run `make run -- --reset`")
+    if args.real_google:
+        from crmsync.security.links import mint_connect_token
+
+        link = mint_connect_token(keys["link_key"].encode(), user.id, timedelta(hours=1), datetime.now(UTC))
+        console.print(f"\nOpen this link in a browser to connect a Google account:\n  {web}/connect?t={link}\n")
+    else:
+        _connect_demo(web, google, keys["link_key"], user.id)
+        console.print(f"Connected CRM user {user.email} ({user.id}) to Google account {DEMO_GOOGLE_ACCOUNT}")
+        # Server-to-server settings API (the CRM's bearer key on behalf of the user).
+        api = {"Authorization": f"Bearer {keys['crm_key']}", "X-CRM-User": user.id, "Accept": "application/json"}
+        current = requests.get(f"{web}/settings", headers=api, timeout=30)
+        current.raise_for_status()
+        settings = current.json()["settings"]
+        settings["interval_minutes"] = args.interval
+        requests.put(f"{web}/settings", json=settings, headers=api, timeout=30).raise_for_status()
+
+    from crmsync.store.firestore import FirestoreStore
+    from infra.firestore_emulator import new_firestore_client
+
+    store = FirestoreStore(new_firestore_client(firestore_host, "crmsync-local"))
+    console.print("[dim]first sync…[/dim]")
+    started = time.monotonic()
+    _tick(fanout, keys["internal"])
+    run: dict[str, Any] | None = None
+    while not args.real_google and time.monotonic() - started < 600:
+        run = _last_run(store, user.id)
+        if run:
+            break
+        time.sleep(1)
+    if run:
+        console.print(_run_table(run))
+    from crmsync.security.links import mint_connect_token
+
+    link = mint_connect_token(keys["link_key"].encode(), user.id, timedelta(hours=1), datetime.now(UTC))
+    console.print(f"\nSettings page (open this connect link in a browser; it signs you in):\n  {web}/connect?t={link}")
+    console.print(f"Google emulator controls: {google}/__emulator/   CRM: {crm}/openapi.json   logs: {LOCAL}/")
+    if args.once:
+        return 0 if run else 1
+    console.print(
+        f"[dim]syncing every {args.interval} min (scheduler tick {args.tick:.0f} s); Ctrl-C stops everything[/dim]"
+    )
+    last = (run or {}).get("run_id")
+    while not stop.wait(args.tick):
+        _tick(fanout, keys["internal"])
+        latest = _last_run(store, user.id) or {}
+        if latest.get("run_id") and latest.get("run_id") != last:
+            last = latest["run_id"]
+            console.print(_run_table(latest))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
