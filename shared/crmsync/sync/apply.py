@@ -11,7 +11,7 @@ from ..errors import TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash
 from ..ports import RecordSide, WriteOp, WriteResult
-from .plan import Op, Plan, Step, Write
+from .plan import STALE, Op, Plan, Step, Write
 
 
 @dataclass
@@ -34,7 +34,6 @@ class Applied:
 
 
 Budget = Callable[[], bool]  # True while the run may keep writing
-STALE = ""  # a side hash that is not known: the engine re-reads that side when its partner changes
 
 
 def _op(step: Step, write: Write) -> WriteOp:

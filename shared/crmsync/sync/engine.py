@@ -4,7 +4,7 @@ links, and only then advance the cursors."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +13,8 @@ from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
 from ..ports import Change, LinkStore, Listing, RecordSide
-from .apply import STALE, Applied, Budget, apply_plan
-from .plan import Plan
+from .apply import Applied, Budget, apply_plan
+from .plan import STALE, Plan
 from .reconcile import Inputs, MatchKeys, reconcile
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -156,8 +156,9 @@ class KindSync:
             google.update({i: found.get(i, Change(i, None)) for i in want_google})
 
     def _fetch_hinted(self, crm: dict[str, Change], google: dict[str, Change], links: Iterable[Link]) -> frozenset[str]:
-        """Fetch CRM records that unlinked Google records say they belong to (our
-        creates whose link was lost), so they are linked rather than duplicated."""
+        """Fetch CRM records that unlinked Google records in scope say they belong to (our
+        creates whose link was lost), so they are linked rather than duplicated. A Google record
+        out of scope is never paired: a fetched record would only pass for a new CRM record."""
         linked_google = {lk.google_id for lk in links}
         linked_crm = {lk.crm_id for lk in links}
         wanted = sorted(
@@ -165,6 +166,8 @@ class KindSync:
                 g.crm_id_hint
                 for g in google.values()
                 if g.crm_id_hint
+                and g.canon is not None
+                and g.in_scope
                 and g.id not in linked_google
                 and g.crm_id_hint not in crm
                 and g.crm_id_hint not in linked_crm
@@ -173,7 +176,10 @@ class KindSync:
         if not wanted:
             return frozenset()
         found = self.crm.get(wanted)
-        crm.update(found)
+        # Not in this run's listing, so unchanged since its link was dropped on purpose (both sides
+        # left the scope, or one left it and the delete rule kept the other): still out of scope,
+        # which a get does not say. Taken for in scope, it was paired and written to.
+        crm.update({i: replace(ch, in_scope=False) for i, ch in found.items()})
         return frozenset(w for w in wanted if w not in found)
 
     def _check_deletes(self, plan: Plan, linked: int | None) -> None:

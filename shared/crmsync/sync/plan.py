@@ -9,6 +9,8 @@ from ..model.kinds import Side
 from ..model.link import Canon, Link
 from .merge import FieldConflict
 
+STALE = ""  # a link's side hash that is not known: the engine re-reads that side when its partner changes
+
 
 class Op(StrEnum):
     CREATE = "create"

@@ -32,7 +32,7 @@ from ..model.link import Canon, Link, content_hash
 from ..model.settings import DeleteConflictRule, DeleteRule, Direction, KindSettings, UpdateRule
 from ..ports import Change
 from .merge import MergeResult, changed_fields, three_way
-from .plan import Note, Op, Plan, Step, Write
+from .plan import STALE, Note, Op, Plan, Step, Write
 
 MatchKeys = Callable[[Canon], tuple[list[str], ...]]
 
@@ -112,6 +112,16 @@ def _left_scope(change: Change | None) -> bool:
     return change is not None and not change.in_scope
 
 
+def _still_out(link: Link, side: Side, full: bool) -> Change | None:
+    """A parked pair (``side`` left the scope while its partner, marked stale, was edited): a side
+    missing from an incremental listing has not changed since, so it is still out of scope, not
+    back at the base (taking it for the base wrote the partner's edits into an out-of-scope record)."""
+    partner_hash = link.google_hash if side is Side.CRM else link.crm_hash
+    if full or partner_hash != STALE:
+        return None
+    return Change(_id_on(link, side), None, in_scope=False)
+
+
 def _version(change: Change | None) -> str | None:
     return change.version if change else None
 
@@ -149,8 +159,8 @@ class _Reconciler:
     # ----------------------------------------------------------------- linked pairs
 
     def _linked(self, link: Link) -> None:
-        crm_ch = self.inp.crm.get(link.crm_id)
-        g_ch = self.inp.google.get(link.google_id)
+        crm_ch = self.inp.crm.get(link.crm_id) or _still_out(link, Side.CRM, self.inp.crm_full)
+        g_ch = self.inp.google.get(link.google_id) or _still_out(link, Side.GOOGLE, self.inp.google_full)
         crm_source = _writable(self.s, Side.GOOGLE)  # CRM edits flow only if Google may be written
         g_source = _writable(self.s, Side.CRM)
         cs, crm = _state(crm_ch, link, Side.CRM, self.inp.crm_full, crm_source)
@@ -412,6 +422,9 @@ class _Reconciler:
                 # A second Google record carrying the same CRM id (a create retried by the
                 # transport after a lost reply): ours, and a duplicate.
                 self._delete_ours(gid, hint, "duplicate_delete")
+            elif hint in self.inp.crm and not self.inp.crm[hint].in_scope:
+                # Our copy of a CRM record out of the sync's scope: left alone (no link, no CRM duplicate).
+                self.plan.notes.append(Note(Side.GOOGLE, gid, f"its CRM record {hint} is out of the sync's scope"))
             else:
                 paired_google.discard(gid)  # the CRM record is out of scope or unknown: treat as a new record
         for gid in paired_google:

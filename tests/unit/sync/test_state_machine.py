@@ -514,6 +514,65 @@ def test_regression_conflict_resolved_by_a_run_that_then_fails_is_never_reported
     assert [c["title"] for c, _ in sorted(w.crm_live().values(), key=lambda v: str(v[0]["given"]))] == ["CTO", "CFO"]
 
 
+def test_regression_parked_pair_seen_again_writes_into_the_out_of_scope_record() -> None:
+    # Out of scope in the CRM while edited in Google: the pair is parked. Google listed again (edited
+    # again, or a full listing after an expired token) took the absent CRM side for the base: the edit
+    # was written into the out-of-scope CRM record, came back as a scope exit and deleted the Google one.
+    for expire in (False, True):
+        w = World()
+        cid, gid = synced_pair(w)
+        w.crm_set_tag(cid, False)
+        w.google.edit(gid, given="Ben")
+        converge(w, lambda _: None)
+        w.google.edit(gid, title="CEO")
+        if expire:
+            w.google.expired_below = w.google.seq
+        converge(w, lambda _: None)
+        assert (w.google.records[gid].canon["given"], w.google.records[gid].canon["title"]) == ("Ben", "CEO")
+        assert w.crm_live()[cid] == (gcanon({"given": "Anna", "family": "Schmidt"}), False), (
+            "written while out of scope"
+        )
+        [link] = w.all_links()
+        assert (link.crm_id, link.google_id) == (cid, gid)  # still parked
+
+
+def test_regression_out_of_scope_google_copy_pulls_its_out_of_scope_crm_record_back_in() -> None:
+    # Both sides out of scope: the link goes. A full Google listing still shows the copy with its CRM
+    # id; that CRM record was fetched, taken for a new one in scope, copied into Google and linked to
+    # the out-of-scope copy, whose scope exit then deleted the CRM record with its edit.
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.crm_set_tag(cid, False)
+    w.google.set_scope(gid, False)
+    w.google.expired_below = w.google.seq
+    w.crm_update(cid, {"given_name": "Ben"})
+    converge(w, lambda _: None)
+    assert w.crm_live()[cid] == (gcanon({"given": "Ben", "family": "Schmidt"}), False)
+    assert list(w.google.records) == [gid]
+    assert w.all_links() == []
+
+
+def test_regression_google_copy_back_in_scope_is_paired_with_its_out_of_scope_crm_record() -> None:
+    # Both sides out of scope: the link goes. The Google copy edited and put back into the group was
+    # paired with its CRM record (a get does not say it is out of scope) and the edit written into
+    # it; that came back as a scope exit and the delete rule deleted the Google copy with the edit.
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.crm_set_tag(cid, False)
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    w.google.edit(gid, title="CEO")
+    w.google.set_scope(gid, True)
+    converge(w, lambda _: None)
+    assert w.google.records[gid].canon["title"] == "CEO"
+    assert w.crm_live() == {cid: (gcanon({"given": "Anna", "family": "Schmidt"}), False)}  # untouched, no copy
+    assert w.all_links() == []
+
+
 # ---------------------------------------------------------------- example-based: GOOGLE_APIS.md section 6 on the engine
 
 
