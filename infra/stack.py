@@ -189,8 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--once", action="store_true", help="stop after the first sync (for scripted checks)")
     ap.add_argument("--reset", action="store_true", help="forget the local CRM database, vault and keys first")
+    ap.add_argument("--local-dir", type=Path, default=None, help="where state and logs live (default .local/)")
+    ap.add_argument("--skip-demo", action="store_true", help="do not connect the demo user (a browser will)")
+    ap.add_argument("--state-file", type=Path, help="write the stack's URLs and keys here once it is up (tests)")
     args = ap.parse_args(argv)
-    LOCAL.mkdir(exist_ok=True)
+    global LOCAL  # one stack per process
+    LOCAL = (args.local_dir or LOCAL).resolve()
+    LOCAL.mkdir(parents=True, exist_ok=True)
     if args.reset:
         for name in ("crm.sqlite", "crm.sqlite-wal", "crm.sqlite-shm", "vault.json", "vault.json.key", "secrets.json"):
             (LOCAL / name).unlink(missing_ok=True)
@@ -244,7 +249,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     log = LOCAL / "crm.log"
     proc = children.start(
         "crm",
-        [py, "-m", "infra.crm", "--db", str(db), "--port", str(crm_port), "--api-key", keys["crm_key"]],
+        [py, "-m", "infra.crm", "--db", str(db), "--port", str(crm_port), f"--api-key={keys['crm_key']}"],
         dict(os.environ),
         log,
     )
@@ -309,7 +314,22 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     user = RestCrmConnector(crm, keys["crm_key"]).user_by_email(DEMO_CRM_USER)
     if user is None:
         raise StackError(f"the demo CRM user {DEMO_CRM_USER} is missing; run `make run -- --reset`")
-    if args.real_google:
+    if args.state_file:
+        state = {
+            "web": web,
+            "fanout": fanout,
+            "worker": worker,
+            "google": google,
+            "crm": crm,
+            "firestore": firestore_host,
+            "crm_user_id": user.id,
+            "keys": keys,
+            "local": str(LOCAL),
+        }
+        tmp = args.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(args.state_file)
+    if args.real_google or args.skip_demo:
         from crmsync.security.links import mint_connect_token
 
         link = mint_connect_token(keys["link_key"].encode(), user.id, timedelta(hours=1), datetime.now(UTC))
@@ -333,7 +353,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     started = time.monotonic()
     _tick(fanout, keys["internal"])
     run: dict[str, Any] | None = None
-    while not args.real_google and time.monotonic() - started < 600:
+    while not (args.real_google or args.skip_demo) and time.monotonic() - started < 600:
         run = _last_run(store, user.id)
         if run:
             break

@@ -10,7 +10,7 @@ from crmsync.services.admin_config import load_admin_config
 from crmsync.services.errors import WrongState
 from crmsync.services.settings import connection_of
 
-SLOT_SECONDS = 60  # one "Sync now" task per connection per minute; repeated clicks in a minute are one task
+SLOT_SECONDS = 10  # a double click is one task; a later click (after an edit) syncs again
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class SyncRequest:
 
 
 def request_sync(app: App, crm_user_id: str) -> SyncRequest:
-    """Queue a named task for this minute's slot; if a run holds the lease, flag a rerun as well."""
+    """Queue a named task for this 10-second slot; if a run holds the lease, flag a rerun as well."""
     connection = connection_of(app, crm_user_id)
     if connection.status is ConnectionStatus.NEEDS_REAUTH:
         raise WrongState("Google no longer accepts this connection's access. Use Reconnect Google first.")
@@ -40,6 +40,6 @@ def request_sync(app: App, crm_user_id: str) -> SyncRequest:
     slot = int(now.timestamp()) // SLOT_SECONDS
     name = f"{connection.id}-now-{slot}"
     enqueued = app.queue.enqueue(
-        connection.id, name=name, payload={"connection_id": connection.id, "reason": "sync_now"}
+        connection.id, name=name, payload={"connection_id": connection.id, "reason": "sync_now", "task": name}
     )
     return SyncRequest(enqueued=enqueued, rerun_requested=rerun, task_name=name)

@@ -1,0 +1,181 @@
+"""The whole local stack in a real browser: `python -m infra.stack` (Firestore emulator, Google
+emulator, reference CRM, web/fanout/worker under functions-framework, local queue, scheduler),
+then Chromium: connect -> Allow -> settings -> Sync now -> a CRM edit and a Google edit both reach
+the other side; the structured logs of the run contain no secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from crmsync.services.sync_now import SLOT_SECONDS
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CRMSYNC_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ACCOUNT = "stack-e2e@example.com"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    local = tmp_path_factory.mktemp("stack")
+    state = local / "state.json"
+    out = (local / "stack.out").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.stack",
+            "--skip-demo",
+            "--tick",
+            "2",
+            "--local-dir",
+            str(local),
+            "--state-file",
+            str(state),
+        ],
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not state.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the local stack did not come up:\n" + (local / "stack.out").read_text()[-3000:])
+            time.sleep(0.5)
+        yield json.loads(state.read_text())
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        out.close()
+
+
+def _wait(predicate: Any, what: str, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_connect_sync_now_and_edits_both_ways(stack: dict[str, Any]) -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh (apt-get install -y chromium) as root")
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.sync_api import sync_playwright
+
+    from crmsync.crm.rest import RestCrmConnector
+    from crmsync.security.links import mint_connect_token
+    from crmsync.store.firestore import FirestoreStore
+    from infra.firestore_emulator import new_firestore_client
+
+    keys, web, google, user_id = stack["keys"], stack["web"], stack["google"], stack["crm_user_id"]
+    link = mint_connect_token(keys["link_key"].encode(), user_id, timedelta(minutes=15), datetime.now(UTC))
+    store = FirestoreStore(new_firestore_client(stack["firestore"], "crmsync-local"))
+    crm = RestCrmConnector(stack["crm"], keys["crm_key"])
+
+    def runs() -> list[dict[str, Any]]:
+        conn = store.find_connection_by_crm_user(user_id)
+        return store.recent_runs(conn.id, 50) if conn else []
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(f"{web}/connect?t={link}")
+        page.wait_for_selector("#allow")
+        page.fill("#email", ACCOUNT)
+        page.click("#allow")
+        page.wait_for_url(f"{web}/settings**")
+        assert page.inner_text("#google-email") == ACCOUNT
+        page.click("#sync-now")
+        page.wait_for_load_state()
+        first = _wait(
+            lambda: [r for r in runs() if (r.get("kinds") or {}).get("contacts", {}).get("complete")], "the first sync"
+        )
+        assert any(r["kinds"]["contacts"]["writes"].get("google.create", 0) > 0 for r in first)
+
+        # A CRM edit and a Google edit.
+        dump = requests.get(google + "/__emulator/dump", params={"account": ACCOUNT}, timeout=30).json()
+        people = dump["people"]["connections"]
+        mine = [p for p in people if any(d.get("key") == "crmsync.crm_id" for d in p.get("clientData", []))]
+        crm_edited, google_edited = mine[0], mine[1]
+        crm_id = next(d["value"] for d in crm_edited["clientData"] if d["key"] == "crmsync.crm_id")
+        record = crm.get("contacts", crm_id, on_behalf_of=user_id)
+        crm.update("contacts", crm_id, {"title": "Edited in the CRM"}, record.version, on_behalf_of=user_id)
+        token = requests.post(
+            google + "/__emulator/tokens",
+            json={"email": ACCOUNT, "scopes": ["https://www.googleapis.com/auth/contacts"]},
+            timeout=30,
+        ).json()["access_token"]
+        resp = requests.patch(
+            f"{google}/v1/{google_edited['resourceName']}:updateContact",
+            params={"updatePersonFields": "biographies"},
+            json={
+                "etag": google_edited["etag"],
+                "biographies": [{"value": "Edited in Google", "contentType": "TEXT_PLAIN"}],
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        resp.raise_for_status()
+        before = len(runs())
+        time.sleep(SLOT_SECONDS)  # a click in the same 10-second slot is the same "Sync now" task
+        page.goto(f"{web}/settings")
+        page.click("#sync-now")
+        page.wait_for_load_state()
+        _wait(lambda: len(runs()) > before, "the sync after the edits")
+        google_crm_id = next(d["value"] for d in google_edited["clientData"] if d["key"] == "crmsync.crm_id")
+
+        def both_arrived() -> bool:
+            people = requests.get(google + "/__emulator/dump", params={"account": ACCOUNT}, timeout=30).json()[
+                "people"
+            ]["connections"]
+            person = next(p for p in people if p["resourceName"] == crm_edited["resourceName"])
+            in_google = any(o.get("title") == "Edited in the CRM" for o in person.get("organizations", []))
+            in_crm = crm.get("contacts", google_crm_id, on_behalf_of=user_id).notes == "Edited in Google"
+            return in_google and in_crm
+
+        _wait(both_arrived, "both edits on the other side")
+        page.goto(f"{web}/settings")
+        assert "Active" in page.inner_text("#status")
+        browser.close()
+
+    # No secret in any structured log line of the run.
+    logs = "".join(p.read_text(errors="replace") for p in Path(stack["local"]).glob("function-*.log"))
+    assert '"severity"' in logs
+    vault = (
+        json.loads((Path(stack["local"]) / "vault.json").read_text())
+        if (Path(stack["local"]) / "vault.json").exists()
+        else {}
+    )
+    secrets_used = [link, *keys.values(), *[v for v in vault.values() if isinstance(v, str) and len(v) > 12]]
+    for secret in secrets_used:
+        assert secret not in logs, "a secret reached the logs"
