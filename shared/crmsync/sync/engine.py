@@ -89,7 +89,7 @@ class KindSync:
         report.listed = {"google": len(google), "crm": len(crm)}
         report.full = g_listing.full or c_listing.full
         links = self._links(crm, google, all_links=report.full)
-        self._reread_stale(crm, google, links)
+        self._reread_stale(crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
         crm_gone = self._fetch_hinted(crm, google, links)
         inputs = Inputs(
             self.kind, crm, google, links, self.settings, c_listing.full, g_listing.full, self.match_keys, crm_gone
@@ -139,14 +139,21 @@ class KindSync:
                 found.setdefault(link.crm_id, link)
         return list(found.values())
 
-    def _reread_stale(self, crm: dict[str, Change], google: dict[str, Change], links: list[Link]) -> None:
-        """A side left unsynced on purpose (a parked pair) is re-read when its partner changes,
-        so what it holds is merged instead of being taken for the agreed base."""
+    def _reread_stale(
+        self, crm: dict[str, Change], google: dict[str, Change], links: list[Link], *, crm_full: bool, google_full: bool
+    ) -> None:
+        """A side left unsynced on purpose (a parked pair) is re-read when its partner changes (or may
+        have: missing from a full listing, it was deleted), so what it holds is merged instead of
+        being taken for the agreed base."""
         want_crm = [
-            lk.crm_id for lk in links if lk.crm_hash == STALE and lk.google_id in google and lk.crm_id not in crm
+            lk.crm_id
+            for lk in links
+            if lk.crm_hash == STALE and (google_full or lk.google_id in google) and lk.crm_id not in crm
         ]
         want_google = [
-            lk.google_id for lk in links if lk.google_hash == STALE and lk.crm_id in crm and lk.google_id not in google
+            lk.google_id
+            for lk in links
+            if lk.google_hash == STALE and (crm_full or lk.crm_id in crm) and lk.google_id not in google
         ]
         if want_crm:
             found = self.crm.get(want_crm)

@@ -119,6 +119,27 @@ def three_way(
     return MergeResult(merged, conflicts)
 
 
+def two_way(
+    crm: Canon,
+    google: Canon,
+    *,
+    policy: ConflictPolicy,
+    crm_updated: datetime | None,
+    google_updated: datetime | None,
+) -> MergeResult:
+    """Merge records with no known base: every field that differs goes to the policy's winner
+    and is recorded as a conflict."""
+    win = winner_of(policy, crm_updated, google_updated)
+    merged: Canon = {}
+    conflicts: list[FieldConflict] = []
+    for name in sorted(set(crm) | set(google)):
+        vc, vg = crm.get(name), google.get(name)
+        merged[name] = vc if vc == vg or win is Side.CRM else vg
+        if vc != vg:
+            conflicts.append(FieldConflict(name, None, vc, vg, win, policy))
+    return MergeResult(merged, conflicts)
+
+
 def changed_fields(before: Canon, after: Canon) -> Canon:
     """The fields of ``after`` whose value differs from ``before`` (for PATCH)."""
     return {k: v for k, v in after.items() if before.get(k) != v}

@@ -14,10 +14,17 @@ side is SAME (no change, or our own write echoing back), CHANGED, or GONE
     CHANGED x GONE     (the same, mirrored)
     GONE    x GONE     drop the link
 
+A side that left the scope (rather than being deleted) while the other was
+edited parks the pair: link kept, the edited side marked stale; while parked,
+a side absent from an incremental listing is still out of scope.
+
 Unlinked records are paired by the CRM id Google carries for records we
 created, then by unique e-mail, then by unique phone (contacts), and only
 then created on the other side, so first syncs and retried creates never
-duplicate.
+duplicate. A Google record carrying a linked CRM id is that pair's re-create
+(adopted when its Google side is gone) or a duplicate (deleted); one whose
+CRM record is out of scope is left alone; one whose CRM record is deleted
+follows the delete-conflict rule when it changed since, else is deleted.
 """
 
 from __future__ import annotations
@@ -26,12 +33,13 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash
 from ..model.settings import DeleteConflictRule, DeleteRule, Direction, KindSettings, UpdateRule
 from ..ports import Change
-from .merge import MergeResult, changed_fields, three_way
+from .merge import MergeResult, changed_fields, three_way, two_way
 from .plan import STALE, Note, Op, Plan, Step, Write
 
 MatchKeys = Callable[[Canon], tuple[list[str], ...]]
@@ -484,11 +492,13 @@ class _Reconciler:
     def _pair(self, crm_id: str, google_id: str, c: Change, g: Change, rule: str) -> None:
         assert c.canon is not None
         assert g.canon is not None
-        result = three_way(
-            {}, c.canon, g.canon, policy=self.s.conflict_policy, crm_updated=c.updated_at, google_updated=g.updated_at
+        # A hint-linked Google record is our copy of the CRM record, as it was then: with that base
+        # unknown, a value on one side only may be an addition or a removal, so every difference
+        # goes to the policy. Records matched on a first sync were made apart: their values add up.
+        merge = two_way if rule == "hint_link" else partial(three_way, {})
+        result = merge(
+            c.canon, g.canon, policy=self.s.conflict_policy, crm_updated=c.updated_at, google_updated=g.updated_at
         )
-        if rule == "hint_link" and c.canon == g.canon:
-            result = MergeResult(c.canon, [])
         # Paired records existed on both sides; the CRM counts as their origin.
         self._merged(
             None,

@@ -573,6 +573,42 @@ def test_regression_google_copy_back_in_scope_is_paired_with_its_out_of_scope_cr
     assert w.all_links() == []
 
 
+def test_regression_hint_link_after_a_crash_undoes_a_crm_removal() -> None:
+    # Our Google copy whose link a crash lost is linked again by its CRM id, with no base: an e-mail
+    # the CRM removed meanwhile was taken for one Google added, and written back into the CRM.
+    w = World(KindSettings(google_group=None, crm_tag=TAG, conflict_policy=ConflictPolicy.CRM_WINS))
+    mail = [{"value": "a@crm.example", "type": "work"}]
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt", "emails": mail}), tagged=True)
+    w.crm_create(gcanon({"given": "Ben", "family": "Meyer"}), tagged=True)
+    w.google.crash_after_writes = 1  # Anna reaches Google, then the run dies
+    with pytest.raises(TransientError):
+        w.sync()
+    w.crm_update(cid, {"emails": []})
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    assert w.crm_live()[cid][0]["emails"] == []
+    assert [r.canon["emails"] for r in w.google.records.values() if r.hint == cid] == [[]]
+    assert [(c["crm_id"], c["field"]) for r in reports for c in r.conflicts] == [(cid, "emails")]  # recorded
+
+
+def test_regression_parked_pair_partner_deleted_seen_in_a_full_listing() -> None:
+    # Out of scope in Google while edited in the CRM: parked. The Google contact then deleted and
+    # only missed by a full listing (expired token): the CRM side was taken for the base, not re-read,
+    # and the delete rule deleted the edited CRM record.
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.google.set_scope(gid, False)
+    w.crm_update(cid, {"given_name": "Ben"})
+    converge(w, lambda _: None)  # parked
+    w.google.remove(gid)
+    w.google.expired_below = w.google.seq
+    converge(w, lambda _: None)
+    assert [c["given"] for c, _ in w.crm_live().values()] == ["Ben"]
+    assert [r.canon["given"] for r in w.google.records.values()] == ["Ben"]  # keep_edited: re-created
+
+
 # ---------------------------------------------------------------- example-based: GOOGLE_APIS.md section 6 on the engine
 
 
