@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-import crmsync.services.contacts_wiring  # noqa: F401  (registers the contacts kind)
+import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.rest import RestCrmConnector
 from crmsync.google.client import Endpoint
 from crmsync.model.settings import ContactOptions, SyncSettings
@@ -94,8 +94,9 @@ def test_first_sync_then_quiet_then_edits_both_ways(stack: Stack) -> None:
     assert third["kinds"]["contacts"]["writes"] == {}
     after = stack.stats()
     google_calls = {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
-    assert google_calls == {"people.people.connections.list": 1}  # a quiet sync: exactly one Google request
-    assert third["api_calls"].get("crm.changes") == 1
+    # A quiet sync: exactly one Google request per kind.
+    assert google_calls == {"people.people.connections.list": 1, "calendar.events.list": 1, "tasks.tasks.list": 1}
+    assert third["api_calls"].get("crm.changes") == 3  # one CRM change-feed request per kind
 
     # A CRM edit reaches Google, a Google edit reaches the CRM.
     person = stack.google_contacts()[0]
