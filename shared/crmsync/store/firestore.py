@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,6 +90,17 @@ class FirestoreStore:
         except io.NotFound as err:
             raise ConnectionNotFound(f"connection {connection_id} does not exist") from err
         self._meter.commit(writes=1)
+
+    def update_connections(self, fields_by_id: Mapping[str, dict[str, Any]]) -> None:
+        """Set top-level fields of many connections, in batched commits of at most 500 writes."""
+        items = list(fields_by_id.items())
+        for start in range(0, len(items), MAX_BATCH_WRITES):
+            part = items[start : start + MAX_BATCH_WRITES]
+            batch = self._client.batch()
+            for cid, fields in part:
+                batch.update(self._conn(cid), connection_fields_to_doc(cid, fields))
+            batch.commit()
+            self._meter.commit(writes=len(part))
 
     def find_connection_by_crm_user(self, crm_user_id: str) -> Connection | None:
         """The connection of a CRM user (the first by id, if several), or None."""

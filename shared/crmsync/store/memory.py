@@ -6,6 +6,7 @@ leases, single-use OAuth states and nonces behave as they do in Firestore.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,6 +87,17 @@ class MemoryStore:
             doc = self._require(cid)
             self._docs.set(_CONNECTIONS, cid, {**doc, **changes})
         self._meter.commit(writes=1)
+
+    def update_connections(self, fields_by_id: Mapping[str, dict[str, Any]]) -> None:
+        """Set top-level fields of many connections (commits of at most 500 writes, as Firestore)."""
+        items = list(fields_by_id.items())
+        for start in range(0, len(items), MAX_BATCH_WRITES):
+            part = items[start : start + MAX_BATCH_WRITES]
+            with self._docs.lock:
+                for cid, fields in part:
+                    doc = self._require(self._conn_id(cid))
+                    self._docs.set(_CONNECTIONS, self._conn_id(cid), {**doc, **connection_fields_to_doc(cid, fields)})
+            self._meter.commit(writes=len(part))
 
     def _require(self, cid: str) -> dict[str, Any]:
         doc = self._docs.get(_CONNECTIONS, cid)

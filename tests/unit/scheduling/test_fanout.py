@@ -112,6 +112,11 @@ class BrokenPageStore(MemoryStore):
             raise RuntimeError("backend said no")
         super().update_connection(connection_id, fields)
 
+    def update_connections(self, fields_by_id: Mapping[str, dict[str, Any]]) -> None:
+        if self.broken in fields_by_id:
+            raise RuntimeError("backend said no")
+        super().update_connections(fields_by_id)
+
     def due_connections(self, now: datetime, page_size: int = 500, start_after: str | None = None) -> Page[Connection]:
         if self.query_failures:
             self.query_failures -= 1
