@@ -23,8 +23,8 @@ created, then by unique e-mail, then by unique phone (contacts), and only
 then created on the other side, so first syncs and retried creates never
 duplicate. A Google record carrying a linked CRM id is that pair's re-create
 (adopted when its Google side is gone) or a duplicate (deleted); one whose
-CRM record is out of scope is left alone; one whose CRM record is deleted
-follows the delete-conflict rule when it changed since, else is deleted.
+CRM record is out of scope is left alone; one whose CRM record was deleted
+follows the delete-conflict rule.
 """
 
 from __future__ import annotations
@@ -417,13 +417,17 @@ class _Reconciler:
             if hint is None:
                 continue
             paired_google.add(gid)
+            # A hinted CRM record deleted in an earlier run (crm_gone) is a delete conflict whose other
+            # side may have changed since (edited, or put back into the group after its own scope exit
+            # deleted the CRM record); nothing tells, so the delete-conflict rule decides: keep_edited
+            # keeps it as a new record (below), delete deletes it.
             if gid in self.adopted:
                 continue  # linked to its CRM record above
             if hint in crm_new and hint not in hinted:
                 # Our own create whose link was lost: link it, never create it again.
                 hinted.add(hint)
                 self._pair(hint, gid, crm_new.pop(hint), g, "hint_link")
-            elif hint in self.inp.crm_gone and self._orphan_untouched():
+            elif hint in self.inp.crm_gone and self.s.delete_conflict is DeleteConflictRule.DELETE:
                 # Our create of a CRM record since deleted: do not resurrect it.
                 self._delete_ours(gid, hint, "orphan_delete")
             elif hint in by_crm or hint in hinted:
@@ -443,14 +447,6 @@ class _Reconciler:
             self._create(Side.GOOGLE, c, crm_id=cid, google_id=None)
         for gid, g in google_new.items():
             self._create(Side.CRM, g, crm_id=None, google_id=gid)
-
-    def _orphan_untouched(self) -> bool:
-        """Whether a Google record whose CRM record was deleted (in an earlier run) counts as
-        untouched since: it does in a full listing, which cannot tell. In an incremental listing it
-        changed after that delete was synced (edited, or put back into scope after its own scope
-        exit deleted the CRM record): the delete-conflict rule decides, and keep_edited keeps it
-        as a new record."""
-        return self.inp.google_full or self.s.delete_conflict is DeleteConflictRule.DELETE
 
     def _delete_ours(self, google_id: str, crm_id: str, rule: str) -> None:
         """Delete a Google record crmsync created that has no CRM counterpart to link to."""

@@ -228,22 +228,17 @@ def test_lost_link_is_restored_through_the_crm_id_hint() -> None:
     assert (step.rule, step.crm_id, step.google_id) == ("hint_link", "c7", "people/g7")
 
 
-def test_hint_to_deleted_crm_record_deletes_the_orphan_not_resurrects() -> None:
-    # A full listing cannot tell whether the Google copy was touched since the CRM delete.
+def test_hint_to_deleted_crm_record_follows_the_delete_conflict_rule() -> None:
+    # Our Google copy of a CRM record deleted in an earlier run may have changed since (edited, or put
+    # back into the group after its own scope exit deleted the CRM record), full listing or not:
+    # delete deletes the orphan, keep_edited keeps it as a new record.
     google = g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7")
-    plan = run(google=google, links=[], crm_gone=frozenset({"c7"}), google_full=True)
-    assert writes(plan) == [("google", "delete", {})]
-
-
-def test_hint_to_deleted_crm_record_changed_since_follows_the_delete_conflict_rule() -> None:
-    # In an incremental listing the Google copy changed after the CRM delete was synced (edited, or
-    # put back into the group): keep_edited keeps it as a new record, delete deletes it.
-    google = g_ch(dict(BASE), rid="people/g7", crm_id_hint="c7")
-    plan = run(google=google, links=[], crm_gone=frozenset({"c7"}))
-    assert writes(plan) == [("crm", "create", BASE)]
     delete = KindSettings(delete_conflict=DeleteConflictRule.DELETE)
-    plan = run(google=google, links=[], crm_gone=frozenset({"c7"}), settings=delete)
-    assert writes(plan) == [("google", "delete", {})]
+    for full in (False, True):
+        plan = run(google=google, links=[], crm_gone=frozenset({"c7"}), settings=delete, google_full=full)
+        assert writes(plan) == [("google", "delete", {})]
+        plan = run(google=google, links=[], crm_gone=frozenset({"c7"}), google_full=full)
+        assert writes(plan) == [("crm", "create", BASE)]
 
 
 def test_first_sync_matches_by_email_case_insensitively() -> None:

@@ -485,13 +485,20 @@ def test_regression_google_contact_back_in_scope_after_its_scope_exit_deleted_th
     w.google.set_scope(gid, False)
     converge(w, lambda _: None)
     assert w.crm_live() == {}
-    w.google.edit(gid, given="Ben")
-    w.google.set_scope(gid, True)
-    converge(w, lambda _: None)
-    assert w.google.records[gid].canon["given"] == "Ben"
-    assert [c["given"] for c, _ in w.crm_live().values()] == ["Ben"]
-    [link] = w.all_links()
-    assert link.google_id == gid
+    for expire in (False, True):  # an expired token: the full listing cannot tell it changed either
+        w.google.edit(gid, given="Ben" if expire else "Cleo")
+        w.google.set_scope(gid, True)
+        if expire:
+            w.google.expired_below = w.google.seq
+        converge(w, lambda _: None)
+        assert w.google.records[gid].canon["given"] == ("Ben" if expire else "Cleo")
+        assert [c["given"] for c, _ in w.crm_live().values()] == [w.google.records[gid].canon["given"]]
+        [link] = w.all_links()
+        assert link.google_id == gid
+        if not expire:  # out again: the CRM record is deleted again
+            w.google.set_scope(gid, False)
+            converge(w, lambda _: None)
+            assert w.crm_live() == {}
 
 
 def test_regression_conflict_resolved_by_a_run_that_then_fails_is_never_reported() -> None:
