@@ -4,21 +4,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..errors import TransientError
 from ..model.contact import ADDRESS_PARTS, canonical_contact
 from ..model.kinds import Kind
 from ..model.link import Canon
-from ..model.settings import ContactOptions, KindSettings, OwnerScope
+from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
+from .feed import guard, read_feed
 from .models import Contact
-from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmTransient
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
 
 BULK_MAX = 500
@@ -58,22 +58,14 @@ class CrmContacts:
 
     def list_changes(self, token: str | None) -> Listing:
         """Every feed entry after ``token`` (all pages); from the start when None."""
-        owner = self.crm_user_id if self.settings.owner_scope is OwnerScope.OWNED else None
-        cursor, entries = token, []
-        while True:
-            with self._guard("crm.changes"):
-                page = self.connector.changes(
-                    "contacts",
-                    cursor,
-                    limit=PAGE,
-                    owner_id=owner,
-                    tag=self.settings.crm_tag,
-                    on_behalf_of=self.crm_user_id,
-                )
-            entries.extend(page.items)
-            cursor = page.next_cursor
-            if not page.has_more:
-                break
+        entries, cursor = read_feed(
+            self.connector,
+            "contacts",
+            token,
+            crm_user_id=self.crm_user_id,
+            settings=self.settings,
+            counter=self.counter,
+        )
         self._load_company_names([e.record for e in entries if isinstance(e.record, Contact)])
         return Listing([self._change(e) for e in entries], cursor, full=token is None)
 
@@ -229,14 +221,8 @@ class CrmContacts:
         transient = res.status == 429 or res.status >= 500
         return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
 
-    @contextmanager
-    def _guard(self, name: str) -> Iterator[None]:
-        """Count one CRM call and map its transient failure to the engine's error."""
-        self.counter.add(name)
-        try:
-            yield
-        except CrmTransient as err:
-            raise TransientError(f"CRM unavailable: {err}", retry_after=err.retry_after) from err
+    def _guard(self, name: str) -> AbstractContextManager[None]:
+        return guard(self.counter, name)
 
 
 def _key(connection_id: str, kind: str, source_id: str) -> str:

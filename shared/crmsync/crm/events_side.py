@@ -10,22 +10,22 @@ a linked pair that drifts out of the window is frozen rather than deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..errors import TransientError
 from ..model.event import EventOptions, canonical_event, overlaps, parse_local
 from ..model.kinds import Kind
 from ..model.link import Canon
-from ..model.settings import KindSettings, OwnerScope
+from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
 from .contacts_side import _key, _parse_time
+from .feed import guard, read_feed
 from .models import Activity
-from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmTransient
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
 
 BULK_MAX = 500
@@ -137,22 +137,14 @@ class CrmEvents:
 
     def list_changes(self, token: str | None) -> Listing:
         """Every feed entry after ``token`` (all pages); from the start when None."""
-        owner = self.crm_user_id if self.settings.owner_scope is OwnerScope.OWNED else None
-        cursor, entries = token, []
-        while True:
-            with self._guard("crm.changes"):
-                page = self.connector.changes(
-                    "activities",
-                    cursor,
-                    limit=PAGE,
-                    owner_id=owner,
-                    tag=self.settings.crm_tag,
-                    on_behalf_of=self.crm_user_id,
-                )
-            entries.extend(page.items)
-            cursor = page.next_cursor
-            if not page.has_more:
-                break
+        entries, cursor = read_feed(
+            self.connector,
+            "activities",
+            token,
+            crm_user_id=self.crm_user_id,
+            settings=self.settings,
+            counter=self.counter,
+        )
         full = token is None
         return Listing([self._change(e) for e in entries], cursor, full=full)
 
@@ -300,11 +292,5 @@ class CrmEvents:
         transient = res.status == 429 or res.status >= 500
         return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
 
-    @contextmanager
-    def _guard(self, name: str) -> Iterator[None]:
-        """Count one CRM call and map its transient failure to the engine's error."""
-        self.counter.add(name)
-        try:
-            yield
-        except CrmTransient as err:
-            raise TransientError(f"CRM unavailable: {err}", retry_after=err.retry_after) from err
+    def _guard(self, name: str) -> AbstractContextManager[None]:
+        return guard(self.counter, name)

@@ -1,0 +1,49 @@
+"""What every CRM-side record adapter shares: one change-feed paging loop and
+one guard that counts CRM calls and maps transient failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import TransientError
+from ..model.settings import KindSettings, OwnerScope
+from ..ports import OpCounter
+from .models import Kind
+from .port import Change, CrmConnector, CrmTransient
+
+PAGE = 1000
+
+
+@contextmanager
+def guard(counter: OpCounter, name: str) -> Iterator[None]:
+    """Count one CRM call and map its transient failure to the engine's error."""
+    counter.add(name)
+    try:
+        yield
+    except CrmTransient as err:
+        raise TransientError(f"CRM unavailable: {err}", retry_after=err.retry_after) from err
+
+
+def read_feed(
+    connector: CrmConnector,
+    kind: Kind,
+    token: str | None,
+    *,
+    crm_user_id: str,
+    settings: KindSettings,
+    counter: OpCounter,
+) -> tuple[list[Change], str | None]:
+    """Every feed entry of ``kind`` after ``token`` (all pages; from the start when None),
+    in the user's scope, and the cursor to store once they are applied."""
+    owner = crm_user_id if settings.owner_scope is OwnerScope.OWNED else None
+    cursor, entries = token, []
+    while True:
+        with guard(counter, "crm.changes"):
+            page = connector.changes(
+                kind, cursor, limit=PAGE, owner_id=owner, tag=settings.crm_tag, on_behalf_of=crm_user_id
+            )
+        entries.extend(page.items)
+        cursor = page.next_cursor
+        if not page.has_more:
+            return entries, cursor
