@@ -137,6 +137,8 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         return  # a create failed or was not sent: nothing to link yet
     if not all_ok and step.link is not None and crm_id == step.link.crm_id and google_id == step.link.google_id:
         return  # keep the old link: the next run sees the same difference and retries
+    if not all_ok and step.link is None:
+        return  # a new pair whose merge did not reach both sides: the next run pairs it again
     base = step.base if all_ok else (step.link.base if step.link else step.base)
     link = Link(
         kind=kind,
@@ -144,10 +146,10 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         google_id=google_id,
         base=base,
         crm_hash=STALE
-        if step.stale is Side.CRM
+        if Side.CRM in step.stale
         else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else ""),
         google_hash=STALE
-        if step.stale is Side.GOOGLE
+        if Side.GOOGLE in step.stale
         else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else ""),
         crm_version=_int(_version(res.get(Side.CRM)) or step.crm_version),
         google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,

@@ -145,10 +145,15 @@ class KindSync:
         """A side left unsynced on purpose (a parked pair) is re-read when its partner changes (or may
         have: missing from a full listing, it was deleted), so what it holds is merged instead of
         being taken for the agreed base."""
+        # Not a CRM side parked out of scope (both sides stale): a get does not say it is out of
+        # scope; missing from the CRM listing, it has not changed and is still out.
         want_crm = [
             lk.crm_id
             for lk in links
-            if lk.crm_hash == STALE and (google_full or lk.google_id in google) and lk.crm_id not in crm
+            if lk.crm_hash == STALE
+            and lk.google_hash != STALE
+            and (google_full or lk.google_id in google)
+            and lk.crm_id not in crm
         ]
         want_google = [
             lk.google_id

@@ -49,7 +49,7 @@ class Step:
     crm_hash_of: Canon | None = None  # the CRM record as it will be after the step
     google_hash_of: Canon | None = None
     conflicts: tuple[FieldConflict, ...] = ()
-    stale: Side | None = None  # that side was not synced: forget its hash so it is re-read next time
+    stale: frozenset[Side] = frozenset()  # sides not synced: forget their hash so they are re-read next time
 
     def write_to(self, side: Side) -> Write | None:
         """The step's write into ``side``, if any."""

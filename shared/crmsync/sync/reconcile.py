@@ -130,6 +130,11 @@ def _still_out(link: Link, side: Side, full: bool) -> Change | None:
     return Change(_id_on(link, side), None, in_scope=False)
 
 
+def _both_stale(link: Link) -> bool:
+    """Both sides of a parked pair left the scope."""
+    return link.crm_hash == STALE and link.google_hash == STALE
+
+
 def _version(change: Change | None) -> str | None:
     return change.version if change else None
 
@@ -177,6 +182,26 @@ class _Reconciler:
         base = link.base
         if cs is State.SAME and gs is State.SAME:
             return  # nothing changed, or both are echoes of our own writes
+        crm_out, g_out = _left_scope(crm_ch), _left_scope(g_ch)
+        back_gone = (not crm_out and cs is State.GONE) or (not g_out and gs is State.GONE)
+        if (crm_out and g_out) or (_both_stale(link) and (crm_out or g_out) and not back_gone):
+            # Both left the scope (neither deleted): keep the link and its base, both sides stale, so
+            # the pair merges from that base once both are back (one back alone stays parked) rather
+            # than being matched again with no base and dropping what was cleared or removed.
+            self._add(
+                Step(
+                    "both_left_scope_parked",
+                    link.crm_id,
+                    link.google_id,
+                    link,
+                    base=base,
+                    created_by=link.created_by,
+                    crm_version=versions.crm,
+                    google_version=versions.google,
+                    stale=frozenset(Side),
+                )
+            )
+            return
         if cs is State.CHANGED and gs is State.SAME:
             self._one_sided(link, Side.CRM, crm or base, versions)
         elif cs is State.SAME and gs is State.CHANGED:
@@ -335,7 +360,7 @@ class _Reconciler:
                     created_by=link.created_by,
                     crm_version=versions.crm,
                     google_version=versions.google,
-                    stale=gone.other,
+                    stale=frozenset({gone.other}),
                 )
             )
             return

@@ -544,9 +544,10 @@ def test_regression_parked_pair_seen_again_writes_into_the_out_of_scope_record()
 
 
 def test_regression_out_of_scope_google_copy_pulls_its_out_of_scope_crm_record_back_in() -> None:
-    # Both sides out of scope: the link goes. A full Google listing still shows the copy with its CRM
-    # id; that CRM record was fetched, taken for a new one in scope, copied into Google and linked to
-    # the out-of-scope copy, whose scope exit then deleted the CRM record with its edit.
+    # Both sides out of scope (the link was dropped then; the pair is parked now). A full Google listing
+    # still shows the copy with its CRM id; that CRM record was fetched, taken for a new one in scope,
+    # copied into Google and linked to the out-of-scope copy, whose scope exit then deleted the CRM
+    # record with its edit.
     w = World()
     cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
     converge(w, lambda _: None)
@@ -558,13 +559,15 @@ def test_regression_out_of_scope_google_copy_pulls_its_out_of_scope_crm_record_b
     converge(w, lambda _: None)
     assert w.crm_live()[cid] == (gcanon({"given": "Ben", "family": "Schmidt"}), False)
     assert list(w.google.records) == [gid]
-    assert w.all_links() == []
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)  # parked
 
 
 def test_regression_google_copy_back_in_scope_is_paired_with_its_out_of_scope_crm_record() -> None:
-    # Both sides out of scope: the link goes. The Google copy edited and put back into the group was
-    # paired with its CRM record (a get does not say it is out of scope) and the edit written into
-    # it; that came back as a scope exit and the delete rule deleted the Google copy with the edit.
+    # Both sides out of scope (the link was dropped then; the pair is parked now). The Google copy
+    # edited and put back into the group was paired with its CRM record (a get does not say it is out
+    # of scope) and the edit written into it; that came back as a scope exit and the delete rule
+    # deleted the Google copy with the edit.
     w = World()
     cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
     converge(w, lambda _: None)
@@ -577,7 +580,8 @@ def test_regression_google_copy_back_in_scope_is_paired_with_its_out_of_scope_cr
     converge(w, lambda _: None)
     assert w.google.records[gid].canon["title"] == "CEO"
     assert w.crm_live() == {cid: (gcanon({"given": "Anna", "family": "Schmidt"}), False)}  # untouched, no copy
-    assert w.all_links() == []
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)  # parked until the CRM record is back too
 
 
 def test_regression_hint_link_after_a_crash_undoes_a_crm_removal() -> None:
@@ -614,6 +618,47 @@ def test_regression_parked_pair_partner_deleted_seen_in_a_full_listing() -> None
     converge(w, lambda _: None)
     assert [c["given"] for c, _ in w.crm_live().values()] == ["Ben"]
     assert [r.canon["given"] for r in w.google.records.values()] == ["Ben"]  # keep_edited: re-created
+
+
+def test_regression_matched_pair_linked_although_its_merge_never_reached_the_crm() -> None:
+    # A first-sync match whose CRM update failed was linked anyway, as if the CRM held the merge:
+    # the next run took the CRM's old value for a CRM edit and overwrote the policy's winner with it.
+    w = World(KindSettings(google_group=None, crm_tag=TAG, conflict_policy=ConflictPolicy.GOOGLE_WINS))
+    mail = [{"value": "anna@example.com", "type": "work"}]
+    w.crm_create(gcanon({"given": "Anna", "family": "Meyer", "emails": mail}), tagged=True)
+    w.google.put(gcanon({"given": "Anna", "family": "Schmidt", "emails": mail}))
+    w.flaky.fail.append("bulk")  # the CRM update of the merge fails
+    with pytest.raises(RunInterrupted):
+        w.sync()
+    assert w.all_links() == []
+    converge(w, lambda _: None)
+    assert [c["family"] for c, _ in w.crm_live().values()] == ["Schmidt"]
+    assert [r.canon["family"] for r in w.google.records.values()] == ["Schmidt"]
+
+
+def test_regression_both_sides_back_in_scope_are_matched_without_their_base() -> None:
+    # Both sides out of scope dropped the link; back in scope, they were matched again with no base,
+    # so a title cleared in the CRM meanwhile was taken for one Google added, and written back.
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt", "title": "CEO", "phones": PHONE}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.crm_set_tag(cid, False)
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    w.crm_set_tag(cid, True)
+    converge(w, lambda _: None)  # one side back alone: still parked, nothing deleted
+    assert (cid in w.crm_live(), gid in w.google.records) == (True, True)
+    w.google.set_scope(gid, True)
+    w.crm_update(cid, {"title": None})
+    converge(w, lambda _: None)
+    assert w.crm_live()[cid] == (gcanon({"given": "Anna", "family": "Schmidt", "phones": PHONE}), True)
+    assert w.google.records[gid].canon == w.crm_live()[cid][0]
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)
+
+
+PHONE = [{"value": "+49301111001", "type": "mobile"}]
 
 
 # ---------------------------------------------------------------- example-based: GOOGLE_APIS.md section 6 on the engine
