@@ -1,19 +1,24 @@
-"""How tasks are wired for a run: Google Tasks on one side, the CRM's tasks on
-the other; creation intents kept next to the links so a crash never duplicates."""
+"""How tasks are wired for a run: the CRM's tasks on one side and, on the other,
+Google Tasks (creation intents kept next to the links so a crash never
+duplicates) or, with ``TaskTarget.CALENDAR``, all-day events of the primary
+calendar (idempotent by our event ids; tasks without a due date stay in the CRM)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..crm.tasks_side import CrmTasks
+from ..google.calendar_batch import Pacer
 from ..google.client import build_service
 from ..google.intents import FirestoreIntentStore, IntentStore, MemoryIntentStore
 from ..google.tasks import GoogleTasks
+from ..google.tasks_as_events import CalendarTasks, DueDatedOnly
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
-from ..model.task import match_keys
+from ..model.task import TaskTarget, match_keys
 from ..ports import OpCounter
 from ..store.firestore import FirestoreStore
+from .events_wiring import PER_USER_WRITES_PER_MINUTE
 from .run_sync import KindWiring, RunDeps, register_kind
 
 _MEMORY_INTENTS: dict[str, MemoryIntentStore] = {}  # local stack without Firestore: per process
@@ -27,7 +32,17 @@ def intent_store(deps: RunDeps, connection_id: str, counter: OpCounter) -> Inten
 
 
 def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
-    """The task sides of ``conn`` (Google Tasks as the target)."""
+    """The task sides of ``conn``: Google Tasks, or Calendar events when that is the target."""
+    crm = CrmTasks(deps.crm, conn.id, conn.crm_user_id, conn.settings.tasks, counter)
+    if conn.settings.task_options.target is TaskTarget.CALENDAR:
+        events = CalendarTasks(
+            build_service("calendar", credentials, deps.google.endpoint),
+            deps.google.endpoint.batch_uri("calendar"),
+            connection_id=conn.id,
+            counter=counter,
+            pacer=Pacer(PER_USER_WRITES_PER_MINUTE),
+        )
+        return KindWiring(DueDatedOnly(crm), events, match_keys, budget=events.budget)
     service = build_service("tasks", credentials, deps.google.endpoint)
     google = GoogleTasks(
         service,
@@ -37,7 +52,6 @@ def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor
         counter=counter,
         clock=deps.clock,
     )
-    crm = CrmTasks(deps.crm, conn.id, conn.crm_user_id, conn.settings.tasks, counter)
     return KindWiring(crm, google, match_keys)
 
 
