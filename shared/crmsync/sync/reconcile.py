@@ -130,9 +130,9 @@ def _still_out(link: Link, side: Side, full: bool) -> Change | None:
     return Change(_id_on(link, side), None, in_scope=False)
 
 
-def _both_stale(link: Link) -> bool:
-    """Both sides of a parked pair left the scope."""
-    return link.crm_hash == STALE and link.google_hash == STALE
+def _parked(link: Link) -> bool:
+    """A pair kept linked while (at least) one side is out of scope: a side of it is stale."""
+    return STALE in (link.crm_hash, link.google_hash)
 
 
 def _version(change: Change | None) -> str | None:
@@ -183,14 +183,16 @@ class _Reconciler:
         if cs is State.SAME and gs is State.SAME:
             return  # nothing changed, or both are echoes of our own writes
         crm_out, g_out = _left_scope(crm_ch), _left_scope(g_ch)
-        back_gone = (not crm_out and cs is State.GONE) or (not g_out and gs is State.GONE)
-        if (crm_out and g_out) or (_both_stale(link) and (crm_out or g_out) and not back_gone):
-            # Both left the scope (neither deleted): keep the link and its base, both sides stale, so
-            # the pair merges from that base once both are back (one back alone stays parked) rather
-            # than being matched again with no base and dropping what was cleared or removed.
+        other_gone = (not crm_out and cs is State.GONE) or (not g_out and gs is State.GONE)
+        if (crm_out and g_out) or (_parked(link) and (crm_out or g_out) and not other_gone):
+            # Both left the scope (neither deleted), or a parked pair still has one side out: keep the
+            # link and its base, the side in scope (both while both are out) stale, so the pair merges
+            # from that base once both are back, rather than being matched again with no base (which
+            # drops what was cleared or removed) or taken through the delete rule once more.
+            inside = frozenset(s for s, out in ((Side.CRM, crm_out), (Side.GOOGLE, g_out)) if not out)
             self._add(
                 Step(
-                    "both_left_scope_parked",
+                    "left_scope_parked",
                     link.crm_id,
                     link.google_id,
                     link,
@@ -198,7 +200,10 @@ class _Reconciler:
                     created_by=link.created_by,
                     crm_version=versions.crm,
                     google_version=versions.google,
-                    stale=frozenset(Side),
+                    stale=inside or frozenset(Side),
+                    # one side back: the side still out is no longer stale (it holds the base, as last agreed)
+                    crm_hash_of=base if inside and crm_out else None,
+                    google_hash_of=base if inside and g_out else None,
                 )
             )
             return

@@ -647,8 +647,6 @@ def test_regression_both_sides_back_in_scope_are_matched_without_their_base() ->
     w.google.set_scope(gid, False)
     converge(w, lambda _: None)
     w.crm_set_tag(cid, True)
-    converge(w, lambda _: None)  # one side back alone: still parked, nothing deleted
-    assert (cid in w.crm_live(), gid in w.google.records) == (True, True)
     w.google.set_scope(gid, True)
     w.crm_update(cid, {"title": None})
     converge(w, lambda _: None)
@@ -656,6 +654,25 @@ def test_regression_both_sides_back_in_scope_are_matched_without_their_base() ->
     assert w.google.records[gid].canon == w.crm_live()[cid][0]
     [link] = w.all_links()
     assert (link.crm_id, link.google_id) == (cid, gid)
+
+
+def test_regression_both_sides_out_one_back_stays_parked() -> None:
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.crm_set_tag(cid, False)
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    w.crm_set_tag(cid, True)
+    w.crm_update(cid, {"title": "CEO"})
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    assert [r.writes for r in reports if r.writes] == []  # no copy into Google, no delete
+    assert (w.crm_live()[cid][0]["title"], w.google.records[gid].in_scope) == ("CEO", False)
+    w.google.set_scope(gid, True)  # both back: the CRM's edit reaches Google
+    converge(w, lambda _: None)
+    assert w.google.records[gid].canon == w.crm_live()[cid][0]
 
 
 PHONE = [{"value": "+49301111001", "type": "mobile"}]
