@@ -1,0 +1,446 @@
+"""The world the task-sync state machine drives: the real ``GoogleTasks`` adapter and the
+real Google client library talking to the Google emulator in process (no socket), the CRM
+fake behind ``CrmTasks``, a link store, creation intents, the engine, and a model of what
+the "user" did to judge the outcome against. The transport and the model are shared with
+the event machine (``tests/unit/events/machine_events_support.py``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import google_auth_httplib2
+import googleapiclient
+import httplib2
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build_from_document
+
+from crmsync.crm.fake import FakeCrm
+from crmsync.crm.models import Task
+from crmsync.crm.port import BulkOp, BulkResult
+from crmsync.crm.tasks_side import CrmTasks, raw_task
+from crmsync.errors import TransientError
+from crmsync.google.intents import MemoryIntentStore
+from crmsync.google.tasks import GoogleTasks
+from crmsync.google.tasks_mapping import GoogleTask, task_canon
+from crmsync.model.kinds import Kind
+from crmsync.model.link import Canon, Link
+from crmsync.model.settings import KindSettings
+from crmsync.model.task import TaskOptions, canonical_task, match_keys
+from crmsync.ports import OpCounter
+from crmsync.store.memory import MemoryStore
+from crmsync.sync.engine import KindReport, KindSync
+from infra.google_emulator import register_all
+from infra.google_emulator.core import SCOPE_CALENDAR, SCOPE_TASKS, EmulatorState
+from infra.google_emulator.server import dispatch
+from tests.unit.sync.machine_support import FlakyCrm, Groups, RecordingLinks, StableIdCrm
+
+USER = "u1"
+EMAIL = "anna@corp.example"
+BASE = "http://google.emulator.invalid"
+register_all()
+
+
+# ---------------------------------------------------------------- Google, in process
+
+
+class WorkerCrash(BaseException):  # noqa: N818 - a process dying, not an error anyone handles
+    """The worker process died (deploy, OOM, timeout): nothing after this point runs."""
+
+
+class InProcessHttp:
+    """An ``httplib2.Http`` stand-in that serves each request with the emulator's own
+    dispatcher (auth, batch parsing, error shapes), with faults on demand: ``fail`` names
+    requests (``batch``, ``list``, ``get``, ``other``) answered 503 once per entry; ``lost``
+    ones are served and then time out (the reply is lost); ``crash_after`` serves that many
+    more requests normally, then serves one more and kills the worker (``WorkerCrash``)."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.fail: list[str] = []
+        self.lost: list[str] = []
+        self.crash_after: int | None = None
+        self.timeout = None
+
+    @staticmethod
+    def classify(method: str, path: str) -> str:
+        if path.startswith("/batch"):
+            return "batch"
+        if method == "GET" and path.endswith(("/tasks", "/events", "/instances")):
+            return "list"
+        return "get" if method == "GET" else "other"
+
+    def request(
+        self,
+        uri: str,
+        method: str = "GET",
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        redirections: int = 5,
+        connection_type: Any = None,
+    ) -> tuple[httplib2.Response, bytes]:
+        parts = urlsplit(uri)
+        name = self.classify(method.upper(), parts.path)
+        if name in self.fail:
+            self.fail.remove(name)
+            err = {"error": {"code": 503, "message": "injected", "status": "UNAVAILABLE", "errors": []}}
+            return httplib2.Response({"status": "503", "content-type": "application/json"}), json.dumps(err).encode()
+        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+        data = body.encode() if isinstance(body, str) else (body or b"")
+        resp = dispatch(self.state, method, parts.path, parts.query, hdrs, data)
+        if self.crash_after is not None:
+            if self.crash_after <= 0:
+                self.crash_after = None
+                raise WorkerCrash(f"the worker died after {method} {parts.path} was served")
+            self.crash_after -= 1
+        if name in self.lost:
+            self.lost.remove(name)
+            raise TimeoutError(f"injected: the reply to {method} {parts.path} was lost")
+        head = {"status": str(resp.status), **{k.lower(): v for k, v in resp.headers.items()}}
+        return httplib2.Response(head), resp.body
+
+    def clear(self) -> None:
+        self.fail.clear()
+        self.lost.clear()
+        self.crash_after = None
+
+
+@cache
+def _discovery(api: str, version: str) -> str:
+    root = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
+    return (root / f"{api}.{version}.json").read_text()
+
+
+def google_service(api: str, state: EmulatorState, http: InProcessHttp) -> Any:
+    """A real google-api-python-client service whose requests the emulator serves in process."""
+    token = state.mint_access_token(EMAIL, frozenset({SCOPE_TASKS, SCOPE_CALENDAR}))
+    authed = google_auth_httplib2.AuthorizedHttp(Credentials(token=token.token), http=http)  # type: ignore[no-untyped-call]
+    endpoint = BASE + "/calendar/v3/" if api == "calendar" else BASE
+    version = "v3" if api == "calendar" else "v1"
+    return build_from_document(_discovery(api, version), http=authed, client_options={"api_endpoint": endpoint})
+
+
+# ---------------------------------------------------------------- the CRM, flaky and mortal
+
+
+class MortalCrm(FlakyCrm):
+    """``FlakyCrm`` plus ``bulk_crash``: the next bulk call commits and the worker dies."""
+
+    def bulk(self, kind: Any, ops: Sequence[BulkOp], **kw: Any) -> list[BulkResult]:
+        results = super().bulk(kind, ops, **kw)
+        if "bulk_crash" in self.fail:
+            self.fail.remove("bulk_crash")
+            raise WorkerCrash("the worker died after a CRM bulk call committed")
+        return results
+
+
+# ---------------------------------------------------------------- the world
+
+
+class TaskWorld:
+    """Both sides, the links, the creation intents and the engine between them."""
+
+    def __init__(self, settings: KindSettings | None = None) -> None:
+        self.settings = settings or KindSettings(google_group=None)
+        self.state = EmulatorState()
+        self.http = InProcessHttp(self.state)  # the worker's connection (faults apply)
+        self.service = google_service("tasks", self.state, self.http)
+        self.user = google_service("tasks", self.state, InProcessHttp(self.state))  # Google's own apps
+        self.list_id = str(self.user.tasklists().insert(body={"title": "CRM"}).execute()["id"])
+        self.crm = FakeCrm()
+        self.crm.add_user(EMAIL, "Anna", user_id=USER)
+        self.ids = StableIdCrm(self.crm)
+        self.flaky = MortalCrm(self.ids)
+        self.links = RecordingLinks(MemoryStore().connection_store("conn1"))
+        self.intents = MemoryIntentStore()
+        self.order: dict[str, int] = {}  # Google ids in order of first sight (the emulator's ids are random)
+        self._keys = 0
+
+    def engine(self) -> KindSync:
+        google = GoogleTasks(
+            self.service,
+            BASE + "/batch",
+            options=TaskOptions(),
+            intents=self.intents,
+            counter=OpCounter(),
+            clock=self.state.clock.now,
+            sleep=lambda _: None,
+        )
+        crm = CrmTasks(self.flaky, "conn1", USER, self.settings, OpCounter())  # type: ignore[arg-type]
+        clock = self.state.clock.now
+        return KindSync(Kind.TASKS, crm, google, self.links, self.settings, clock=clock, match_keys=match_keys)
+
+    def sync(self) -> KindReport:
+        return self.engine().run()
+
+    def later(self) -> None:
+        """A little time passes (Google stamps ``updated`` to the millisecond; people are slower)."""
+        later_by(self.state, 0.002)
+
+    # ------------------------------------------------------------ the user, in the CRM
+
+    def crm_create(self, body: Mapping[str, Any]) -> str:
+        self._keys += 1
+        return str(self.ids.create("tasks", {"owner_id": USER, **body}, f"user-{self._keys}", on_behalf_of=USER).id)
+
+    def crm_task(self, rid: str) -> Task:
+        rec = self.ids.get("tasks", rid, on_behalf_of=USER)
+        assert isinstance(rec, Task)
+        return rec
+
+    def crm_update(self, rid: str, patch: Mapping[str, Any]) -> None:
+        self.ids.update("tasks", rid, patch, self.crm_task(rid).version, on_behalf_of=USER)
+
+    def crm_delete(self, rid: str) -> None:
+        self.ids.delete("tasks", rid, self.crm_task(rid).version, on_behalf_of=USER)
+
+    def crm_records(self) -> dict[str, Task]:
+        page = self.ids.changes("tasks", None, on_behalf_of=USER)
+        return {c.id: c.record for c in page.items if isinstance(c.record, Task)}
+
+    def crm_live(self) -> dict[str, Canon]:
+        return {rid: canonical_task(raw_task(rec)) for rid, rec in self.crm_records().items()}
+
+    # ------------------------------------------------------------ the user, in Google (as Google's apps do)
+
+    def google_tasks(self) -> dict[str, dict[str, Any]]:
+        """Every live task of the synced list (hidden ones included), raw."""
+        tasks = self.user.tasks()
+        items: list[dict[str, Any]] = []
+        req = tasks.list(tasklist=self.list_id, maxResults=100, showHidden=True, showCompleted=True)
+        while req is not None:
+            page = req.execute()
+            items += page.get("items") or []
+            req = tasks.list_next(req, page)
+        for t in items:
+            self.order.setdefault(t["id"], len(self.order))
+        return {t["id"]: t for t in items}
+
+    def google_ids(self) -> list[str]:
+        """Live Google task ids in a replayable order."""
+        return sorted(self.google_tasks(), key=self.order.__getitem__)
+
+    def google_live(self) -> dict[str, Canon]:
+        return {tid: task_canon(GoogleTask.model_validate(t)) for tid, t in self.google_tasks().items()}
+
+    def google_insert(self, body: Mapping[str, Any]) -> str:
+        self.later()
+        return str(self.user.tasks().insert(tasklist=self.list_id, body=dict(body)).execute()["id"])
+
+    def google_patch(self, tid: str, body: Mapping[str, Any]) -> None:
+        self.later()
+        self.user.tasks().patch(tasklist=self.list_id, task=tid, body=dict(body)).execute()
+
+    def google_delete(self, tid: str) -> None:
+        self.later()
+        self.user.tasks().delete(tasklist=self.list_id, task=tid).execute()
+
+    def google_clear(self) -> None:
+        """ "Clear completed": every completed task of the list becomes hidden (not deleted)."""
+        self.later()
+        self.user.tasks().clear(tasklist=self.list_id).execute()
+
+    def all_links(self) -> list[Link]:
+        return list(self.links.all_links(Kind.TASKS))
+
+    def clear_failures(self) -> None:
+        self.http.clear()
+        self.flaky.fail.clear()
+
+
+def converge(world: Any, on_report: Any, max_runs: int = 6) -> int:
+    """Sync until two consecutive runs are complete and write nothing; the number of runs."""
+    quiet = 0
+    for n in range(1, max_runs + 1):
+        try:
+            report = world.sync()
+        except TransientError as err:
+            raise AssertionError(f"a sync with no injected failures failed: {err}") from err
+        on_report(report)
+        quiet = quiet + 1 if report.complete and not report.writes else 0
+        if quiet == 2:
+            return n
+        world.later()
+    raise AssertionError(f"no two quiet syncs within {max_runs} runs (last report: {report.as_dict()})")
+
+
+# ---------------------------------------------------------------- the model of the user's actions
+
+ABSENT = "<absent>"  # an element removed from a multi-valued field
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One field (or one element of a multi-valued field) the user set on one record."""
+
+    seq: int
+    epoch: int  # how many sync runs had started before the edit
+    node: tuple[str, str]  # (side, record id)
+    field: str
+    key: str | None  # the element's key for multi-valued fields
+    value: Any
+
+
+@dataclass(frozen=True)
+class Removal:
+    """The user deleted a record."""
+
+    seq: int
+    node: tuple[str, str]
+    snapshot: Canon
+
+
+def elements(value: Any) -> dict[str, Any] | None:
+    """A multi-valued field as {key: element}; None for a scalar field."""
+    if not isinstance(value, list):
+        return None
+    return {(e["value"] if isinstance(e, dict) else str(e)): e for e in value}
+
+
+def holds(canon: Canon, fname: str, key: str | None, value: Any) -> bool:
+    """Whether ``canon`` carries what an edit set."""
+    if key is None:
+        return bool(canon.get(fname) == value)
+    found = elements(canon.get(fname) or []) or {}
+    return (key not in found) if value == ABSENT else found.get(key) == value
+
+
+def edits_of(fields: Sequence[str], before: Canon, after: Canon) -> list[tuple[str, str | None, Any]]:
+    """(field, key, value) for every scalar or element that differs."""
+    out: list[tuple[str, str | None, Any]] = []
+    for f in fields:
+        b, a = before.get(f), after.get(f)
+        eb, ea = elements(b), elements(a)
+        if eb is None or ea is None:
+            if b != a:
+                out.append((f, None, a))
+            continue
+        for key in sorted(set(eb) | set(ea)):
+            if eb.get(key) != ea.get(key):
+                out.append((f, key, ea.get(key, ABSENT)))
+    return out
+
+
+@dataclass
+class Model:
+    """What the user did, and what the engine reported."""
+
+    fields: tuple[str, ...]
+    seq: int = 0
+    runs: int = 0
+    edits: list[Edit] = field(default_factory=list)
+    removals: list[Removal] = field(default_factory=list)
+    conflicts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (run, crm id, google id, field)
+    errors: list[str] = field(default_factory=list)
+    groups: Groups = field(default_factory=Groups)
+    agreed: dict[tuple[str, str], Canon] = field(default_factory=dict)  # last linked base per record
+    reverts: set[int] = field(default_factory=set)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def edited(self, node: tuple[str, str], before: Canon, after: Canon) -> None:
+        seq, base = self.next_seq(), self.agreed.get(node)
+        for fname, key, value in edits_of(self.fields, before, after):
+            e = Edit(seq, self.runs, node, fname, key, value)
+            if base is not None and holds(base, fname, key, value):
+                self.reverts.add(id(e))  # back to the agreed value: no change to a state-based sync
+            self.edits.append(e)
+
+    def created(self, node: tuple[str, str], canon: Canon) -> None:
+        self.edited(node, {}, canon)
+
+    def removed(self, node: tuple[str, str], snapshot: Canon) -> None:
+        self.removals.append(Removal(self.next_seq(), node, snapshot))
+
+    def observe(self, run: int, report: KindReport | None, world: Any) -> None:
+        """After a run (failed or not): conflicts, errors, and which records are one."""
+        if report is not None:
+            self.errors.extend(report.errors)
+            for c in report.conflicts:
+                self.conflicts.append((run, c["crm_id"], c["google_id"], c["field"]))
+                self.groups.union(("crm", c["crm_id"]), ("google", c["google_id"]))
+        for cid, gid in world.links.ever:
+            self.groups.union(("crm", cid), ("google", gid))
+        for lk in world.all_links():
+            self.agreed[("crm", lk.crm_id)] = lk.base
+            self.agreed[("google", lk.google_id)] = lk.base
+
+    def conflicted(self, node: tuple[str, str], fname: str, since: int = 0) -> bool:
+        group = self.groups.find(node)
+        return any(
+            run >= since and f == fname and self.groups.find(("crm", cid)) == group
+            for run, cid, _gid, f in self.conflicts
+        )
+
+    def lost_edits(
+        self, pairs: Sequence[tuple[str, str]], crm: Mapping[str, Canon], google: Mapping[str, Canon]
+    ) -> list[str]:
+        """Every last edit of a field that is neither on both sides of its record, nor superseded,
+        nor resolved in a recorded conflict, nor removed by the user afterwards."""
+        find = self.groups.find
+        alive = {("crm", c) for c in crm} | {("google", g) for g in google}
+        last: dict[tuple[Any, str, str | None], Edit] = {}
+        for e in self.edits:
+            last[(find(e.node), e.field, e.key)] = e
+        live: dict[Any, list[tuple[str, str]]] = {}
+        for cid, gid in pairs:
+            live.setdefault(find(("crm", cid)), []).append((cid, gid))
+        problems = []
+        for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
+            if id(e) in self.reverts or self.conflicted(e.node, fname, e.epoch):
+                continue
+            if e.node not in alive and self._removed_after(e, group):
+                continue
+            mine = [p for p in live.get(group, []) if e.node in (("crm", p[0]), ("google", p[1]))]
+            candidates = mine or live.get(group, [])
+            if not candidates:
+                problems.append(f"{e} vanished: no live record holds it and no user removal excuses it")
+            elif not any(
+                holds(crm[c], fname, key, e.value) and holds(google[g], fname, key, e.value) for c, g in candidates
+            ):
+                shown = [(c, crm[c].get(fname), g, google[g].get(fname)) for c, g in candidates]
+                problems.append(f"{e} lost: the record now holds {shown}")
+        return problems
+
+    def _removed_after(self, e: Edit, group: Any) -> bool:
+        return any(
+            self.groups.find(r.node) == group
+            and (
+                (r.seq > e.seq and (r.node == e.node or holds(r.snapshot, e.field, e.key, e.value)))
+                or (r.seq < e.seq and r.node != e.node and holds(r.snapshot, e.field, e.key, e.value))
+            )
+            for r in self.removals
+        )
+
+
+def check_pairs(world: Any, model: Model, crm: Mapping[str, Canon], google: Mapping[str, Canon]) -> list[Link]:
+    """The kind-independent invariants after two quiet syncs; the links."""
+    links = world.all_links()
+    assert not model.errors, f"permanent errors: {model.errors}"
+    assert len({lk.google_id for lk in links}) == len(links) == len({lk.crm_id for lk in links}), "links not 1:1"
+    for lk in links:
+        assert lk.crm_id in crm, f"link to a CRM record that is gone: {lk.crm_id}"
+        assert lk.google_id in google, f"link to a Google record that is gone: {lk.google_id}"
+    assert not set(crm) - {lk.crm_id for lk in links}, f"unlinked CRM records: {set(crm) - {lk.crm_id for lk in links}}"
+    unlinked = set(google) - {lk.google_id for lk in links}
+    assert not unlinked, f"unlinked Google records (duplicates?): {unlinked}"
+    for lk in links:
+        assert crm[lk.crm_id] == google[lk.google_id], (
+            f"sides disagree on {lk.crm_id} / {lk.google_id}:\n{crm[lk.crm_id]}\n{google[lk.google_id]}"
+        )
+    problems = model.lost_edits([(lk.crm_id, lk.google_id) for lk in links], crm, google)
+    assert not problems, "lost edits:\n" + "\n".join(problems)
+    return links
+
+
+def later_by(state: EmulatorState, seconds: float) -> None:
+    """Advance the emulator's clock (tokens and windows only; stamps stay real time)."""
+    state.clock.advance(timedelta(seconds=seconds))
