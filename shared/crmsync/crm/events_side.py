@@ -2,7 +2,9 @@
 ``CrmConnector`` for ``Kind.EVENTS``, in canonical event form.
 
 Scope: activities shown in calendar, inside the CRM-to-Google window, not private
-when private ones are skipped, and not organised by another CRM user whose own
+when private ones are skipped (``private_activities="busy"``: a private activity is
+read as its busy block, ``busy_canon``, and Google's edits of it write only times,
+privacy and reminders, never its subject or details), and not organised by another CRM user whose own
 sync writes the meeting (``organizer_syncs``). Activities outside the window are
 left out of incremental listings and reported with an ``error`` in full ones, so
 a linked pair that drifts out of the window is frozen rather than deleted.
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..model.event import EventOptions, canonical_event, overlaps, parse_local
+from ..model.event import EventOptions, busy_canon, canonical_event, overlaps, parse_local
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.settings import KindSettings
@@ -32,6 +34,7 @@ BULK_MAX = 500
 PAGE = 1000
 TIME_FIELDS = frozenset({"all_day", "start", "end", "recurrence", "exceptions"})
 _BASIC = "%Y%m%dT%H%M%S"
+BUSY_KEPT = frozenset({"subject", "description", "location", "attendees"})  # never written into a busy activity
 
 ContactLookup = Callable[[Sequence[str]], dict[str, str]]  # e-mails -> CRM contact ids
 
@@ -106,6 +109,27 @@ def time_body(full: Canon) -> dict[str, Any]:
 
 
 _EXC_FIELDS = ("start", "end", "subject", "description", "location")
+_EXC_TEXTS = ("subject", "description", "location")
+
+
+def keep_exception_texts(written: list[dict[str, Any]], current: Activity) -> list[dict[str, Any]]:
+    """Exceptions to write into a busy activity: times from ``written``, titles and details from
+    the CRM's ``current`` record (also of occurrences only retitled, which a busy block does not show)."""
+
+    def key(value: str) -> str:
+        return value[:10] if current.all_day else value[:19]
+
+    have = {key(e.original_start): e for e in current.exceptions}
+    out = []
+    for entry in written:
+        old = have.pop(key(str(entry["original_start"])), None)
+        if old is not None and not entry.get("cancelled"):
+            entry = {**entry, **{k: getattr(old, k) for k in _EXC_TEXTS}}
+        out.append(entry)
+    for old in have.values():
+        if not old.cancelled and old.start is None and old.end is None and any(getattr(old, k) for k in _EXC_TEXTS):
+            out.append(old.model_dump())
+    return out
 
 
 @dataclass
@@ -172,6 +196,8 @@ class CrmEvents:
         when, version = _parse_time(record.updated_at), str(record.version)
         try:
             canon = canonical_event(activity_raw(record, self.me))
+            if record.private and self.busy:
+                canon = busy_canon(canon)
         except (InvalidValue, ValueError, KeyError) as err:
             return Change(record.id, None, when, version, error=str(err))
         if not self._in_scope(record, canon):
@@ -180,6 +206,11 @@ class CrmEvents:
         if not overlaps(canon, lo, hi):
             return Change(record.id, canon, when, version, creatable=False)  # linked: still synced; never created
         return Change(record.id, canon, when, version)
+
+    @property
+    def busy(self) -> bool:
+        """Whether private activities are shown in Google as busy blocks only."""
+        return self.options.private_activities == "busy"
 
     def _in_scope(self, record: Activity, canon: Canon) -> bool:
         if not record.show_in_calendar:
@@ -196,6 +227,8 @@ class CrmEvents:
     def body(self, fields: Canon, full: Canon, *, creating: bool) -> dict[str, Any]:
         """The CRM patch (or create body) for changed canonical fields."""
         body: dict[str, Any] = {}
+        if not creating and self.busy and full.get("private"):
+            fields = {k: v for k, v in fields.items() if k not in BUSY_KEPT}  # Google holds only the busy block
         if creating or fields.keys() & TIME_FIELDS:
             body.update(time_body(full))
         for name in ("description", "location"):
@@ -255,11 +288,31 @@ class CrmEvents:
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Patch changed fields only, If-Match the version last seen."""
+        bodies = [self.body(op.fields, op.full, creating=False) for op in ops]
+        busy = {
+            str(op.target_id)
+            for op, b in zip(ops, bodies, strict=True)
+            if "exceptions" in b and self.busy and op.full.get("private")
+        }
+        if busy:  # the busy block's occurrences carry no titles: keep the CRM's own
+            current = self._records(sorted(busy))
+            for op, b in zip(ops, bodies, strict=True):
+                if str(op.target_id) in current:
+                    b["exceptions"] = keep_exception_texts(b["exceptions"], current[str(op.target_id)])
         bulk: list[BulkOp] = [
-            BulkUpdate(str(op.target_id), int(op.version or 0), self.body(op.fields, op.full, creating=False))
-            for op in ops
+            BulkUpdate(str(op.target_id), int(op.version or 0), b) for op, b in zip(ops, bodies, strict=True)
         ]
         return self._bulk(ops, bulk)
+
+    def _records(self, ids: Sequence[str]) -> dict[str, Activity]:
+        out: dict[str, Activity] = {}
+        for start in range(0, len(ids), PAGE):
+            with self._guard("crm.get_many"):
+                records = self.connector.get_many(
+                    "activities", list(ids[start : start + PAGE]), on_behalf_of=self.crm_user_id
+                )
+            out.update({r.id: r for r in records if isinstance(r, Activity)})
+        return out
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete, If-Match the version last seen."""

@@ -42,6 +42,8 @@ _RULE_ORDER = (
 )  # fmt: skip
 _RULE_DEFAULTS = {"INTERVAL": "1", "WKST": "MO"}
 LOCAL_FMT = "%Y-%m-%dT%H:%M:%S"
+BUSY_SUMMARY = "Private"
+BUSY_HIDDEN = ("description", "location")  # cleared in a busy block, like its attendees
 _BASIC = "%Y%m%dT%H%M%S"
 
 
@@ -68,7 +70,9 @@ class EventOptions(BaseModel):
     read_calendars: tuple[str, ...] = ()  # further Google calendar ids read into the CRM
     crm_window: Window = Window()  # CRM activities sent to Google
     google_window: Window = Window()  # Google events brought into the CRM
-    private_activities: Literal["sync", "skip"] = "sync"
+    # Private CRM activities: synced in full, skipped, or "busy": shown in Google only as a
+    # private block titled "Private" (no details), whose details never overwrite the CRM's.
+    private_activities: Literal["sync", "skip", "busy"] = "sync"
     send_updates: Literal["none", "all", "externalOnly"] = "none"  # attendee e-mails only on opt-in
 
 
@@ -265,6 +269,25 @@ def canonical_event(raw: Mapping[str, Any]) -> Canon:
     }
     canon["exceptions"] = _exceptions(raw, canon) if canon["recurrence"] else []
     return {k: canon[k] for k in EVENT_FIELDS}
+
+
+def busy_canon(canon: Canon) -> Canon:
+    """A private event as its busy block: subject "Private", no description, location or
+    attendees, occurrences moved or cancelled but not retitled; other events unchanged."""
+    if not canon.get("private"):
+        return canon
+    exceptions = []
+    for entry in canon.get("exceptions") or []:
+        masked = {**entry, "subject": None, **dict.fromkeys(BUSY_HIDDEN)}
+        if masked["cancelled"] or masked.get("start") is not None or masked.get("end") is not None:
+            exceptions.append(masked)
+    return {
+        **canon,
+        "subject": BUSY_SUMMARY,
+        **dict.fromkeys(BUSY_HIDDEN),
+        "attendees": [],
+        "exceptions": exceptions,
+    }
 
 
 # ----------------------------------------------------------------------------- scope and matching
