@@ -15,6 +15,7 @@ from ..errors import SafetyStop
 from ..google.client import Endpoint, user_credentials
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
+from ..model.task import TaskTarget
 from ..ports import LinkStore, OpCounter, RecordSide
 from ..sync.engine import KindSync, Progress
 from ..sync.reconcile import MatchKeys
@@ -112,8 +113,15 @@ def enabled_kinds(conn: Connection) -> list[Kind]:
     return [
         k
         for k in (Kind.CONTACTS, Kind.EVENTS, Kind.TASKS)
-        if conn.settings.kind(k).enabled and GRANT_SCOPES[k] in granted and k in KIND_FACTORIES
+        if conn.settings.kind(k).enabled and _scope_for(conn, k) in granted and k in KIND_FACTORIES
     ]
+
+
+def _scope_for(conn: Connection, kind: Kind) -> str:
+    """The scope a kind needs; tasks written as calendar events need Calendar's, not Tasks'."""
+    if kind is Kind.TASKS and conn.settings.task_options.target is TaskTarget.CALENDAR:
+        return GRANT_SCOPES[Kind.EVENTS]
+    return GRANT_SCOPES[kind]
 
 
 def sync_connection(
