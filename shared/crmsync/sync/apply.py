@@ -24,6 +24,7 @@ class Applied:
     errors: list[str] = field(default_factory=list)
     conflicted: list[Step] = field(default_factory=list)  # etag/version mismatch: re-read and re-merge
     crm_created: list[Link] = field(default_factory=list)  # links to records a CRM create returned
+    recreated: list[Link] = field(default_factory=list)  # of those, re-creates of a linked pair (merge again)
     transient: bool = False  # some write failed transiently: do not advance cursors
     stopped: bool = False  # the budget ran out before every write was sent
     interrupted: TransientError | None = None  # a write call failed transiently: nothing more was sent
@@ -162,6 +163,8 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
     crm_write = step.write_to(Side.CRM)
     if all_ok and crm_write is not None and crm_write.op is Op.CREATE:
         out.crm_created.append(link)
+        if step.link is not None:
+            out.recreated.append(link)
 
 
 def _created_id(res: WriteResult | None) -> str | None:

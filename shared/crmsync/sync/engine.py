@@ -98,18 +98,19 @@ class KindSync:
         self._check_deletes(plan, len(links) if report.full else None)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
-        reread = _replayed_since(applied, crm)
+        reread = _replayed_since(applied, crm) + applied.recreated
         try:
             for _ in range(MAX_REMERGE_ROUNDS):
                 again = [s.link for s in applied.conflicted if s.link is not None] + reread
                 if interrupted is not None or not again:
                     break
-                applied, reread = self._remerge(again, report), []
-                interrupted = applied.interrupted
+                applied = self._remerge(list({lk.doc_id: lk for lk in again}.values()), report)
+                interrupted, reread = applied.interrupted, applied.recreated
         except TransientError as err:
             interrupted = err
         self._save_links()
-        report.complete = not (self._unfinished or applied.conflicted or interrupted)
+        # Still to merge after the last round: the cursors stay, so the next run sees it all again.
+        report.complete = not (self._unfinished or applied.conflicted or reread or interrupted)
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)

@@ -15,8 +15,10 @@ side is SAME (no change, or our own write echoing back), CHANGED, or GONE
     GONE    x GONE     drop the link
 
 A side that left the scope (rather than being deleted) while the other was
-edited parks the pair: link kept, the edited side marked stale; while parked,
-a side absent from an incremental listing is still out of scope.
+edited, or both sides leaving it, parks the pair: link and base kept, the side
+in scope marked stale (re-read when its partner changes). While parked, a side
+absent from an incremental listing is still out of scope; the pair merges from
+its base once both are back, and a deletion on either side unparks it.
 
 Unlinked records are paired by the CRM id Google carries for records we
 created, then by unique e-mail, then by unique phone (contacts), and only
@@ -402,19 +404,23 @@ class _Reconciler:
         if not (create and _writable(self.s, into)):
             self._add(Step(f"{into.value}_gone_edited_unlink", link.crm_id, link.google_id, link, base=None))
             return
-        write = Write(Op.CREATE, into, record, record)
         keep = {"google_id": link.google_id} if into is Side.CRM else {"crm_id": link.crm_id}
+        # A CRM create carries one idempotency key per re-create, and the CRM refuses that key with
+        # another body: an edit made between a lost reply and its retry would fail it for good. So it
+        # is created as last agreed (fixed until its link is saved); the engine then re-reads and
+        # re-merges the new pair, which brings the edit across in the same run.
+        body = link.base if into is Side.CRM else record
         self._add(
             Step(
                 f"{into.value}_gone_edited_recreate",
                 crm_id=keep.get("crm_id"),
                 google_id=keep.get("google_id"),
                 link=link,
-                writes=(write,),
-                base=record,
+                writes=(Write(Op.CREATE, into, body, body),),
+                base=body,
                 created_by=into.other,
-                crm_hash_of=record,
-                google_hash_of=record,
+                crm_hash_of=body,
+                google_hash_of=None if into is Side.CRM else record,  # the CRM's case: Google is ahead
                 crm_version=versions.crm,
                 google_version=versions.google,
             )

@@ -678,6 +678,44 @@ def test_regression_both_sides_out_one_back_stays_parked() -> None:
 PHONE = [{"value": "+49301111001", "type": "mobile"}]
 
 
+def test_regression_recreate_in_crm_retried_after_an_edit_reuses_its_key_with_another_body() -> None:
+    # keep_edited re-creates a CRM-deleted contact edited in Google; the reply is lost, Google is
+    # edited again, and the retry sent the same idempotency key with another body: a 422 for good.
+    w = World()
+    cid, gid = synced_pair(w)
+    w.crm_delete(cid)
+    w.google.edit(gid, title="CEO")
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    w.google.edit(gid, title="CFO")
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    assert [e for r in reports for e in r.errors] == []
+    assert [c["title"] for c, _ in w.crm_live().values()] == ["CFO"]  # the one re-created record
+    assert w.google.records[gid].canon["title"] == "CFO"
+
+
+def test_regression_recreate_replayed_after_the_user_deleted_it_is_merged_in_the_same_run() -> None:
+    # The lost re-create is deleted by the user before the retry; the replay returns it anyway, the
+    # re-merge re-creates it again, and that last re-create was never merged (the same plan twice,
+    # and no round left) while the cursors moved on: the sides disagreed for good.
+    w = World()
+    cid, gid = synced_pair(w)
+    w.crm_delete(cid)
+    w.google.edit(gid, given="Ben")
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    [copy] = list(w.crm_live())
+    w.crm_delete(copy)
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    assert [c["given"] for c, _ in w.crm_live().values()] == ["Ben"]
+    assert w.google.records[gid].canon["given"] == "Ben"
+    assert reports[0].writes.get("crm.create") == 2  # the replay, then one re-create (not two)
+
+
 # ---------------------------------------------------------------- example-based: GOOGLE_APIS.md section 6 on the engine
 
 
