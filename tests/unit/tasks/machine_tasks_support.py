@@ -50,7 +50,7 @@ register_all()
 # ---------------------------------------------------------------- Google, in process
 
 
-class WorkerCrash(BaseException):  # noqa: N818 - a process dying, not an error anyone handles
+class WorkerCrash(BaseException):
     """The worker process died (deploy, OOM, timeout): nothing after this point runs."""
 
 
@@ -316,7 +316,8 @@ def edits_of(fields: Sequence[str], before: Canon, after: Canon) -> list[tuple[s
     out: list[tuple[str, str | None, Any]] = []
     for f in fields:
         b, a = before.get(f), after.get(f)
-        eb, ea = elements(b), elements(a)
+        as_list = isinstance(b, list) or isinstance(a, list)
+        eb, ea = (elements(b or []), elements(a or [])) if as_list else (None, None)
         if eb is None or ea is None:
             if b != a:
                 out.append((f, None, a))
@@ -341,6 +342,7 @@ class Model:
     groups: Groups = field(default_factory=Groups)
     agreed: dict[tuple[str, str], Canon] = field(default_factory=dict)  # last linked base per record
     reverts: set[int] = field(default_factory=set)
+    crashed: list[int] = field(default_factory=list)  # runs the worker died in (no report, conflicts unrecorded)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -395,7 +397,7 @@ class Model:
             live.setdefault(find(("crm", cid)), []).append((cid, gid))
         problems = []
         for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
-            if id(e) in self.reverts or self.conflicted(e.node, fname, e.epoch):
+            if id(e) in self.reverts or self.conflicted(e.node, fname, e.epoch) or self._died_in_conflict(e):
                 continue
             if e.node not in alive and self._removed_after(e, group):
                 continue
@@ -409,6 +411,19 @@ class Model:
                 shown = [(c, crm[c].get(fname), g, google[g].get(fname)) for c, g in candidates]
                 problems.append(f"{e} lost: the record now holds {shown}")
         return problems
+
+    def _died_in_conflict(self, e: Edit) -> bool:
+        """Both sides set this field before a run the worker died in: that run may have resolved
+        the conflict and died before reporting it (see the report: a crash loses the record)."""
+        group = self.groups.find(e.node)
+        return any(run >= e.epoch for run in self.crashed) and any(
+            o.field == e.field
+            and o.key == e.key
+            and o.node[0] != e.node[0]
+            and self.groups.find(o.node) == group
+            and o.epoch == e.epoch
+            for o in self.edits
+        )
 
     def _removed_after(self, e: Edit, group: Any) -> bool:
         return any(

@@ -238,7 +238,10 @@ class TaskSyncMachine(RuleBasedStateMachine):
             report = self.world.sync()
         except RunInterrupted as err:
             report = err.report
-        except (TransientError, WorkerCrash):
+        except WorkerCrash:
+            report = None
+            self.model.crashed.append(run)
+        except TransientError:
             report = None
         self._observe(run, report)
         self.world.later()

@@ -1,0 +1,450 @@
+"""A Hypothesis state machine for the event sync: the real ``GoogleCalendar`` adapter on the
+Google emulator (series masters, instances, exceptions, sync tokens that expire) and
+``CrmEvents`` on the CRM fake; random creates, subject and time edits, all-day events,
+recurring series (an EXDATE, one occurrence moved or cancelled, "this and following"
+splits) and deletes on both sides, injected 503s, lost replies, worker crashes mid-apply
+and expired sync tokens. After two quiet syncs both sides agree in canonical form, nothing
+is duplicated, links are one-to-one and no edit is lost. Examples come from the profile."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from dateutil.rrule import rrulestr
+from hypothesis import Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from crmsync.errors import TransientError
+from crmsync.model.settings import ConflictPolicy, KindSettings
+from crmsync.sync.engine import KindReport, RunInterrupted
+from tests.unit.events.machine_events_support import TZ, EventWorld, day, utc_basic
+from tests.unit.tasks.machine_tasks_support import Model, WorkerCrash, check_pairs, converge
+
+pytestmark = pytest.mark.unit
+MAX_RECORDS = 4
+FIELDS = ("subject", "all_day", "start", "end", "recurrence", "exceptions")
+SUBJECTS = {"crm": ("Kickoff", "Review", "Jour fixe"), "google": ("Lunch", "Dentist")}
+SHAPES = ("single", "all_day", "series")
+HOURS = (9, 14)
+
+
+def local(offset: int, hour: int) -> str:
+    return f"{day(offset)}T{hour:02d}:00:00"
+
+
+def crm_when(shape: str, offset: int, hour: int) -> dict[str, Any]:
+    """The CRM's time fields (sent together) for an event of ``shape``."""
+    if shape == "all_day":
+        return {"all_day": True, "start_date": day(offset), "end_date": day(offset + 1), "start": None, "end": None,
+                "time_zone": None}  # fmt: skip
+    return {"all_day": False, "start": local(offset, hour), "end": local(offset, hour + 1), "time_zone": TZ,
+            "start_date": None, "end_date": None}  # fmt: skip
+
+
+def google_when(shape: str, offset: int, hour: int) -> dict[str, Any]:
+    if shape == "all_day":  # Google's all-day end is exclusive
+        return {"start": {"date": day(offset)}, "end": {"date": day(offset + 2)}}
+    return {
+        "start": {"dateTime": local(offset, hour), "timeZone": TZ},
+        "end": {"dateTime": local(offset, hour + 1), "timeZone": TZ},
+    }
+
+
+def occurrences(start_local: str, rrule: str) -> list[str]:
+    """The local start times of a timed weekly series."""
+    start = datetime.fromisoformat(start_local).replace(tzinfo=ZoneInfo(TZ))
+    return [o.astimezone(ZoneInfo(TZ)).strftime("%Y-%m-%dT%H:%M:%S") for o in rrulestr(rrule, dtstart=start)]
+
+
+class EventSyncMachine(RuleBasedStateMachine):
+    """A CRM calendar, a Google calendar, a user editing both, a flaky network, a mortal worker."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = EventWorld()
+        self.model = Model(FIELDS)
+        # Links whose series was split since the last complete sync: splitting the other side too
+        # hits the open bug reproduced in test_concurrent_splits_on_both_sides_converge (xfail).
+        self.split: set[str] = set()
+
+    @initialize(
+        policy=st.sampled_from(list(ConflictPolicy)),
+        crm=st.lists(
+            st.tuples(st.sampled_from(SUBJECTS["crm"]), st.sampled_from(SHAPES), st.integers(0, 3)), max_size=2
+        ),
+        google=st.lists(
+            st.tuples(st.sampled_from(SUBJECTS["google"]), st.sampled_from(SHAPES), st.integers(0, 3)), max_size=2
+        ),
+    )
+    def configure(
+        self, policy: ConflictPolicy, crm: list[tuple[str, str, int]], google: list[tuple[str, str, int]]
+    ) -> None:
+        """The settings, and a synced starting point (so that most steps edit linked pairs)."""
+        self.world.settings = KindSettings(google_group=None, conflict_policy=policy, max_delete_floor=1000)
+        for subject, shape, offset in crm:
+            self.crm_create(subject, shape, offset, 9)
+        for subject, shape, offset in google:
+            self.google_create(subject, shape, offset, 14)
+        if crm or google:
+            self._settle_and_check()
+
+    # ------------------------------------------------------------ helpers
+
+    def _crm_change(self, rid: str, patch: dict[str, Any]) -> None:
+        before = self.world.crm_live()[rid]
+        self.world.crm_update(rid, patch)
+        self.model.edited(("crm", rid), before, self.world.crm_live()[rid])
+
+    def _google_change(self, eid: str, action: Any) -> None:
+        before = self.world.google_live()[eid]
+        action()
+        self.model.edited(("google", eid), before, self.world.google_live()[eid])
+
+    def _crm_pick(self, index: int, series: bool = False) -> str | None:
+        recs = self.world.crm_records()
+        ids = sorted(r for r, rec in recs.items() if not series or (rec.recurrence and not rec.all_day))
+        return ids[index % len(ids)] if ids else None
+
+    def _google_pick(self, index: int, series: bool = False) -> str | None:
+        events = self.world.google_events()
+        ids = [
+            e
+            for e in self.world.google_ids()
+            if not series or (events[e].get("recurrence") and "dateTime" in events[e]["start"])
+        ]
+        return ids[index % len(ids)] if ids else None
+
+    def _split_ok(self, node: tuple[str, str]) -> bool:
+        for lk in self.world.all_links():
+            if node in (("crm", lk.crm_id), ("google", lk.google_id)):
+                if lk.crm_id in self.split:
+                    return False
+                self.split.add(lk.crm_id)
+        return True
+
+    # ------------------------------------------------------------ the user, in the CRM
+
+    @precondition(lambda self: len(self.world.crm_records()) < MAX_RECORDS)
+    @rule(
+        subject=st.sampled_from(SUBJECTS["crm"]),
+        shape=st.sampled_from(SHAPES),
+        offset=st.integers(0, 3),
+        hour=st.sampled_from(HOURS),
+    )
+    def crm_create(self, subject: str, shape: str, offset: int, hour: int) -> None:
+        body: dict[str, Any] = {"subject": subject, **crm_when(shape, offset, hour)}
+        if shape == "series":
+            body["recurrence"] = {"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": []}
+        rid = self.world.crm_create({k: v for k, v in body.items() if v is not None})
+        self.model.created(("crm", rid), self.world.crm_live()[rid])
+
+    @rule(index=st.integers(0, 9), subject=st.sampled_from(SUBJECTS["crm"]))
+    def crm_rename(self, index: int, subject: str) -> None:
+        if (rid := self._crm_pick(index)) is not None:
+            self._crm_change(rid, {"subject": subject})
+
+    @rule(index=st.integers(0, 9), offset=st.integers(0, 3), hour=st.sampled_from(HOURS), all_day=st.booleans())
+    def crm_reschedule(self, index: int, offset: int, hour: int, all_day: bool) -> None:
+        """Move a single event (or make it all-day / timed); a series keeps its shape."""
+        rid = self._crm_pick(index)
+        if rid is None:
+            return
+        rec = self.world.crm_activity(rid)
+        if rec.recurrence is not None:
+            if rec.all_day:
+                return
+            self._crm_change(
+                rid, crm_when("single", offset, hour) | {"recurrence": rec.recurrence.model_dump(), "exceptions": []}
+            )
+            return
+        self._crm_change(rid, crm_when("all_day" if all_day else "single", offset, hour))
+
+    @rule(index=st.integers(0, 9), k=st.integers(0, 3), what=st.sampled_from(["exdate", "move", "cancel"]))
+    def crm_occurrence(self, index: int, k: int, what: str) -> None:
+        """An EXDATE, one occurrence moved an hour later, or one occurrence cancelled, in the CRM."""
+        rid = self._crm_pick(index, series=True)
+        if rid is None:
+            return
+        rec = self.world.crm_activity(rid)
+        assert rec.recurrence is not None and rec.start is not None
+        occ = occurrences(rec.start, rec.recurrence.rrule)
+        taken = {e.original_start[:19] for e in rec.exceptions} | {x[:19] for x in rec.recurrence.exdates}
+        free = [o for o in occ if o not in taken]
+        if len(free) < 2:
+            return
+        when = free[k % len(free)]
+        if what == "exdate":
+            rule_ = rec.recurrence.model_dump() | {"exdates": [*rec.recurrence.exdates, when]}
+            self._crm_change(rid, {"recurrence": rule_})
+            return
+        excs = [e.model_dump() for e in rec.exceptions]
+        if what == "move":
+            start = datetime.fromisoformat(when) + timedelta(hours=1)
+            entry = {
+                "original_start": when,
+                "start": start.isoformat(),
+                "end": (start + timedelta(hours=1)).isoformat(),
+            }
+        else:
+            entry = {"original_start": when, "cancelled": True}
+        self._crm_change(rid, {"exceptions": [*excs, entry]})
+
+    @precondition(lambda self: len(self.world.crm_records()) < MAX_RECORDS)
+    @rule(index=st.integers(0, 9), k=st.integers(1, 3))
+    def crm_split(self, index: int, k: int) -> None:
+        """ "This and following": the series ends before occurrence k; a new series starts there."""
+        rid = self._crm_pick(index, series=True)
+        if rid is None:
+            return
+        rec = self.world.crm_activity(rid)
+        assert rec.recurrence is not None and rec.start is not None
+        occ = occurrences(rec.start, rec.recurrence.rrule)
+        if len(occ) <= k or not self._split_ok(("crm", rid)):
+            return
+        keep = {
+            "rrule": f"FREQ=WEEKLY;UNTIL={utc_basic(occ[k - 1])}",
+            "exdates": [x for x in rec.recurrence.exdates if x[:19] < occ[k]],
+            "rdates": [],
+        }
+        excs = [e.model_dump() for e in rec.exceptions if e.original_start[:19] < occ[k]]
+        self._crm_change(rid, {"recurrence": keep, "exceptions": excs})
+        start = datetime.fromisoformat(occ[k])
+        body = {"subject": rec.subject, "start": occ[k], "end": (start + timedelta(hours=1)).isoformat(), "time_zone": TZ,
+                "recurrence": {"rrule": f"FREQ=WEEKLY;COUNT={len(occ) - k}", "exdates": []}}  # fmt: skip
+        new = self.world.crm_create(body)
+        self.model.created(("crm", new), self.world.crm_live()[new])
+
+    @rule(index=st.integers(0, 9))
+    def crm_delete(self, index: int) -> None:
+        if (rid := self._crm_pick(index)) is not None:
+            snapshot = self.world.crm_live()[rid]
+            self.world.crm_delete(rid)
+            self.model.removed(("crm", rid), snapshot)
+
+    # ------------------------------------------------------------ the user, in Google
+
+    @precondition(lambda self: len(self.world.google_events()) < MAX_RECORDS)
+    @rule(
+        subject=st.sampled_from(SUBJECTS["google"]),
+        shape=st.sampled_from(SHAPES),
+        offset=st.integers(0, 3),
+        hour=st.sampled_from(HOURS),
+    )
+    def google_create(self, subject: str, shape: str, offset: int, hour: int) -> None:
+        body: dict[str, Any] = {"summary": subject, **google_when(shape, offset, hour)}
+        if shape == "series":
+            body["recurrence"] = ["RRULE:FREQ=WEEKLY;COUNT=4"]
+        eid = self.world.google_insert(body)
+        self.model.created(("google", eid), self.world.google_live()[eid])
+
+    @rule(index=st.integers(0, 9), subject=st.sampled_from(SUBJECTS["google"]))
+    def google_rename(self, index: int, subject: str) -> None:
+        if (eid := self._google_pick(index)) is not None:
+            self._google_change(eid, lambda: self.world.google_patch(eid, {"summary": subject}))
+
+    @rule(index=st.integers(0, 9), offset=st.integers(0, 3), hour=st.sampled_from(HOURS), all_day=st.booleans())
+    def google_reschedule(self, index: int, offset: int, hour: int, all_day: bool) -> None:
+        eid = self._google_pick(index)
+        if eid is None or self.world.google_events()[eid].get("recurrence"):
+            return
+        body = google_when("all_day" if all_day else "single", offset, hour)
+        self._google_change(eid, lambda: self.world.google_patch(eid, body))
+
+    @rule(index=st.integers(0, 9), k=st.integers(0, 3), what=st.sampled_from(["exdate", "move", "cancel"]))
+    def google_occurrence(self, index: int, k: int, what: str) -> None:
+        """An EXDATE on the master, one instance moved an hour later, or one instance cancelled."""
+        eid = self._google_pick(index, series=True)
+        if eid is None:
+            return
+        live = [
+            i
+            for i in self.world.instances(eid)
+            if i.get("status") != "cancelled" and i["start"] == i["originalStartTime"]
+        ]
+        if len(live) < 2:  # a series left with no occurrence is not something the apps let a user make
+            return
+        inst = live[k % len(live)]
+        when = inst["originalStartTime"]["dateTime"][:19]
+        w = self.world
+        if what == "exdate":
+            master = w.google_events()[eid]
+            lines = [*master["recurrence"], f"EXDATE;TZID={TZ}:{when.replace('-', '').replace(':', '')}"]
+            self._google_change(eid, lambda: w.google_patch(eid, {"recurrence": lines}))
+        elif what == "move":
+            start = datetime.fromisoformat(when) + timedelta(hours=1)
+            body = {"start": {"dateTime": start.isoformat(), "timeZone": TZ},
+                    "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": TZ}}  # fmt: skip
+            self._google_change(eid, lambda: w.google_patch(inst["id"], body))
+        else:
+            self._google_change(eid, lambda: w.google_delete(inst["id"]))
+
+    @precondition(lambda self: len(self.world.google_events()) < MAX_RECORDS)
+    @rule(index=st.integers(0, 9), k=st.integers(1, 3))
+    def google_split(self, index: int, k: int) -> None:
+        """ "This and following" as Google's apps do it: UNTIL on the master, a new series from occurrence k."""
+        eid = self._google_pick(index, series=True)
+        if eid is None:
+            return
+        w = self.world
+        master = w.google_events()[eid]
+        occ = [i["originalStartTime"]["dateTime"][:19] for i in w.instances(eid)]
+        if len(occ) <= k or not self._split_ok(("google", eid)):
+            return
+        lines = [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[k - 1])}"] + [
+            x
+            for x in master["recurrence"]
+            if x.startswith("EXDATE") and x.rsplit(":", 1)[1] < occ[k].replace("-", "").replace(":", "")
+        ]
+        self._google_change(eid, lambda: w.google_patch(eid, {"recurrence": lines}))
+        start = datetime.fromisoformat(occ[k])
+        body = {
+            "summary": master.get("summary"),
+            "start": {"dateTime": occ[k], "timeZone": TZ},
+            "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": TZ},
+            "recurrence": [f"RRULE:FREQ=WEEKLY;COUNT={len(occ) - k}"],
+        }
+        new = w.google_insert(body)
+        self.model.created(("google", new), w.google_live()[new])
+
+    @rule(index=st.integers(0, 9))
+    def google_delete(self, index: int) -> None:
+        # Only events made in Google: deleting one of ours (its id derived from the CRM id) and
+        # editing the CRM record hits the open bug in test_recreate_after_google_delete (xfail).
+        eid = self._google_pick(index)
+        if eid is not None and eid in self.world.made_in_google:
+            snapshot = self.world.google_live()[eid]
+            self.world.google_delete(eid)
+            self.model.removed(("google", eid), snapshot)
+
+    # ------------------------------------------------------------ both at once
+
+    @rule(index=st.integers(0, 9), a=st.sampled_from(SUBJECTS["crm"]), b=st.sampled_from(SUBJECTS["google"]))
+    def conflicting_rename(self, index: int, a: str, b: str) -> None:
+        links = sorted(self.world.all_links(), key=lambda lk: lk.crm_id)
+        if not links:
+            return
+        link = links[index % len(links)]
+        if link.crm_id in self.world.crm_records() and link.google_id in self.world.google_events():
+            self._crm_change(link.crm_id, {"subject": a})
+            self._google_change(link.google_id, lambda: self.world.google_patch(link.google_id, {"summary": b}))
+
+    # ------------------------------------------------------------ the network and the runtime
+
+    @rule(
+        fault=st.one_of(
+            st.tuples(st.just("fail"), st.sampled_from(["batch", "list", "get", "other"]), st.integers(1, 6)),
+            st.tuples(st.just("lost"), st.sampled_from(["batch", "list"]), st.just(1)),
+            st.tuples(st.just("crash"), st.just("google"), st.integers(0, 4)),
+            st.tuples(
+                st.just("crm"), st.sampled_from(["changes", "get_many", "bulk", "bulk_lost", "bulk_crash"]), st.just(1)
+            ),
+            st.tuples(st.just("expire"), st.just(""), st.just(0)),
+        )
+    )
+    def inject_fault(self, fault: tuple[str, str, int]) -> None:
+        """503s, a lost reply, a worker crash after n Google requests, CRM faults, or an expired sync token (410)."""
+        kind, what, n = fault
+        if kind == "fail":
+            self.world.http.fail.extend([what] * n)
+        elif kind == "lost":
+            self.world.http.lost.append(what)
+        elif kind == "crash":
+            self.world.http.crash_after = n
+        elif kind == "expire":
+            self.world.expire_tokens()
+        else:
+            self.world.flaky.fail.append(what)
+
+    @rule()
+    def sync(self) -> None:
+        run = self.model.runs
+        self.model.runs += 1
+        report: KindReport | None
+        try:
+            report = self.world.sync()
+        except RunInterrupted as err:
+            report = err.report
+        except WorkerCrash:
+            report = None
+            self.model.crashed.append(run)
+        except TransientError:
+            report = None
+        if report is not None and report.complete:
+            self.split.clear()
+        self.model.observe(run, report, self.world)
+        self.world.later()
+
+    @rule()
+    def settle(self) -> None:
+        self._settle_and_check()
+
+    # ------------------------------------------------------------ checks
+
+    @invariant()
+    def links_are_one_to_one(self) -> None:
+        links = self.world.all_links()
+        assert len({lk.google_id for lk in links}) == len(links) == len({lk.crm_id for lk in links})
+
+    def teardown(self) -> None:
+        self._settle_and_check()
+
+    def _settle_and_check(self) -> None:
+        w = self.world
+        w.clear_failures()
+
+        def seen(report: KindReport) -> None:
+            self.model.observe(self.model.runs, report, w)
+            self.model.runs += 1
+
+        converge(w, seen)
+        self.split.clear()
+        check_pairs(w, self.model, w.crm_live(), w.google_live())
+
+
+TestEventSync = EventSyncMachine.TestCase
+TestEventSync.settings = settings(
+    settings(), stateful_step_count=15, report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain]
+)
+
+
+# ---------------------------------------------------------------- example-based: open bugs the machine found
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open engine bug: a series split ('this and following') on both sides before a sync is merged line by "
+    "line into two RRULEs; Google keeps both, the CRM can hold one, and the pair stays different with no writes",
+)
+def test_concurrent_splits_on_both_sides_converge() -> None:
+    w = EventWorld()
+    eid = w.google_insert(
+        {"summary": "Lunch", **google_when("series", 0, 14), "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"]}
+    )
+    converge(w, lambda _: None)
+    [cid] = list(w.crm_records())
+    occ = occurrences(local(0, 14), "FREQ=WEEKLY;COUNT=4")
+    w.crm_update(cid, {"recurrence": {"rrule": f"FREQ=WEEKLY;UNTIL={utc_basic(occ[0])}", "exdates": []}})
+    w.google_patch(eid, {"recurrence": [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[1])}"]})
+    converge(w, lambda _: None)
+    assert w.crm_live()[cid] == w.google_live()[eid]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open adapter bug: keep_edited re-creates a Google-deleted event under the same derived id; Google "
+    "answers 409 (the id of a deleted event stays taken) and the CRM edit never reaches Google",
+)
+def test_recreate_after_google_delete() -> None:
+    w = EventWorld()
+    cid = w.crm_create({"subject": "Kickoff", **crm_when("single", 0, 9)})
+    converge(w, lambda _: None)
+    [eid] = w.google_ids()
+    w.google_delete(eid)
+    w.crm_update(cid, {"subject": "Review"})  # deleted in Google, edited in the CRM: keep_edited
+    report = w.sync()
+    assert report.errors == []
+    assert [c["subject"] for c in w.google_live().values()] == ["Review"]
