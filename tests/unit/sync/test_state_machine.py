@@ -328,10 +328,7 @@ def check_end_state(w: World, model: Model) -> None:
 
 
 # The machine found the engine bugs reproduced below (test_regression_*), all fixed since.
-# OPEN: the machine still finds a failure (being fixed; remove this mark with the fix).
-TestContactSync = pytest.mark.xfail(strict=False, reason="open engine bug under investigation")(
-    ContactSyncMachine.TestCase
-)
+TestContactSync = ContactSyncMachine.TestCase
 # Examples come from the profile; the explain phase (line tracing on Python 3.11) is dropped
 # because it takes minutes on a failure and adds nothing to a stateful test's report.
 TestContactSync.settings = settings(
