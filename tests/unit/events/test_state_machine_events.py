@@ -67,8 +67,9 @@ class EventSyncMachine(RuleBasedStateMachine):
         super().__init__()
         self.world = EventWorld()
         self.model = Model(FIELDS)
-        # Links whose series was split since the last complete sync: splitting the other side too
-        # hits the open bug reproduced in test_concurrent_splits_on_both_sides_converge (xfail).
+        # Links whose times were restructured (rescheduled, split) since the last complete sync: doing
+        # so on the other side too hits the open bugs reproduced below (xfail): concurrent splits, and
+        # all-day made timed on one side while moved on the other.
         self.split: set[str] = set()
 
     @initialize(
@@ -154,6 +155,8 @@ class EventSyncMachine(RuleBasedStateMachine):
         if rid is None:
             return
         rec = self.world.crm_activity(rid)
+        if not self._split_ok(("crm", rid)):
+            return  # see test_all_day_made_timed_in_crm_while_moved_in_google (xfail)
         if rec.recurrence is not None:
             if rec.all_day:
                 return
@@ -174,7 +177,7 @@ class EventSyncMachine(RuleBasedStateMachine):
         occ = occurrences(rec.start, rec.recurrence.rrule)
         taken = {e.original_start[:19] for e in rec.exceptions} | {x[:19] for x in rec.recurrence.exdates}
         free = [o for o in occ if o not in taken]
-        if len(free) < 2:
+        if len(free) < 2 or not self._split_ok(("crm", rid)):
             return
         when = free[k % len(free)]
         if what == "exdate":
@@ -203,7 +206,8 @@ class EventSyncMachine(RuleBasedStateMachine):
         rec = self.world.crm_activity(rid)
         assert rec.recurrence is not None and rec.start is not None
         occ = occurrences(rec.start, rec.recurrence.rrule)
-        if len(occ) <= k or not self._split_ok(("crm", rid)):
+        taken = {e.original_start[:19] for e in rec.exceptions} | {x[:19] for x in rec.recurrence.exdates}
+        if len(occ) <= k or set(occ[:k]) <= taken or not self._split_ok(("crm", rid)):
             return
         keep = {
             "rrule": f"FREQ=WEEKLY;UNTIL={utc_basic(occ[k - 1])}",
@@ -249,7 +253,7 @@ class EventSyncMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 9), offset=st.integers(0, 3), hour=st.sampled_from(HOURS), all_day=st.booleans())
     def google_reschedule(self, index: int, offset: int, hour: int, all_day: bool) -> None:
         eid = self._google_pick(index)
-        if eid is None or self.world.google_events()[eid].get("recurrence"):
+        if eid is None or self.world.google_events()[eid].get("recurrence") or not self._split_ok(("google", eid)):
             return
         body = google_when("all_day" if all_day else "single", offset, hour)
         self._google_change(eid, lambda: self.world.google_patch(eid, body))
@@ -265,7 +269,7 @@ class EventSyncMachine(RuleBasedStateMachine):
             for i in self.world.instances(eid)
             if i.get("status") != "cancelled" and i["start"] == i["originalStartTime"]
         ]
-        if len(live) < 2:  # a series left with no occurrence is not something the apps let a user make
+        if len(live) < 2 or not self._split_ok(("google", eid)):  # never a series with no occurrence left
             return
         inst = live[k % len(live)]
         when = inst["originalStartTime"]["dateTime"][:19]
@@ -291,7 +295,10 @@ class EventSyncMachine(RuleBasedStateMachine):
             return
         w = self.world
         master = w.google_events()[eid]
-        occ = [i["originalStartTime"]["dateTime"][:19] for i in w.instances(eid)]
+        instances = w.instances(eid)
+        occ = [i["originalStartTime"]["dateTime"][:19] for i in instances]
+        if all(i.get("status") == "cancelled" or i["start"] != i["originalStartTime"] for i in instances[:k]):
+            return  # the part kept would be empty
         if len(occ) <= k or not self._split_ok(("google", eid)):
             return
         lines = [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[k - 1])}"] + [
@@ -328,6 +335,8 @@ class EventSyncMachine(RuleBasedStateMachine):
         if not links:
             return
         link = links[index % len(links)]
+        if link.crm_id in self.split:
+            return  # see test_split_in_crm_while_renamed_in_google (xfail)
         if link.crm_id in self.world.crm_records() and link.google_id in self.world.google_events():
             self._crm_change(link.crm_id, {"subject": a})
             self._google_change(link.google_id, lambda: self.world.google_patch(link.google_id, {"summary": b}))
@@ -448,3 +457,37 @@ def test_recreate_after_google_delete() -> None:
     report = w.sync()
     assert report.errors == []
     assert [c["subject"] for c in w.google_live().values()] == ["Review"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=KeyError,
+    reason="open engine bug: the field-level merge takes all_day from the CRM (made timed) and start/end from "
+    "Google (an all-day move): an all-day=False event with date-only times; CrmEvents.update raises KeyError "
+    "'local' and every later run of the kind fails the same way",
+)
+def test_all_day_made_timed_in_crm_while_moved_in_google() -> None:
+    w = EventWorld()
+    eid = w.google_insert({"summary": "Lunch", **google_when("all_day", 1, 9)})
+    converge(w, lambda _: None)
+    [cid] = list(w.crm_records())
+    w.crm_update(cid, crm_when("single", 0, 9))
+    w.google_patch(eid, google_when("all_day", 0, 9))
+    converge(w, lambda _: None)
+    assert w.crm_live()[cid] == w.google_live()[eid]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open engine bug: a CRM split dropping a moved occurrence, merged with a Google rename (which gives the "
+    "moved instance a subject override), writes an exception the CRM rejects: 422 on every run",
+)
+def test_split_in_crm_while_renamed_in_google() -> None:
+    m = EventSyncMachine()
+    m.configure(ConflictPolicy.CRM_WINS, [("Kickoff", "series", 0)], [])
+    m.crm_occurrence(index=0, k=1, what="move")
+    m.settle()
+    m.crm_split(index=0, k=1)
+    m.split.clear()  # the guard the machine uses to steer around this bug
+    m.conflicting_rename(a="Kickoff", b="Lunch", index=0)
+    m.teardown()
