@@ -31,117 +31,32 @@ follows the delete-conflict rule.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
-from functools import partial
-
-from ..model.kinds import Kind, Side
-from ..model.link import Canon, Link, content_hash
-from ..model.settings import DeleteConflictRule, DeleteRule, Direction, KindSettings, UpdateRule
+from ..model.kinds import Side
+from ..model.link import Canon, Link
+from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
-from .merge import MergeResult, changed_fields, three_way, two_way
-from .plan import STALE, Note, Op, Plan, Step, Write
-
-MatchKeys = Callable[[Canon], tuple[list[str], ...]]
-
-
-@dataclass(frozen=True)
-class Versions:
-    """The versions (CRM version, Google etag) of a pair as last observed."""
-
-    crm: str | None
-    google: str | None
-
-
-class State(Enum):
-    SAME = "same"
-    CHANGED = "changed"
-    GONE = "gone"
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Everything reconcile looks at. ``links`` holds every link touched by a
-    change (all links of the kind when a side was listed in full)."""
-
-    kind: Kind
-    crm: Mapping[str, Change]
-    google: Mapping[str, Change]
-    links: Sequence[Link]
-    settings: KindSettings
-    crm_full: bool = False
-    google_full: bool = False
-    match_keys: MatchKeys | None = None
-    crm_gone: frozenset[str] = field(default_factory=frozenset)  # hinted CRM ids confirmed deleted
+from .merge import MergeResult, three_way
+from .plan import Note, Op, Plan, Step, Write
+from .table import (
+    Inputs,
+    MatchKeys,
+    State,
+    Versions,
+    _id_on,
+    _left_scope,
+    _may_update,
+    _parked,
+    _patch,
+    _rules,
+    _state,
+    _still_out,
+    _version,
+    _writable,
+)
+from .unlinked import UnlinkedPairing, _recreated_in_google
 
 
-def _writable(settings: KindSettings, side: Side) -> bool:
-    """Whether the direction lets crmsync write into ``side`` at all."""
-    if settings.direction is Direction.TWO_WAY:
-        return True
-    return (settings.direction is Direction.CRM_TO_GOOGLE) == (side is Side.GOOGLE)
-
-
-def _rules(settings: KindSettings, side: Side) -> tuple[bool, UpdateRule, DeleteRule, frozenset[str]]:
-    r = settings.google if side is Side.GOOGLE else settings.crm
-    never = settings.never_overwrite_google if side is Side.GOOGLE else settings.never_overwrite_crm
-    return r.create, r.update, r.delete, never
-
-
-def _may_update(settings: KindSettings, side: Side, link: Link | None) -> bool:
-    _, rule, _, _ = _rules(settings, side)
-    if not _writable(settings, side) or rule is UpdateRule.NEVER:
-        return False
-    return rule is UpdateRule.ALWAYS or link is None or link.created_by is side
-
-
-def _state(change: Change | None, link: Link, side: Side, full: bool, source: bool) -> tuple[State, Canon | None]:
-    """Classify one side of a linked pair; ``source`` is False when the direction
-    makes this side's edits invisible (one-way sync)."""
-    if change is None or change.error is not None:
-        return (State.GONE if full and change is None else State.SAME), None
-    if change.canon is None or not change.in_scope:
-        return State.GONE, None
-    seen_hash = link.crm_hash if side is Side.CRM else link.google_hash
-    if change.canon == link.base or (seen_hash and content_hash(change.canon) == seen_hash):
-        return State.SAME, change.canon  # unchanged, or our own write echoing back
-    return (State.CHANGED if source else State.SAME), change.canon
-
-
-def _patch(settings: KindSettings, side: Side, current: Canon, target: Canon) -> Canon:
-    """Changed fields to send to ``side``, minus its never-overwrite fields that hold a value."""
-    _, _, _, never = _rules(settings, side)
-    return {k: v for k, v in changed_fields(current, target).items() if not (k in never and current.get(k))}
-
-
-def _left_scope(change: Change | None) -> bool:
-    """The record still exists but left the sync's scope: the user took it out of sync on
-    purpose, so the delete rule applies, never the delete-conflict rule (no re-create)."""
-    return change is not None and not change.in_scope
-
-
-def _still_out(link: Link, side: Side, full: bool) -> Change | None:
-    """A parked pair (``side`` left the scope while its partner, marked stale, was edited): a side
-    missing from an incremental listing has not changed since, so it is still out of scope, not
-    back at the base (taking it for the base wrote the partner's edits into an out-of-scope record)."""
-    partner_hash = link.google_hash if side is Side.CRM else link.crm_hash
-    if full or partner_hash != STALE:
-        return None
-    return Change(_id_on(link, side), None, in_scope=False)
-
-
-def _parked(link: Link) -> bool:
-    """A pair kept linked while (at least) one side is out of scope: a side of it is stale."""
-    return STALE in (link.crm_hash, link.google_hash)
-
-
-def _version(change: Change | None) -> str | None:
-    return change.version if change else None
-
-
-class _Reconciler:
+class _Reconciler(UnlinkedPairing):
     def __init__(self, inp: Inputs) -> None:
         self.inp = inp
         self.s = inp.settings
@@ -443,161 +358,15 @@ class _Reconciler:
         versions = Versions(versions.crm, g.version)
         self._merged(link, "google_gone_edited_adopt", link.crm_id, g.id, crm, g.canon, result, Side.CRM, versions)
 
-    # ----------------------------------------------------------------- unlinked records
-
-    def _unlinked(self, crm_new: dict[str, Change], google_new: dict[str, Change], by_crm: dict[str, Link]) -> None:
-        paired_google: set[str] = set()
-        hinted: set[str] = set()
-        for gid, g in sorted(google_new.items()):
-            hint = g.crm_id_hint
-            if hint is None:
-                continue
-            paired_google.add(gid)
-            # A hinted CRM record deleted in an earlier run (crm_gone) is a delete conflict whose other
-            # side may have changed since (edited, or put back into the group after its own scope exit
-            # deleted the CRM record); nothing tells, so the delete-conflict rule decides: keep_edited
-            # keeps it as a new record (below), delete deletes it.
-            if gid in self.adopted:
-                continue  # linked to its CRM record above
-            if hint in crm_new and hint not in hinted:
-                # Our own create whose link was lost: link it, never create it again.
-                hinted.add(hint)
-                self._pair(hint, gid, crm_new.pop(hint), g, "hint_link")
-            elif hint in self.inp.crm_gone and self.s.delete_conflict is DeleteConflictRule.DELETE:
-                # Our create of a CRM record since deleted: do not resurrect it.
-                self._delete_ours(gid, hint, "orphan_delete")
-            elif hint in by_crm or hint in hinted:
-                # A second Google record carrying the same CRM id (a create retried by the
-                # transport after a lost reply): ours, and a duplicate.
-                self._delete_ours(gid, hint, "duplicate_delete")
-            elif hint in self.inp.crm and not self.inp.crm[hint].in_scope:
-                # Our copy of a CRM record out of the sync's scope: left alone (no link, no CRM duplicate).
-                self.plan.notes.append(Note(Side.GOOGLE, gid, f"its CRM record {hint} is out of the sync's scope"))
-            else:
-                paired_google.discard(gid)  # the CRM record is out of scope or unknown: treat as a new record
-        for gid in paired_google:
-            google_new.pop(gid, None)
-        if self.inp.match_keys is not None:
-            self._match(crm_new, google_new)
-        for cid, c in crm_new.items():
-            self._create(Side.GOOGLE, c, crm_id=cid, google_id=None)
-        for gid, g in google_new.items():
-            self._create(Side.CRM, g, crm_id=None, google_id=gid)
-
-    def _delete_ours(self, google_id: str, crm_id: str, rule: str) -> None:
-        """Delete a Google record crmsync created that has no CRM counterpart to link to."""
-        _, _, delete_rule, _ = _rules(self.s, Side.GOOGLE)
-        if delete_rule is DeleteRule.DELETE and _writable(self.s, Side.GOOGLE):
-            step = Step(rule, crm_id, google_id, None, (Write(Op.DELETE, Side.GOOGLE, {}, {}),), base=None)
-            self._add(step)
-        else:
-            self.plan.notes.append(Note(Side.GOOGLE, google_id, f"{rule.replace('_', ' ')} suppressed by settings"))
-
-    def _match(self, crm_new: dict[str, Change], google_new: dict[str, Change]) -> None:
-        assert self.inp.match_keys is not None
-        keys_c = {i: self.inp.match_keys(c.canon or {}) for i, c in crm_new.items()}
-        keys_g = {i: self.inp.match_keys(g.canon or {}) for i, g in google_new.items()}
-        rounds = max((len(k) for k in (*keys_c.values(), *keys_g.values())), default=0)
-        for r in range(rounds):  # e-mail first, then phone
-            idx_c: dict[str, set[str]] = defaultdict(set)
-            idx_g: dict[str, set[str]] = defaultdict(set)
-            for i, ks in keys_c.items():
-                if i in crm_new:
-                    for k in ks[r]:
-                        idx_c[k].add(i)
-            for i, ks in keys_g.items():
-                if i in google_new:
-                    for k in ks[r]:
-                        idx_g[k].add(i)
-            for key in sorted(set(idx_c) & set(idx_g)):
-                cs, gs = idx_c[key] & set(crm_new), idx_g[key] & set(google_new)
-                if len(cs) == 1 and len(gs) == 1:
-                    cid, gid = next(iter(cs)), next(iter(gs))
-                    self._pair(cid, gid, crm_new.pop(cid), google_new.pop(gid), "matched")
-                elif cs and gs:
-                    # A shared key (e.g. a shared inbox): never merge several records silently.
-                    for cid in sorted(cs):
-                        self.plan.notes.append(
-                            Note(Side.CRM, cid, f"not matched: {key!r} is shared by several records")
-                        )
-
-    def _pair(self, crm_id: str, google_id: str, c: Change, g: Change, rule: str) -> None:
-        assert c.canon is not None
-        assert g.canon is not None
-        # A hint-linked Google record is our copy of the CRM record, as it was then: with that base
-        # unknown, a value on one side only may be an addition or a removal, so every difference
-        # goes to the policy. Records matched on a first sync were made apart: their values add up.
-        merge = two_way if rule == "hint_link" else partial(three_way, {})
-        result = merge(
-            c.canon, g.canon, policy=self.s.conflict_policy, crm_updated=c.updated_at, google_updated=g.updated_at
-        )
-        # Paired records existed on both sides; the CRM counts as their origin.
-        self._merged(
-            None,
-            rule,
-            crm_id,
-            google_id,
-            c.canon,
-            g.canon,
-            result,
-            Side.CRM,
-            Versions(c.version, g.version),
-        )
-
-    def _create(self, into: Side, change: Change, crm_id: str | None, google_id: str | None) -> None:
-        create, _, _, _ = _rules(self.s, into)
-        if not (create and _writable(self.s, into)):
-            return
-        assert change.canon is not None
-        record = change.canon
-        write = Write(Op.CREATE, into, record, record)
-        versions = Versions(change.version, None) if into is Side.GOOGLE else Versions(None, change.version)
-        self._add(
-            Step(
-                f"create_in_{into.value}",
-                crm_id,
-                google_id,
-                None,
-                (write,),
-                base=record,
-                created_by=into.other,
-                crm_hash_of=record,
-                google_hash_of=record,
-                crm_version=versions.crm,
-                google_version=versions.google,
-            )
-        )
-
     def _add(self, step: Step) -> None:
         self.plan.steps.append(step)
 
 
-def _recreated_in_google(
-    google: Mapping[str, Change], by_crm: Mapping[str, Link], by_google: Mapping[str, Link]
-) -> dict[str, Change]:
-    """Unlinked Google records in scope that carry a linked CRM id, by that id (the first by Google
-    id): what an earlier run's re-create of that pair left when its link was not saved."""
-    out: dict[str, Change] = {}
-    for gid, g in sorted(google.items()):
-        hint = g.crm_id_hint
-        if (
-            hint is not None
-            and hint in by_crm
-            and gid not in by_google
-            and g.canon is not None
-            and g.in_scope
-            and not g.error
-        ):
-            out.setdefault(hint, g)
-    return out
-
-
-def _id_on(link: Link, side: Side) -> str:
-    return link.crm_id if side is Side.CRM else link.google_id
-
-
 def _str(value: int | None) -> str | None:
     return None if value is None else str(value)
+
+
+__all__ = ["Inputs", "MatchKeys", "reconcile"]
 
 
 def reconcile(inp: Inputs) -> Plan:

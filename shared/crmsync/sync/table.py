@@ -1,0 +1,115 @@
+"""The vocabulary of reconcile's decision table: side states, observed versions,
+the inputs, and the per-side rules the settings impose. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ..model.kinds import Kind, Side
+from ..model.link import Canon, Link, content_hash
+from ..model.settings import DeleteRule, Direction, KindSettings, UpdateRule
+from ..ports import Change
+from .merge import changed_fields
+from .plan import STALE
+
+MatchKeys = Callable[[Canon], tuple[list[str], ...]]
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The versions (CRM version, Google etag) of a pair as last observed."""
+
+    crm: str | None
+    google: str | None
+
+
+class State(Enum):
+    SAME = "same"
+    CHANGED = "changed"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything reconcile looks at. ``links`` holds every link touched by a
+    change (all links of the kind when a side was listed in full)."""
+
+    kind: Kind
+    crm: Mapping[str, Change]
+    google: Mapping[str, Change]
+    links: Sequence[Link]
+    settings: KindSettings
+    crm_full: bool = False
+    google_full: bool = False
+    match_keys: MatchKeys | None = None
+    crm_gone: frozenset[str] = field(default_factory=frozenset)  # hinted CRM ids confirmed deleted
+
+
+def _writable(settings: KindSettings, side: Side) -> bool:
+    """Whether the direction lets crmsync write into ``side`` at all."""
+    if settings.direction is Direction.TWO_WAY:
+        return True
+    return (settings.direction is Direction.CRM_TO_GOOGLE) == (side is Side.GOOGLE)
+
+
+def _rules(settings: KindSettings, side: Side) -> tuple[bool, UpdateRule, DeleteRule, frozenset[str]]:
+    r = settings.google if side is Side.GOOGLE else settings.crm
+    never = settings.never_overwrite_google if side is Side.GOOGLE else settings.never_overwrite_crm
+    return r.create, r.update, r.delete, never
+
+
+def _may_update(settings: KindSettings, side: Side, link: Link | None) -> bool:
+    _, rule, _, _ = _rules(settings, side)
+    if not _writable(settings, side) or rule is UpdateRule.NEVER:
+        return False
+    return rule is UpdateRule.ALWAYS or link is None or link.created_by is side
+
+
+def _state(change: Change | None, link: Link, side: Side, full: bool, source: bool) -> tuple[State, Canon | None]:
+    """Classify one side of a linked pair; ``source`` is False when the direction
+    makes this side's edits invisible (one-way sync)."""
+    if change is None or change.error is not None:
+        return (State.GONE if full and change is None else State.SAME), None
+    if change.canon is None or not change.in_scope:
+        return State.GONE, None
+    seen_hash = link.crm_hash if side is Side.CRM else link.google_hash
+    if change.canon == link.base or (seen_hash and content_hash(change.canon) == seen_hash):
+        return State.SAME, change.canon  # unchanged, or our own write echoing back
+    return (State.CHANGED if source else State.SAME), change.canon
+
+
+def _patch(settings: KindSettings, side: Side, current: Canon, target: Canon) -> Canon:
+    """Changed fields to send to ``side``, minus its never-overwrite fields that hold a value."""
+    _, _, _, never = _rules(settings, side)
+    return {k: v for k, v in changed_fields(current, target).items() if not (k in never and current.get(k))}
+
+
+def _left_scope(change: Change | None) -> bool:
+    """The record still exists but left the sync's scope: the user took it out of sync on
+    purpose, so the delete rule applies, never the delete-conflict rule (no re-create)."""
+    return change is not None and not change.in_scope
+
+
+def _still_out(link: Link, side: Side, full: bool) -> Change | None:
+    """A parked pair (``side`` left the scope while its partner, marked stale, was edited): a side
+    missing from an incremental listing has not changed since, so it is still out of scope, not
+    back at the base (taking it for the base wrote the partner's edits into an out-of-scope record)."""
+    partner_hash = link.google_hash if side is Side.CRM else link.crm_hash
+    if full or partner_hash != STALE:
+        return None
+    return Change(_id_on(link, side), None, in_scope=False)
+
+
+def _parked(link: Link) -> bool:
+    """A pair kept linked while (at least) one side is out of scope: a side of it is stale."""
+    return STALE in (link.crm_hash, link.google_hash)
+
+
+def _version(change: Change | None) -> str | None:
+    return change.version if change else None
+
+
+def _id_on(link: Link, side: Side) -> str:
+    return link.crm_id if side is Side.CRM else link.google_id

@@ -1,0 +1,190 @@
+"""Unlinked records: pairing by the CRM id Google carries, then by unique match
+keys, and only then creating them on the other side (part of reconcile)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from functools import partial
+
+from ..model.kinds import Side
+from ..model.link import Canon, Link
+from ..model.settings import DeleteConflictRule, DeleteRule, KindSettings
+from ..ports import Change
+from .merge import MergeResult, three_way, two_way
+from .plan import Note, Op, Plan, Step, Write
+from .table import Inputs, Versions, _rules, _writable
+
+
+class UnlinkedPairing:
+    """Reconcile's handling of records with no link (mixed into the reconciler)."""
+
+    inp: Inputs
+    s: KindSettings
+    plan: Plan
+    adopted: set[str]
+
+    def _add(self, step: Step) -> None:
+        raise NotImplementedError
+
+    def _adopt(self, link: Link, crm: Canon, g: Change, versions: Versions) -> None:
+        raise NotImplementedError
+
+    def _merged(
+        self,
+        link: Link | None,
+        rule: str,
+        crm_id: str,
+        google_id: str,
+        crm: Canon,
+        goo: Canon,
+        result: MergeResult,
+        created_by: Side,
+        versions: Versions,
+    ) -> None:
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- unlinked records
+
+    def _unlinked(self, crm_new: dict[str, Change], google_new: dict[str, Change], by_crm: dict[str, Link]) -> None:
+        paired_google: set[str] = set()
+        hinted: set[str] = set()
+        for gid, g in sorted(google_new.items()):
+            hint = g.crm_id_hint
+            if hint is None:
+                continue
+            paired_google.add(gid)
+            # A hinted CRM record deleted in an earlier run (crm_gone) is a delete conflict whose other
+            # side may have changed since (edited, or put back into the group after its own scope exit
+            # deleted the CRM record); nothing tells, so the delete-conflict rule decides: keep_edited
+            # keeps it as a new record (below), delete deletes it.
+            if gid in self.adopted:
+                continue  # linked to its CRM record above
+            if hint in crm_new and hint not in hinted:
+                # Our own create whose link was lost: link it, never create it again.
+                hinted.add(hint)
+                self._pair(hint, gid, crm_new.pop(hint), g, "hint_link")
+            elif hint in self.inp.crm_gone and self.s.delete_conflict is DeleteConflictRule.DELETE:
+                # Our create of a CRM record since deleted: do not resurrect it.
+                self._delete_ours(gid, hint, "orphan_delete")
+            elif hint in by_crm or hint in hinted:
+                # A second Google record carrying the same CRM id (a create retried by the
+                # transport after a lost reply): ours, and a duplicate.
+                self._delete_ours(gid, hint, "duplicate_delete")
+            elif hint in self.inp.crm and not self.inp.crm[hint].in_scope:
+                # Our copy of a CRM record out of the sync's scope: left alone (no link, no CRM duplicate).
+                self.plan.notes.append(Note(Side.GOOGLE, gid, f"its CRM record {hint} is out of the sync's scope"))
+            else:
+                paired_google.discard(gid)  # the CRM record is out of scope or unknown: treat as a new record
+        for gid in paired_google:
+            google_new.pop(gid, None)
+        if self.inp.match_keys is not None:
+            self._match(crm_new, google_new)
+        for cid, c in crm_new.items():
+            self._create(Side.GOOGLE, c, crm_id=cid, google_id=None)
+        for gid, g in google_new.items():
+            self._create(Side.CRM, g, crm_id=None, google_id=gid)
+
+    def _delete_ours(self, google_id: str, crm_id: str, rule: str) -> None:
+        """Delete a Google record crmsync created that has no CRM counterpart to link to."""
+        _, _, delete_rule, _ = _rules(self.s, Side.GOOGLE)
+        if delete_rule is DeleteRule.DELETE and _writable(self.s, Side.GOOGLE):
+            step = Step(rule, crm_id, google_id, None, (Write(Op.DELETE, Side.GOOGLE, {}, {}),), base=None)
+            self._add(step)
+        else:
+            self.plan.notes.append(Note(Side.GOOGLE, google_id, f"{rule.replace('_', ' ')} suppressed by settings"))
+
+    def _match(self, crm_new: dict[str, Change], google_new: dict[str, Change]) -> None:
+        assert self.inp.match_keys is not None
+        keys_c = {i: self.inp.match_keys(c.canon or {}) for i, c in crm_new.items()}
+        keys_g = {i: self.inp.match_keys(g.canon or {}) for i, g in google_new.items()}
+        rounds = max((len(k) for k in (*keys_c.values(), *keys_g.values())), default=0)
+        for r in range(rounds):  # e-mail first, then phone
+            idx_c: dict[str, set[str]] = defaultdict(set)
+            idx_g: dict[str, set[str]] = defaultdict(set)
+            for i, ks in keys_c.items():
+                if i in crm_new:
+                    for k in ks[r]:
+                        idx_c[k].add(i)
+            for i, ks in keys_g.items():
+                if i in google_new:
+                    for k in ks[r]:
+                        idx_g[k].add(i)
+            for key in sorted(set(idx_c) & set(idx_g)):
+                cs, gs = idx_c[key] & set(crm_new), idx_g[key] & set(google_new)
+                if len(cs) == 1 and len(gs) == 1:
+                    cid, gid = next(iter(cs)), next(iter(gs))
+                    self._pair(cid, gid, crm_new.pop(cid), google_new.pop(gid), "matched")
+                elif cs and gs:
+                    # A shared key (e.g. a shared inbox): never merge several records silently.
+                    for cid in sorted(cs):
+                        self.plan.notes.append(
+                            Note(Side.CRM, cid, f"not matched: {key!r} is shared by several records")
+                        )
+
+    def _pair(self, crm_id: str, google_id: str, c: Change, g: Change, rule: str) -> None:
+        assert c.canon is not None
+        assert g.canon is not None
+        # A hint-linked Google record is our copy of the CRM record, as it was then: with that base
+        # unknown, a value on one side only may be an addition or a removal, so every difference
+        # goes to the policy. Records matched on a first sync were made apart: their values add up.
+        merge = two_way if rule == "hint_link" else partial(three_way, {})
+        result = merge(
+            c.canon, g.canon, policy=self.s.conflict_policy, crm_updated=c.updated_at, google_updated=g.updated_at
+        )
+        # Paired records existed on both sides; the CRM counts as their origin.
+        self._merged(
+            None,
+            rule,
+            crm_id,
+            google_id,
+            c.canon,
+            g.canon,
+            result,
+            Side.CRM,
+            Versions(c.version, g.version),
+        )
+
+    def _create(self, into: Side, change: Change, crm_id: str | None, google_id: str | None) -> None:
+        create, _, _, _ = _rules(self.s, into)
+        if not (create and _writable(self.s, into)):
+            return
+        assert change.canon is not None
+        record = change.canon
+        write = Write(Op.CREATE, into, record, record)
+        versions = Versions(change.version, None) if into is Side.GOOGLE else Versions(None, change.version)
+        self._add(
+            Step(
+                f"create_in_{into.value}",
+                crm_id,
+                google_id,
+                None,
+                (write,),
+                base=record,
+                created_by=into.other,
+                crm_hash_of=record,
+                google_hash_of=record,
+                crm_version=versions.crm,
+                google_version=versions.google,
+            )
+        )
+
+
+def _recreated_in_google(
+    google: Mapping[str, Change], by_crm: Mapping[str, Link], by_google: Mapping[str, Link]
+) -> dict[str, Change]:
+    """Unlinked Google records in scope that carry a linked CRM id, by that id (the first by Google
+    id): what an earlier run's re-create of that pair left when its link was not saved."""
+    out: dict[str, Change] = {}
+    for gid, g in sorted(google.items()):
+        hint = g.crm_id_hint
+        if (
+            hint is not None
+            and hint in by_crm
+            and gid not in by_google
+            and g.canon is not None
+            and g.in_scope
+            and not g.error
+        ):
+            out.setdefault(hint, g)
+    return out
