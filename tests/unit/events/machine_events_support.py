@@ -79,7 +79,7 @@ class EventWorld:
             clock=self.now,
             sleep=lambda _: None,
         )
-        crm = CrmEvents(self.flaky, "conn1", USER, self.settings, self.options, OpCounter(), clock=self.now)  # type: ignore[arg-type]
+        crm = CrmEvents(self.flaky, "conn1", USER, self.settings, self.options, OpCounter(), clock=self.now)
         return KindSync(Kind.EVENTS, crm, google, self.links, self.settings, clock=self.now, match_keys=match_keys)
 
     def sync(self) -> KindReport:
