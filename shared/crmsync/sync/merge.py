@@ -83,6 +83,11 @@ def _merge_set(base: list[Any], crm: list[Any], google: list[Any]) -> list[Any]:
     return sorted(e for e in b | c | g if ((e in c) if (e in c) != (e in b) else (e in g)))
 
 
+# Fields that only make sense together: merged as one value (an event made all-day on one side
+# and moved on the other must not get a date-only start with all_day False).
+FIELD_GROUPS: tuple[tuple[str, ...], ...] = (("all_day", "start", "end"),)
+
+
 def three_way(
     base: Canon,
     crm: Canon,
@@ -98,7 +103,17 @@ def three_way(
     win = winner_of(policy, crm_updated, google_updated)
     merged: Canon = {}
     conflicts: list[FieldConflict] = []
-    for name in sorted(set(base) | set(crm) | set(google)):
+    names = set(base) | set(crm) | set(google)
+    for group in FIELD_GROUPS:
+        if not set(group) & names:
+            continue
+        names -= set(group)
+        gb, gc, gg = (tuple(r.get(f) for f in group) for r in (base, crm, google))
+        chosen = gc if gc == gg or gg == gb else gg if gc == gb else (gc if win is Side.CRM else gg)
+        merged.update(zip(group, chosen, strict=True))
+        if gc not in (gg, gb) and gg != gb:
+            conflicts.append(FieldConflict("+".join(group), gb, gc, gg, win, policy))
+    for name in sorted(names):
         vb, vc, vg = base.get(name), crm.get(name), google.get(name)
         if vc == vg:
             merged[name] = vc

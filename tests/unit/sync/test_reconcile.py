@@ -322,3 +322,22 @@ def test_duplicate_of_an_already_linked_record_is_deleted_not_imported() -> None
     plan = run(google=g_ch(dict(BASE), rid="people/g9", crm_id_hint="c1"))
     assert writes(plan) == [("google", "delete", {})]
     assert plan.steps[0].link is None  # the real link of c1 is untouched
+
+
+def test_fields_that_only_make_sense_together_merge_as_one() -> None:
+    # An event made timed on one side and moved (all-day) on the other: never a mix of both.
+    from crmsync.model.settings import ConflictPolicy
+    from crmsync.sync.merge import three_way
+
+    base = {"all_day": True, "start": {"date": "2026-12-24"}, "end": {"date": "2026-12-25"}, "subject": "x"}
+    crm = {
+        **base,
+        "all_day": False,
+        "start": {"local": "2026-12-24T09:00:00", "tz": "UTC"},
+        "end": {"local": "2026-12-24T10:00:00", "tz": "UTC"},
+    }
+    goo = {**base, "start": {"date": "2026-12-26"}, "end": {"date": "2026-12-27"}, "subject": "y"}
+    result = three_way(base, crm, goo, policy=ConflictPolicy.GOOGLE_WINS, crm_updated=None, google_updated=None)
+    assert (result.merged["all_day"], result.merged["start"]) == (True, {"date": "2026-12-26"})
+    assert result.merged["subject"] == "y"
+    assert [c.field for c in result.conflicts] == ["all_day+start+end"]
