@@ -67,9 +67,8 @@ class EventSyncMachine(RuleBasedStateMachine):
         super().__init__()
         self.world = EventWorld()
         self.model = Model(FIELDS)
-        # Links whose times were restructured (rescheduled, split) since the last complete sync: doing
-        # so on the other side too hits the open bugs reproduced below (xfail): concurrent splits, and
-        # all-day made timed on one side while moved on the other.
+        # Links whose series was restructured (occurrence edited, split) since the last complete sync:
+        # doing so on the other side too hits the open bugs reproduced below (xfail).
         self.split: set[str] = set()
 
     @initialize(
@@ -155,11 +154,9 @@ class EventSyncMachine(RuleBasedStateMachine):
         if rid is None:
             return
         rec = self.world.crm_activity(rid)
-        if not self._split_ok(("crm", rid)):
-            return  # see test_all_day_made_timed_in_crm_while_moved_in_google (xfail)
         if rec.recurrence is not None:
-            if rec.all_day:
-                return
+            if rec.all_day or not self._split_ok(("crm", rid)):
+                return  # moving a series while Google edits an occurrence: the open exceptions bug below
             self._crm_change(
                 rid, crm_when("single", offset, hour) | {"recurrence": rec.recurrence.model_dump(), "exceptions": []}
             )
@@ -253,7 +250,7 @@ class EventSyncMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 9), offset=st.integers(0, 3), hour=st.sampled_from(HOURS), all_day=st.booleans())
     def google_reschedule(self, index: int, offset: int, hour: int, all_day: bool) -> None:
         eid = self._google_pick(index)
-        if eid is None or self.world.google_events()[eid].get("recurrence") or not self._split_ok(("google", eid)):
+        if eid is None or self.world.google_events()[eid].get("recurrence"):
             return
         body = google_when("all_day" if all_day else "single", offset, hour)
         self._google_change(eid, lambda: self.world.google_patch(eid, body))
@@ -299,6 +296,8 @@ class EventSyncMachine(RuleBasedStateMachine):
         occ = [i["originalStartTime"]["dateTime"][:19] for i in instances]
         if all(i.get("status") == "cancelled" or i["start"] != i["originalStartTime"] for i in instances[:k]):
             return  # the part kept would be empty
+        if any(i.get("status") == "cancelled" or i["start"] != i["originalStartTime"] for i in instances[k:]):
+            return  # see test_google_split_past_a_moved_occurrence (xfail)
         if len(occ) <= k or not self._split_ok(("google", eid)):
             return
         lines = [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[k - 1])}"] + [
@@ -459,13 +458,7 @@ def test_recreate_after_google_delete() -> None:
     assert [c["subject"] for c in w.google_live().values()] == ["Review"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="open engine bug: the field-level merge takes all_day from the CRM (made timed) and start/end from "
-    "Google (an all-day move): an all-day=False event with date-only times; CrmEvents.update raises KeyError "
-    "'local' and every later run of the kind fails the same way",
-)
+# Found by this machine; fixed in 9230df4 (all_day/start/end merge as one value).
 def test_all_day_made_timed_in_crm_while_moved_in_google() -> None:
     w = EventWorld()
     eid = w.google_insert({"summary": "Lunch", **google_when("all_day", 1, 9)})
@@ -490,4 +483,21 @@ def test_split_in_crm_while_renamed_in_google() -> None:
     m.crm_split(index=0, k=1)
     m.split.clear()  # the guard the machine uses to steer around this bug
     m.conflicting_rename(a="Kickoff", b="Lunch", index=0)
+    m.teardown()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug: after a Google 'this and following' split, the moved instance past the new UNTIL is still "
+    "folded into the master as an exception; the CRM rejects an exception outside the series (422) on every run",
+)
+def test_google_split_past_a_moved_occurrence() -> None:
+    m = EventSyncMachine()
+    m.configure(ConflictPolicy.CRM_WINS, [], [("Lunch", "series", 0)])
+    m.crm_occurrence(index=0, k=1, what="move")
+    m.settle()
+    w = m.world
+    [eid] = w.google_ids()
+    occ = occurrences(local(0, 14), "FREQ=WEEKLY;COUNT=4")
+    w.google_patch(eid, {"recurrence": [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[0])}"]})
     m.teardown()
