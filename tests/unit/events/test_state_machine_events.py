@@ -184,7 +184,7 @@ class EventSyncMachine(RuleBasedStateMachine):
         excs = [e.model_dump() for e in rec.exceptions]
         if what == "move":
             start = datetime.fromisoformat(when) + timedelta(hours=1)
-            entry = {
+            entry: dict[str, Any] = {
                 "original_start": when,
                 "start": start.isoformat(),
                 "end": (start + timedelta(hours=1)).isoformat(),
