@@ -67,16 +67,33 @@ def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
             results[op.key] = error_result(op.key, outcome)
         else:
             jobs.append((op, cal, g.our_id(str(op.crm_id)), outcome, None))
+    revive: list[WriteOp] = []
     if taken:  # an earlier (crashed) run created them: link what is there
         found = g.fetch_series(cal, [g.our_id(str(op.crm_id)) for op in taken])
         for op in taken:
             series = found.get(g.our_id(str(op.crm_id)))
             master = series.master if series else None
-            if master is None or crm_id_of(master, g.connection_id) != op.crm_id or master.get("status") == "cancelled":
+            if master is None or master.get("status") == "cancelled":
+                # Ours, deleted in Google: a deleted event's id stays taken, so a re-create revives it.
+                revive.append(op)
+                continue
+            if crm_id_of(master, g.connection_id) != op.crm_id:
                 results[op.key] = WriteResult(op.key, False, error="event id already used by another event")
                 continue
             current = event_canon(master, series.exceptions if series else [], g._tz.get(cal, "UTC"), g.me)
             jobs.append((op, cal, str(master["id"]), master, current))
+    if revive:
+        ids = [g.our_id(str(op.crm_id)) for op in revive]
+        bodies = [{**g.insert_body(op), "status": "confirmed"} for op in revive]
+        calls = [
+            Call("calendar.events.update", events.update(calendarId=cal, eventId=eid, body=body, **g._send()))
+            for eid, body in zip(ids, bodies, strict=True)
+        ]
+        for op, eid, outcome in zip(revive, ids, g.runner.run(calls), strict=True):
+            if isinstance(outcome, BaseException):
+                results[op.key] = error_result(op.key, outcome)
+            else:
+                jobs.append((op, cal, eid, outcome, None))
     if jobs:
         done = _exceptions_round(g, jobs)
         for op, _, eid, _, _ in jobs:

@@ -111,8 +111,10 @@ def three_way(
         gb, gc, gg = (tuple(r.get(f) for f in group) for r in (base, crm, google))
         chosen = gc if gc == gg or gg == gb else gg if gc == gb else (gc if win is Side.CRM else gg)
         merged.update(zip(group, chosen, strict=True))
-        if gc not in (gg, gb) and gg != gb:
-            conflicts.append(FieldConflict("+".join(group), gb, gc, gg, win, policy))
+        if gc not in (gg, gb) and gg != gb:  # both sides changed the group: one conflict per differing field
+            conflicts.extend(
+                FieldConflict(f, b, c, g, win, policy) for f, b, c, g in zip(group, gb, gc, gg, strict=True) if c != g
+            )
     for name in sorted(names):
         vb, vc, vg = base.get(name), crm.get(name), google.get(name)
         if vc == vg:

@@ -340,4 +340,4 @@ def test_fields_that_only_make_sense_together_merge_as_one() -> None:
     result = three_way(base, crm, goo, policy=ConflictPolicy.GOOGLE_WINS, crm_updated=None, google_updated=None)
     assert (result.merged["all_day"], result.merged["start"]) == (True, {"date": "2026-12-26"})
     assert result.merged["subject"] == "y"
-    assert [c.field for c in result.conflicts] == ["all_day+start+end"]
+    assert [c.field for c in result.conflicts] == ["all_day", "start", "end"]
