@@ -7,7 +7,6 @@ import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ..model.contact import ADDRESS_PARTS, canonical_contact
@@ -16,7 +15,7 @@ from ..model.link import Canon
 from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
-from .feed import guard, read_feed
+from .feed import feed_change, guard, parse_time, read_feed
 from .models import Contact
 from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
@@ -34,10 +33,6 @@ NAME_FIELDS = {
     "department": "department",
     "notes": "notes",
 }
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 @dataclass
@@ -81,18 +76,14 @@ class CrmContacts:
         return {r.id: self._record_change(r) for r in found}
 
     def _change(self, entry: FeedChange) -> Change:
-        if entry.change == "delete":
-            return Change(entry.id, None, _parse_time(entry.updated_at), str(entry.version))
-        if entry.change == "out_of_scope" or not isinstance(entry.record, Contact):
-            return Change(entry.id, None, _parse_time(entry.updated_at), str(entry.version), in_scope=False)
-        return self._record_change(entry.record)
+        return feed_change(entry, Contact, self._record_change)
 
     def _record_change(self, record: Contact) -> Change:
         try:
             canon = canonical_contact(self.raw(record), default_region=self.options.default_region)
         except InvalidValue as err:
-            return Change(record.id, None, _parse_time(record.updated_at), str(record.version), error=str(err))
-        return Change(record.id, canon, _parse_time(record.updated_at), str(record.version))
+            return Change(record.id, None, parse_time(record.updated_at), str(record.version), error=str(err))
+        return Change(record.id, canon, parse_time(record.updated_at), str(record.version))
 
     def raw(self, record: Contact) -> dict[str, Any]:
         """The CRM record as a raw contact dict (see ``canonical_contact``)."""

@@ -24,8 +24,8 @@ from ..model.link import Canon
 from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
-from .contacts_side import _key, _parse_time
-from .feed import guard, read_feed
+from .contacts_side import _key
+from .feed import feed_change, guard, parse_time, read_feed
 from .models import Activity
 from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
@@ -184,16 +184,11 @@ class CrmEvents:
         return out
 
     def _change(self, entry: FeedChange) -> Change:
-        when, version = _parse_time(entry.updated_at), str(entry.version)
-        if entry.change == "delete":
-            return Change(entry.id, None, when, version)
-        if entry.change == "out_of_scope" or not isinstance(entry.record, Activity):
-            return Change(entry.id, None, when, version, in_scope=False)
-        return self.record_change(entry.record)
+        return feed_change(entry, Activity, self.record_change)
 
     def record_change(self, record: Activity) -> Change:
         """One activity as a ``Change`` (scope and window applied)."""
-        when, version = _parse_time(record.updated_at), str(record.version)
+        when, version = parse_time(record.updated_at), str(record.version)
         try:
             canon = canonical_event(activity_raw(record, self.me))
             if record.private and self.busy:

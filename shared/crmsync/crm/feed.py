@@ -3,13 +3,16 @@ one guard that counts CRM calls and maps transient failures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from typing import TypeVar
 
 from ..errors import TransientError
 from ..model.settings import KindSettings, OwnerScope
+from ..ports import Change as SideChange
 from ..ports import OpCounter
-from .models import Kind
+from .models import Kind, Record
 from .port import Change, CrmConnector, CrmTransient
 
 PAGE = 1000
@@ -47,3 +50,21 @@ def read_feed(
         cursor = page.next_cursor
         if not page.has_more:
             return entries, cursor
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A CRM timestamp (RFC 3339, ``Z`` allowed) as an aware datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+R = TypeVar("R", bound=Record)
+
+
+def feed_change(entry: Change, record_type: type[R], record_change: Callable[[R], SideChange]) -> SideChange:
+    """One feed entry as the engine's ``Change``: a tombstone, a scope exit, or the record."""
+    when, version = parse_time(entry.updated_at), str(entry.version)
+    if entry.change == "delete":
+        return SideChange(entry.id, None, when, version)
+    if entry.change == "out_of_scope" or not isinstance(entry.record, record_type):
+        return SideChange(entry.id, None, when, version, in_scope=False)
+    return record_change(entry.record)

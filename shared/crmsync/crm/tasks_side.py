@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from ..model.kinds import Kind
@@ -22,17 +22,13 @@ from ..model.settings import KindSettings
 from ..model.task import COMPLETED, canonical_task
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
-from .feed import guard, read_feed
+from .feed import feed_change, guard, parse_time, read_feed
 from .models import Task
 from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
 
 BULK_MAX = 500
 PAGE = 1000
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def crm_due(due_date: str | None, current: str | None) -> str | None:
@@ -96,16 +92,11 @@ class CrmTasks:
         return found
 
     def _change(self, entry: FeedChange) -> Change:
-        version, when = str(entry.version), _parse_time(entry.updated_at)
-        if entry.change == "delete":
-            return Change(entry.id, None, when, version)
-        if entry.change == "out_of_scope" or not isinstance(entry.record, Task):
-            return Change(entry.id, None, when, version, in_scope=False)
-        return self._record_change(entry.record)
+        return feed_change(entry, Task, self._record_change)
 
     def _record_change(self, record: Task) -> Change:
         self._due[record.id], self._versions[record.id] = record.due, record.version
-        when, version = _parse_time(record.updated_at), str(record.version)
+        when, version = parse_time(record.updated_at), str(record.version)
         try:
             canon = canonical_task(raw_task(record))
         except InvalidValue as err:
