@@ -45,14 +45,16 @@ def emulator(emulator_server):  # type: ignore[no-untyped-def]
 
 
 def _hypothesis_profiles() -> None:
-    """Profiles: ``dev`` (quick), ``ci`` (the default: at least 200 examples for
-    the state machines), ``deterministic`` (derandomised, for reproducing)."""
+    """Profiles: ``ci`` (the default: 200 derandomised examples per property, so a red run
+    always means the code changed, never that the dice did), ``explore`` (random, 500 examples:
+    run it to hunt new bugs, e.g. ``HYPOTHESIS_PROFILE=explore pytest tests/unit -k machine``)
+    and ``dev`` (quick)."""
     from hypothesis import HealthCheck, settings
 
     common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
     settings.register_profile("dev", max_examples=25, **common)
-    settings.register_profile("ci", max_examples=200, **common)
-    settings.register_profile("deterministic", max_examples=200, derandomize=True, **common)
+    settings.register_profile("ci", max_examples=200, derandomize=True, database=None, **common)
+    settings.register_profile("explore", max_examples=500, **common)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -346,6 +346,11 @@ class Model:
         for e in new:
             if base is not None and holds(base, e.field, e.key, e.value):
                 self.reverts.add(id(e))
+            elif base is None and e.key is not None and e.value is ABSENT:
+                # An element removed from a record the sync never saw: to a state-based sync that
+                # is a record which never had it, and matched with a counterpart holding the element,
+                # the first merge (no common base) keeps the union.
+                self.reverts.add(id(e))
         self.edits.extend(new)
 
     def created(self, node: tuple[str, str], canon: Canon) -> None:

@@ -740,3 +740,23 @@ def test_failure_mode_6_crm_delete_with_google_edit_keeps_the_edit_and_plain_del
     converge(w, lambda _: None)
     assert [r.canon["title"] for r in w.google.records.values()] == ["CEO"]  # the edit survived, Ben is gone
     assert [c["title"] for c, _ in w.crm_live().values()] == ["CEO"]  # re-created in the CRM
+
+
+def test_first_match_of_a_record_the_sync_never_saw_keeps_the_union() -> None:
+    # Found by the machine (its model, not the engine, was wrong): a CRM contact created outside the
+    # scope with two e-mails loses one, then enters the scope and matches a Google contact holding
+    # both by e-mail. With no common base the first merge keeps the union: the sync never saw the
+    # removal, only a record without that e-mail.
+    w = World()
+    emails = [{"value": x, "type": "work"} for x in ("a@crm.example", "b@crm.example")]
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt", "emails": emails}))
+    w.google.set_scope(gid, False)
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt", "emails": emails}), tagged=False)
+    converge(w, lambda _: None)
+    w.crm_update(cid, {"emails": emails[1:]})
+    w.crm_set_tag(cid, True)
+    w.google.set_scope(gid, True)
+    converge(w, lambda _: None)
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)
+    assert w.crm_live()[cid][0]["emails"] == emails == w.google.records[gid].canon["emails"]
