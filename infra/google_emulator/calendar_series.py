@@ -123,7 +123,11 @@ def orphaned_exceptions(cal: Cal, master: dict[str, Any], span: Span) -> list[di
 
 
 def series_overlaps(cal: Cal, master: dict[str, Any], lo: datetime | None, hi: datetime | None) -> bool:
-    """Whether any occurrence of a series ends after ``lo`` and starts before ``hi``."""
+    """Whether any occurrence of a series ends after ``lo`` and starts before ``hi``; with no
+    bounds, always (a listing without a time filter shows every series, even one whose
+    occurrences are all excluded)."""
+    if lo is None and hi is None:
+        return True
     span = cal.spans[master["id"]]
     upper = hi or datetime(9999, 1, 1, tzinfo=UTC)
     return next(iter(rec.occurrences(master["recurrence"], span, cal.time_zone, lo, upper, cap=1)), None) is not None

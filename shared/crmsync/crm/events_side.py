@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..model.event import EventOptions, busy_canon, canonical_event, overlaps, parse_local
+from ..model.event import EventOptions, busy_canon, canonical_event, never_happens, overlaps, parse_local
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.settings import KindSettings
@@ -195,7 +195,7 @@ class CrmEvents:
                 canon = busy_canon(canon)
         except (InvalidValue, ValueError, KeyError) as err:
             return Change(record.id, None, when, version, error=str(err))
-        if not self._in_scope(record, canon):
+        if not self._in_scope(record, canon) or never_happens(canon):
             return Change(record.id, None, when, version, in_scope=False)
         lo, hi = self.options.crm_window.bounds(self.clock())
         if not overlaps(canon, lo, hi):

@@ -309,6 +309,14 @@ def _check_recurrence(rec: ActivityData, first: datetime | date | None, zone: Zo
                         f"not a valid RFC 5545 RRULE ({err}); example: 'FREQ=WEEKLY;BYDAY=MO;COUNT=6'",
                     )
                 )
+        if rule is not None and start is not None and not rec.recurrence.rdates and _is_empty(rule, start, zone):
+            errors.append(
+                FieldError(
+                    "/recurrence/rrule",
+                    f"the series has no occurrence: its rule ends before its first start ({start.isoformat()}); "
+                    "move UNTIL after the start, or the start before UNTIL",
+                )
+            )
         for field in ("exdates", "rdates"):
             for i, raw in enumerate(getattr(rec.recurrence, field)):
                 if _parse_occurrence(raw, rec.all_day) is None:
@@ -339,6 +347,13 @@ def _check_recurrence(rec: ActivityData, first: datetime | date | None, zone: Zo
                 )
             )
     return errors
+
+
+def _is_empty(rule: Any, start: datetime, zone: ZoneInfo | None) -> bool:
+    try:
+        return rule.after(start.replace(tzinfo=zone) - timedelta(seconds=1), inc=True) is None
+    except (ValueError, OverflowError):
+        return False
 
 
 def _is_occurrence(rule: Any, when: datetime) -> bool:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model.event import EventOptions, overlaps
+from ..model.event import EventOptions, never_happens, overlaps
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
@@ -236,6 +236,8 @@ class GoogleCalendar:
             canon = event_canon(master, exceptions, self._tz.get(cal, "UTC"), self.me)
         except (InvalidValue, ValueError, KeyError) as err:
             return Change(gid, None, when, version, crm_id_hint=hint, error=str(err))
+        if never_happens(canon):
+            return Change(gid, None, when, version, crm_id_hint=hint, in_scope=False)  # Google shows nothing
         lo, hi = self.options.google_window.bounds(self.clock())
         if not overlaps(canon, lo, hi):
             return Change(gid, canon, when, version, crm_id_hint=hint, creatable=False)  # linked: synced; never created

@@ -268,7 +268,29 @@ def canonical_event(raw: Mapping[str, Any]) -> Canon:
         "reminders": _reminders(raw.get("reminders")),
     }
     canon["exceptions"] = _exceptions(raw, canon) if canon["recurrence"] else []
-    return {k: canon[k] for k in EVENT_FIELDS}
+    return coherent({k: canon[k] for k in EVENT_FIELDS})
+
+
+def coherent(canon: Canon) -> Canon:
+    """``canon`` without the exceptions of occurrences its series does not have: a series
+    shortened ("this and following") or moved keeps no exception outside it — Google leaves
+    such instances behind, the CRM refuses them, and a merge of a split on one side with an
+    occurrence edited on the other would otherwise produce one."""
+    exceptions = canon.get("exceptions") or []
+    if not exceptions:
+        return canon
+    series = _series(canon)
+    all_day = "date" in canon["start"]
+
+    def has(key: str) -> bool:
+        if series is None:
+            return False
+        if all_day:
+            return datetime.fromisoformat(key) in series
+        return parse_local(key).replace(tzinfo=zone(canon["start"]["tz"])) in series
+
+    kept = [e for e in exceptions if has(e["value"])]
+    return canon if len(kept) == len(exceptions) else {**canon, "exceptions": kept}
 
 
 def busy_canon(canon: Canon) -> Canon:
@@ -309,6 +331,20 @@ def _series(canon: Canon) -> rruleset | None:
     except (ValueError, TypeError):
         return None
     return result if isinstance(result, rruleset) else None
+
+
+def never_happens(canon: Canon) -> bool:
+    """A series whose rule and dates give no occurrence at all (UNTIL before the start: Google's
+    apps can leave one behind, and Google shows nothing for it): no event to sync."""
+    if not any(x.startswith(("RRULE", "RDATE")) for x in canon.get("recurrence") or []):
+        return False
+    series = _series(canon)
+    if series is None:
+        return False
+    try:
+        return next(iter(series), None) is None
+    except (ValueError, TypeError):
+        return False
 
 
 def overlaps(canon: Canon, lo: datetime, hi: datetime) -> bool:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..model.kinds import Side
+from ..model import event
+from ..model.kinds import Kind, Side
 from ..model.link import Canon
 from ..model.settings import ConflictPolicy
 
@@ -83,6 +84,24 @@ def _merge_set(base: list[Any], crm: list[Any], google: list[Any]) -> list[Any]:
     return sorted(e for e in b | c | g if ((e in c) if (e in c) != (e in b) else (e in g)))
 
 
+_RULE_LINES = ("RRULE", "EXRULE")
+
+
+def _merge_recurrence(base: list[str], crm: list[str], google: list[str], win: Side) -> tuple[list[str], bool]:
+    """Recurrence lines: the rule (its RRULE/EXRULE lines) is one value, so two different edits
+    of it (a "this and following" split on each side) conflict and go to the winner instead of
+    leaving two rules; EXDATE/RDATE lines merge as a set (each side's cancellations kept)."""
+
+    def rule(lines: list[str]) -> list[str]:
+        return [x for x in lines if x.startswith(_RULE_LINES)]
+
+    rb, rc, rg = rule(base), rule(crm), rule(google)
+    conflicted = rc not in (rg, rb) and rg != rb
+    rules = rc if rc == rg or rg == rb else rg if rc == rb else (rc if win is Side.CRM else rg)
+    dates = _merge_set(*(sorted(set(x) - set(rule(x))) for x in (base, crm, google)))
+    return sorted(rules + dates), conflicted
+
+
 # Fields that only make sense together: merged as one value (an event made all-day on one side
 # and moved on the other must not get a date-only start with all_day False).
 FIELD_GROUPS: tuple[tuple[str, ...], ...] = (("all_day", "start", "end"),)
@@ -128,6 +147,10 @@ def three_way(
             merged[name] = value
             if conflicted:
                 conflicts.append(FieldConflict(name, vb, vc, vg, win, policy))
+        elif name == "recurrence":
+            merged[name], conflicted = _merge_recurrence(vb or [], vc or [], vg or [], win)
+            if conflicted:
+                conflicts.append(FieldConflict(name, vb, vc, vg, win, policy))
         elif isinstance(vc, list) and isinstance(vg, list):
             merged[name] = _merge_set(vb or [], vc, vg)
         else:
@@ -155,6 +178,12 @@ def two_way(
         if vc != vg:
             conflicts.append(FieldConflict(name, None, vc, vg, win, policy))
     return MergeResult(merged, conflicts)
+
+
+def coherent(kind: Kind, merged: Canon) -> Canon:
+    """A merged record made consistent across its fields by its kind's rule (an event keeps no
+    exception outside its series)."""
+    return event.coherent(merged) if kind is Kind.EVENTS else merged
 
 
 def changed_fields(before: Canon, after: Canon) -> Canon:

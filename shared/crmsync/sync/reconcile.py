@@ -35,7 +35,7 @@ from ..model.kinds import Side
 from ..model.link import Canon, Link
 from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
-from .merge import MergeResult, three_way
+from .merge import MergeResult, coherent, three_way
 from .plan import Note, Op, Plan, Step, Write
 from .table import (
     Inputs,
@@ -226,6 +226,7 @@ class _Reconciler(UnlinkedPairing):
         created_by: Side,
         versions: Versions,
     ) -> None:
+        result = MergeResult(coherent(self.inp.kind, result.merged), result.conflicts)
         writes = []
         after = {Side.CRM: crm, Side.GOOGLE: goo}
         for side, current in ((Side.GOOGLE, goo), (Side.CRM, crm)):

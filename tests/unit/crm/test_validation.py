@@ -110,6 +110,15 @@ def test_until_in_utc_is_accepted_for_a_zoned_series() -> None:
     assert validate_record("activities", rec)[1] == []
 
 
+def test_a_series_with_no_occurrence_is_refused_with_the_way_out() -> None:
+    rec = {**TIMED, "recurrence": {"rrule": "FREQ=WEEKLY;UNTIL=20261001T000000Z"}}  # ends before it starts
+    [error] = validate_record("activities", rec)[1]
+    assert error.path == "/recurrence/rrule"
+    assert "no occurrence" in error.message and "UNTIL" in error.message
+    with_a_date = {**rec, "recurrence": {**rec["recurrence"], "rdates": ["2026-10-26T09:00:00"]}}
+    assert validate_record("activities", with_a_date)[1] == []  # an RDATE is an occurrence
+
+
 def test_exceptions_must_name_a_real_occurrence() -> None:
     series = {**TIMED, "recurrence": {"rrule": "FREQ=WEEKLY;BYDAY=MO;COUNT=6"}}
     ok = {**series, "exceptions": [{"original_start": "2026-10-26T09:00:00", "cancelled": True}]}

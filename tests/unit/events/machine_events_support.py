@@ -47,7 +47,6 @@ class EventWorld:
     """Both sides, the links and the engine between them."""
 
     def __init__(self, settings: KindSettings | None = None) -> None:
-        self.splits = 0  # how many "this and following" splits the user made (either side)
         self.settings = settings or KindSettings(google_group=None)
         self.options = EventOptions()
         from infra.google_emulator.core import EmulatorState

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crmsync.model.event import Window, canonical_event, match_keys, overlaps, recurrence_lines
+from crmsync.model.event import (
+    Window,
+    canonical_event,
+    coherent,
+    match_keys,
+    never_happens,
+    overlaps,
+    recurrence_lines,
+)
 from crmsync.sync.normalise import InvalidValue
 
 pytestmark = pytest.mark.unit
@@ -113,6 +121,47 @@ def test_exceptions_keep_only_real_overrides() -> None:
     assert cancelled["cancelled"] is True
     assert elsewhere["location"] == "Room 2"
     assert elsewhere["start"] is None
+
+
+def test_exceptions_outside_the_series_are_dropped() -> None:
+    # Google keeps a moved instance past a "this and following" split; the CRM refuses one.
+    moved = {"original_start": "2026-11-02T09:00:00", "start": "2026-11-02T10:00:00", "end": "2026-11-02T10:30:00"}
+    whole = canonical_event(timed(recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"], exceptions=[moved]))
+    assert [e["value"] for e in whole["exceptions"]] == ["2026-11-02T09:00:00"]
+    split = canonical_event(
+        timed(recurrence=["RRULE:FREQ=WEEKLY;UNTIL=20261026T080000Z"], exceptions=[moved])  # ends 26 Oct
+    )
+    assert split["exceptions"] == []
+    assert coherent({**whole, "recurrence": split["recurrence"]})["exceptions"] == []  # a merge of both
+    assert coherent(whole) is whole
+    moved_series = {**whole, "start": {"local": "2026-10-20T09:00:00", "tz": "Europe/Berlin"},
+                    "end": {"local": "2026-10-20T09:30:00", "tz": "Europe/Berlin"}}  # fmt: skip
+    assert coherent(moved_series)["exceptions"] == []  # Tuesdays now: the Monday it moved is gone
+
+
+def test_all_day_exceptions_are_kept_inside_the_series() -> None:
+    canon = canonical_event(
+        {
+            "subject": "Offsite",
+            "all_day": True,
+            "start": {"date": "2026-10-19"},
+            "end": {"date": "2026-10-20"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+            "exceptions": [
+                {"original_start": "2026-10-26", "cancelled": True},
+                {"original_start": "2026-11-09", "cancelled": True},  # the 4th week: not in the series
+            ],
+        }
+    )
+    assert [e["value"] for e in canon["exceptions"]] == ["2026-10-26"]
+
+
+def test_a_series_ending_before_it_starts_never_happens() -> None:
+    assert never_happens(canonical_event(timed(recurrence=["RRULE:FREQ=WEEKLY;UNTIL=20261001T000000Z"])))
+    assert not never_happens(canonical_event(timed(recurrence=["RRULE:FREQ=WEEKLY;COUNT=1"])))
+    assert not never_happens(canonical_event(timed()))
+    with_a_date = ["RRULE:FREQ=WEEKLY;UNTIL=20261001T000000Z", "RDATE;TZID=Europe/Berlin:20261021T090000"]
+    assert not never_happens(canonical_event(timed(recurrence=with_a_date)))
 
 
 def test_all_day_uses_dates_and_refuses_an_empty_range() -> None:

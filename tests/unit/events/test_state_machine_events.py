@@ -8,6 +8,7 @@ is duplicated, links are one-to-one and no edit is lost. Examples come from the 
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,10 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from crmsync.crm.port import CrmValidation
 from crmsync.errors import TransientError
+from crmsync.model.event import coherent
+from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport, RunInterrupted
 from tests.unit.events.machine_events_support import TZ, EventWorld, day, utc_basic
@@ -60,16 +64,22 @@ def occurrences(start_local: str, rrule: str) -> list[str]:
     return [o.astimezone(ZoneInfo(TZ)).strftime("%Y-%m-%dT%H:%M:%S") for o in rrulestr(rrule, dtstart=start)]
 
 
+def outside_the_series(fname: str, key: str | None, canon: Canon) -> bool:
+    """An exception of an occurrence the series no longer has (split or moved since): superseded."""
+    return (
+        fname == "exceptions"
+        and key is not None
+        and not coherent({**canon, "exceptions": [{"value": key}]})["exceptions"]
+    )
+
+
 class EventSyncMachine(RuleBasedStateMachine):
     """A CRM calendar, a Google calendar, a user editing both, a flaky network, a mortal worker."""
 
     def __init__(self) -> None:
         super().__init__()
         self.world = EventWorld()
-        self.model = Model(FIELDS)
-        # Links whose series was restructured (occurrence edited, split) since the last complete sync:
-        # doing so on the other side too hits the open bugs reproduced below (xfail).
-        self.split: set[str] = set()
+        self.model = Model(FIELDS, moot=outside_the_series)
 
     @initialize(
         policy=st.sampled_from(list(ConflictPolicy)),
@@ -118,14 +128,6 @@ class EventSyncMachine(RuleBasedStateMachine):
         ]
         return ids[index % len(ids)] if ids else None
 
-    def _split_ok(self, node: tuple[str, str]) -> bool:
-        for lk in self.world.all_links():
-            if node in (("crm", lk.crm_id), ("google", lk.google_id)):
-                if lk.crm_id in self.split:
-                    return False
-                self.split.add(lk.crm_id)
-        return True
-
     # ------------------------------------------------------------ the user, in the CRM
 
     @precondition(lambda self: len(self.world.crm_records()) < MAX_RECORDS)
@@ -155,12 +157,13 @@ class EventSyncMachine(RuleBasedStateMachine):
             return
         rec = self.world.crm_activity(rid)
         if rec.recurrence is not None:
-            if rec.all_day or rec.exceptions or self.world.splits or not self._split_ok(("crm", rid)):
-                # moving a series with (or while Google edits) an occurrence: the open exceptions bug below
+            if rec.all_day:
                 return
-            self._crm_change(
-                rid, crm_when("single", offset, hour) | {"recurrence": rec.recurrence.model_dump(), "exceptions": []}
-            )
+            with contextlib.suppress(CrmValidation):  # a move past UNTIL leaves no occurrence: the CRM refuses it
+                self._crm_change(
+                    rid,
+                    crm_when("single", offset, hour) | {"recurrence": rec.recurrence.model_dump(), "exceptions": []},
+                )
             return
         self._crm_change(rid, crm_when("all_day" if all_day else "single", offset, hour))
 
@@ -175,7 +178,7 @@ class EventSyncMachine(RuleBasedStateMachine):
         occ = occurrences(rec.start, rec.recurrence.rrule)
         taken = {e.original_start[:19] for e in rec.exceptions} | {x[:19] for x in rec.recurrence.exdates}
         free = [o for o in occ if o not in taken]
-        if len(free) < 2 or not self._split_ok(("crm", rid)):
+        if len(free) < 2:
             return
         when = free[k % len(free)]
         if what == "exdate":
@@ -205,10 +208,8 @@ class EventSyncMachine(RuleBasedStateMachine):
         assert rec.recurrence is not None and rec.start is not None
         occ = occurrences(rec.start, rec.recurrence.rrule)
         taken = {e.original_start[:19] for e in rec.exceptions} | {x[:19] for x in rec.recurrence.exdates}
-        if len(occ) <= k or set(occ[:k]) <= taken or not self._split_ok(("crm", rid)):
+        if len(occ) <= k or set(occ[:k]) <= taken:
             return
-        if any(e.original_start[:19] >= occ[k] for e in rec.exceptions):
-            return  # a split dropping a moved occurrence: see test_split_in_crm_while_renamed_in_google (xfail)
         keep = {
             "rrule": f"FREQ=WEEKLY;UNTIL={utc_basic(occ[k - 1])}",
             "exdates": [x for x in rec.recurrence.exdates if x[:19] < occ[k]],
@@ -216,7 +217,6 @@ class EventSyncMachine(RuleBasedStateMachine):
         }
         excs = [e.model_dump() for e in rec.exceptions if e.original_start[:19] < occ[k]]
         self._crm_change(rid, {"recurrence": keep, "exceptions": excs})
-        self.world.splits += 1  # moving a series after a CRM split: open bug (a link to a gone Google series)
         start = datetime.fromisoformat(occ[k])
         body = {"subject": rec.subject, "start": occ[k], "end": (start + timedelta(hours=1)).isoformat(), "time_zone": TZ,
                 "recurrence": {"rrule": f"FREQ=WEEKLY;COUNT={len(occ) - k}", "exdates": []}}  # fmt: skip
@@ -270,7 +270,7 @@ class EventSyncMachine(RuleBasedStateMachine):
             for i in self.world.instances(eid)
             if i.get("status") != "cancelled" and i["start"] == i["originalStartTime"]
         ]
-        if len(live) < 2 or not self._split_ok(("google", eid)):  # never a series with no occurrence left
+        if len(live) < 2:  # never a series with no occurrence left
             return
         inst = live[k % len(live)]
         when = inst["originalStartTime"]["dateTime"][:19]
@@ -300,9 +300,7 @@ class EventSyncMachine(RuleBasedStateMachine):
         occ = [i["originalStartTime"]["dateTime"][:19] for i in instances]
         if all(i.get("status") == "cancelled" or i["start"] != i["originalStartTime"] for i in instances[:k]):
             return  # the part kept would be empty
-        if any(i.get("status") == "cancelled" or i["start"] != i["originalStartTime"] for i in instances[k:]):
-            return  # see test_google_split_past_a_moved_occurrence (xfail)
-        if len(occ) <= k or not self._split_ok(("google", eid)):
+        if len(occ) <= k:
             return
         lines = [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[k - 1])}"] + [
             x
@@ -319,7 +317,6 @@ class EventSyncMachine(RuleBasedStateMachine):
         }
         new = w.google_insert(body)
         self.model.created(("google", new), w.google_live()[new])
-        self.world.splits += 1  # moving a series after a split: open bug (a link to a gone series)
 
     @rule(index=st.integers(0, 9))
     def google_delete(self, index: int) -> None:
@@ -339,8 +336,6 @@ class EventSyncMachine(RuleBasedStateMachine):
         if not links:
             return
         link = links[index % len(links)]
-        if link.crm_id in self.split:
-            return  # see test_split_in_crm_while_renamed_in_google (xfail)
         if link.crm_id in self.world.crm_records() and link.google_id in self.world.google_events():
             self._crm_change(link.crm_id, {"subject": a})
             self._google_change(link.google_id, lambda: self.world.google_patch(link.google_id, {"summary": b}))
@@ -386,8 +381,6 @@ class EventSyncMachine(RuleBasedStateMachine):
             self.model.crashed.append(run)
         except TransientError:
             report = None
-        if report is not None and report.complete:
-            self.split.clear()
         self.model.observe(run, report, self.world)
         self.world.later()
 
@@ -414,7 +407,6 @@ class EventSyncMachine(RuleBasedStateMachine):
             self.model.runs += 1
 
         converge(w, seen)
-        self.split.clear()
         check_pairs(w, self.model, w.crm_live(), w.google_live())
 
 
@@ -427,11 +419,7 @@ TestEventSync.settings = settings(
 # ---------------------------------------------------------------- example-based: open bugs the machine found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open engine bug: a series split ('this and following') on both sides before a sync is merged line by "
-    "line into two RRULEs; Google keeps both, the CRM can hold one, and the pair stays different with no writes",
-)
+# Found by this machine; fixed: the rule lines of a recurrence merge as one value.
 def test_concurrent_splits_on_both_sides_converge() -> None:
     w = EventWorld()
     eid = w.google_insert(
@@ -444,6 +432,9 @@ def test_concurrent_splits_on_both_sides_converge() -> None:
     w.google_patch(eid, {"recurrence": [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[1])}"]})
     converge(w, lambda _: None)
     assert w.crm_live()[cid] == w.google_live()[eid]
+    assert [x for x in w.google_live()[eid]["recurrence"] if x.startswith("RRULE")] == [
+        f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[1])}"  # one rule: the later edit's (policy most_recent)
+    ]
 
 
 def test_recreate_after_google_delete() -> None:
@@ -476,16 +467,11 @@ def test_split_in_crm_while_renamed_in_google() -> None:
     m.crm_occurrence(index=0, k=1, what="move")
     m.settle()
     m.crm_split(index=0, k=1)
-    m.split.clear()  # the guard the machine uses to steer around this bug
     m.conflicting_rename(a="Kickoff", b="Lunch", index=0)
     m.teardown()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug: after a Google 'this and following' split, the moved instance past the new UNTIL is still "
-    "folded into the master as an exception; the CRM rejects an exception outside the series (422) on every run",
-)
+# Found by this machine; fixed: an exception outside its series is dropped (model.event.coherent).
 def test_google_split_past_a_moved_occurrence() -> None:
     m = EventSyncMachine()
     m.configure(ConflictPolicy.CRM_WINS, [], [("Lunch", "series", 0)])
@@ -494,5 +480,26 @@ def test_google_split_past_a_moved_occurrence() -> None:
     w = m.world
     [eid] = w.google_ids()
     occ = occurrences(local(0, 14), "FREQ=WEEKLY;COUNT=4")
-    w.google_patch(eid, {"recurrence": [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[0])}"]})
+    m._google_change(eid, lambda: w.google_patch(eid, {"recurrence": [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(occ[0])}"]}))
     m.teardown()
+    [cid] = list(w.crm_records())
+    assert w.crm_live()[cid] == w.google_live()[eid]
+    assert w.crm_live()[cid]["exceptions"] == []
+
+
+def test_a_google_series_left_with_no_occurrence_leaves_the_sync() -> None:
+    # Google's apps can leave a series whose UNTIL is before its start; Google shows nothing for it,
+    # and the CRM refuses one (422): the pair follows the scope-exit (delete) rule, with no error.
+    w = EventWorld()
+    eid = w.google_insert(
+        {"summary": "Lunch", **google_when("series", 1, 14), "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"]}
+    )
+    converge(w, lambda _: None)
+    [cid] = list(w.crm_records())
+    w.google_patch(eid, {"recurrence": [f"RRULE:FREQ=WEEKLY;UNTIL={utc_basic(local(0, 14))}"]})
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    assert [e for r in reports for e in r.errors] == []
+    assert w.all_links() == []
+    assert cid not in w.crm_records()
+    assert eid in w.google_events()  # left alone in Google

@@ -341,3 +341,22 @@ def test_fields_that_only_make_sense_together_merge_as_one() -> None:
     assert (result.merged["all_day"], result.merged["start"]) == (True, {"date": "2026-12-26"})
     assert result.merged["subject"] == "y"
     assert [c.field for c in result.conflicts] == ["all_day", "start", "end"]
+
+
+def test_a_recurrence_rule_merges_as_one_value_and_its_dates_as_a_set() -> None:
+    # "This and following" on each side: one rule wins (a conflict), never two RRULE lines;
+    # occurrences cancelled on either side are all kept.
+    from crmsync.sync.merge import three_way
+
+    rule = "RRULE:FREQ=WEEKLY;COUNT=6"
+    exdate = "EXDATE;TZID=UTC:20261207T090000"
+    base = {"recurrence": [rule]}
+    crm = {"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20261130T090000Z", exdate]}
+    goo = {"recurrence": ["EXDATE;TZID=UTC:20261214T090000", "RRULE:FREQ=WEEKLY;UNTIL=20261207T090000Z"]}
+    result = three_way(base, crm, goo, policy=ConflictPolicy.CRM_WINS, crm_updated=None, google_updated=None)
+    assert result.merged["recurrence"] == [exdate, "EXDATE;TZID=UTC:20261214T090000", crm["recurrence"][0]]
+    assert [c.field for c in result.conflicts] == ["recurrence"]
+    only_dates = {"recurrence": [rule, exdate]}
+    result = three_way(base, only_dates, goo, policy=ConflictPolicy.CRM_WINS, crm_updated=None, google_updated=None)
+    assert result.merged["recurrence"] == [exdate, "EXDATE;TZID=UTC:20261214T090000", goo["recurrence"][1]]
+    assert result.conflicts == []

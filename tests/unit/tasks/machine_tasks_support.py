@@ -7,7 +7,7 @@ the event machine (``tests/unit/events/machine_events_support.py``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -350,6 +350,9 @@ class Model:
     agreed: dict[tuple[str, str], Canon] = field(default_factory=dict)  # last linked base per record
     reverts: set[int] = field(default_factory=set)
     crashed: list[int] = field(default_factory=list)  # runs the worker died in (no report, conflicts unrecorded)
+    # Whether an edit of (field, element) no longer applies to a record as it now is (e.g. an
+    # exception of an occurrence its series no longer has): such an edit was superseded.
+    moot: Callable[[str, str | None, Canon], bool] = lambda fname, key, canon: False
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -412,6 +415,8 @@ class Model:
             candidates = mine or live.get(group, [])
             if not candidates:
                 problems.append(f"{e} vanished: no live record holds it and no user removal excuses it")
+            elif all(self.moot(fname, key, crm[c]) for c, _ in candidates):
+                continue
             elif not any(
                 holds(crm[c], fname, key, e.value) and holds(google[g], fname, key, e.value) for c, g in candidates
             ):
