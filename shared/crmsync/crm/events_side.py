@@ -94,14 +94,16 @@ def time_body(full: Canon) -> dict[str, Any]:
     lines = full.get("recurrence") or []
     rules = [x.split(":", 1)[1] for x in lines if x.startswith("RRULE:")]
     if rules:
+        exceptions = full.get("exceptions") or []
         body["recurrence"] = {
             "rrule": rules[0],
-            "exdates": [_occurrence(x, all_day) for x in lines if x.startswith("EXDATE")],
+            "exdates": [e["value"] for e in exceptions if e["cancelled"]],  # a cancellation is an EXDATE
             "rdates": [_occurrence(x, all_day) for x in lines if x.startswith("RDATE")],
         }
         body["exceptions"] = [
-            {"original_start": e["value"], "cancelled": e["cancelled"], **{k: e.get(k) for k in _EXC_FIELDS}}
-            for e in full.get("exceptions") or []
+            {"original_start": e["value"], **{k: e.get(k) for k in _EXC_FIELDS}}
+            for e in exceptions
+            if not e["cancelled"]
         ]
     else:
         body.update(recurrence=None, exceptions=[])

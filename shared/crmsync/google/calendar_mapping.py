@@ -144,10 +144,27 @@ FIELD_MAP: dict[str, tuple[str, ...]] = {
     "start": ("start", "end"),
     "end": ("start", "end"),
     "recurrence": ("recurrence",),
+    "exceptions": ("recurrence",),  # cancellations are written as EXDATEs (moves/overrides per instance)
     "attendees": ("attendees",),
     "private": ("visibility",),
     "reminders": ("reminders",),
 }
+
+
+def recurrence_body(full: Canon) -> list[str]:
+    """Google's recurrence lines: the rule and dates, and an EXDATE per cancelled occurrence."""
+    lines = list(full.get("recurrence") or [])
+    if not lines:
+        return []
+    for entry in full.get("exceptions") or []:
+        if entry.get("cancelled"):
+            stamp = entry["value"].replace("-", "").replace(":", "")
+            lines.append(
+                f"EXDATE;VALUE=DATE:{stamp[:8]}"
+                if full.get("all_day")
+                else f"EXDATE;TZID={full['start']['tz']}:{stamp}"
+            )
+    return lines
 
 
 def patch_body(fields: Canon, full: Canon) -> Event:
@@ -163,7 +180,7 @@ def patch_body(fields: Canon, full: Canon) -> Event:
     if "start" in wanted:
         body["start"], body["end"] = when_body(full["start"]), when_body(full["end"])
     if "recurrence" in wanted or ("start" in wanted and full.get("recurrence")):
-        body["recurrence"] = list(full.get("recurrence") or [])
+        body["recurrence"] = recurrence_body(full)
     if "attendees" in wanted:
         body["attendees"] = _attendees(full.get("attendees"))
     if "visibility" in wanted:

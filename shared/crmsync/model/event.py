@@ -3,7 +3,9 @@
 Times are wall-clock plus IANA zone (``{"local": "YYYY-MM-DDTHH:MM:SS", "tz": zone}``)
 or a date (``{"date": "YYYY-MM-DD"}``, all-day, the end exclusive like Google's), so a
 DST change never shifts anything. Recurrence is a sorted list of normalised
-RRULE/EXDATE/RDATE lines (EXDATE/RDATE in the series' zone); exceptions,
+RRULE/EXRULE/RDATE lines (RDATE in the series' zone); a cancelled occurrence is
+an exception entry however a side spells it (EXDATE or cancelled instance), so
+that cancelling and moving the same occurrence meet in one entry; exceptions,
 attendees and reminders are keyed so they merge per entry.
 """
 
@@ -194,7 +196,17 @@ def _occurrence_key(value: str, all_day: bool) -> str:
     return value[:10] if all_day else parse_local(value).strftime(LOCAL_FMT)
 
 
-def _exceptions(raw: Mapping[str, Any], canon: Canon) -> list[dict[str, Any]]:
+def _cancelled(key: str) -> dict[str, Any]:
+    return {"value": key, "cancelled": True, **dict.fromkeys(OVERRIDES)}
+
+
+def _exdate_key(line: str, all_day: bool) -> str:
+    value = line.rsplit(":", 1)[1]
+    day = f"{value[:4]}-{value[4:6]}-{value[6:8]}"
+    return day if all_day else f"{day}T{value[9:11]}:{value[11:13]}:{value[13:15]}"
+
+
+def _exceptions(raw: Mapping[str, Any], canon: Canon, exdates: list[str]) -> list[dict[str, Any]]:
     all_day = bool(canon["all_day"])
     length = instant(canon["end"]) - instant(canon["start"])
     found: dict[str, dict[str, Any]] = {}
@@ -216,6 +228,9 @@ def _exceptions(raw: Mapping[str, Any], canon: Canon) -> list[dict[str, Any]]:
             if all(entry[f] is None for f in OVERRIDES):
                 continue  # an "exception" identical to its occurrence is no exception
         found[key] = entry
+    for line in exdates:  # an EXDATE is a cancelled occurrence, however a side spells it (and wins)
+        key = _exdate_key(line, all_day)
+        found[key] = _cancelled(key)
     return [found[k] for k in sorted(found)]
 
 
@@ -267,7 +282,9 @@ def canonical_event(raw: Mapping[str, Any]) -> Canon:
         "private": bool(raw.get("private")),
         "reminders": _reminders(raw.get("reminders")),
     }
-    canon["exceptions"] = _exceptions(raw, canon) if canon["recurrence"] else []
+    exdates = [x for x in canon["recurrence"] if x.startswith("EXDATE")]
+    canon["recurrence"] = [x for x in canon["recurrence"] if not x.startswith("EXDATE")]
+    canon["exceptions"] = _exceptions(raw, canon, exdates) if canon["recurrence"] else []
     return coherent({k: canon[k] for k in EVENT_FIELDS})
 
 

@@ -66,7 +66,7 @@ def test_exdate_and_moved_occurrence_are_kept_as_a_series(emulator: Any) -> None
     w.add(activity_body(TRICKY["activities"][2]))
     w.sync()
     [master] = [e for e in w.events() if "recurringEventId" not in e]
-    assert master["recurrence"] == ["EXDATE;TZID=Europe/London:20261116T150000", "RRULE:FREQ=WEEKLY;COUNT=8"]
+    assert master["recurrence"] == ["RRULE:FREQ=WEEKLY;COUNT=8", "EXDATE;TZID=Europe/London:20261116T150000"]
     inst = w.service.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
     assert len(inst) == 7  # 8 minus the EXDATE, the moved one included once
     moved = [i for i in inst if i["start"]["dateTime"].startswith("2026-11-24T10:00")]
@@ -175,14 +175,14 @@ def test_series_exceptions_and_split_both_ways(emulator: Any) -> None:
     assert old.recurrence is not None
     assert old.recurrence.rrule == "FREQ=DAILY;UNTIL=20261119T225959Z"
     exc = {e.original_start: e for e in old.exceptions}
-    assert exc["2026-11-05T08:00:00"].cancelled
+    assert old.recurrence.exdates == ["2026-11-05T08:00:00"]  # Google's cancelled instance: the CRM's EXDATE
     assert (exc["2026-11-06T08:00:00"].start, exc["2026-11-06T08:00:00"].end) == (
         "2026-11-06T11:00:00",
         "2026-11-06T11:30:00",
     )
     assert len(w.activities()) == 2
     assert w.sync().writes == {}
-    # And back: a CRM-side cancellation of one more occurrence becomes an instance delete in Google.
+    # And back: a CRM-side cancellation of one more occurrence becomes an EXDATE in the same one PATCH.
     old = w.crm.get("activities", aid)
     excs = [e.model_dump() for e in old.exceptions] + [{"original_start": "2026-11-10T08:00:00", "cancelled": True}]
     w.crm.update("activities", aid, {"exceptions": excs}, old.version)
@@ -193,6 +193,11 @@ def test_series_exceptions_and_split_both_ways(emulator: Any) -> None:
     assert "2026-11-05T08:00" not in starts
     assert len(starts) == len(set(starts))
     assert len(starts) == 17 - 2  # Nov 3..19 minus two cancelled (the moved one counted once)
+    assert events.get(calendarId="primary", eventId=master["id"]).execute()["recurrence"] == [
+        "RRULE:FREQ=DAILY;UNTIL=20261119T225959Z",
+        "EXDATE;TZID=Europe/Paris:20261105T080000",
+        "EXDATE;TZID=Europe/Paris:20261110T080000",
+    ]
     assert w.sync().writes == {}
     assert w.sync().writes == {}
 

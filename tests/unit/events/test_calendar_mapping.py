@@ -76,8 +76,15 @@ def test_series_with_moved_and_cancelled_instances_folds_into_one_record() -> No
     assert canon["reminders"] == []
     assert canon["attendees"] == [{"value": "bob@example.com", "response": "tentative"}]
     assert [(e["value"], e["cancelled"], e["start"]) for e in canon["exceptions"]] == [
+        ("2026-11-16T15:00:00", True, None),  # the master's EXDATE: a cancellation like any other
         ("2026-11-23T15:00:00", False, "2026-11-24T10:00:00"),
         ("2026-11-30T15:00:00", True, None),
+    ]
+    assert not [x for x in canon["recurrence"] if x.startswith("EXDATE")]
+    assert insert_body(canon, "abc123", "act_1", "conn1")["recurrence"] == [
+        *canon["recurrence"],
+        "EXDATE;TZID=Europe/London:20261116T150000",
+        "EXDATE;TZID=Europe/London:20261130T150000",  # written as EXDATEs: one request, not one per instance
     ]
 
 

@@ -503,3 +503,18 @@ def test_a_google_series_left_with_no_occurrence_leaves_the_sync() -> None:
     assert w.all_links() == []
     assert cid not in w.crm_records()
     assert eid in w.google_events()  # left alone in Google
+
+
+def test_occurrence_moved_in_crm_and_cancelled_in_google_is_one_conflict() -> None:
+    # Found by this machine: the move (an exception) and the EXDATE (a recurrence line) were two
+    # fields, so both "won", Google hid the moved occurrence and the move was lost unreported.
+    # A cancellation is now an exception entry however a side spells it: one entry, one conflict.
+    m = EventSyncMachine()
+    m.configure(ConflictPolicy.CRM_WINS, [], [("Lunch", "series", 0)])
+    m.crm_occurrence(index=0, k=0, what="move")
+    m.google_occurrence(index=0, k=0, what="exdate")
+    m.teardown()
+    [cid] = list(m.world.crm_records())
+    [entry] = m.world.crm_live()[cid]["exceptions"]
+    assert (entry["cancelled"], entry["start"]) == (False, f"{day(0)}T15:00:00")  # crm_wins: the move
+    assert [c for c in m.model.conflicts if c[3] == "exceptions"]
