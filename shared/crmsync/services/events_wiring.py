@@ -4,6 +4,7 @@ per-user Calendar quota."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from ..crm.events_side import CrmEvents
@@ -48,7 +49,8 @@ def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Curso
             return True
         return False
 
-    return KindWiring(crm, google, match_keys, remember, google.budget)
+    # Events enter the sync window by the passing of time alone: a daily full listing brings them in.
+    return KindWiring(crm, google, match_keys, remember, google.budget, full_every=timedelta(days=1))
 
 
 register_kind(Kind.EVENTS, wire_events)

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ..crm.port import CrmConnector
@@ -55,6 +55,7 @@ class KindWiring:
     match_keys: MatchKeys | None
     remember: Callable[[Cursor], bool] = lambda cursor: False  # store side state in the cursor; True if changed
     budget: Callable[[], bool] | None = None  # the side's own pacing (e.g. a per-user quota)
+    full_every: timedelta | None = None  # list both sides in full at least this often (time windows)
 
 
 class KindFactory(Protocol):
@@ -166,6 +167,7 @@ def sync_connection(
                 budget=kind_budget,
                 match_keys=wiring.match_keys,
                 progress=step,
+                full_every=wiring.full_every,
             )
             try:
                 report = engine.run()

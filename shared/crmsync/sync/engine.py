@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import MassDeleteBlocked, TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
+from ..model.state import Cursor
 from ..ports import Change, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .plan import STALE, Plan
@@ -19,6 +20,7 @@ from .reconcile import Inputs, MatchKeys, reconcile
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_REMERGE_ROUNDS = 2
+LISTED_IN_FULL = "listed_in_full_at"  # cursor.extra: when both sides were last listed in full
 
 
 @dataclass
@@ -74,6 +76,9 @@ class KindSync:
     budget: Budget = lambda: True
     match_keys: MatchKeys | None = None
     progress: Progress | None = None
+    # List both sides in full at least this often (records entering a time window without an
+    # edit appear in no incremental feed); None: only when the cursor asks for it.
+    full_every: timedelta | None = None
     _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
     _unfinished: bool = field(default=False, init=False)
 
@@ -81,10 +86,11 @@ class KindSync:
         """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
         report = KindReport(self.kind)
         cursor = self.store.cursor(self.kind)
+        full = cursor.full_sync or self._full_due(cursor)
         self._progress("listing google", 0, 1)
-        g_listing = self.google.list_changes(None if cursor.full_sync else cursor.google_token)
+        g_listing = self.google.list_changes(None if full else cursor.google_token)
         self._progress("listing crm", 0, 1)
-        c_listing = self.crm.list_changes(None if cursor.full_sync else cursor.crm_cursor)
+        c_listing = self.crm.list_changes(None if full else cursor.crm_cursor)
         google, crm = _by_id(g_listing), _by_id(c_listing)
         report.listed = {"google": len(google), "crm": len(crm)}
         report.full = g_listing.full or c_listing.full
@@ -114,13 +120,21 @@ class KindSync:
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
-        if report.complete and not (unchanged and not cursor.full_sync):
+        if report.complete and not (unchanged and not full):
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
             cursor.full_sync = False
             cursor.updated_at = self.clock()
+            if full:
+                cursor.extra[LISTED_IN_FULL] = cursor.updated_at.isoformat()
             self.store.save_cursor(cursor)
         return report
+
+    def _full_due(self, cursor: Cursor) -> bool:
+        if self.full_every is None:
+            return False
+        last = cursor.extra.get(LISTED_IN_FULL)
+        return last is None or self.clock() - datetime.fromisoformat(str(last)) >= self.full_every
 
     # ----------------------------------------------------------------- steps
 

@@ -71,6 +71,7 @@ class World:
             self.settings,
             clock=lambda: self.now,
             match_keys=match_keys,
+            full_every=timedelta(days=1),  # as the events wiring sets it
         ).run()
 
     def crm_ids(self) -> list[str]:
@@ -92,17 +93,21 @@ def test_every_tricky_activity_round_trips_through_the_crm_shape() -> None:
         assert canonical_event(activity_raw(again, "anna@corp.example")) == canon, rec["key"]
 
 
-def test_first_sync_respects_window_then_the_far_event_enters_with_a_full_listing() -> None:
+def test_first_sync_respects_window_then_the_far_event_enters_with_the_daily_full_listing() -> None:
     w = World()
     ids = {r["key"]: w.add(body(r)) for r in TRICKY["activities"]}
     report = w.sync()
     assert report.writes == {"google.create": 7}
     assert report.notes == []  # a06 and a08 lie outside the window: not created, and no noise per record
-    assert w.sync().writes == {}
-    w.now = NOW + timedelta(days=120)  # a08 (2027-12-31) is now less than 365 days ahead
-    w.links.save_cursor(w.links.cursor(Kind.EVENTS).model_copy(update={"full_sync": True}))
-    assert w.sync().writes == {"google.create": 1}
+    w.now += timedelta(hours=1)
+    quiet = w.sync()
+    assert (quiet.writes, quiet.full) == ({}, False)  # incremental within the day
+    w.now = NOW + timedelta(days=120)  # a08 (2027-12-31) is now less than 365 days ahead; nobody edited it
+    entered = w.sync()
+    assert (entered.writes, entered.full) == ({"google.create": 1}, True)
     assert any(r.hint == ids["a08"] for r in w.google.records.values())
+    w.now += timedelta(hours=1)
+    assert w.sync().full is False  # the next full listing is a day later
 
 
 def test_a_linked_event_leaving_the_window_still_syncs_and_is_not_deleted() -> None:
