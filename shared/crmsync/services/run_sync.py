@@ -19,6 +19,7 @@ from ..model.task import TaskTarget
 from ..ports import LinkStore, OpCounter, RecordSide
 from ..sync.engine import KindSync, Progress
 from ..sync.reconcile import MatchKeys
+from .run_cursors import RunCursors
 
 
 class StateStore(Protocol):
@@ -147,7 +148,7 @@ def sync_connection(
         scopes=conn.scopes,
         endpoint=deps.google.endpoint,
     )
-    links = deps.store.connection_store(conn.id)
+    links = RunCursors(deps.store.connection_store(conn.id))
     try:
         for kind in kinds if kinds is not None else enabled_kinds(conn):
             cursor = links.cursor(kind)
