@@ -19,6 +19,15 @@ locals {
         { field_path = "next_sync_at", order = "ASCENDING" },
       ]
     }
+    due_connections_by_shard = {
+      collection  = "connections"
+      query_scope = "COLLECTION"
+      fields = [
+        { field_path = "status", order = "ASCENDING" },
+        { field_path = "due_shard", order = "ASCENDING" },
+        { field_path = "next_sync_at", order = "ASCENDING" },
+      ]
+    }
   }
 
   # Collection => timestamp field after which Firestore deletes the document (TTL_FIELDS).

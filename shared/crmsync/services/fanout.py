@@ -8,17 +8,20 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from functools import partial
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from crmsync.model.state import Connection
 from crmsync.queue.port import TaskQueue
 from crmsync.services.admin_config import load_admin_config
 from crmsync.store.contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore, chunked
+from crmsync.store.due import DUE_SHARDS, DueConnection
 
 log = logging.getLogger(__name__)
 QUERY_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -26,6 +29,19 @@ class BatchUpdater(Protocol):
     """A store that can set fields of many connections in batched commits (<= 500 writes each)."""
 
     def update_connections(self, fields_by_id: Mapping[str, dict[str, Any]]) -> None: ...
+
+
+@runtime_checkable
+class ShardedDue(Protocol):
+    """A store whose due connections are split into DUE_SHARDS disjoint shards, listed with a projection."""
+
+    def due_listing(
+        self, now: datetime, shard: int, page_size: int = 500, start_after: str | None = None
+    ) -> Page[DueConnection]: ...
+
+    def due_shards_ready(self) -> bool: ...
+
+    def backfill_due_shards(self, limit: int = MAX_BATCH_WRITES) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class FanoutSettings:
     concurrency: int = 32  # Cloud Tasks has no batch create: one RPC per task, so run them in parallel
     jitter: float = 0.1  # next_sync_at = now + interval * (1 ± jitter)
     max_seconds: float = 90.0  # stop paging after this; the next tick continues where this one stopped
+    partitions: int = 8  # shards paged at once (threads); each shard is paged in order by one of them
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= 10_000:
@@ -44,6 +61,8 @@ class FanoutSettings:
             raise ValueError(f"CRMSYNC_FANOUT_CONCURRENCY must be 1-512, got {self.concurrency}")
         if not 0 <= self.jitter < 1:
             raise ValueError(f"CRMSYNC_FANOUT_JITTER must be in [0, 1), got {self.jitter}")
+        if not 1 <= self.partitions <= DUE_SHARDS:
+            raise ValueError(f"CRMSYNC_FANOUT_PARTITIONS must be 1-{DUE_SHARDS}, got {self.partitions}")
         if self.max_seconds <= 0:
             raise ValueError(f"CRMSYNC_FANOUT_MAX_SECONDS must be positive, got {self.max_seconds}")
 
@@ -64,6 +83,7 @@ class FanoutSettings:
             concurrency=int(num("CRMSYNC_FANOUT_CONCURRENCY", 32)),
             jitter=num("CRMSYNC_FANOUT_JITTER", 0.1),
             max_seconds=num("CRMSYNC_FANOUT_MAX_SECONDS", 90.0),
+            partitions=int(num("CRMSYNC_FANOUT_PARTITIONS", 8)),
         )
 
 
@@ -80,11 +100,21 @@ class FanoutResult:
     failed_pages: int = 0
     paused: bool = False
     truncated: bool = False  # stopped at max_seconds with more due connections left
+    sharded: bool = False  # paged the shards in parallel (False: one unsharded listing, shards not yet backfilled)
     duration_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts."""
         return {**asdict(self), "duration_s": round(self.duration_s, 3)}
+
+    def add(self, other: FanoutResult) -> None:
+        """Add the counts of a part of the tick (one shard) to this result."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, bool):
+                setattr(self, f.name, mine or theirs)
+            elif f.name != "duration_s":
+                setattr(self, f.name, mine + theirs)
 
 
 def interval_of(conn: Connection) -> timedelta:
@@ -103,6 +133,18 @@ def next_sync_time(now: datetime, interval: timedelta, jitter: float, rng: rando
     return now + interval * (1 + rng.uniform(-jitter, jitter))
 
 
+@dataclass(frozen=True)
+class _Tick:
+    """What every part of one tick shares."""
+
+    store: StateStore
+    queue: TaskQueue
+    pool: ThreadPoolExecutor  # the enqueue RPCs of all parts
+    now: datetime
+    settings: FanoutSettings
+    deadline: float  # time.monotonic() after which no further page is fetched
+
+
 def fan_out(
     store: StateStore,
     queue: TaskQueue,
@@ -118,68 +160,123 @@ def fan_out(
         result.paused = True
         return result
     now = clock()
-    # The next page is fetched while this one is enqueued: decoding a page and creating its tasks overlap.
-    with (
-        ThreadPoolExecutor(1, thread_name_prefix="fanout-query") as reader,
-        ThreadPoolExecutor(settings.concurrency, thread_name_prefix="fanout") as pool,
-    ):
-        page = _query(store, now, settings.page_size, None)
-        while page is not None:
-            result.pages += 1
-            ahead = (
-                reader.submit(_query, store, now, settings.page_size, page.next_cursor) if page.next_cursor else None
-            )
-            try:
-                _process(page.items, store, queue, pool, now, settings, rng, result)
-            except Exception:  # one bad page must not stop the tick; its connections stay due
-                log.exception("fan-out page %d failed; continuing with the next page", result.pages)
-                result.failed_pages += 1
-            if ahead is None:
-                break
-            if time.monotonic() - started > settings.max_seconds:
-                result.truncated = True
-                ahead.cancel()
-                break
-            page = ahead.result()
+    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="fanout") as pool:
+        tick = _Tick(store, queue, pool, now, settings, started + settings.max_seconds)
+        if isinstance(store, ShardedDue) and _shards_ready(store):
+            result.sharded = True
+            for part in _sharded(tick, store, rng):
+                result.add(part)
         else:
-            result.failed_pages += 1  # a query failed after its retries; the next tick starts over
+            result.add(_unsharded(tick, rng))
+            if isinstance(store, ShardedDue):
+                _backfill(store, tick.deadline)
     result.duration_s = time.monotonic() - started
     log.info("fan-out done", extra={"fanout": result.as_dict()})
     return result
 
 
-def _query(store: StateStore, now: datetime, size: int, cursor: str | None) -> Page[Connection] | None:
+def _shards_ready(store: ShardedDue) -> bool:
+    try:
+        return store.due_shards_ready()
+    except Exception:  # the unsharded listing finds every due connection, so it is the safe way on
+        log.warning("could not read the due-shard migration state; paging unsharded", exc_info=True)
+        return False
+
+
+def _sharded(tick: _Tick, store: ShardedDue, rng: random.Random) -> list[FanoutResult]:
+    """Page every shard, ``partitions`` of them at once; a shard that fails does not stop the others."""
+    seeds = [rng.getrandbits(64) for _ in range(DUE_SHARDS)]
+    with ThreadPoolExecutor(tick.settings.partitions, thread_name_prefix="fanout-shard") as readers:
+        futures = [
+            readers.submit(_drain_shard, tick, store, shard, random.Random(seed)) for shard, seed in enumerate(seeds)
+        ]
+        return [f.result() for f in futures]
+
+
+def _drain_shard(tick: _Tick, store: ShardedDue, shard: int, rng: random.Random) -> FanoutResult:
+    part = FanoutResult()
+    cursor: str | None = None
+    while True:
+        page = _attempt(partial(store.due_listing, tick.now, shard, tick.settings.page_size, cursor))
+        if page is None:
+            part.failed_pages += 1  # its query failed after retries; the next tick starts this shard over
+            return part
+        part.pages += 1
+        try:
+            _process(page.items, tick, rng, part)
+        except Exception:  # one bad page must not stop the tick; its connections stay due
+            log.exception("fan-out page %d of shard %d failed; continuing", part.pages, shard)
+            part.failed_pages += 1
+        if page.next_cursor is None:
+            return part
+        if time.monotonic() > tick.deadline:
+            part.truncated = True
+            return part
+        cursor = page.next_cursor
+
+
+def _unsharded(tick: _Tick, rng: random.Random) -> FanoutResult:
+    """The single listing over all due connections (full documents), the next page fetched ahead."""
+    part = FanoutResult()
+    store, size = tick.store, tick.settings.page_size
+
+    def fetch(cursor: str | None) -> Page[Connection] | None:
+        return _attempt(lambda: store.due_connections(tick.now, size, cursor))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="fanout-query") as reader:
+        page = fetch(None)
+        while page is not None:
+            part.pages += 1
+            ahead = reader.submit(fetch, page.next_cursor) if page.next_cursor else None
+            try:
+                _process([DueConnection.of(c) for c in page.items], tick, rng, part)
+            except Exception:  # one bad page must not stop the tick; its connections stay due
+                log.exception("fan-out page %d failed; continuing with the next page", part.pages)
+                part.failed_pages += 1
+            if ahead is None:
+                break
+            if time.monotonic() > tick.deadline:
+                part.truncated = True
+                ahead.cancel()
+                break
+            page = ahead.result()
+        else:
+            part.failed_pages += 1  # a query failed after its retries; the next tick starts over
+    return part
+
+
+def _backfill(store: ShardedDue, deadline: float) -> None:
+    """Give connection documents written before shards existed their shard: at least one page per tick."""
+    try:
+        while not store.backfill_due_shards() and time.monotonic() < deadline:
+            pass
+    except Exception:  # resumable: the next tick goes on from the last page written
+        log.warning("due-shard backfill failed; the next tick goes on", exc_info=True)
+
+
+def _attempt(call: Callable[[], T]) -> T | None:
     for attempt in range(1, QUERY_ATTEMPTS + 1):
         try:
-            return store.due_connections(now, size, cursor)
+            return call()
         except Exception:
             log.warning("due-connections query failed (attempt %d of %d)", attempt, QUERY_ATTEMPTS, exc_info=True)
             time.sleep(0.2 * attempt)
     return None
 
 
-def _process(
-    items: Sequence[Connection],
-    store: StateStore,
-    queue: TaskQueue,
-    pool: ThreadPoolExecutor,
-    now: datetime,
-    settings: FanoutSettings,
-    rng: random.Random,
-    result: FanoutResult,
-) -> None:
+def _process(items: Sequence[DueConnection], tick: _Tick, rng: random.Random, result: FanoutResult) -> None:
     result.due += len(items)
 
-    def enqueue(conn: Connection) -> bool | None:
-        name = slot_name(conn.id, now, interval_of(conn))
+    def enqueue(conn: DueConnection) -> bool | None:
+        name = slot_name(conn.id, tick.now, timedelta(minutes=conn.interval_minutes))
         payload = {"connection_id": conn.id, "reason": "tick", "task": name}
         try:
-            return queue.enqueue(conn.id, name=name, payload=payload)
+            return tick.queue.enqueue(conn.id, name=name, payload=payload)
         except Exception:
             log.warning("enqueue failed for connection %s", conn.id, exc_info=True)
             return None
 
-    outcomes = list(pool.map(enqueue, items))
+    outcomes = list(tick.pool.map(enqueue, items))
     moves: dict[str, dict[str, Any]] = {}
     for conn, outcome in zip(items, outcomes, strict=True):
         if outcome is None:
@@ -187,8 +284,9 @@ def _process(
             continue
         result.enqueued += int(outcome)
         result.duplicates += int(not outcome)
-        moves[conn.id] = {"next_sync_at": next_sync_time(now, interval_of(conn), settings.jitter, rng)}
-    result.rescheduled += _reschedule(store, moves, pool)
+        interval = timedelta(minutes=conn.interval_minutes)
+        moves[conn.id] = {"next_sync_at": next_sync_time(tick.now, interval, tick.settings.jitter, rng)}
+    result.rescheduled += _reschedule(tick.store, moves, tick.pool)
 
 
 def _reschedule(store: StateStore, moves: dict[str, dict[str, Any]], pool: ThreadPoolExecutor) -> int:

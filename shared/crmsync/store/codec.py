@@ -26,6 +26,7 @@ from .contract import MAX_BATCH_WRITES, StoreError, chunked
 Doc = dict[str, Any]
 
 _INT64 = (-(2**63), 2**63 - 1)
+SHARD_FIELD = "due_shard"  # store-only field of connection documents (store/due.py), not in the model
 MAX_ID_BYTES = 1500
 
 
@@ -137,7 +138,7 @@ def connection_to_doc(connection: Connection) -> Doc:
 
 def connection_from_doc(doc: Doc, where: str) -> Connection:
     """A connection from its stored document."""
-    connection = _decode(Connection, doc, where)
+    connection = _decode(Connection, {k: v for k, v in doc.items() if k != SHARD_FIELD}, where)
     assert isinstance(connection, Connection)
     return connection
 

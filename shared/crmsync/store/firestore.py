@@ -22,6 +22,18 @@ from .codec import (
     from_value,
 )
 from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
+from .due import (
+    MIGRATION_DOC_ID,
+    DueConnection,
+    due_page,
+    due_shard_spec,
+    migration_doc,
+    migration_done,
+    migration_position,
+    shards_spec,
+    stale_shards,
+    with_shard,
+)
 from .firestore_links import FirestoreLinkStore
 from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
 from .rules import (
@@ -77,14 +89,14 @@ class FirestoreStore:
 
     def put_connection(self, connection: Connection) -> None:
         """Create or replace the connection document."""
-        doc = connection_to_doc(connection)
+        doc = with_shard(connection.id, connection_to_doc(connection))
         self._conn(connection.id).set(doc)
         self._meter.commit(writes=1)
 
     def update_connection(self, connection_id: str, fields: dict[str, Any]) -> None:
         """Set top-level fields of an existing connection (validated against the model)."""
         ref = self._conn(connection_id)
-        doc = connection_fields_to_doc(connection_id, fields)
+        doc = with_shard(connection_id, connection_fields_to_doc(connection_id, fields))
         try:
             ref.update(doc)
         except io.NotFound as err:
@@ -98,7 +110,7 @@ class FirestoreStore:
             part = items[start : start + MAX_BATCH_WRITES]
             batch = self._client.batch()
             for cid, fields in part:
-                batch.update(self._conn(cid), connection_fields_to_doc(cid, fields))
+                batch.update(self._conn(cid), with_shard(cid, connection_fields_to_doc(cid, fields)))
             batch.commit()
             self._meter.commit(writes=len(part))
 
@@ -123,6 +135,39 @@ class FirestoreStore:
         rows = io.stream(self._client.collection(CONNECTIONS), spec)
         self._meter.query(len(rows))
         return connection_page(rows, spec, "next_sync_at")
+
+    def due_listing(
+        self, now: datetime, shard: int, page_size: int = 500, start_after: str | None = None
+    ) -> Page[DueConnection]:
+        """One shard of the active connections due at ``now``, oldest first, only the fields the tick needs."""
+        spec = due_shard_spec(now, shard, page_size, start_after)
+        rows = io.stream(self._client.collection(CONNECTIONS), spec)
+        self._meter.query(len(rows))
+        return due_page(rows, spec)
+
+    def due_shards_ready(self) -> bool:
+        """Whether every connection document carries its shard, so the sharded listing misses none."""
+        self._meter.gets(1)
+        return migration_done(io.get(self._client.collection(CONFIG).document(MIGRATION_DOC_ID)))
+
+    def backfill_due_shards(self, limit: int = MAX_BATCH_WRITES) -> bool:
+        """Write the shard of the next ``limit`` connections that lack it (resumable); True once all have one."""
+        marker = self._client.collection(CONFIG).document(MIGRATION_DOC_ID)
+        self._meter.gets(1)
+        state = io.get(marker)
+        if migration_done(state):
+            return True
+        rows = io.stream(self._client.collection(CONNECTIONS), shards_spec(migration_position(state), limit))
+        self._meter.query(len(rows))
+        stale = stale_shards(rows)
+        after = migration_doc(rows, limit)
+        batch = self._client.batch()
+        for cid, shard in stale.items():
+            batch.update(self._conn(cid), {"due_shard": shard})
+        batch.set(marker, after)
+        batch.commit()
+        self._meter.commit(writes=len(stale) + 1)
+        return bool(after["done"])
 
     def delete_connection_data(self, connection_id: str) -> int:
         """Delete the links, cursors and token blob of a connection; returns how many links were deleted."""

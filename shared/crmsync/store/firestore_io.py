@@ -51,6 +51,8 @@ def build_query(col: CollectionReference, spec: Spec) -> Any:
         query = query.start_after(dict(zip(spec.order_fields, spec.after, strict=True)))
     if spec.keys_only:
         query = query.select([DOC_NAME])
+    elif spec.query.select:
+        query = query.select(list(spec.query.select))
     if spec.limit is not None:
         query = query.limit(spec.limit)
     return query

@@ -23,6 +23,18 @@ from .codec import (
     from_value,
 )
 from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
+from .due import (
+    MIGRATION_DOC_ID,
+    DueConnection,
+    due_page,
+    due_shard_spec,
+    migration_doc,
+    migration_done,
+    migration_position,
+    shards_spec,
+    stale_shards,
+    with_shard,
+)
 from .memory_links import CollectionPath, Documents, MemoryLinkStore
 from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
 from .rules import (
@@ -75,14 +87,14 @@ class MemoryStore:
 
     def put_connection(self, connection: Connection) -> None:
         """Create or replace the connection document."""
-        doc = connection_to_doc(connection)
+        doc = with_shard(connection.id, connection_to_doc(connection))
         self._docs.set(_CONNECTIONS, self._conn_id(connection.id), doc)
         self._meter.commit(writes=1)
 
     def update_connection(self, connection_id: str, fields: dict[str, Any]) -> None:
         """Set top-level fields of an existing connection (validated against the model)."""
         cid = self._conn_id(connection_id)
-        changes = connection_fields_to_doc(connection_id, fields)
+        changes = with_shard(connection_id, connection_fields_to_doc(connection_id, fields))
         with self._docs.lock:
             doc = self._require(cid)
             self._docs.set(_CONNECTIONS, cid, {**doc, **changes})
@@ -96,7 +108,11 @@ class MemoryStore:
             with self._docs.lock:
                 for cid, fields in part:
                     doc = self._require(self._conn_id(cid))
-                    self._docs.set(_CONNECTIONS, self._conn_id(cid), {**doc, **connection_fields_to_doc(cid, fields)})
+                    self._docs.set(
+                        _CONNECTIONS,
+                        self._conn_id(cid),
+                        {**doc, **with_shard(cid, connection_fields_to_doc(cid, fields))},
+                    )
             self._meter.commit(writes=len(part))
 
     def _require(self, cid: str) -> dict[str, Any]:
@@ -126,6 +142,42 @@ class MemoryStore:
         rows = self._docs.run(_CONNECTIONS, spec)
         self._meter.query(len(rows))
         return connection_page(rows, spec, "next_sync_at")
+
+    def due_listing(
+        self, now: datetime, shard: int, page_size: int = 500, start_after: str | None = None
+    ) -> Page[DueConnection]:
+        """One shard of the active connections due at ``now``, oldest first, only the fields the tick needs."""
+        spec = due_shard_spec(now, shard, page_size, start_after)
+        rows = self._docs.run(_CONNECTIONS, spec)
+        self._meter.query(len(rows))
+        return due_page(rows, spec)
+
+    def due_shards_ready(self) -> bool:
+        """Whether every connection document carries its shard, so the sharded listing misses none."""
+        self._meter.gets(1)
+        return migration_done(self._docs.get((CONFIG,), MIGRATION_DOC_ID))
+
+    def backfill_due_shards(self, limit: int = MAX_BATCH_WRITES) -> bool:
+        """Write the shard of the next ``limit`` connections that lack it (resumable); True once all have one."""
+        self._meter.gets(1)
+        state = self._docs.get((CONFIG,), MIGRATION_DOC_ID)
+        if migration_done(state):
+            return True
+        rows = self._docs.run(_CONNECTIONS, shards_spec(migration_position(state), limit))
+        self._meter.query(len(rows))
+        stale = stale_shards(rows)
+        after = migration_doc(rows, limit)
+        with self._docs.lock:  # one atomic batch, as in Firestore (a vanished document fails it)
+            docs = {cid: self._require(cid) for cid in stale}
+            for cid, shard in stale.items():
+                self._docs.set(_CONNECTIONS, cid, {**docs[cid], "due_shard": shard})
+            self._docs.set((CONFIG,), MIGRATION_DOC_ID, after)
+        self._meter.commit(writes=len(stale) + 1)
+        return bool(after["done"])
+
+    def write_legacy_connection(self, connection: Connection) -> None:
+        """Store a connection as a version without shards did (no due_shard field): for migration tests."""
+        self._docs.set(_CONNECTIONS, self._conn_id(connection.id), connection_to_doc(connection))
 
     def delete_connection_data(self, connection_id: str) -> int:
         """Delete the links, cursors and token blob of a connection; returns how many links were deleted."""

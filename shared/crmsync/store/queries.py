@@ -28,6 +28,7 @@ class Query:
     scope: Literal["COLLECTION", "COLLECTION_GROUP"]
     equality: tuple[str, ...]
     ordered: tuple[QueryField, ...]
+    select: tuple[str, ...] = ()  # a projection: only these field paths are returned (empty: whole documents)
 
     @property
     def needs_composite_index(self) -> bool:
@@ -48,6 +49,28 @@ DUE_CONNECTIONS = Query(
     scope="COLLECTION",
     equality=("status",),
     ordered=(QueryField("next_sync_at"),),
+)
+
+# Fan-out, partitioned: one shard of the due connections, reading only what the tick needs.
+# ``due_shard`` is a store-only field derived from the connection id (store/due.py).
+DUE_SHARD_FIELDS = ("next_sync_at", "settings.interval_minutes")
+DUE_CONNECTIONS_BY_SHARD = Query(
+    name="due_connections_by_shard",
+    collection=CONNECTIONS,
+    scope="COLLECTION",
+    equality=("status", "due_shard"),
+    ordered=(QueryField("next_sync_at"),),
+    select=DUE_SHARD_FIELDS,
+)
+
+# Every connection in document-id order, reading only its shard (the due_shard backfill).
+CONNECTION_SHARDS = Query(
+    name="connection_shards",
+    collection=CONNECTIONS,
+    scope="COLLECTION",
+    equality=(),
+    ordered=(),
+    select=("due_shard",),
 )
 
 # Links of one kind looked up by Google id (links are stored under
@@ -107,6 +130,8 @@ RECENT_RUNS = Query(
 
 QUERIES: tuple[Query, ...] = (
     DUE_CONNECTIONS,
+    DUE_CONNECTIONS_BY_SHARD,
+    CONNECTION_SHARDS,
     LINKS_BY_GOOGLE_ID,
     LINKS_OF_KIND,
     CONNECTIONS_BY_STATUS,

@@ -91,7 +91,28 @@ class Spec:
         position = self.position_key()
         if position is not None:
             hits = [r for r in hits if (self.sort_key(*r) < position if descending else self.sort_key(*r) > position)]
-        return hits[: self.limit] if self.limit is not None else hits
+        hits = hits[: self.limit] if self.limit is not None else hits
+        if self.query.select:
+            return [(i, project(d, self.query.select)) for i, d in hits]
+        return hits
+
+
+def project(doc: dict[str, Any], paths: Sequence[str]) -> dict[str, Any]:
+    """Only the given (dotted) field paths of a document, nested as Firestore returns a projection."""
+    out: dict[str, Any] = {}
+    for path in paths:
+        names = path.split(".")
+        value: Any = doc
+        for name in names:
+            if not isinstance(value, dict) or name not in value:
+                break
+            value = value[name]
+        else:
+            target = out
+            for name in names[:-1]:
+                target = target.setdefault(name, {})
+            target[names[-1]] = value
+    return out
 
 
 _COUNTER_LOCK = threading.Lock()  # OpCounter is a plain dict; several stores may share one
