@@ -8,7 +8,9 @@ from typing import Any
 
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import ConflictPolicy, DeleteConflictRule, DeleteRule, Direction, SyncSettings
-from crmsync.services.errors import FieldProblem
+from crmsync.services.errors import FieldProblem, InvalidInput
+from crmsync.services.settings import parse_settings
+from crmsync.web import options_form
 
 DIRECTIONS = {
     Direction.TWO_WAY: "Both ways",
@@ -32,6 +34,7 @@ DELETE_CONFLICTS = {
 # Friendlier messages than pydantic's for the fields a person types into.
 _MESSAGES = {
     "interval_minutes": "Enter a whole number of minutes from 1 to 1440.",
+    **options_form.MESSAGES,
 }
 # A read-only view of how fields map (canonical field: CRM field, Google field).
 FIELD_MAP: dict[Kind, list[tuple[str, str, str]]] = {
@@ -63,8 +66,9 @@ FIELD_MAP: dict[Kind, list[tuple[str, str, str]]] = {
 }
 
 
-def form_to_settings(form: Mapping[str, str], current: SyncSettings) -> dict[str, Any]:
-    """The settings document the form describes: the current settings overlaid with the submitted fields."""
+def form_to_settings(form: Mapping[str, str], current: SyncSettings) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """The settings document the form describes (the current settings overlaid with the submitted fields),
+    and the problems only the form can see (the model validates the rest)."""
     doc: dict[str, Any] = copy.deepcopy(current.model_dump(mode="json"))
     for kind in Kind:
         ks = doc[kind.value]
@@ -80,7 +84,19 @@ def form_to_settings(form: Mapping[str, str], current: SyncSettings) -> dict[str
                 ks[key] = form[f"{kind}.{key}"].strip() or None
     if "interval_minutes" in form:
         doc["interval_minutes"] = form["interval_minutes"].strip()
-    return doc
+    problems = options_form.apply_event_options(form, doc["event_options"])
+    problems += options_form.apply_task_options(form, doc["task_options"])
+    return doc, problems
+
+
+def check_form(form: Mapping[str, str], current: SyncSettings) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """The settings document the form describes and every problem with it: the form's own and the model's."""
+    doc, problems = form_to_settings(form, current)
+    try:
+        parse_settings(doc)
+    except InvalidInput as err:
+        problems += err.problems
+    return doc, problems
 
 
 def field_errors(problems: list[FieldProblem]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from crmsync.security.sessions import Session, csrf_token
 from crmsync.services import connect, disconnect, oauth_callback, settings, status, sync_now
 from crmsync.services.errors import InvalidInput, NotConnected, ServiceError
 from crmsync.services.scopes import KIND_LABELS
-from crmsync.web import forms
+from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, require_csrf, start_session
 from crmsync.web.responses import html, message_page, redirect
 
@@ -138,8 +138,7 @@ def settings_page(
         "labels": KIND_LABELS,
         "selects": SELECTS,
         "field_map": forms.FIELD_MAP,
-        "window_back": 60,
-        "window_ahead": 365,
+        "options": options_form,
         "errors": errors or {},
         "connection": None,
     }
@@ -162,11 +161,14 @@ def save_settings(app: App, request: Request, who: Caller) -> Response:
     """POST /settings (form): validate and store, or show the form again with messages next to the fields."""
     require_csrf(who, request.form.get("csrf"))
     current = settings.connection_of(app, who.crm_user_id)
-    doc = forms.form_to_settings(request.form, current.settings)
-    try:
-        settings.update_settings(app, who.crm_user_id, doc)
-    except InvalidInput as err:
-        return settings_page(app, who, form=doc, errors=forms.field_errors(err.problems), status_code=422)
+    doc, problems = forms.check_form(request.form, current.settings)
+    if not problems:
+        try:
+            settings.update_settings(app, who.crm_user_id, doc)
+        except InvalidInput as err:
+            problems = err.problems
+    if problems:
+        return settings_page(app, who, form=doc, errors=forms.field_errors(problems), status_code=422)
     return redirect("/settings?notice=saved")
 
 

@@ -1,0 +1,149 @@
+"""The calendar and task options of the settings form: choices with explanations, and form fields -> options."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from crmsync.services.errors import FieldProblem
+
+# (value, label, one-line explanation) per choice.
+Choice = tuple[str, str, str]
+
+CALENDARS: list[Choice] = [
+    ("primary", "Your primary calendar", "Activities appear among your own Google Calendar events."),
+    ("dedicated", "A dedicated calendar", "A separate calendar you can colour, hide or share on its own."),
+]
+PRIVATE: list[Choice] = [
+    ("sync", "Sync them in full", "Private activities are copied with all their details, like any other."),
+    ("skip", "Skip them", "Private activities stay in the CRM only."),
+    (
+        "busy",
+        "Show them as a busy block",
+        "Google shows a private event titled “Private” with no details; edits made to it in Google never "
+        "overwrite the CRM's details.",
+    ),
+]
+INVITATIONS: list[Choice] = [
+    ("none", "Send none (default)", "Attendees get no e-mail from Google when crmsync writes an event."),
+    (
+        "all",
+        "Send to all attendees",
+        "Google e-mails every attendee when crmsync creates, changes or cancels an event.",
+    ),
+    ("externalOnly", "Send only to external attendees", "Only attendees outside your Google organisation get e-mails."),
+]
+TASK_TARGETS: list[Choice] = [
+    ("tasks", "Google Tasks", "CRM tasks are kept in Google Tasks, and Google tasks come back to the CRM."),
+    (
+        "calendar",
+        "Google Calendar, as all-day events",
+        "Each CRM task with a due date is an all-day event on that date; tasks without a due date stay in the CRM, "
+        "and nothing is created in the CRM from Google.",
+    ),
+]
+TASK_LISTS: list[Choice] = [
+    ("named", "A list with this name", "Found by its name, or created the first time a CRM task needs it."),
+    ("id", "An existing list, by its id", "The Google Tasks list id, as the Google Tasks API shows it."),
+]
+# (settings key, legend, what it selects)
+WINDOWS = [
+    ("crm_window", "CRM → Google", "CRM activities that overlap this window are written to Google."),
+    ("google_window", "Google → CRM", "Google events that overlap this window are brought into the CRM."),
+]
+WINDOW_LIMITS = {"back_days": (0, 3650), "ahead_days": (1, 3650)}
+_CALENDAR_ID = re.compile(r"^(primary|[^\s/,@]+@[^\s/,@]+)$")
+_LIST_ID = re.compile(r"^[^\s,]{1,1024}$")
+_SPLIT = re.compile(r"[,\n\r]+")
+
+# Friendlier messages than pydantic's for these fields.
+MESSAGES: dict[str, str] = {
+    "event_options.calendar": "Choose your primary calendar or a dedicated calendar.",
+    "event_options.calendar_name": "Enter a name for the dedicated calendar, up to 200 characters.",
+    "event_options.private_activities": "Choose what happens to private activities.",
+    "event_options.send_updates": "Choose whether Google sends invitation e-mails.",
+    "task_options.target": "Choose Google Tasks or Google Calendar.",
+    "task_options.default_list_title": "Enter a name for the task list, up to 1024 characters.",
+}
+for _key, _legend, _what in WINDOWS:
+    for _field, (_lo, _hi) in WINDOW_LIMITS.items():
+        MESSAGES[f"event_options.{_key}.{_field}"] = f"Enter a whole number of days from {_lo} to {_hi}."
+
+
+def id_list(raw: str) -> list[str]:
+    """Ids typed one per line or separated by commas: stripped, blanks dropped, duplicates removed."""
+    return list(dict.fromkeys(part.strip() for part in _SPLIT.split(raw) if part.strip()))
+
+
+def apply_event_options(form: Mapping[str, str], opts: dict[str, Any]) -> list[FieldProblem]:
+    """Overlay the submitted calendar options on ``opts`` (a dumped EventOptions); problems the model cannot see."""
+    problems: list[FieldProblem] = []
+    for key in ("calendar", "private_activities", "send_updates"):
+        if f"event_options.{key}" in form:
+            opts[key] = form[f"event_options.{key}"]
+    if "event_options.calendar_name" in form:
+        name = form["event_options.calendar_name"].strip()
+        # The name only matters for a dedicated calendar: a blank one is kept as it was otherwise.
+        if name or opts.get("calendar") == "dedicated":
+            opts["calendar_name"] = name
+    for key, _legend, _what in WINDOWS:
+        for field in WINDOW_LIMITS:
+            if f"event_options.{key}.{field}" in form:
+                opts[key][field] = form[f"event_options.{key}.{field}"].strip()
+    if "event_options.read_calendars" in form:
+        ids = id_list(form["event_options.read_calendars"])
+        opts["read_calendars"] = ids
+        bad = [i for i in ids if not _CALENDAR_ID.match(i)]
+        if bad:
+            problems.append(
+                FieldProblem(
+                    "event_options.read_calendars",
+                    f"{_quoted(bad)} {'is not a calendar id' if len(bad) == 1 else 'are not calendar ids'}. "
+                    "A calendar id looks like name@group.calendar.google.com: copy it from Google Calendar, "
+                    "Settings, the calendar, Integrate calendar.",
+                )
+            )
+    return problems
+
+
+def apply_task_options(form: Mapping[str, str], opts: dict[str, Any]) -> list[FieldProblem]:
+    """Overlay the submitted task options on ``opts`` (a dumped TaskOptions); problems the model cannot see."""
+    problems: list[FieldProblem] = []
+    if "task_options.target" in form:
+        opts["target"] = form["task_options.target"]
+    choice = form.get("task_options.default_list_choice")
+    if "task_options.default_list_title" in form:
+        title = form["task_options.default_list_title"].strip()
+        if title or choice != "id":
+            opts["default_list_title"] = title
+    if choice == "named":
+        opts["default_list"] = None
+    elif choice == "id":
+        list_id = form.get("task_options.default_list", "").strip()
+        opts["default_list"] = list_id
+        if not list_id:
+            problems.append(
+                FieldProblem("task_options.default_list", "Enter the list's id, or choose a list with a name instead.")
+            )
+        elif not _LIST_ID.match(list_id):
+            problems.append(FieldProblem("task_options.default_list", _bad_lists([list_id])))
+    elif choice is not None:
+        problems.append(FieldProblem("task_options.default_list", "Choose a list by name or by id."))
+    if "task_options.lists" in form:
+        ids = id_list(form["task_options.lists"])
+        opts["lists"] = ids
+        bad = [i for i in ids if not _LIST_ID.match(i)]
+        if bad:
+            problems.append(FieldProblem("task_options.lists", _bad_lists(bad)))
+    return problems
+
+
+def _bad_lists(bad: list[str]) -> str:
+    what = "is not a task list id" if len(bad) == 1 else "are not task list ids"
+    return f"{_quoted(bad)} {what}: a list id has no spaces or commas. Put one id per line."
+
+
+def _quoted(values: list[str]) -> str:
+    shown = ", ".join(f"“{v[:60]}”" for v in values[:3])
+    return shown + (f" and {len(values) - 3} more" if len(values) > 3 else "")
