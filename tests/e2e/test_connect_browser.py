@@ -214,3 +214,45 @@ def test_no_secret_in_any_log_line_of_a_full_browser_run(browser: Any, web: Stac
     assert len(secrets) >= 12
     leaked = {name for name, value in secrets.items() if value and value in logs}
     assert not leaked, f"secrets in the logs: {sorted(leaked)}"
+
+
+def test_calendar_options_are_set_on_the_page_and_bad_values_explained(browser: Any, web: Stack) -> None:
+    page = browser.new_context().new_page()
+    consent(page, web.link("u1"), "ana@example.com")
+    name = "#event_options-calendar_name"
+    assert not page.is_visible(name)  # only asked for with a dedicated calendar
+    page.check("#event_options-calendar-dedicated")
+    assert page.is_visible(name)
+    page.fill(name, "Sales calls")
+    page.fill("#event_options-crm_window-back_days", "14")
+    page.fill("#event_options-google_window-ahead_days", "90")
+    page.check("#event_options-private_activities-busy")
+    page.click("#save")
+    page.wait_for_selector("#notice-saved")
+    page.reload()
+    assert page.is_checked("#event_options-calendar-dedicated")
+    assert page.input_value(name) == "Sales calls"
+    assert page.input_value("#event_options-crm_window-back_days") == "14"
+    assert page.input_value("#event_options-google_window-ahead_days") == "90"
+    assert page.is_checked("#event_options-private_activities-busy")
+    unlabelled = page.evaluate(
+        "() => [...document.querySelectorAll('textarea, input[type=radio]')].filter(e => e.labels.length === 0).length"
+    )
+    assert unlabelled == 0
+    page.fill("#event_options-google_window-ahead_days", "0")
+    page.click("#save")
+    page.wait_for_selector("#event_options-google_window-ahead_days-error")
+    assert (
+        page.inner_text("#event_options-google_window-ahead_days-error")
+        == "Enter a whole number of days from 1 to 3650."
+    )
+    assert page.get_attribute("#event_options-google_window-ahead_days", "aria-invalid") == "true"
+    assert page.input_value("#event_options-google_window-ahead_days") == "0"
+    options = web.store.get_connection(connection_id_for("u1")).settings.event_options  # type: ignore[union-attr]
+    assert (options.calendar, options.calendar_name, options.google_window.ahead_days) == (
+        "dedicated",
+        "Sales calls",
+        90,
+    )
+    assert (options.crm_window.back_days, options.private_activities) == (14, "busy")
+    page.context.close()
