@@ -4,6 +4,8 @@ are read-only."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from html.parser import HTMLParser
 
 import pytest
@@ -70,6 +72,14 @@ def fields_of(html: str) -> FormFields:
     return parser
 
 
+def assert_ids_sound(html: str) -> None:
+    """Ids are unique and every aria-describedby names one of them."""
+    ids = Counter(re.findall(r' id="([^"]+)"', html))
+    assert [i for i, n in ids.items() if n > 1] == []
+    described = {d for ds in re.findall(r'aria-describedby="([^"]+)"', html) for d in ds.split()}
+    assert described and described <= set(ids)
+
+
 def stored(stack: Stack) -> SyncSettings:
     conn = stack.store.get_connection(connection_id_for("u1"))
     assert conn is not None
@@ -79,6 +89,7 @@ def stored(stack: Stack) -> SyncSettings:
 def test_the_page_posts_back_its_own_values_unchanged(stack: Stack) -> None:
     http, page = connect(stack)
     before = stored(stack)
+    assert_ids_sound(page.text)
     fields = fields_of(page.text).fields
     assert fields["event_options.calendar"] == "primary"
     assert fields["event_options.crm_window.ahead_days"] == "365"
@@ -125,6 +136,7 @@ def test_changes_are_stored_and_shown_and_bad_values_are_explained_next_to_the_f
     )
     assert 'aria-invalid="true" aria-describedby="event_options-crm_window-back_days-error"' in bad.text
     assert "“my list” is not a task list id" in bad.text
+    assert_ids_sound(bad.text)
     kept = fields_of(bad.text).fields
     assert kept["event_options.crm_window.back_days"] == "-3"
     assert kept["task_options.lists"] == "L-7\nmy list"
