@@ -1,0 +1,99 @@
+"""The partitioned fan-out on the real Firestore emulator: legacy documents without a shard are found,
+backfilled, and then every due connection is enqueued exactly once across parallel shards."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.cloud import firestore
+
+from crmsync.model.settings import SyncSettings
+from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.ports import OpCounter
+from crmsync.queue.memory import MemoryTaskQueue
+from crmsync.services.fanout import FanoutSettings, fan_out
+from crmsync.store.codec import connection_to_doc
+from crmsync.store.due import DUE_SHARDS, DueConnection, due_shard
+from crmsync.store.firestore import FirestoreStore
+from crmsync.store.queries import CONNECTIONS
+from tests.support.firestore_emulator import new_firestore_client
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+STORED, LEGACY = 120, 180
+
+
+def connection(cid: str, due: datetime, interval: int = 5) -> Connection:
+    return Connection(
+        id=cid,
+        crm_user_id=f"u-{cid}",
+        google_subject=f"s-{cid}",
+        google_email=f"{cid}@example.com",
+        settings=SyncSettings(interval_minutes=interval),
+        next_sync_at=due,
+        created_at=NOW - timedelta(days=3),
+    )
+
+
+def write_legacy(client: firestore.Client, conns: list[Connection]) -> None:
+    """Documents as a version without shards wrote them (no due_shard field)."""
+    batch = client.batch()
+    for conn in conns:
+        batch.set(client.collection(CONNECTIONS).document(conn.id), connection_to_doc(conn))
+    batch.commit()
+
+
+def test_legacy_and_new_documents_are_all_enqueued_once_before_and_after_the_backfill(
+    firestore_emulator_host: str,
+) -> None:
+    client = new_firestore_client(firestore_emulator_host)
+    store = FirestoreStore(client, OpCounter())
+    ids = [f"c{i:04d}" for i in range(STORED + LEGACY)]
+    for i, cid in enumerate(ids[:STORED]):
+        store.put_connection(connection(cid, NOW - timedelta(seconds=i % 7)))  # equal times across pages
+    write_legacy(client, [connection(cid, NOW - timedelta(seconds=i % 7)) for i, cid in enumerate(ids[STORED:])])
+    store.put_connection(connection("later", NOW + timedelta(minutes=1)))
+    store.put_connection(connection("paused", NOW).model_copy(update={"status": ConnectionStatus.PAUSED}))
+    assert not store.due_shards_ready()
+    seen_before = {c.id for s in range(DUE_SHARDS) for c in store.due_listing(NOW, s, page_size=500).items}
+    assert seen_before == set(ids[:STORED])  # Firestore cannot list documents lacking the field
+
+    queue = MemoryTaskQueue()
+    first = fan_out(store, queue, lambda: NOW, FanoutSettings(page_size=50))
+    assert not first.sharded
+    assert (first.due, first.enqueued, first.rescheduled, first.failed_pages) == (300, 300, 300, 0)
+    assert store.due_shards_ready()
+    for snap in client.collection(CONNECTIONS).stream():
+        assert snap.get("due_shard") == due_shard(snap.id), snap.id
+    got = store.get_connection(ids[-1])  # the store-only field does not leak into the model
+    assert got is not None
+    assert got == connection(ids[-1], got.next_sync_at or NOW)
+
+    later = NOW + timedelta(minutes=10)
+    second = fan_out(store, queue, lambda: later, FanoutSettings(page_size=7, partitions=4))
+    assert second.sharded
+    assert (second.due, second.enqueued, second.rescheduled, second.failed_pages) == (301, 301, 301, 0)
+    slot = int(later.timestamp() // 300)
+    names = Counter(t.name for t in queue.tasks if t.name and t.name.endswith(f"-{slot}"))
+    assert names == Counter({f"{cid}-{slot}": 1 for cid in [*ids, "later"]})
+    again = fan_out(store, queue, lambda: later, FanoutSettings(page_size=7, partitions=4))
+    assert (again.due, again.pages, again.failed_pages) == (0, DUE_SHARDS, 0)
+
+
+def test_the_projected_listing_reads_only_what_the_tick_needs(firestore_emulator_host: str) -> None:
+    client = new_firestore_client(firestore_emulator_host)
+    counter = OpCounter()
+    store = FirestoreStore(client, counter)
+    store.put_connection(connection("c1", NOW - timedelta(minutes=3), interval=30))
+    store.put_connection(connection("c2", NOW + timedelta(minutes=3)))
+    page = store.due_listing(NOW, due_shard("c1"))
+    assert page.items == [DueConnection("c1", NOW - timedelta(minutes=3), 30)]
+    raw = store.client.collection(CONNECTIONS).select(["next_sync_at", "settings.interval_minutes"]).stream()
+    assert {s.id: s.to_dict() for s in raw}["c1"] == {
+        "next_sync_at": NOW - timedelta(minutes=3),
+        "settings": {"interval_minutes": 30},
+    }
+    assert counter.counts["firestore.reads"] == 1  # one row, one read
