@@ -193,11 +193,13 @@ class CrmStore:
         ).fetchone()
         if seen:
             if seen[0] != fingerprint:
+                original = json.loads(seen[2])
                 raise P.Problem(
                     422,
                     "idempotency-key-reused",
                     "this Idempotency-Key was already used for a different request; use a new key for a new record",
                     errors=[FieldError("", "Idempotency-Key reused with a different body")],
+                    extra=reused_extra(original, actor),
                 )
             return int(seen[1]), json.loads(seen[2]), True
         clean, errors = validate_record(kind, body)
@@ -271,6 +273,14 @@ def _user(row: tuple[Any, ...] | None) -> User | None:
     if row is None:
         return None
     return User(id=row[0], email=row[1], name=row[2], role=row[3], active=bool(row[4]))
+
+
+def reused_extra(original: dict[str, Any], actor: User | None) -> dict[str, Any]:
+    """What a key-reuse problem tells the caller: the id of the record the key created, when that
+    caller owns it (so a client whose create reply was lost can find and update its record)."""
+    if actor is None or actor.role == "admin" or original.get("owner_id") == actor.id:
+        return {"record_id": original["id"]}
+    return {}
 
 
 def _visibility(actor: User | None) -> set[str] | None:

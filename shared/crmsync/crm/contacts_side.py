@@ -15,6 +15,7 @@ from ..model.link import Canon
 from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
+from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Contact
 from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
@@ -183,7 +184,7 @@ class CrmContacts:
         for start in range(0, len(bulk), BULK_MAX):
             part = bulk[start : start + BULK_MAX]
             with self._guard("crm.bulk"):
-                results = self.connector.bulk("contacts", part, on_behalf_of=self.crm_user_id)
+                results = bulk_converging(self.connector, "contacts", part, on_behalf_of=self.crm_user_id)
             company_ids = [
                 r.record.company_id for r in results if isinstance(r.record, Contact) and r.record.company_id
             ]

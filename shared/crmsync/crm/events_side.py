@@ -25,6 +25,7 @@ from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
 from .contacts_side import _key
+from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Activity
 from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
@@ -320,8 +321,8 @@ class CrmEvents:
         out: list[WriteResult] = []
         for start in range(0, len(bulk), BULK_MAX):
             with self._guard("crm.bulk"):
-                results = self.connector.bulk(
-                    "activities", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id
+                results = bulk_converging(
+                    self.connector, "activities", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id
                 )
             out.extend(
                 self._result(op, res, missing_ok)

@@ -196,10 +196,12 @@ class FakeCrm:
         seen = self._idem.get((kind, key))
         if seen is not None:
             if seen[0] != fingerprint:
+                owned = actor is None or actor.role == "admin" or seen[1].get("owner_id") == actor.id
                 raise CrmIdempotencyReuse(
                     "CRM 422: this Idempotency-Key was already used for a different request",
                     errors=[FieldError("", "Idempotency-Key reused with a different body")],
                     status=422,
+                    problem={"type": "idempotency-key-reused", **({"record_id": seen[1]["id"]} if owned else {})},
                 )
             return copy.deepcopy(seen[1])
         clean, errors = validate_record(kind, body)

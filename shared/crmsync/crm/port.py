@@ -56,6 +56,12 @@ class CrmValidation(CrmError):
 class CrmIdempotencyReuse(CrmValidation):
     """An Idempotency-Key was reused with a different request body."""
 
+    @property
+    def record_id(self) -> str | None:
+        """The record the key created, when the CRM says (the caller owns it)."""
+        value = self.problem.get("record_id")
+        return str(value) if value else None
+
 
 class CrmAuthError(CrmError):
     """Missing or wrong API key (401), or the acting user may not do this (403)."""

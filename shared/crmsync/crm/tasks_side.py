@@ -22,6 +22,7 @@ from ..model.settings import KindSettings
 from ..model.task import COMPLETED, canonical_task
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
+from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Task
 from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
@@ -172,7 +173,9 @@ class CrmTasks:
         out: list[WriteResult] = []
         for start in range(0, len(bulk), BULK_MAX):
             with self._guard("crm.bulk"):
-                results = self.connector.bulk("tasks", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id)
+                results = bulk_converging(
+                    self.connector, "tasks", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id
+                )
             out.extend(
                 self._result(op, res, missing_ok)
                 for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)

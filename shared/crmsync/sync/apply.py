@@ -3,7 +3,8 @@ changes to persist. One bad record never stops the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,7 +38,7 @@ class Applied:
 Budget = Callable[[], bool]  # True while the run may keep writing
 
 
-def _op(step: Step, write: Write) -> WriteOp:
+def _op(step: Step, write: Write, keys: Mapping[str, str]) -> WriteOp:
     if write.side is Side.GOOGLE:
         if write.op is Op.CREATE:
             assert step.crm_id is not None
@@ -46,15 +47,26 @@ def _op(step: Step, write: Write) -> WriteOp:
         return WriteOp(step.google_id, step.google_id, write.fields, write.full, step.google_version)
     if write.op is Op.CREATE:
         assert step.google_id is not None
-        # One key per intended record: a retry of the same create replays it; a re-create after
-        # a CRM delete, or a Google record coming back into scope (new etag), makes a new one.
-        if step.link is not None:
-            key = f"{step.google_id}|after:{step.link.crm_id}"
-        else:
-            key = f"{step.google_id}|{step.google_version or ''}"
-        return WriteOp(step.google_id, None, write.fields, write.full, idempotency_key=key)
+        return WriteOp(step.google_id, None, write.fields, write.full, idempotency_key=crm_create_key(step, keys))
     assert step.crm_id is not None
     return WriteOp(step.crm_id, step.crm_id, write.fields, write.full, step.crm_version)
+
+
+def crm_create_key(step: Step, keys: Mapping[str, str]) -> str:
+    """The idempotency source of a CRM create: one per intended record. A retry of a create sent
+    before (``keys``, kept in the cursor until a run confirms it) reuses its key even if the
+    Google record changed since — the CRM side then updates the record that key made (see
+    crm/converge.py); a Google record coming back into scope (new etag) or a re-create after a
+    CRM delete makes a new record."""
+    assert step.google_id is not None
+    if step.link is not None:
+        return f"{step.google_id}|after:{step.link.crm_id}"
+    return f"{step.google_id}|{keys.get(step.google_id) or version_tag(step.google_version)}"
+
+
+def version_tag(version: str | None) -> str:
+    """A short stand-in for a Google etag in create keys (kept per record in the cursor)."""
+    return hashlib.sha256((version or "").encode()).hexdigest()[:8]
 
 
 # CRM creates go first: when one replays a record created by an earlier run whose reply was
@@ -77,11 +89,13 @@ def apply_plan(
     budget: Budget,
     chunk: int = 200,
     delete_chunk: int = 500,
+    keys: Mapping[str, str] | None = None,
 ) -> Applied:
     """Send every write of ``plan`` (Google first, creates before updates before
     deletes), in chunks so the budget is checked between batches, and work out
     the links to save or delete from the results."""
     out = Applied()
+    keys = keys or {}
     results: dict[tuple[int, Side], WriteResult] = {}
     replayed: set[str] = set()  # CRM ids a CRM create returned
     for side, op in _ORDER:
@@ -96,7 +110,7 @@ def apply_plan(
                 out.stopped = True
                 break
             part = pending[start : start + size]
-            ops = [_op(s, w) for s, w in part]
+            ops = [_op(s, w, keys) for s, w in part]
             call = {Op.CREATE: sides[side].create, Op.UPDATE: sides[side].update, Op.DELETE: sides[side].delete}[op]
             out.attempted.update(id(s) for s, _ in part)
             try:

@@ -14,13 +14,16 @@ from ..model.link import Link
 from ..model.settings import KindSettings
 from ..model.state import Cursor
 from ..ports import Change, LinkStore, Listing, RecordSide
-from .apply import Applied, Budget, apply_plan
-from .plan import STALE, Plan
+from .apply import Applied, Budget, apply_plan, version_tag
+from .plan import STALE, Op, Plan
 from .reconcile import Inputs, MatchKeys, reconcile
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_REMERGE_ROUNDS = 2
 LISTED_IN_FULL = "listed_in_full_at"  # cursor.extra: when both sides were last listed in full
+# cursor.extra: Google id -> idempotency source of CRM creates sent but not yet confirmed by a
+# complete run, written before they are sent (a lost reply or a crash replays them, never twins).
+CRM_CREATING = "crm_creating"
 
 
 @dataclass
@@ -79,8 +82,12 @@ class KindSync:
     # List both sides in full at least this often (records entering a time window without an
     # edit appear in no incremental feed); None: only when the cursor asks for it.
     full_every: timedelta | None = None
+    # CRM creates per run: their keys take ~40 bytes each in the cursor document (Firestore's limit
+    # is 1 MiB); a continuation run does the rest.
+    max_crm_creates: int = 10_000
     _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
     _unfinished: bool = field(default=False, init=False)
+    _keys: dict[str, str] = field(default_factory=dict, init=False)  # see CRM_CREATING
 
     def run(self) -> KindReport:
         """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
@@ -102,6 +109,8 @@ class KindSync:
         )
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
+        self._keys = dict(cursor.extra.get(CRM_CREATING) or {})
+        self._remember_creates(plan, cursor)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
         reread = _replayed_since(applied, crm) + applied.recreated
@@ -120,7 +129,8 @@ class KindSync:
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
-        if report.complete and not (unchanged and not full):
+        if report.complete and not (unchanged and not full and CRM_CREATING not in cursor.extra):
+            cursor.extra.pop(CRM_CREATING, None)  # every create sent is confirmed (linked) or refused for good
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
             cursor.full_sync = False
@@ -129,6 +139,27 @@ class KindSync:
                 cursor.extra[LISTED_IN_FULL] = cursor.updated_at.isoformat()
             self.store.save_cursor(cursor)
         return report
+
+    def _remember_creates(self, plan: Plan, cursor: Cursor) -> None:
+        """Record the keys of the CRM creates about to be sent (one cursor write, and only when
+        there are new ones) so that a retry after a lost reply or a crash sends the same keys."""
+        creates = [
+            s
+            for s in plan.steps
+            if s.google_id and s.link is None and any(w.side is Side.CRM and w.op is Op.CREATE for w in s.writes)
+        ]
+        if len(creates) > self.max_crm_creates:  # the cursor document stays small; a continuation does the rest
+            later = {id(s) for s in creates[self.max_crm_creates :]}
+            plan.steps = [s for s in plan.steps if id(s) not in later]
+            creates, self._unfinished = creates[: self.max_crm_creates], True
+        new = {
+            s.google_id: self._keys.get(s.google_id) or version_tag(s.google_version) for s in creates if s.google_id
+        }
+        if set(new.items()) <= set(self._keys.items()):
+            return
+        self._keys.update(new)
+        cursor.extra[CRM_CREATING] = dict(self._keys)
+        self.store.save_cursor(cursor)
 
     def _full_due(self, cursor: Cursor) -> bool:
         if self.full_every is None:
@@ -220,7 +251,7 @@ class KindSync:
     def _apply(self, plan: Plan, report: KindReport) -> Applied:
         sides: dict[Side, RecordSide] = {Side.CRM: self.crm, Side.GOOGLE: self.google}
         self._progress("applying", 0, sum(len(s.writes) for s in plan.steps))
-        applied = apply_plan(plan, self.kind, sides, now=self.clock(), budget=self.budget)
+        applied = apply_plan(plan, self.kind, sides, now=self.clock(), budget=self.budget, keys=self._keys)
         for (side, op), n in applied.done.items():
             key = f"{side.value}.{op.value}"
             report.writes[key] = report.writes.get(key, 0) + n

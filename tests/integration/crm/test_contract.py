@@ -119,6 +119,38 @@ def test_idempotent_create_replays_the_original(crm: Harness) -> None:
     assert isinstance(c.create("tasks", {"title": "x"}, "same-key"), Task)
 
 
+def test_key_reuse_names_the_record_the_key_made_to_its_owner_only(crm: Harness) -> None:
+    c = crm.connector
+    u1, u2 = crm.add_user("u1@example.com", "U One"), crm.add_user("u2@example.com", "U Two")
+    first = c.create("contacts", contact("Anna"), "reuse-key", on_behalf_of=u1.id)
+    with pytest.raises(CrmIdempotencyReuse) as mine:
+        c.create("contacts", contact("Anna", title="CEO"), "reuse-key", on_behalf_of=u1.id)
+    assert mine.value.record_id == first.id
+    with pytest.raises(CrmIdempotencyReuse) as theirs:
+        c.create("contacts", contact("Anna"), "reuse-key", on_behalf_of=u2.id)  # another acting user
+    assert theirs.value.record_id is None
+    [item] = c.bulk("contacts", [BulkCreate(contact("Anna", title="CFO"), "reuse-key")], on_behalf_of=u1.id)
+    assert isinstance(item.error, CrmIdempotencyReuse) and item.error.record_id == first.id
+
+
+def test_bulk_converging_lands_a_changed_retry_on_the_record_its_key_made(crm: Harness) -> None:
+    from crmsync.crm.converge import bulk_converging
+
+    c = crm.connector
+    u1 = crm.add_user("u1@example.com", "U One")
+    first = c.create("contacts", contact("Anna"), "k-lost", on_behalf_of=u1.id)  # its reply was "lost"
+    [item] = bulk_converging(c, "contacts", [BulkCreate(contact("Anna", title="CEO"), "k-lost")], on_behalf_of=u1.id)
+    assert item.ok and item.record is not None and item.record.id == first.id
+    assert c.get("contacts", first.id, on_behalf_of=u1.id).title == "CEO"  # type: ignore[union-attr]
+    c.delete("contacts", first.id, item.record.version, on_behalf_of=u1.id)  # the user deletes it meanwhile
+    ops = [BulkCreate(contact("Anna", title="CFO"), "k-lost")]
+    [again] = bulk_converging(c, "contacts", ops, on_behalf_of=u1.id)
+    assert again.ok and again.record is not None and again.record.id != first.id
+    [replay] = bulk_converging(c, "contacts", ops, on_behalf_of=u1.id)  # a retry of that replays it
+    assert replay.record is not None and replay.record.id == again.record.id
+    assert len([x for x in drain(c, "contacts", on_behalf_of=u1.id)[0] if x.record is not None]) == 1
+
+
 def test_stale_if_match_is_a_conflict_with_the_current_version(crm: Harness) -> None:
     c = crm.connector
     rec = c.create("contacts", contact("Anna"), "k1")

@@ -109,7 +109,15 @@ class StableIdCrm:
 
     def bulk(self, kind: Any, ops: Sequence[BulkOp], **kw: Any) -> list[BulkResult]:
         real_ops = [op if isinstance(op, BulkCreate) else replace(op, id=self.real(op.id)) for op in ops]
-        return [replace(r, record=self._rec(r.record)) for r in self.crm.bulk(kind, real_ops, **kw)]
+        return [
+            replace(r, record=self._rec(r.record), error=self._err(r.error))
+            for r in self.crm.bulk(kind, real_ops, **kw)
+        ]
+
+    def _err(self, err: Any) -> Any:
+        if err is not None and err.problem.get("record_id"):
+            err.problem["record_id"] = self.stable(err.problem["record_id"])
+        return err
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.crm, name)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from crmsync.errors import TransientError
+from crmsync.model.kinds import Kind
 from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport, RunInterrupted
@@ -760,3 +761,53 @@ def test_first_match_of_a_record_the_sync_never_saw_keeps_the_union() -> None:
     [link] = w.all_links()
     assert (link.crm_id, link.google_id) == (cid, gid)
     assert w.crm_live()[cid][0]["emails"] == emails == w.google.records[gid].canon["emails"]
+
+
+def test_regression_lost_crm_create_reply_then_a_google_edit_never_duplicates() -> None:
+    # A Google contact with no e-mail or phone (nothing to match on) is created in the CRM; the reply
+    # is lost; the user edits it in Google before the retry. The retry's key used to follow the new
+    # etag: a second CRM record, then a Google copy of the first. Now the key sent is kept in the
+    # cursor until a run confirms it, and the CRM's key-reuse answer names the record to update.
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt"}))
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    w.google.edit(gid, title="CEO")
+    converge(w, lambda _: None)
+    [(cid, (canon, _))] = list(w.crm_live().items())
+    assert canon["title"] == "CEO"
+    assert list(w.google.records) == [gid]
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)
+    assert "crm_creating" not in w.links.cursor(Kind.CONTACTS).extra  # confirmed, forgotten
+
+
+def test_regression_google_contact_back_in_scope_after_the_sync_deleted_its_copy_gets_a_new_one() -> None:
+    # Keys kept across runs must not make a later, new intent replay a deleted record.
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt"}))
+    converge(w, lambda _: None)
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    assert w.crm_live() == {}
+    w.google.set_scope(gid, True)
+    w.google.edit(gid, title="CEO")
+    converge(w, lambda _: None)
+    [(cid, (canon, _))] = list(w.crm_live().items())
+    assert canon["title"] == "CEO"
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)
+
+
+def test_crm_creates_beyond_the_per_run_cap_continue_in_the_next_run() -> None:
+    w = World()
+    for name in ("Anna", "Ben", "Cem"):
+        w.google.put(gcanon({"given": name, "family": "Schmidt"}))
+    engine = w.engine()
+    engine.max_crm_creates = 2
+    report = engine.run()
+    assert (report.writes, report.complete) == ({"crm.create": 2}, False)
+    assert len(w.links.cursor(Kind.CONTACTS).extra["crm_creating"]) == 2
+    converge(w, lambda _: None)
+    assert len(w.crm_live()) == 3 and len(w.all_links()) == 3

@@ -1,0 +1,53 @@
+"""Creates that converge after a lost reply.
+
+crmsync keys each CRM create by the Google record it copies, so a retry replays instead of
+duplicating. If that record changed between the lost reply and the retry, the retry's body
+differs and the CRM refuses the reused key (422) — and naming it afresh would create a second
+record next to the first. The CRM's refusal names the record the key created (contract: the
+problem's ``record_id``, given to its owner): that record is ours, so it is updated to the new
+body instead; if the user deleted it meanwhile, a new record is created under a key derived
+from the deleted one (stable, so a retry of that replays too)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .models import Kind
+from .port import BulkCreate, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmIdempotencyReuse, record_body
+
+MAX_ROUNDS = 3  # a derived key may itself have been used by a lost attempt
+
+
+def bulk_converging(
+    connector: CrmConnector, kind: Kind, ops: Sequence[BulkOp], *, on_behalf_of: str | None = None
+) -> list[BulkResult]:
+    """``connector.bulk`` whose creates refused for a reused key land on the record that key made."""
+    current = list(ops)
+    results = connector.bulk(kind, current, on_behalf_of=on_behalf_of)
+    for _ in range(MAX_ROUNDS):
+        reused = _reused(current, results)
+        if not reused:
+            break
+        found = {r.id: r for r in connector.get_many(kind, sorted(set(reused.values())), on_behalf_of=on_behalf_of)}
+        retry: list[BulkOp] = []
+        for i, rid in reused.items():
+            op = current[i]
+            assert isinstance(op, BulkCreate)
+            rec = found.get(rid)
+            if rec is not None:
+                retry.append(BulkUpdate(rid, rec.version, record_body(op.record)))
+            else:
+                retry.append(BulkCreate(op.record, f"{op.idempotency_key}-after-{rid}"[:255]))
+        answers = connector.bulk(kind, retry, on_behalf_of=on_behalf_of)
+        for (i, _), new_op, res in zip(reused.items(), retry, answers, strict=True):
+            current[i] = new_op if isinstance(new_op, BulkCreate) else current[i]
+            results[i] = BulkResult(results[i].index, res.status, res.record, res.error)
+    return results
+
+
+def _reused(ops: Sequence[BulkOp], results: Sequence[BulkResult]) -> dict[int, str]:
+    out = {}
+    for i, (op, res) in enumerate(zip(ops, results, strict=True)):
+        if isinstance(op, BulkCreate) and isinstance(res.error, CrmIdempotencyReuse) and res.error.record_id:
+            out[i] = res.error.record_id
+    return out
