@@ -69,6 +69,9 @@ def _when_updated(ev: Event) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
 
+PRIMARY = "primary"  # the user's own calendar; its events' Google ids are the bare event ids
+
+
 class GoogleCalendar:
     """Google Calendar events in canonical form."""
 
@@ -84,6 +87,7 @@ class GoogleCalendar:
         options: EventOptions | None = None,
         counter: OpCounter | None = None,
         calendar_id: str | None = None,
+        former_calendars: Sequence[str] = (),
         pacer: Pacer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
@@ -98,6 +102,7 @@ class GoogleCalendar:
         self.runner = BatchRunner(batch_uri, self.counter, self.pacer, sleep=sleep, rng=rng, attempts=attempts)
         self.runner.max_batch = max_batch
         self._write_cal = "primary" if self.options.calendar == "primary" else calendar_id
+        self._former = list(former_calendars)  # earlier write calendars: linked events there still sync
         self._tz: dict[str, str] = {}
         self._events: Any = None
 
@@ -151,17 +156,23 @@ class GoogleCalendar:
         return str(made["id"])
 
     def calendars(self) -> list[str]:
-        """Every calendar read: the write calendar first, then the extra ones."""
-        return list(dict.fromkeys([self.write_calendar, *self.options.read_calendars]))
+        """Every calendar read: the write calendar first, the extra ones, then former write calendars."""
+        return list(dict.fromkeys([self.write_calendar, *self.options.read_calendars, *self._former]))
+
+    @property
+    def legacy_calendars(self) -> set[str]:
+        """Former write calendars no longer chosen: their linked events keep syncing, nothing new
+        comes from them (switching the write calendar must neither delete nor import anything)."""
+        return set(self._former) - {self.write_calendar, *self.options.read_calendars}
 
     def gid(self, cal: str, eid: str) -> str:
-        """The Google id the engine sees for event ``eid`` in ``cal``."""
-        return eid if cal == self.write_calendar else f"{cal}/{eid}"
+        """The Google id the engine sees for event ``eid`` in ``cal`` (stable whichever calendar is written)."""
+        return eid if cal == PRIMARY else f"{cal}/{eid}"
 
     def split(self, gid: str) -> tuple[str, str]:
         """(calendar, event id) of a Google id."""
         cal, sep, eid = gid.rpartition("/")
-        return (cal, eid) if sep else (self.write_calendar, gid)
+        return (cal, eid) if sep else (PRIMARY, gid)
 
     # ------------------------------------------------------------------ reading
 
@@ -239,7 +250,7 @@ class GoogleCalendar:
         if never_happens(canon):
             return Change(gid, None, when, version, crm_id_hint=hint, in_scope=False)  # Google shows nothing
         lo, hi = self.options.google_window.bounds(self.clock())
-        if not overlaps(canon, lo, hi):
+        if not overlaps(canon, lo, hi) or cal in self.legacy_calendars:
             return Change(gid, canon, when, version, crm_id_hint=hint, creatable=False)  # linked: synced; never created
         return Change(gid, canon, when, version, crm_id_hint=hint)
 

@@ -18,6 +18,7 @@ from ..ports import OpCounter
 from .run_sync import KindWiring, RunDeps, register_kind
 
 CALENDAR_KEY = "write_calendar_id"
+WRITTEN_KEY = "written_calendars"  # every calendar CRM activities were ever written to
 # Calendar allows 600 requests/min per user (a batch counts every inner call); leave headroom
 # for the listing and re-reads of the same minute.
 PER_USER_WRITES_PER_MINUTE = 500
@@ -35,19 +36,23 @@ def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Curso
         options=options,
         counter=counter,
         calendar_id=cursor.extra.get(CALENDAR_KEY),
+        former_calendars=cursor.extra.get(WRITTEN_KEY) or (),
         pacer=Pacer(PER_USER_WRITES_PER_MINUTE),
         clock=deps.clock,
     )
     crm = CrmEvents(deps.crm, conn.id, conn.crm_user_id, conn.settings.events, options, counter, deps.clock)
 
     def remember(after: Cursor) -> bool:
-        if options.calendar != "dedicated":
-            return False
+        changed = False
         calendar = google.write_calendar
-        if after.extra.get(CALENDAR_KEY) != calendar:
+        written = list(after.extra.get(WRITTEN_KEY) or [])
+        if calendar not in written:  # every calendar ever written to keeps being read (linked events)
+            after.extra[WRITTEN_KEY] = [*written, calendar]
+            changed = True
+        if options.calendar == "dedicated" and after.extra.get(CALENDAR_KEY) != calendar:
             after.extra[CALENDAR_KEY] = calendar
-            return True
-        return False
+            changed = True
+        return changed
 
     # Events enter the sync window by the passing of time alone: a daily full listing brings them in.
     return KindWiring(crm, google, match_keys, remember, google.budget, full_every=timedelta(days=1))

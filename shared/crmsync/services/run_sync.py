@@ -3,6 +3,7 @@ with one set of Google credentials, and a summary of what happened."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from ..ports import LinkStore, OpCounter, RecordSide
 from ..sync.engine import KindSync, Progress
 from ..sync.reconcile import MatchKeys
 from .run_cursors import RunCursors
+
+log = logging.getLogger(__name__)
 
 
 class StateStore(Protocol):
@@ -57,6 +60,9 @@ class KindWiring:
     remember: Callable[[Cursor], bool] = lambda cursor: False  # store side state in the cursor; True if changed
     budget: Callable[[], bool] | None = None  # the side's own pacing (e.g. a per-user quota)
     full_every: timedelta | None = None  # list both sides in full at least this often (time windows)
+    # Where the Google side lives (e.g. Google Tasks or Calendar for tasks): when it changes, the
+    # kind's links point into the old place, so the kind starts over there (see ``_relocated``).
+    place: str | None = None
 
 
 class KindFactory(Protocol):
@@ -126,6 +132,26 @@ def _scope_for(conn: Connection, kind: Kind) -> str:
     return GRANT_SCOPES[kind]
 
 
+PLACE = "place"  # cursor.extra: where the kind's Google side lived when its links were made
+
+
+def _relocated(links: LinkStore, kind: Kind, place: str | None) -> None:
+    """If the kind's Google side moved (the user chose another target), forget its links — the
+    records stay where they are on both sides, nothing is deleted — and sync the new place from
+    scratch: its first sync matches what is already there, so nothing is duplicated either."""
+    cursor = links.cursor(kind)
+    before = cursor.extra.get(PLACE)
+    if place is None or before == place:
+        return
+    if before is not None:
+        gone = list(links.all_links(kind))
+        links.save_links([], gone)
+        log.info("%s moved from %s to %s: %d links forgotten, starting over", kind.value, before, place, len(gone))
+        cursor = Cursor(kind=kind)
+    cursor.extra[PLACE] = place
+    links.save_cursor(cursor)
+
+
 def sync_connection(
     conn: Connection,
     refresh_token: str,
@@ -153,6 +179,7 @@ def sync_connection(
         for kind in kinds if kinds is not None else enabled_kinds(conn):
             cursor = links.cursor(kind)
             wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
+            _relocated(links, kind, wiring.place)
             step: Progress | None = None
             if progress is not None:
                 step = lambda phase, done, total, k=kind: progress(k, phase, done, total)  # noqa: E731

@@ -42,7 +42,7 @@ def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor
             counter=counter,
             pacer=Pacer(PER_USER_WRITES_PER_MINUTE),
         )
-        return KindWiring(DueDatedOnly(crm), events, match_keys, budget=events.budget)
+        return KindWiring(DueDatedOnly(crm), events, match_keys, budget=events.budget, place="calendar")
     service = build_service("tasks", credentials, deps.google.endpoint)
     google = GoogleTasks(
         service,
@@ -52,7 +52,7 @@ def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor
         counter=counter,
         clock=deps.clock,
     )
-    return KindWiring(crm, google, match_keys)
+    return KindWiring(crm, google, match_keys, place="tasks")
 
 
 register_kind(Kind.TASKS, wire_tasks)
