@@ -1,4 +1,8 @@
-"""The scheduler tick: one named sync task per due connection and slot, then move next_sync_at forward."""
+"""The scheduler tick: one named sync task per due connection and slot, then move next_sync_at forward.
+
+The due set is split into DUE_SHARDS disjoint shards (store/due.py) paged in parallel with a projected
+listing; until the store's one-time shard backfill has finished, the tick pages one unsharded listing.
+"""
 
 from __future__ import annotations
 
