@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .kinds import Kind, Side
 
@@ -35,10 +35,27 @@ class Link(BaseModel):
     google_etag: str | None = None
     created_by: Side  # which side the record was first created on
     synced_at: datetime
+    # Fields a side could not hold as agreed (e.g. an organisation name the CRM has no company
+    # for), with the value it holds instead: while it still holds that, it counts as the base
+    # value, so the stand-in is never taken for an edit and sent back over the agreed value.
+    crm_held: dict[str, Any] = Field(default_factory=dict)
+    google_held: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def doc_id(self) -> str:
         return link_doc_id(self.kind, self.crm_id)
+
+
+def effective(canon: Canon, held: Canon, base: Canon) -> Canon:
+    """A side's record with the values it merely holds in place of the agreed ones (``held``)
+    read as the agreed (``base``) values; a field changed since counts as changed."""
+    swap = {f: base.get(f) for f, v in held.items() if f in canon and canon[f] == v}
+    return {**canon, **swap} if swap else canon
+
+
+def held_fields(holds: Canon, base: Canon) -> Canon:
+    """The fields where what a side holds right after our write differs from what was agreed."""
+    return {f: v for f, v in holds.items() if f in base and base[f] != v}
 
 
 def link_doc_id(kind: Kind, crm_id: str) -> str:

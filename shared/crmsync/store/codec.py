@@ -108,8 +108,12 @@ def _decode(model: type[BaseModel], doc: Doc, where: str) -> Any:
 
 
 def link_to_doc(link: Link) -> Doc:
-    """The Firestore document of a link."""
-    return to_doc(link.model_dump(mode="python"), f"link {link.doc_id}")
+    """The Firestore document of a link (the per-side stand-ins only when there are any)."""
+    data = link.model_dump(mode="python")
+    for name in ("crm_held", "google_held"):
+        if not data[name]:
+            del data[name]
+    return to_doc(data, f"link {link.doc_id}")
 
 
 def link_from_doc(doc: Doc, where: str) -> Link:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..errors import TransientError
 from ..model.kinds import Kind, Side
-from ..model.link import Canon, Link, content_hash
+from ..model.link import Canon, Link, content_hash, held_fields
 from ..ports import RecordSide, WriteOp, WriteResult
 from .plan import STALE, Op, Plan, Step, Write
 
@@ -170,6 +170,8 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
         created_by=step.created_by or (step.link.created_by if step.link else Side.CRM),
         synced_at=now,
+        crm_held=_held(res.get(Side.CRM), step.link.crm_held if step.link else {}, base, step.link),
+        google_held=_held(res.get(Side.GOOGLE), step.link.google_held if step.link else {}, base, step.link),
     )
     if step.link is not None and step.link.crm_id != crm_id:
         out.deletes.append(step.link)  # re-created in the CRM under a new id: the old link document goes
@@ -195,6 +197,15 @@ def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
     if expected is not None:
         return content_hash(expected)
     return old
+
+
+def _held(res: WriteResult | None, old: Canon, base: Canon, link: Link | None) -> Canon:
+    """What a side holds in place of the agreed values: from what it answered to our write, else
+    the old stand-ins for fields whose agreed value did not move."""
+    if res is not None and res.ok and res.canon is not None:
+        return held_fields(res.canon, base)
+    before = link.base if link is not None else {}
+    return {f: v for f, v in old.items() if base.get(f) == before.get(f) and base.get(f) != v}
 
 
 def _int(value: str | None) -> int | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ..model.kinds import Kind, Side
-from ..model.link import Canon, Link, content_hash
+from ..model.link import Canon, Link, content_hash, effective
 from ..model.settings import DeleteRule, Direction, KindSettings, UpdateRule
 from ..ports import Change
 from .merge import changed_fields
@@ -75,9 +75,10 @@ def _state(change: Change | None, link: Link, side: Side, full: bool, source: bo
     if change.canon is None or not change.in_scope:
         return State.GONE, None
     seen_hash = link.crm_hash if side is Side.CRM else link.google_hash
-    if change.canon == link.base or (seen_hash and content_hash(change.canon) == seen_hash):
-        return State.SAME, change.canon  # unchanged, or our own write echoing back
-    return (State.CHANGED if source else State.SAME), change.canon
+    canon = effective(change.canon, link.crm_held if side is Side.CRM else link.google_held, link.base)
+    if canon == link.base or (seen_hash and content_hash(change.canon) == seen_hash):
+        return State.SAME, canon  # unchanged, or our own write echoing back
+    return (State.CHANGED if source else State.SAME), canon
 
 
 def _patch(settings: KindSettings, side: Side, current: Canon, target: Canon) -> Canon:

@@ -100,6 +100,13 @@ def test_stored_layout_matches_the_design(firestore_emulator_host: str) -> None:
     assert link["kind"] == "contacts"
     assert isinstance(link["synced_at"], datetime)  # a Firestore timestamp, not a string
     assert isinstance(link["base"], dict)
+    # A side that could not hold an agreed value: the stand-in is stored, and read back.
+    lossy = make_link("43").model_copy(update={"crm_held": {"company": None}})
+    store.connection_store("c1").save_links([lossy], [])
+    assert raw("connections/c1/links/contacts:43")["crm_held"] == {"company": None}
+    assert "google_held" not in raw("connections/c1/links/contacts:43")
+    [back] = store.connection_store("c1").links_by_crm(lossy.kind, ["43"]).values()
+    assert (back.crm_held, back.google_held) == ({"company": None}, {})
     conn = raw("connections/c1")
     assert conn["status"] == "active"
     assert isinstance(conn["next_sync_at"], datetime)

@@ -811,3 +811,26 @@ def test_crm_creates_beyond_the_per_run_cap_continue_in_the_next_run() -> None:
     assert len(w.links.cursor(Kind.CONTACTS).extra["crm_creating"]) == 2
     converge(w, lambda _: None)
     assert len(w.crm_live()) == 3 and len(w.all_links()) == 3
+
+
+def test_regression_google_only_organisation_survives_a_crm_edit() -> None:
+    # A Google contact's organisation matches no CRM company (and companies are not created): the
+    # CRM copy holds none. A later CRM edit used to send that "none" back and clear it in Google.
+    # The link now keeps what the CRM holds in place of the agreed value (crm_held).
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt", "company": "Acme GmbH", "title": "CEO"}))
+    converge(w, lambda _: None)
+    [(cid, (canon, _))] = list(w.crm_live().items())
+    assert canon["company"] is None
+    [link] = w.all_links()
+    assert (link.base["company"], link.crm_held) == ("Acme GmbH", {"company": None})
+    w.crm_update(cid, {"title": "CFO"})
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    assert [r.writes for r in reports if r.writes] == [{"google.update": 1}]
+    assert (w.google.records[gid].canon["company"], w.google.records[gid].canon["title"]) == ("Acme GmbH", "CFO")
+    w.google.edit(gid, company="Beta AG")  # a Google edit of it is still an edit (the CRM still can't hold it)
+    converge(w, lambda _: None)
+    assert w.google.records[gid].canon["company"] == "Beta AG"
+    [link] = w.all_links()
+    assert (link.base["company"], link.crm_held) == ("Beta AG", {"company": None})
