@@ -58,14 +58,21 @@ def parse_settings(data: Any) -> SyncSettings:
         raise InvalidInput(problems_of(err)) from None
 
 
-def update_settings(app: App, crm_user_id: str, data: Any) -> Connection:
-    """Replace the connection's settings with ``data`` after validation and the admin rules."""
+def editable(app: App, crm_user_id: str) -> tuple[Connection, AdminConfig]:
+    """The user's connection and the admin rules, if the user may change its settings now;
+    raises WrongState (disconnected) or NotAllowed (the administrator manages them)."""
     connection = connection_of(app, crm_user_id)
     if connection.status is ConnectionStatus.DISCONNECTED:
         raise WrongState("This connection is disconnected. Connect Google again to change settings.")
     rules = load_admin_config(app.store)
     if not rules.users_may_edit:
         raise NotAllowed("Your administrator manages the sync settings; they cannot be changed here.")
+    return connection, rules
+
+
+def update_settings(app: App, crm_user_id: str, data: Any) -> Connection:
+    """Replace the connection's settings with ``data`` after validation and the admin rules."""
+    connection, rules = editable(app, crm_user_id)
     new = parse_settings(data)
     problems = rule_problems(new, connection, rules)
     if problems:

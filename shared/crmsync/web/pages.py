@@ -160,7 +160,7 @@ def settings_page(
 def save_settings(app: App, request: Request, who: Caller) -> Response:
     """POST /settings (form): validate and store, or show the form again with messages next to the fields."""
     require_csrf(who, request.form.get("csrf"))
-    current = settings.connection_of(app, who.crm_user_id)
+    current, _ = settings.editable(app, who.crm_user_id)  # 409 / 403 before any form check
     doc, problems = forms.check_form(request.form, current.settings)
     if not problems:
         try:

@@ -166,3 +166,13 @@ def test_admin_managed_settings_show_the_options_read_only(stack: Stack) -> None
         assert name in form.disabled, name
     assert not any(k.startswith(("event_options.", "task_options.")) for k in form.fields)
     assert 'id="save"' not in page.text
+    # A crafted POST, even with a bad value in it, is refused as "not allowed" before any form check.
+    csrf = fields_of(page.text).fields["csrf"]
+    crafted = http.post(
+        stack.base_url + "/settings",
+        data={"csrf": csrf, "event_options.crm_window.back_days": "-3"},
+        timeout=10,
+    )
+    assert crafted.status_code == 403, crafted.text
+    assert "Your administrator manages the sync settings" in crafted.text
+    assert stored(stack).event_options.crm_window.back_days == 60
