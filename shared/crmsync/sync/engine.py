@@ -15,11 +15,13 @@ from ..model.settings import KindSettings
 from ..model.state import Cursor
 from ..ports import Change, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan, version_tag
-from .plan import STALE, Op, Plan
+from .plan import STALE, Op, Plan, Step
 from .reconcile import Inputs, MatchKeys, reconcile
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_REMERGE_ROUNDS = 2
+UNREPORTED = "unreported_conflicts"  # cursor.extra: conflicts planned by a run that has not reported yet
+MAX_UNREPORTED = 500
 LISTED_IN_FULL = "listed_in_full_at"  # cursor.extra: when both sides were last listed in full
 # cursor.extra: Google id -> idempotency source of CRM creates sent but not yet confirmed by a
 # complete run, written before they are sent (a lost reply or a crash replays them, never twins).
@@ -88,6 +90,7 @@ class KindSync:
     _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
     _unfinished: bool = field(default=False, init=False)
     _keys: dict[str, str] = field(default_factory=dict, init=False)  # see CRM_CREATING
+    _cursor: Cursor | None = field(default=None, init=False)  # this run's cursor (written ahead, see _write_ahead)
 
     def run(self) -> KindReport:
         """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
@@ -110,7 +113,9 @@ class KindSync:
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
         self._keys = dict(cursor.extra.get(CRM_CREATING) or {})
-        self._remember_creates(plan, cursor)
+        earlier = list(cursor.extra.get(UNREPORTED) or [])  # resolved by a run that died before reporting
+        self._cursor = cursor
+        self._write_ahead(plan)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
         reread = _replayed_since(applied, crm) + applied.recreated
@@ -124,13 +129,16 @@ class KindSync:
         except TransientError as err:
             interrupted = err
         self._save_links()
+        report.conflicts.extend(c for c in earlier if c not in report.conflicts)
         # Still to merge after the last round: the cursors stay, so the next run sees it all again.
         report.complete = not (self._unfinished or applied.conflicted or reread or interrupted)
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
-        if report.complete and not (unchanged and not full and CRM_CREATING not in cursor.extra):
+        pending = CRM_CREATING in cursor.extra or UNREPORTED in cursor.extra
+        if report.complete and not (unchanged and not full and not pending):
             cursor.extra.pop(CRM_CREATING, None)  # every create sent is confirmed (linked) or refused for good
+            cursor.extra.pop(UNREPORTED, None)  # reported now
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
             cursor.full_sync = False
@@ -140,9 +148,24 @@ class KindSync:
             self.store.save_cursor(cursor)
         return report
 
-    def _remember_creates(self, plan: Plan, cursor: Cursor) -> None:
-        """Record the keys of the CRM creates about to be sent (one cursor write, and only when
-        there are new ones) so that a retry after a lost reply or a crash sends the same keys."""
+    def _write_ahead(self, plan: Plan) -> None:
+        """Before anything is sent, record in the cursor (one write, only when there is something
+        new) the keys of the CRM creates — so that a retry after a lost reply or a crash sends the
+        same keys — and the conflicts the plan resolves — so that a run killed before it reports
+        still has them reported, by the next run."""
+        cursor = self._cursor
+        assert cursor is not None, "run() sets the cursor first"
+        conflicts = [c for step in plan.steps for c in _conflict_dicts(step)]
+        changed = self._remember_creates(plan, cursor)
+        waiting = list(cursor.extra.get(UNREPORTED) or [])
+        if any(c not in waiting for c in conflicts):
+            cursor.extra[UNREPORTED] = (waiting + [c for c in conflicts if c not in waiting])[-MAX_UNREPORTED:]
+            changed = True
+        if changed:
+            self.store.save_cursor(cursor)
+
+    def _remember_creates(self, plan: Plan, cursor: Cursor) -> bool:
+        """Add the keys of the CRM creates about to be sent to the cursor; True if any is new."""
         creates = [
             s
             for s in plan.steps
@@ -156,10 +179,10 @@ class KindSync:
             s.google_id: self._keys.get(s.google_id) or version_tag(s.google_version) for s in creates if s.google_id
         }
         if set(new.items()) <= set(self._keys.items()):
-            return
+            return False
         self._keys.update(new)
         cursor.extra[CRM_CREATING] = dict(self._keys)
-        self.store.save_cursor(cursor)
+        return True
 
     def _full_due(self, cursor: Cursor) -> bool:
         if self.full_every is None:
@@ -261,18 +284,7 @@ class KindSync:
         for step in plan.steps:
             if id(step) in conflicted or (step.writes and id(step) not in applied.attempted):
                 continue  # re-merged, or never sent (budget or a failure): the run that sends it reports it
-            report.conflicts.extend(
-                {
-                    "crm_id": step.crm_id,
-                    "google_id": step.google_id,
-                    "field": c.field,
-                    "winner": c.winner.value,
-                    "policy": c.policy.value,
-                    "crm": c.crm,
-                    "google": c.google,
-                }
-                for c in step.conflicts
-            )
+            report.conflicts.extend(c for c in _conflict_dicts(step) if c not in report.conflicts)
         # A re-merge may undo what an earlier apply of this run did (a link it saved is dropped): the latest wins.
         self._link_changes.update({lk.doc_id: (lk, False) for lk in applied.deletes})
         self._link_changes.update({lk.doc_id: (lk, True) for lk in applied.upserts})
@@ -288,7 +300,9 @@ class KindSync:
         crm.update({lk.crm_id: Change(lk.crm_id, None) for lk in links if lk.crm_id not in crm})
         google.update({lk.google_id: Change(lk.google_id, None) for lk in links if lk.google_id not in google})
         inputs = Inputs(self.kind, crm, google, links, self.settings, False, False, self.match_keys)
-        return self._apply(reconcile(inputs), report)
+        plan = reconcile(inputs)
+        self._write_ahead(plan)
+        return self._apply(plan, report)
 
     def _save_links(self) -> None:
         """Persist this run's link changes, one per link document."""
@@ -298,6 +312,22 @@ class KindSync:
     def _progress(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(phase, done, total)
+
+
+def _conflict_dicts(step: Step) -> list[dict[str, Any]]:
+    """The conflicts a step resolves, as reported (plain JSON: they also wait in the cursor)."""
+    return [
+        {
+            "crm_id": step.crm_id,
+            "google_id": step.google_id,
+            "field": c.field,
+            "winner": c.winner.value,
+            "policy": c.policy.value,
+            "crm": c.crm,
+            "google": c.google,
+        }
+        for c in step.conflicts
+    ]
 
 
 def _replayed_since(applied: Applied, crm: dict[str, Change]) -> list[Link]:

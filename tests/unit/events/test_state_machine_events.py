@@ -518,3 +518,22 @@ def test_occurrence_moved_in_crm_and_cancelled_in_google_is_one_conflict() -> No
     [entry] = m.world.crm_live()[cid]["exceptions"]
     assert (entry["cancelled"], entry["start"]) == (False, f"{day(0)}T15:00:00")  # crm_wins: the move
     assert [c for c in m.model.conflicts if c[3] == "exceptions"]
+
+
+def test_a_conflict_resolved_by_a_run_killed_before_reporting_is_reported_by_the_next() -> None:
+    # Every resolved conflict is recorded (ARCHITECTURE §5): the plan's conflicts are written to the
+    # cursor before anything is sent, and the next run reports what a killed run could not.
+    w = EventWorld(KindSettings(google_group=None, conflict_policy=ConflictPolicy.CRM_WINS))
+    cid = w.crm_create({"subject": "Kickoff", **crm_when("single", 0, 9)})
+    converge(w, lambda _: None)
+    [eid] = w.google_ids()
+    w.crm_update(cid, {"subject": "Review"})
+    w.google_patch(eid, {"summary": "Lunch"})
+    w.http.crash_after = 1  # the worker dies after its first Google request of the run
+    with pytest.raises(WorkerCrash):
+        w.sync()
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    found = [c for r in reports for c in r.conflicts if c["field"] == "subject"]
+    assert [(c["crm"], c["google"], c["winner"]) for c in found] == [("Review", "Lunch", "crm")]
+    assert w.crm_live()[cid]["subject"] == w.google_live()[eid]["subject"] == "Review"

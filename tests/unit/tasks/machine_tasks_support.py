@@ -349,7 +349,7 @@ class Model:
     groups: Groups = field(default_factory=Groups)
     agreed: dict[tuple[str, str], Canon] = field(default_factory=dict)  # last linked base per record
     reverts: set[int] = field(default_factory=set)
-    crashed: list[int] = field(default_factory=list)  # runs the worker died in (no report, conflicts unrecorded)
+    crashed: list[int] = field(default_factory=list)  # runs the worker died in (their conflicts: next run reports)
     # Whether an edit of (field, element) no longer applies to a record as it now is (e.g. an
     # exception of an occurrence its series no longer has): such an edit was superseded.
     moot: Callable[[str, str | None, Canon], bool] = lambda fname, key, canon: False
@@ -407,7 +407,7 @@ class Model:
             live.setdefault(find(("crm", cid)), []).append((cid, gid))
         problems = []
         for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
-            if id(e) in self.reverts or self.conflicted(e.node, fname, e.epoch) or self._died_in_conflict(e):
+            if id(e) in self.reverts or self.conflicted(e.node, fname, e.epoch):
                 continue
             if e.node not in alive and self._removed_after(e, group):
                 continue
@@ -423,19 +423,6 @@ class Model:
                 shown = [(c, crm[c].get(fname), g, google[g].get(fname)) for c, g in candidates]
                 problems.append(f"{e} lost: the record now holds {shown}")
         return problems
-
-    def _died_in_conflict(self, e: Edit) -> bool:
-        """Both sides set this field before a run the worker died in: that run may have resolved
-        the conflict and died before reporting it (see the report: a crash loses the record)."""
-        group = self.groups.find(e.node)
-        return any(run >= e.epoch for run in self.crashed) and any(
-            o.field == e.field
-            and o.key == e.key
-            and o.node[0] != e.node[0]
-            and self.groups.find(o.node) == group
-            and o.epoch == e.epoch
-            for o in self.edits
-        )
 
     def _removed_after(self, e: Edit, group: Any) -> bool:
         return any(
