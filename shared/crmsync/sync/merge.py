@@ -84,27 +84,11 @@ def _merge_set(base: list[Any], crm: list[Any], google: list[Any]) -> list[Any]:
     return sorted(e for e in b | c | g if ((e in c) if (e in c) != (e in b) else (e in g)))
 
 
-_RULE_LINES = ("RRULE", "EXRULE")
-
-
-def _merge_recurrence(base: list[str], crm: list[str], google: list[str], win: Side) -> tuple[list[str], bool]:
-    """Recurrence lines: the rule (its RRULE/EXRULE lines) is one value, so two different edits
-    of it (a "this and following" split on each side) conflict and go to the winner instead of
-    leaving two rules; EXDATE/RDATE lines merge as a set (each side's cancellations kept)."""
-
-    def rule(lines: list[str]) -> list[str]:
-        return [x for x in lines if x.startswith(_RULE_LINES)]
-
-    rb, rc, rg = rule(base), rule(crm), rule(google)
-    conflicted = rc not in (rg, rb) and rg != rb
-    rules = rc if rc == rg or rg == rb else rg if rc == rb else (rc if win is Side.CRM else rg)
-    dates = _merge_set(*(sorted(set(x) - set(rule(x))) for x in (base, crm, google)))
-    return sorted(rules + dates), conflicted
-
-
-# Fields that only make sense together: merged as one value (an event made all-day on one side
-# and moved on the other must not get a date-only start with all_day False).
-FIELD_GROUPS: tuple[tuple[str, ...], ...] = (("all_day", "start", "end"),)
+# Fields that only make sense together, merged as one value: an event made all-day on one side
+# and moved on the other must not get a date-only start with all_day False, and a series' times
+# and rule say together when it happens (a start moved on one side and a "this and following"
+# split on the other could otherwise merge into a series with no occurrence at all).
+FIELD_GROUPS: tuple[tuple[str, ...], ...] = (("all_day", "start", "end", "recurrence"),)
 
 
 def three_way(
@@ -145,10 +129,6 @@ def three_way(
         elif _is_keyed_list(vc) or _is_keyed_list(vg):
             value, conflicted = _merge_keyed(vb or [], vc or [], vg or [], win)
             merged[name] = value
-            if conflicted:
-                conflicts.append(FieldConflict(name, vb, vc, vg, win, policy))
-        elif name == "recurrence":
-            merged[name], conflicted = _merge_recurrence(vb or [], vc or [], vg or [], win)
             if conflicted:
                 conflicts.append(FieldConflict(name, vb, vc, vg, win, policy))
         elif isinstance(vc, list) and isinstance(vg, list):

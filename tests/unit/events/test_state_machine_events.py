@@ -537,3 +537,14 @@ def test_a_conflict_resolved_by_a_run_killed_before_reporting_is_reported_by_the
     found = [c for r in reports for c in r.conflicts if c["field"] == "subject"]
     assert [(c["crm"], c["google"], c["winner"]) for c in found] == [("Review", "Lunch", "crm")]
     assert w.crm_live()[cid]["subject"] == w.google_live()[eid]["subject"] == "Review"
+
+
+def test_series_moved_in_crm_while_split_in_google_never_loses_every_occurrence() -> None:
+    # Found by this machine (explore profile): the CRM's new start and Google's shortened rule merged
+    # field by field into a series ending before it starts, which the CRM refuses (422 every run).
+    # Times and rule now merge as one value: one conflict, the winner's series whole.
+    m = EventSyncMachine()
+    m.configure(ConflictPolicy.CRM_WINS, [], [("Lunch", "series", 0)])
+    m.crm_reschedule(index=0, offset=1, hour=9, all_day=False)
+    m.google_split(index=0, k=1)
+    m.teardown()

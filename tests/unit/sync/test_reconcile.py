@@ -343,20 +343,21 @@ def test_fields_that_only_make_sense_together_merge_as_one() -> None:
     assert [c.field for c in result.conflicts] == ["all_day", "start", "end"]
 
 
-def test_a_recurrence_rule_merges_as_one_value_and_its_dates_as_a_set() -> None:
-    # "This and following" on each side: one rule wins (a conflict), never two RRULE lines;
-    # occurrences cancelled on either side are all kept.
+def test_a_series_times_and_rule_merge_as_one_value() -> None:
+    # "This and following" on each side: one rule wins (a conflict), never two RRULE lines; and a
+    # start moved on one side with the rule cut short on the other is one conflict too (merged
+    # field by field they could make a series with no occurrence at all).
     from crmsync.sync.merge import three_way
 
-    rule = "RRULE:FREQ=WEEKLY;COUNT=6"
-    exdate = "EXDATE;TZID=UTC:20261207T090000"
-    base = {"recurrence": [rule]}
-    crm = {"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20261130T090000Z", exdate]}
-    goo = {"recurrence": ["EXDATE;TZID=UTC:20261214T090000", "RRULE:FREQ=WEEKLY;UNTIL=20261207T090000Z"]}
+    when = {"all_day": False, "start": {"local": "2026-11-30T09:00:00", "tz": "UTC"}}
+    base = {**when, "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=6"]}
+    crm = {**when, "recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20261207T090000Z"]}
+    goo = {**when, "recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20261214T090000Z"]}
     result = three_way(base, crm, goo, policy=ConflictPolicy.CRM_WINS, crm_updated=None, google_updated=None)
-    assert result.merged["recurrence"] == [exdate, "EXDATE;TZID=UTC:20261214T090000", crm["recurrence"][0]]
+    assert result.merged["recurrence"] == crm["recurrence"]
     assert [c.field for c in result.conflicts] == ["recurrence"]
-    only_dates = {"recurrence": [rule, exdate]}
-    result = three_way(base, only_dates, goo, policy=ConflictPolicy.CRM_WINS, crm_updated=None, google_updated=None)
-    assert result.merged["recurrence"] == [exdate, "EXDATE;TZID=UTC:20261214T090000", goo["recurrence"][1]]
-    assert result.conflicts == []
+    moved = {**base, "start": {"local": "2026-12-22T09:00:00", "tz": "UTC"}}
+    cut = {**when, "recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20261130T090000Z"]}
+    result = three_way(base, moved, cut, policy=ConflictPolicy.GOOGLE_WINS, crm_updated=None, google_updated=None)
+    assert (result.merged["start"], result.merged["recurrence"]) == (cut["start"], cut["recurrence"])
+    assert sorted(c.field for c in result.conflicts) == ["recurrence", "start"]
