@@ -45,7 +45,7 @@ class ShardedDue(Protocol):
 
     def due_shards_ready(self) -> bool: ...
 
-    def backfill_due_shards(self, limit: int = MAX_BATCH_WRITES) -> bool: ...
+    def backfill_due_shards(self, now: datetime, limit: int = MAX_BATCH_WRITES) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,8 @@ def fan_out(
                 result.add(part)
         else:
             result.add(_unsharded(tick, rng))
-            if isinstance(store, ShardedDue):
-                _backfill(store, tick.deadline)
+        if isinstance(store, ShardedDue):
+            _backfill(store, now, tick.deadline)
     result.duration_s = time.monotonic() - started
     log.info("fan-out done", extra={"fanout": result.as_dict()})
     return result
@@ -249,10 +249,10 @@ def _unsharded(tick: _Tick, rng: random.Random) -> FanoutResult:
     return part
 
 
-def _backfill(store: ShardedDue, deadline: float) -> None:
-    """Give connection documents written before shards existed their shard: at least one page per tick."""
+def _backfill(store: ShardedDue, now: datetime, deadline: float) -> None:
+    """Sweep connection documents for missing shards when a sweep is due: at least one page per tick."""
     try:
-        while not store.backfill_due_shards() and time.monotonic() < deadline:
+        while not store.backfill_due_shards(now) and time.monotonic() < deadline:
             pass
     except Exception:  # resumable: the next tick goes on from the last page written
         log.warning("due-shard backfill failed; the next tick goes on", exc_info=True)

@@ -4,16 +4,17 @@ the one-time backfill of the shard field on documents written before it existed.
 ``due_shard`` is a store-only field (the Connection model does not carry it): both stores add it to
 every connection document they write, derived from the connection id, so a shard never changes and
 needs no read. Firestore cannot query for a missing field, so documents written before the field
-existed are found by a backfill that pages through all connections once (resumable, its position
-kept in ``config/due_shards``); until it has finished, the tick pages the unsharded query instead.
+existed are found by a backfill that pages through all connections (resumable, its position kept in
+``config/due_shards``); until it has finished once, the tick pages the unsharded query instead. The
+sweep is repeated daily, a page per tick, so a document that lost its shard anyway (written by an older
+instance during a rolling deploy, restored from a backup) is found within a day.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 from crmsync.model.state import Connection, ConnectionStatus
 
@@ -23,7 +24,8 @@ from .queries import CONNECTION_SHARDS, DUE_CONNECTIONS_BY_SHARD
 from .spec import Spec
 
 DUE_SHARDS = 16  # changing it makes every stored shard stale: the backfill runs again and rewrites them
-MIGRATION_DOC_ID = "due_shards"  # config/due_shards: {"shards": int, "after": id | None, "done": bool}
+MIGRATION_DOC_ID = "due_shards"  # config/due_shards: {"shards", "done", "after": id | None, "swept_at"}
+RESWEEP_AFTER = timedelta(days=1)
 DEFAULT_INTERVAL_MINUTES = 5
 
 
@@ -98,19 +100,38 @@ def stale_shards(rows: list[tuple[str, Doc]]) -> dict[str, int]:
 
 
 def migration_done(doc: Doc | None) -> bool:
-    """Whether every connection document carries its current shard (the backfill finished)."""
+    """Whether a sweep has given every connection document its current shard at least once."""
     return bool(doc and doc.get("done") and doc.get("shards") == DUE_SHARDS)
 
 
+def sweep_due(doc: Doc | None, now: datetime) -> bool:
+    """Whether a sweep is unfinished, or the last one ended RESWEEP_AFTER or longer ago."""
+    if not migration_done(doc) or not doc or doc.get("after"):
+        return True
+    swept_at = from_value(doc.get("swept_at"))
+    return not isinstance(swept_at, datetime) or now - swept_at >= RESWEEP_AFTER
+
+
 def migration_position(doc: Doc | None) -> str | None:
-    """Where an unfinished backfill stopped (None: at the start)."""
-    if not doc or doc.get("shards") != DUE_SHARDS or doc.get("done"):
+    """Where an unfinished sweep stopped (None: at the start)."""
+    if not doc or doc.get("shards") != DUE_SHARDS:
         return None
     after = doc.get("after")
     return after if isinstance(after, str) and after else None
 
 
-def migration_doc(rows: list[tuple[str, Doc]], limit: int) -> dict[str, Any]:
-    """The backfill's state after handling one page of ``limit`` rows."""
-    done = len(rows) < limit
-    return {"shards": DUE_SHARDS, "after": None if done else rows[-1][0], "done": done}
+def migration_doc(previous: Doc | None, rows: list[tuple[str, Doc]], limit: int, now: datetime) -> Doc:
+    """The sweep's state after handling one page of at most ``limit`` rows."""
+    finished = len(rows) < limit
+    done_before = migration_done(previous)
+    swept_at: datetime | None = None
+    if finished:
+        swept_at = check_aware("now", now)
+    elif previous and done_before:
+        swept_at = previous.get("swept_at")
+    return {
+        "shards": DUE_SHARDS,
+        "done": finished or done_before,
+        "after": None if finished else rows[-1][0],
+        "swept_at": swept_at,
+    }

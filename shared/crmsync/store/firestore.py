@@ -32,6 +32,7 @@ from .due import (
     migration_position,
     shards_spec,
     stale_shards,
+    sweep_due,
     with_shard,
 )
 from .firestore_links import FirestoreLinkStore
@@ -150,24 +151,24 @@ class FirestoreStore:
         self._meter.gets(1)
         return migration_done(io.get(self._client.collection(CONFIG).document(MIGRATION_DOC_ID)))
 
-    def backfill_due_shards(self, limit: int = MAX_BATCH_WRITES) -> bool:
-        """Write the shard of the next ``limit`` connections that lack it (resumable); True once all have one."""
+    def backfill_due_shards(self, now: datetime, limit: int = MAX_BATCH_WRITES) -> bool:
+        """Sweep the next ``limit`` connections, writing stale or missing shards; True when no sweep is due."""
         marker = self._client.collection(CONFIG).document(MIGRATION_DOC_ID)
         self._meter.gets(1)
         state = io.get(marker)
-        if migration_done(state):
+        if not sweep_due(state, now):
             return True
         rows = io.stream(self._client.collection(CONNECTIONS), shards_spec(migration_position(state), limit))
         self._meter.query(len(rows))
         stale = stale_shards(rows)
-        after = migration_doc(rows, limit)
+        after = migration_doc(state, rows, limit, now)
         batch = self._client.batch()
         for cid, shard in stale.items():
             batch.update(self._conn(cid), {"due_shard": shard})
         batch.set(marker, after)
         batch.commit()
         self._meter.commit(writes=len(stale) + 1)
-        return bool(after["done"])
+        return after["after"] is None
 
     def delete_connection_data(self, connection_id: str) -> int:
         """Delete the links, cursors and token blob of a connection; returns how many links were deleted."""

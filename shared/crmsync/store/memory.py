@@ -33,6 +33,7 @@ from .due import (
     migration_position,
     shards_spec,
     stale_shards,
+    sweep_due,
     with_shard,
 )
 from .memory_links import CollectionPath, Documents, MemoryLinkStore
@@ -157,23 +158,23 @@ class MemoryStore:
         self._meter.gets(1)
         return migration_done(self._docs.get((CONFIG,), MIGRATION_DOC_ID))
 
-    def backfill_due_shards(self, limit: int = MAX_BATCH_WRITES) -> bool:
-        """Write the shard of the next ``limit`` connections that lack it (resumable); True once all have one."""
+    def backfill_due_shards(self, now: datetime, limit: int = MAX_BATCH_WRITES) -> bool:
+        """Sweep the next ``limit`` connections, writing stale or missing shards; True when no sweep is due."""
         self._meter.gets(1)
         state = self._docs.get((CONFIG,), MIGRATION_DOC_ID)
-        if migration_done(state):
+        if not sweep_due(state, now):
             return True
         rows = self._docs.run(_CONNECTIONS, shards_spec(migration_position(state), limit))
         self._meter.query(len(rows))
         stale = stale_shards(rows)
-        after = migration_doc(rows, limit)
+        after = migration_doc(state, rows, limit, now)
         with self._docs.lock:  # one atomic batch, as in Firestore (a vanished document fails it)
             docs = {cid: self._require(cid) for cid in stale}
             for cid, shard in stale.items():
                 self._docs.set(_CONNECTIONS, cid, {**docs[cid], "due_shard": shard})
             self._docs.set((CONFIG,), MIGRATION_DOC_ID, after)
         self._meter.commit(writes=len(stale) + 1)
-        return bool(after["done"])
+        return after["after"] is None
 
     def write_legacy_connection(self, connection: Connection) -> None:
         """Store a connection as a version without shards did (no due_shard field): for migration tests."""

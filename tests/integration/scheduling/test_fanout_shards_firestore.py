@@ -83,6 +83,14 @@ def test_legacy_and_new_documents_are_all_enqueued_once_before_and_after_the_bac
     again = fan_out(store, queue, lambda: later, FanoutSettings(page_size=7, partitions=4))
     assert (again.due, again.pages, again.failed_pages) == (0, DUE_SHARDS, 0)
 
+    write_legacy(client, [connection("c0003", later)])  # rewritten by an older instance: its shard is gone
+    next_day = later + timedelta(days=1)
+    swept = fan_out(store, queue, lambda: next_day, FanoutSettings(page_size=500))
+    assert swept.enqueued == 300  # c0003 invisible to the shards; the daily sweep after them gives it one back
+    assert client.collection(CONNECTIONS).document("c0003").get().get("due_shard") == due_shard("c0003")
+    found = fan_out(store, queue, lambda: next_day + timedelta(minutes=1), FanoutSettings(page_size=500))
+    assert [t.connection_id for t in queue.tasks[-found.enqueued :]] == ["c0003"]
+
 
 def test_the_projected_listing_reads_only_what_the_tick_needs(firestore_emulator_host: str) -> None:
     client = new_firestore_client(firestore_emulator_host)

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.unit
 
 def ready(store: MemoryStore) -> MemoryStore:
     """Finish the shard backfill, as a store's first tick does."""
-    while not store.backfill_due_shards():
+    while not store.backfill_due_shards(NOW):
         pass
     assert store.due_shards_ready()
     return store
@@ -199,11 +199,11 @@ def test_the_backfill_resumes_where_it_stopped() -> None:
         )
     )
     before = store.counter.counts["firestore.writes"]
-    assert [store.backfill_due_shards(10), store.backfill_due_shards(10)] == [False, False]
+    assert [store.backfill_due_shards(NOW, 10), store.backfill_due_shards(NOW, 10)] == [False, False]
     assert not store.due_shards_ready()
-    assert store.backfill_due_shards(10) and store.due_shards_ready()
+    assert store.backfill_due_shards(NOW, 10) and store.due_shards_ready()
     assert store.counter.counts["firestore.writes"] - before == 20 + 3  # 20 stale shards, 3 position markers
-    assert store.backfill_due_shards()  # done: nothing more is written
+    assert store.backfill_due_shards(NOW + timedelta(hours=23))  # done: nothing more is written until a day passed
     assert store.counter.counts["firestore.writes"] - before == 23
     assert all(store.due_listing(NOW, due_shard(f"x{i:04d}")).items for i in range(21))
 
@@ -212,3 +212,19 @@ def test_partitions_setting_is_checked() -> None:
     assert FanoutSettings.from_env({"CRMSYNC_FANOUT_PARTITIONS": "4"}).partitions == 4
     with pytest.raises(ValueError, match="CRMSYNC_FANOUT_PARTITIONS must be 1-16"):
         FanoutSettings(partitions=17)
+
+
+def test_a_document_that_lost_its_shard_is_found_by_the_daily_sweep(world: World) -> None:
+    connect_many(world, 30)
+    ready(world.store)
+    lost = world.store.get_connection("c0007")
+    assert lost is not None
+    world.store.write_legacy_connection(lost)  # e.g. rewritten by an older instance during a rolling deploy
+    world.clock.advance(hours=1)
+    tick = fan_out(world.store, world.queue, world.clock)
+    assert tick.sharded and tick.enqueued == 29  # invisible to the shards, and no sweep is due yet
+    world.clock.advance(hours=24)
+    tick = fan_out(world.store, world.queue, world.clock)  # this tick sweeps after its shards
+    assert tick.enqueued == 29
+    world.clock.advance(minutes=10)
+    assert fan_out(world.store, world.queue, world.clock).enqueued == 30  # found again
