@@ -21,7 +21,7 @@ from crmsync.model.state import Connection
 from crmsync.queue.port import TaskQueue
 from crmsync.services.admin_config import load_admin_config
 from crmsync.store.contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore, chunked
-from crmsync.store.due import DUE_SHARDS, DueConnection
+from crmsync.store.due import DUE_SHARDS, SWEEP_PAGE, DueConnection
 
 log = logging.getLogger(__name__)
 QUERY_ATTEMPTS = 3
@@ -45,7 +45,7 @@ class ShardedDue(Protocol):
 
     def due_shards_ready(self) -> bool: ...
 
-    def backfill_due_shards(self, now: datetime, limit: int = MAX_BATCH_WRITES) -> bool: ...
+    def backfill_due_shards(self, now: datetime, limit: int = SWEEP_PAGE) -> bool: ...
 
 
 @dataclass(frozen=True)

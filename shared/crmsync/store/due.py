@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 from crmsync.model.state import Connection, ConnectionStatus
 
 from .codec import SHARD_FIELD, Doc, check_aware, check_doc_id, decode_page_cursor, encode_page_cursor, from_value
-from .contract import Page, StoreError, check_limit
+from .contract import MAX_BATCH_WRITES, Page, StoreError, check_limit
 from .queries import CONNECTION_SHARDS, DUE_CONNECTIONS_BY_SHARD
 from .spec import Spec
 
 DUE_SHARDS = 16  # changing it makes every stored shard stale: the backfill runs again and rewrites them
 MIGRATION_DOC_ID = "due_shards"  # config/due_shards: {"shards", "done", "after": id | None, "swept_at"}
 RESWEEP_AFTER = timedelta(days=1)
+SWEEP_PAGE = MAX_BATCH_WRITES - 1  # a page's shard writes and the marker fit one batch
 DEFAULT_INTERVAL_MINUTES = 5
 
 
@@ -91,7 +92,7 @@ def due_page(rows: list[tuple[str, Doc]], spec: Spec) -> Page[DueConnection]:
 def shards_spec(after: str | None, limit: int) -> Spec:
     """A page of all connections in id order, only their shard field (CONNECTION_SHARDS)."""
     position = (check_doc_id("backfill position", after),) if after is not None else None
-    return Spec(CONNECTION_SHARDS, {}, after=position, limit=check_limit("limit", limit, 500))
+    return Spec(CONNECTION_SHARDS, {}, after=position, limit=check_limit("limit", limit, SWEEP_PAGE))
 
 
 def stale_shards(rows: list[tuple[str, Doc]]) -> dict[str, int]:

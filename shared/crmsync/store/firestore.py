@@ -24,6 +24,7 @@ from .codec import (
 from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
 from .due import (
     MIGRATION_DOC_ID,
+    SWEEP_PAGE,
     DueConnection,
     due_page,
     due_shard_spec,
@@ -151,7 +152,7 @@ class FirestoreStore:
         self._meter.gets(1)
         return migration_done(io.get(self._client.collection(CONFIG).document(MIGRATION_DOC_ID)))
 
-    def backfill_due_shards(self, now: datetime, limit: int = MAX_BATCH_WRITES) -> bool:
+    def backfill_due_shards(self, now: datetime, limit: int = SWEEP_PAGE) -> bool:
         """Sweep the next ``limit`` connections, writing stale or missing shards; True when no sweep is due."""
         marker = self._client.collection(CONFIG).document(MIGRATION_DOC_ID)
         self._meter.gets(1)

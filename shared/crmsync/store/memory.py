@@ -25,6 +25,7 @@ from .codec import (
 from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
 from .due import (
     MIGRATION_DOC_ID,
+    SWEEP_PAGE,
     DueConnection,
     due_page,
     due_shard_spec,
@@ -158,7 +159,7 @@ class MemoryStore:
         self._meter.gets(1)
         return migration_done(self._docs.get((CONFIG,), MIGRATION_DOC_ID))
 
-    def backfill_due_shards(self, now: datetime, limit: int = MAX_BATCH_WRITES) -> bool:
+    def backfill_due_shards(self, now: datetime, limit: int = SWEEP_PAGE) -> bool:
         """Sweep the next ``limit`` connections, writing stale or missing shards; True when no sweep is due."""
         self._meter.gets(1)
         state = self._docs.get((CONFIG,), MIGRATION_DOC_ID)

@@ -11,7 +11,7 @@ import pytest
 
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.fanout import FanoutSettings, ShardedDue, fan_out
-from crmsync.store.contract import Page, StoreError
+from crmsync.store.contract import MAX_BATCH_WRITES, Page, StoreError
 from crmsync.store.due import DUE_SHARDS, DueConnection, due_shard
 from crmsync.store.memory import MemoryStore
 from tests.unit.scheduling.support import NOW, World
@@ -228,3 +228,13 @@ def test_a_document_that_lost_its_shard_is_found_by_the_daily_sweep(world: World
     assert tick.enqueued == 29
     world.clock.advance(minutes=10)
     assert fan_out(world.store, world.queue, world.clock).enqueued == 30  # found again
+
+
+def test_a_sweep_page_and_its_marker_fit_one_batch_of_500_writes() -> None:
+    store = MemoryStore()
+    for i in range(MAX_BATCH_WRITES + 100):
+        store.write_legacy_connection(
+            Connection(id=f"y{i:04d}", crm_user_id="u", google_subject="s", google_email="e@x.org", created_at=NOW)
+        )
+    assert not store.backfill_due_shards(NOW)
+    assert (store.counter.counts["firestore.commits"], store.counter.counts["firestore.writes"]) == (1, 500)
