@@ -42,7 +42,7 @@ from crmsync.services.run_sync import GRANT_SCOPES, KindWiring, RunDeps
 from crmsync.services.worker import SyncTask, WorkerDeps, WorkerSettings, handle_task
 from crmsync.store.codec import connection_to_doc
 from crmsync.store.contract import COMMITS, MAX_BATCH_WRITES, QUERIES, READS, WRITES
-from crmsync.store.due import DUE_SHARDS, MIGRATION_DOC_ID, with_shard
+from crmsync.store.due import DUE_SHARDS, MIGRATION_DOC_ID, SWEEP_PAGE, with_shard
 from crmsync.store.firestore import FirestoreStore
 from crmsync.store.queries import CONNECTIONS
 from crmsync.store.rules import CONFIG
@@ -133,7 +133,7 @@ class UnshardedFirestoreStore(FirestoreStore):
     def due_shards_ready(self) -> bool:
         return False
 
-    def backfill_due_shards(self, now: datetime, limit: int = MAX_BATCH_WRITES) -> bool:
+    def backfill_due_shards(self, now: datetime, limit: int = SWEEP_PAGE) -> bool:
         return True  # measured apart (bench_backfill), so the tick's time is the listing's alone
 
 
