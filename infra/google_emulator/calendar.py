@@ -3,7 +3,8 @@
 Helpers: ``calendar_model`` (resources, validation), ``calendar_recurrence``
 (RRULE expansion), ``calendar_store`` (per-account data, change log, tokens),
 ``calendar_series`` (instances, exceptions), ``calendar_ops`` (writes),
-``calendar_listing`` (events.list / instances).
+``calendar_listing`` (events.list / instances), ``calendar_transfer`` (events.move / import),
+``calendar_quickadd`` (quickAdd's text parsing).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import calendar_ops as ops
+from . import calendar_quickadd, calendar_transfer
 from .calendar_listing import list_events, list_instances
 from .calendar_model import check_zone, etag
 from .calendar_store import Cal, CalendarStore, make_page_token, read_page_token
@@ -267,6 +269,55 @@ def events_delete(ctx: Ctx) -> tuple[int, None]:
     """events.delete."""
     ops.delete(_write(ctx, "delete"), unquote(ctx.path_params["eventId"]), if_match=ctx.headers.get("if-match"))
     return 204, None
+
+
+@route(
+    "POST",
+    BASE + "/calendars/{calendarId}/events/import",
+    api=CALENDAR,
+    method_id="calendar.events.import",
+    scopes=EVENTS_WRITE,
+)
+def events_import(ctx: Ctx) -> dict[str, Any]:
+    """events.import: a private copy keyed by iCalUID (no invitation e-mails; the method has no sendUpdates)."""
+    store, cal = _cal(ctx)
+    return calendar_transfer.import_event(
+        ops.Write(ctx.state, store, cal, ctx.acct.email, "none", "import"), ctx.json()
+    )
+
+
+@route(
+    "POST",
+    BASE + "/calendars/{calendarId}/events/quickAdd",
+    api=CALENDAR,
+    method_id="calendar.events.quickAdd",
+    scopes=EVENTS_WRITE,
+)
+def events_quick_add(ctx: Ctx) -> dict[str, Any]:
+    """events.quickAdd: an event parsed from ``text`` (see calendar_quickadd for what is understood)."""
+    w = _write(ctx, "quickAdd")
+    text = ctx.param("text")
+    if text is None or not text.strip():
+        raise ApiError(400, "Required parameter: text", reason="required", location="text")
+    return ops.insert(w, calendar_quickadd.parse(text, w.now, w.cal.time_zone))
+
+
+@route(
+    "POST",
+    BASE + "/calendars/{calendarId}/events/{eventId}/move",
+    api=CALENDAR,
+    method_id="calendar.events.move",
+    scopes=EVENTS_WRITE,
+)
+def events_move(ctx: Ctx) -> dict[str, Any]:
+    """events.move: to the ``destination`` calendar (a series moves with its exceptions; instances cannot)."""
+    src = _write(ctx, "move")
+    destination = ctx.param("destination")
+    if not destination:
+        raise ApiError(400, "Required parameter: destination", reason="required", location="destination")
+    dst_cal = src.store.resolve(destination, ctx.acct.email, ctx.state)
+    dst = ops.Write(ctx.state, src.store, dst_cal, ctx.acct.email, src.send_updates, "move")
+    return calendar_transfer.move(src, dst, unquote(ctx.path_params["eventId"]))
 
 
 # --------------------------------------------------------------------------- controls

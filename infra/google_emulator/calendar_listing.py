@@ -157,9 +157,14 @@ def _sync_items(cal: Cal, ev: dict[str, Any], span: Span, q: Query) -> list[Item
     ):
         return [(tombstone(ev), span)]
     if q.single and is_master(ev):
-        # A changed series re-sends its unmodified instances (exceptions carry their own changes).
+        # A changed series re-sends its unmodified instances; stored exceptions come with their own
+        # log entries (every change to one is logged), so they are not repeated here.
         cancelled = ev.get("status") == "cancelled"
-        return expand(cal, ev, None, q.hi, show_deleted=True, tombstones_only=cancelled)
+        return [
+            (e, s)
+            for e, s in expand(cal, ev, None, q.hi, show_deleted=True, tombstones_only=cancelled)
+            if e["id"] not in cal.events
+        ]
     if ev.get("status") == "cancelled":
         return [(tombstone(ev), span)]
     return [(ev, span)]

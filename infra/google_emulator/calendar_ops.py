@@ -119,8 +119,10 @@ class Write:
         return saved
 
 
-def insert(w: Write, body: dict[str, Any], *, seed: bool = False) -> dict[str, Any]:
-    """events.insert (and seeding, which may also store instance exceptions)."""
+def insert(
+    w: Write, body: dict[str, Any], *, seed: bool = False, organizer: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """events.insert (and seeding, which may also store instance exceptions; import passes its organizer)."""
     cal = w.cal
     raw_id = body.get("id")
     if seed and isinstance(raw_id, str) and INSTANCE_ID_RE.match(raw_id) and body.get("recurringEventId"):
@@ -134,14 +136,15 @@ def insert(w: Write, body: dict[str, Any], *, seed: bool = False) -> dict[str, A
         for other in cal.by_ical.get(ical, {}):
             if "recurringEventId" not in cal.events[other] and cal.events[other].get("iCalUID") == ical:
                 raise ApiError(409, "The requested identifier already exists.", reason="duplicate")
-    fields = clean_fields(body, w.organizer["email"], w.email)
+    organizer = organizer or w.organizer
+    fields = clean_fields(body, organizer["email"], w.email)
     readonly: dict[str, Any] = {
         "kind": "calendar#event",
         "id": eid,
         "htmlLink": html_link(eid, cal.id),
         "created": w.stamp,
         "creator": {"email": w.email, "self": True},
-        "organizer": w.organizer,
+        "organizer": organizer,
         "iCalUID": ical,
         "sequence": fields.pop("sequence", 0),
     }
@@ -182,8 +185,18 @@ def get(cal: Cal, event_id: str) -> dict[str, Any]:
     return _current(cal, event_id)[0]
 
 
-def change(w: Write, event_id: str, body: dict[str, Any], *, replace: bool, if_match: str | None) -> dict[str, Any]:
-    """events.update (replace=True) or events.patch; an instance id creates or edits an exception."""
+def change(
+    w: Write,
+    event_id: str,
+    body: dict[str, Any],
+    *,
+    replace: bool,
+    if_match: str | None,
+    organizer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """events.update (replace=True) or events.patch; an instance id creates or edits an exception.
+
+    ``organizer`` replaces the stored one (events.import re-importing a copy)."""
     cal = w.cal
     current = _current(cal, event_id)[0]
     _if_match(if_match, current["etag"])
@@ -199,9 +212,11 @@ def change(w: Write, event_id: str, body: dict[str, Any], *, replace: bool, if_m
         raise invalid(
             "Invalid sequence value. The specified sequence number is below the current sequence number of the resource."
         )
-    fields = clean_fields(wanted, current["organizer"]["email"], w.email)
+    organizer = organizer or current["organizer"]
+    fields = clean_fields(wanted, organizer["email"], w.email)
     fields.pop("sequence", None)
     readonly = {k: current[k] for k in _READ_ONLY if k in current}
+    readonly["organizer"] = organizer
     ev, span = w.finish(readonly, fields)
     bump = any(ev.get(k) != current.get(k) for k in _TIME_FIELDS)
     ev["sequence"] = given_seq if isinstance(given_seq, int) else current.get("sequence", 0) + int(bump)
