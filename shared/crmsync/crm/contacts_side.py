@@ -15,13 +15,13 @@ from ..model.link import Canon
 from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
+from .bulk_writes import BULK_MAX, write_result
 from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Contact
-from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
+from .port import BulkCreate, BulkDelete, BulkOp, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
 
-BULK_MAX = 500
 PAGE = 1000
 # Canonical contact field -> the CRM contract's field (the default field mapping).
 NAME_FIELDS = {
@@ -192,26 +192,10 @@ class CrmContacts:
             if missing:
                 self._load_company_names([r.record for r in results if isinstance(r.record, Contact)])
             out.extend(
-                self._result(op, res, missing_ok)
+                write_result(op, res, Contact, self._record_change, missing_ok=missing_ok, what="contact")
                 for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
             )
         return out
-
-    def _result(self, op: WriteOp, res: BulkResult, missing_ok: bool) -> WriteResult:
-        if res.ok:
-            canon = None
-            rid = op.target_id
-            version = None
-            if isinstance(res.record, Contact):
-                rid, version = res.record.id, str(res.record.version)
-                canon = self._record_change(res.record).canon
-            return WriteResult(op.key, True, rid, version, canon)
-        if res.status == 404 and missing_ok:
-            return WriteResult(op.key, True, op.target_id)
-        if res.status == 412:
-            return WriteResult(op.key, False, conflict=True, error="the CRM record changed since it was read")
-        transient = res.status == 429 or res.status >= 500
-        return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
 
     def _guard(self, name: str) -> AbstractContextManager[None]:
         return guard(self.counter, name)

@@ -22,13 +22,12 @@ from ..model.settings import KindSettings
 from ..model.task import COMPLETED, canonical_task
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
-from .converge import bulk_converging
+from .bulk_writes import bulk_write
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Task
-from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
+from .port import BulkCreate, BulkDelete, BulkOp, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
 
-BULK_MAX = 500
 PAGE = 1000
 
 
@@ -170,30 +169,18 @@ class CrmTasks:
         return self._bulk(ops, bulk, missing_ok=True)
 
     def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
-        out: list[WriteResult] = []
-        for start in range(0, len(bulk), BULK_MAX):
-            with self._guard("crm.bulk"):
-                results = bulk_converging(
-                    self.connector, "tasks", bulk[start : start + BULK_MAX], on_behalf_of=self.crm_user_id
-                )
-            out.extend(
-                self._result(op, res, missing_ok)
-                for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
-            )
-        return out
-
-    def _result(self, op: WriteOp, res: BulkResult, missing_ok: bool) -> WriteResult:
-        if res.ok:
-            if isinstance(res.record, Task):
-                change = self._record_change(res.record)
-                return WriteResult(op.key, True, change.id, change.version, change.canon)
-            return WriteResult(op.key, True, op.target_id)
-        if res.status == 404 and missing_ok:
-            return WriteResult(op.key, True, op.target_id)
-        if res.status == 412:
-            return WriteResult(op.key, False, conflict=True, error="the CRM task changed since it was read")
-        transient = res.status == 429 or res.status >= 500
-        return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
+        return bulk_write(
+            self.connector,
+            "tasks",
+            ops,
+            bulk,
+            crm_user_id=self.crm_user_id,
+            counter=self.counter,
+            record_type=Task,
+            record_change=self._record_change,
+            missing_ok=missing_ok,
+            what="task",
+        )
 
     def _guard(self, name: str) -> AbstractContextManager[None]:
         return guard(self.counter, name)
