@@ -107,12 +107,21 @@ class KindSync:
         links = self._links(crm, google, all_links=report.full)
         self._reread_stale(crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
         crm_gone = self._fetch_hinted(crm, google, links)
+        self._keys = dict(cursor.extra.get(CRM_CREATING) or {})
         inputs = Inputs(
-            self.kind, crm, google, links, self.settings, c_listing.full, g_listing.full, self.match_keys, crm_gone
+            self.kind,
+            crm,
+            google,
+            links,
+            self.settings,
+            c_listing.full,
+            g_listing.full,
+            self.match_keys,
+            crm_gone,
+            frozenset(self._keys),
         )
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
-        self._keys = dict(cursor.extra.get(CRM_CREATING) or {})
         earlier = list(cursor.extra.get(UNREPORTED) or [])  # resolved by a run that died before reporting
         self._cursor = cursor
         self._write_ahead(plan)

@@ -45,6 +45,9 @@ class Inputs:
     google_full: bool = False
     match_keys: MatchKeys | None = None
     crm_gone: frozenset[str] = field(default_factory=frozenset)  # hinted CRM ids confirmed deleted
+    # Google ids whose CRM create an earlier run sent without confirming it (its reply was lost):
+    # their retry replays that create, so they are never matched to another record meanwhile.
+    sent_to_crm: frozenset[str] = field(default_factory=frozenset)
 
 
 def _writable(settings: KindSettings, side: Side) -> bool:

@@ -79,7 +79,9 @@ class UnlinkedPairing:
         for gid in paired_google:
             google_new.pop(gid, None)
         if self.inp.match_keys is not None:
+            sent = {gid: google_new.pop(gid) for gid in list(google_new) if gid in self.inp.sent_to_crm}
             self._match(crm_new, google_new)
+            google_new.update(sent)  # created again under the same key: a replay of the first create
         for cid, c in crm_new.items():
             self._create(Side.GOOGLE, c, crm_id=cid, google_id=None)
         for gid, g in google_new.items():

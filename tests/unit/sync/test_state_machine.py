@@ -834,3 +834,22 @@ def test_regression_google_only_organisation_survives_a_crm_edit() -> None:
     assert w.google.records[gid].canon["company"] == "Beta AG"
     [link] = w.all_links()
     assert (link.base["company"], link.crm_held) == ("Beta AG", {"company": None})
+
+
+def test_regression_retried_create_replays_rather_than_matching_the_record_it_made() -> None:
+    # Found by this machine (explore profile): a CRM create's reply is lost, the user clears the new
+    # CRM record's title, and the retry matched the Google contact with that record by phone — two
+    # records "made apart" whose values add up — so the cleared title came back. A Google record whose
+    # create was sent is not matched any more: the retry replays the create and links as created.
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt", "title": "CEO", "phones": PHONE}))
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    [cid] = list(w.crm_live())
+    w.crm_update(cid, {"title": None})
+    converge(w, lambda _: None)
+    assert w.crm_live()[cid][0]["title"] is None
+    assert w.google.records[gid].canon["title"] is None
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)

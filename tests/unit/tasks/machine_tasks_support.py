@@ -428,7 +428,14 @@ class Model:
         return any(
             self.groups.find(r.node) == group
             and (
-                (r.seq > e.seq and (r.node == e.node or holds(r.snapshot, e.field, e.key, e.value)))
+                (
+                    r.seq > e.seq
+                    and (
+                        r.node == e.node
+                        or holds(r.snapshot, e.field, e.key, e.value)
+                        or self.moot(e.field, e.key, r.snapshot)  # superseded before the record went
+                    )
+                )
                 or (r.seq < e.seq and r.node != e.node and holds(r.snapshot, e.field, e.key, e.value))
             )
             for r in self.removals
