@@ -263,6 +263,12 @@ class _Reconciler(UnlinkedPairing):
         self, link: Link, gone: Side, other_changed: Canon | None, versions: Versions, left: bool = False
     ) -> None:
         target = gone.other
+        moved = self.recreated.get(link.crm_id) if gone is Side.GOOGLE and not left else None
+        if moved is not None and other_changed is None:
+            # Gone from where it was, but a Google record carrying this pair's CRM id is here (the
+            # user moved the event to another calendar we read): the pair follows it, edits merged.
+            self._adopt(link, link.base, moved, versions)
+            return
         keep = other_changed is not None and self.s.delete_conflict is DeleteConflictRule.KEEP_EDITED
         if keep and left:
             # Taken out of scope on one side, edited on the other: both records still exist. Keep
