@@ -90,6 +90,8 @@ class KindSync:
     _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
     _unfinished: bool = field(default=False, init=False)
     _keys: dict[str, str] = field(default_factory=dict, init=False)  # see CRM_CREATING
+    _sent_before: frozenset[str] = field(default_factory=frozenset, init=False)  # Google ids: creates retried
+    _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
     _cursor: Cursor | None = field(default=None, init=False)  # this run's cursor (written ahead, see _write_ahead)
 
     def run(self) -> KindReport:
@@ -107,7 +109,11 @@ class KindSync:
         links = self._links(crm, google, all_links=report.full)
         self._reread_stale(crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
         crm_gone = self._fetch_hinted(crm, google, links)
-        self._keys = dict(cursor.extra.get(CRM_CREATING) or {})
+        # A create key whose Google record has a link was confirmed (by a run that saved the link
+        # and then stopped): it must never replay again.
+        linked = {lk.google_id for lk in links}
+        self._keys = {g: t for g, t in (cursor.extra.get(CRM_CREATING) or {}).items() if g not in linked}
+        self._sent_before = frozenset(self._keys)
         inputs = Inputs(
             self.kind,
             crm,
@@ -144,13 +150,15 @@ class KindSync:
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
-        pending = CRM_CREATING in cursor.extra or UNREPORTED in cursor.extra
+        keys_before = cursor.extra.get(CRM_CREATING)
+        if report.complete:
+            self._settle_keys(cursor, google)
+        pending = cursor.extra.get(CRM_CREATING) != keys_before or UNREPORTED in cursor.extra or self._relist
         if report.complete and not (unchanged and not full and not pending):
-            cursor.extra.pop(CRM_CREATING, None)  # every create sent is confirmed (linked) or refused for good
             cursor.extra.pop(UNREPORTED, None)  # reported now
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
-            cursor.full_sync = False
+            cursor.full_sync = self._relist
             cursor.updated_at = self.clock()
             if full:
                 cursor.extra[LISTED_IN_FULL] = cursor.updated_at.isoformat()
@@ -316,7 +324,36 @@ class KindSync:
     def _save_links(self) -> None:
         """Persist this run's link changes, one per link document."""
         changes = self._link_changes.values()
-        self.store.save_links([lk for lk, keep in changes if keep], [lk for lk, keep in changes if not keep])
+        upserts = [lk for lk, keep in changes if keep]
+        self._check_replays(upserts)
+        self.store.save_links(upserts, [lk for lk, keep in changes if not keep])
+
+    def _settle_keys(self, cursor: Cursor, google: dict[str, Change]) -> None:
+        """After a complete run, forget the create keys it confirmed (linked) or settled (the
+        Google record was listed: deleted, or refused by the CRM); keep those of Google records
+        out of scope meanwhile — when they come back, their create replays, never twins."""
+        linked = {lk.google_id for lk, _ in self._link_changes.values()}  # linked, or unlinked again
+        left = {
+            gid: tag
+            for gid, tag in self._keys.items()
+            if gid not in linked and (gid not in google or not google[gid].in_scope)
+        }
+        if left:
+            cursor.extra[CRM_CREATING] = left
+        else:
+            cursor.extra.pop(CRM_CREATING, None)
+
+    def _check_replays(self, upserts: list[Link]) -> None:
+        """A CRM create retried from an earlier run (its key kept in the cursor) may return a record
+        that meanwhile got a Google copy of its own (its Google source was out of scope then): that
+        copy loses its link here, so both sides are listed in full next run, where it is found by
+        the CRM id it carries and deleted as ours and a duplicate."""
+        retried = {lk.crm_id: lk for lk in upserts if lk.google_id in self._sent_before}
+        if not retried:
+            return
+        before = self.store.links_by_crm(self.kind, sorted(retried))
+        if any(old.google_id != retried[cid].google_id for cid, old in before.items()):
+            self._relist = True
 
     def _progress(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:

@@ -853,3 +853,44 @@ def test_regression_retried_create_replays_rather_than_matching_the_record_it_ma
     assert w.google.records[gid].canon["title"] is None
     [link] = w.all_links()
     assert (link.crm_id, link.google_id) == (cid, gid)
+
+
+def test_regression_retried_create_replays_a_record_that_got_a_google_copy_meanwhile() -> None:
+    # Found by this machine (explore profile): a CRM create's reply is lost; before the retry its
+    # Google source leaves the scope, so the new CRM record looks new and gets a Google copy; the
+    # source comes back and the retried create replays that record, now linked twice. The copy's
+    # link is replaced, the next run lists both sides in full and deletes the copy (ours, a duplicate).
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt"}))
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    [copy] = [g for g in w.google.records if g != gid]
+    w.google.set_scope(gid, True)
+    converge(w, lambda _: None)
+    [cid] = list(w.crm_live())
+    assert list(w.google.records) == [gid]  # the copy is gone
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)
+    assert copy not in w.google.records
+
+
+def test_regression_a_create_confirmed_by_a_stopped_run_never_replays_a_deleted_record() -> None:
+    # Found by this machine: a run links a CRM create and then dies; its key stayed pending, the
+    # record was later deleted (its Google source left the scope), and when the source came back the
+    # kept key replayed the deleted record. A key whose Google record has a link is confirmed.
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt"}))
+    w.crm_create(gcanon({"given": "Ben", "family": "Meyer"}), tagged=True)  # a Google create to crash on
+    w.google.crash_after_writes = 0
+    with pytest.raises(TransientError):
+        w.sync()
+    assert [lk.google_id for lk in w.all_links()] == [gid]  # the CRM create was linked before the crash
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    w.google.set_scope(gid, True)
+    converge(w, lambda _: None)
+    assert sorted(c["given"] for c, _ in w.crm_live().values()) == ["Anna", "Ben"]
+    assert len(w.all_links()) == 2
