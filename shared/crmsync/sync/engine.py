@@ -133,6 +133,7 @@ class KindSync:
         self._write_ahead(plan)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
+        self._drop_dead_replays(applied, crm)
         reread = _replayed_since(applied, crm) + applied.recreated
         try:
             for _ in range(MAX_REMERGE_ROUNDS):
@@ -342,6 +343,25 @@ class KindSync:
             cursor.extra[CRM_CREATING] = left
         else:
             cursor.extra.pop(CRM_CREATING, None)
+
+    def _drop_dead_replays(self, applied: Applied, listed: dict[str, Change]) -> None:
+        """A create retried with a key kept from an earlier run replays the record that key made,
+        even one the user has deleted since (while its Google source was out of scope): such a
+        link is dropped and the key moved on, so the next run creates a new record."""
+        suspects = [lk for lk in applied.crm_created if lk.google_id in self._sent_before and lk.crm_id not in listed]
+        if not suspects:
+            return
+        alive = self.crm.get([lk.crm_id for lk in suspects])
+        dead = [lk for lk in suspects if lk.crm_id not in alive or alive[lk.crm_id].canon is None]
+        for lk in dead:
+            self._link_changes.pop(lk.doc_id, None)
+            tag = self._keys.get(lk.google_id, "")
+            self._keys[lk.google_id] = f"{tag}-after-{lk.crm_id}"
+        if dead:
+            assert self._cursor is not None
+            self._cursor.extra[CRM_CREATING] = dict(self._keys)
+            self.store.save_cursor(self._cursor)
+            self._unfinished = True
 
     def _check_replays(self, upserts: list[Link]) -> None:
         """A CRM create retried from an earlier run (its key kept in the cursor) may return a record

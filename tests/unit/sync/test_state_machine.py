@@ -894,3 +894,24 @@ def test_regression_a_create_confirmed_by_a_stopped_run_never_replays_a_deleted_
     converge(w, lambda _: None)
     assert sorted(c["given"] for c, _ in w.crm_live().values()) == ["Anna", "Ben"]
     assert len(w.all_links()) == 2
+
+
+def test_regression_a_kept_key_never_links_a_record_the_user_deleted_meanwhile() -> None:
+    # Found by this machine (explore profile): a create's reply is lost; the user deletes the new CRM
+    # record while its Google source is out of scope; when the source comes back, its kept key
+    # replayed the deleted record and linked it. Such a replay is dropped and a new record made.
+    w = World()
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt"}))
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    [first] = list(w.crm_live())
+    w.crm_delete(first)
+    w.google.set_scope(gid, False)
+    converge(w, lambda _: None)
+    w.google.set_scope(gid, True)
+    converge(w, lambda _: None)
+    [cid] = list(w.crm_live())
+    assert cid != first
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)
