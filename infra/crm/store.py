@@ -276,10 +276,11 @@ def _user(row: tuple[Any, ...] | None) -> User | None:
 
 
 def reused_extra(original: dict[str, Any], actor: User | None) -> dict[str, Any]:
-    """What a key-reuse problem tells the caller: the id of the record the key created, when that
-    caller owns it (so a client whose create reply was lost can find and update its record)."""
+    """What a key-reuse problem tells the caller: the record the key created, as created (id and
+    body), when that caller owns it — a client whose create reply was lost and whose source
+    changed before the retry can then merge rather than make a second record."""
     if actor is None or actor.role == "admin" or original.get("owner_id") == actor.id:
-        return {"record_id": original["id"]}
+        return {"record_id": original["id"], "record": original}
     return {}
 
 

@@ -79,6 +79,12 @@ class WriteResult:
     error: str | None = None
     conflict: bool = False  # etag/version mismatch: re-read and re-merge
     transient: bool = False
+    # The record exists but may not hold what was sent (a create replayed with a changed body):
+    # its content is not taken as written; the engine re-reads and merges it.
+    unconfirmed: bool = False
+    # A create that found the record it was meant to make already there, made from an earlier
+    # version of its source: ``canon`` is that record as first created, the base to merge from.
+    replayed_other: bool = False
 
 
 class RecordSide(Protocol):

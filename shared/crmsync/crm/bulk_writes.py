@@ -30,8 +30,12 @@ def write_result(
     conflict (412), a delete of a record already gone (``missing_ok``), or an error."""
     if res.ok:
         if isinstance(res.record, record_type):
+            if res.record.version == 0:  # see converge.py: ours, possibly edited since; re-read it
+                return WriteResult(op.key, True, res.record.id, None, None, unconfirmed=True)
             change = record_change(res.record)
-            return WriteResult(op.key, True, res.record.id, str(res.record.version), change.canon)
+            return WriteResult(
+                op.key, True, res.record.id, str(res.record.version), change.canon, replayed_other=res.replayed_other
+            )
         return WriteResult(op.key, True, op.target_id)
     if res.status == 404 and missing_ok:
         return WriteResult(op.key, True, op.target_id)

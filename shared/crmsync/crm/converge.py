@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .models import Kind
-from .port import BulkCreate, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmIdempotencyReuse, record_body
+from .models import Kind, parse_record
+from .port import BulkCreate, BulkOp, BulkResult, CrmConnector, CrmIdempotencyReuse
 
 MAX_ROUNDS = 3  # a derived key may itself have been used by a lost attempt
 
@@ -30,17 +30,29 @@ def bulk_converging(
             break
         found = {r.id: r for r in connector.get_many(kind, sorted(set(reused.values())), on_behalf_of=on_behalf_of)}
         retry: list[BulkOp] = []
+        where: list[int] = []
         for i, rid in reused.items():
             op = current[i]
             assert isinstance(op, BulkCreate)
             rec = found.get(rid)
             if rec is not None:
-                retry.append(BulkUpdate(rid, rec.version, record_body(op.record)))
-            else:
-                retry.append(BulkCreate(op.record, f"{op.idempotency_key}-after-{rid}"[:255]))
+                # Ours, possibly edited since by the user: never overwritten blindly. Answered with
+                # the record as first created (the merge base), so the engine merges both sides'
+                # edits against it; without it, as a record of unknown version (0) to re-read.
+                error = results[i].error
+                first = error.original if isinstance(error, CrmIdempotencyReuse) else None
+                if first is not None:
+                    results[i] = BulkResult(results[i].index, 200, parse_record(kind, first), replayed_other=True)
+                else:
+                    results[i] = BulkResult(results[i].index, 200, rec.model_copy(update={"version": 0}))
+                continue
+            retry.append(BulkCreate(op.record, f"{op.idempotency_key}-after-{rid}"[:255]))
+            where.append(i)
+        if not retry:
+            break
         answers = connector.bulk(kind, retry, on_behalf_of=on_behalf_of)
-        for (i, _), new_op, res in zip(reused.items(), retry, answers, strict=True):
-            current[i] = new_op if isinstance(new_op, BulkCreate) else current[i]
+        for i, new_op, res in zip(where, retry, answers, strict=True):
+            current[i] = new_op
             results[i] = BulkResult(results[i].index, res.status, res.record, res.error)
     return results
 

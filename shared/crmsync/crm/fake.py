@@ -201,7 +201,10 @@ class FakeCrm:
                     "CRM 422: this Idempotency-Key was already used for a different request",
                     errors=[FieldError("", "Idempotency-Key reused with a different body")],
                     status=422,
-                    problem={"type": "idempotency-key-reused", **({"record_id": seen[1]["id"]} if owned else {})},
+                    problem={
+                        "type": "idempotency-key-reused",
+                        **({"record_id": seen[1]["id"], "record": copy.deepcopy(seen[1])} if owned else {}),
+                    },
                 )
             return copy.deepcopy(seen[1])
         clean, errors = validate_record(kind, body)

@@ -62,6 +62,12 @@ class CrmIdempotencyReuse(CrmValidation):
         value = self.problem.get("record_id")
         return str(value) if value else None
 
+    @property
+    def original(self) -> dict[str, Any] | None:
+        """The record as the key created it, when the CRM says (the caller owns it)."""
+        value = self.problem.get("record")
+        return dict(value) if isinstance(value, Mapping) else None
+
 
 class CrmAuthError(CrmError):
     """Missing or wrong API key (401), or the acting user may not do this (403)."""
@@ -133,6 +139,9 @@ class BulkResult:
     status: int
     record: Record | None = None
     error: CrmError | None = field(default=None)
+    # A create answered with the record its key made before, with another body (see crm/converge.py):
+    # ``record`` is that record as first created.
+    replayed_other: bool = False
 
     @property
     def ok(self) -> bool:

@@ -25,6 +25,7 @@ class Applied:
     errors: list[str] = field(default_factory=list)
     conflicted: list[Step] = field(default_factory=list)  # etag/version mismatch: re-read and re-merge
     crm_created: list[Link] = field(default_factory=list)  # links to records a CRM create returned
+    unconfirmed: list[Link] = field(default_factory=list)  # links whose written side must be re-read
     recreated: list[Link] = field(default_factory=list)  # of those, re-creates of a linked pair (merge again)
     transient: bool = False  # some write failed transiently: do not advance cursors
     stopped: bool = False  # the budget ran out before every write was sent
@@ -155,6 +156,13 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
     if not all_ok and step.link is None:
         return  # a new pair whose merge did not reach both sides: the next run pairs it again
     base = step.base if all_ok else (step.link.base if step.link else step.base)
+    crm_res = res.get(Side.CRM)
+    first = crm_res is not None and crm_res.ok and crm_res.replayed_other and crm_res.canon is not None
+    if first:
+        # The CRM already held the record this create was for, made from an earlier version of
+        # its Google source: that is the last agreed state; both sides merge their edits from it.
+        assert crm_res is not None and crm_res.canon is not None
+        base = crm_res.canon
     link = Link(
         kind=kind,
         crm_id=crm_id,
@@ -165,6 +173,8 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else ""),
         google_hash=STALE
         if Side.GOOGLE in step.stale
+        else ""
+        if first
         else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else ""),
         crm_version=_int(_version(res.get(Side.CRM)) or step.crm_version),
         google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
@@ -176,6 +186,8 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
     if step.link is not None and step.link.crm_id != crm_id:
         out.deletes.append(step.link)  # re-created in the CRM under a new id: the old link document goes
     out.upserts.append(link)
+    if any(r is not None and r.unconfirmed for r in res.values()):
+        out.unconfirmed.append(link)
     crm_write = step.write_to(Side.CRM)
     if all_ok and crm_write is not None and crm_write.op is Op.CREATE:
         out.crm_created.append(link)
@@ -192,6 +204,8 @@ def _version(res: WriteResult | None) -> str | None:
 
 
 def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
+    if res is not None and res.ok and res.unconfirmed:
+        return ""  # unknown until re-read: compared with the base, never taken as an echo
     if res is not None and res.ok and res.canon is not None:
         return content_hash(res.canon)  # what the side really holds now
     if expected is not None:

@@ -26,6 +26,8 @@ LISTED_IN_FULL = "listed_in_full_at"  # cursor.extra: when both sides were last 
 # cursor.extra: Google id -> idempotency source of CRM creates sent but not yet confirmed by a
 # complete run, written before they are sent (a lost reply or a crash replays them, never twins).
 CRM_CREATING = "crm_creating"
+CRM_CREATING_AT = "crm_creating_at"  # cursor.extra: Google id -> when its CRM create was first sent
+CLOCK_SKEW = timedelta(minutes=5)  # between our clock and the CRM's record times
 
 
 @dataclass
@@ -91,7 +93,10 @@ class KindSync:
     _unfinished: bool = field(default=False, init=False)
     _keys: dict[str, str] = field(default_factory=dict, init=False)  # see CRM_CREATING
     _sent_before: frozenset[str] = field(default_factory=frozenset, init=False)  # Google ids: creates retried
-    _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
+    _relist: bool = field(default=False, init=False)
+    _reported: bool = field(
+        default=False, init=False
+    )  # waiting conflicts were reported: save the cursor  # list both sides in full next run (see _check_replays)
     _cursor: Cursor | None = field(default=None, init=False)  # this run's cursor (written ahead, see _write_ahead)
 
     def run(self) -> KindReport:
@@ -114,6 +119,7 @@ class KindSync:
         linked = {lk.google_id for lk in links}
         self._keys = {g: t for g, t in (cursor.extra.get(CRM_CREATING) or {}).items() if g not in linked}
         self._sent_before = frozenset(self._keys)
+        defer = self._possibly_ours(cursor, crm, google, links)
         inputs = Inputs(
             self.kind,
             crm,
@@ -125,6 +131,7 @@ class KindSync:
             self.match_keys,
             crm_gone,
             frozenset(self._keys),
+            defer,
         )
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
@@ -134,29 +141,29 @@ class KindSync:
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
         self._drop_dead_replays(applied, crm)
-        reread = _replayed_since(applied, crm) + applied.recreated
+        reread = _replayed_since(applied, crm) + applied.recreated + applied.unconfirmed
         try:
             for _ in range(MAX_REMERGE_ROUNDS):
                 again = [s.link for s in applied.conflicted if s.link is not None] + reread
                 if interrupted is not None or not again:
                     break
                 applied = self._remerge(list({lk.doc_id: lk for lk in again}.values()), report)
-                interrupted, reread = applied.interrupted, applied.recreated
+                interrupted, reread = applied.interrupted, applied.recreated + applied.unconfirmed
         except TransientError as err:
             interrupted = err
         self._save_links()
         report.conflicts.extend(c for c in earlier if c not in report.conflicts)
         # Still to merge after the last round: the cursors stay, so the next run sees it all again.
         report.complete = not (self._unfinished or applied.conflicted or reread or interrupted)
+        self._forget_reported(cursor, report)
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
         keys_before = cursor.extra.get(CRM_CREATING)
         if report.complete:
             self._settle_keys(cursor, google)
-        pending = cursor.extra.get(CRM_CREATING) != keys_before or UNREPORTED in cursor.extra or self._relist
+        pending = cursor.extra.get(CRM_CREATING) != keys_before or self._relist or self._reported
         if report.complete and not (unchanged and not full and not pending):
-            cursor.extra.pop(UNREPORTED, None)  # reported now
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
             cursor.full_sync = self._relist
@@ -165,6 +172,47 @@ class KindSync:
                 cursor.extra[LISTED_IN_FULL] = cursor.updated_at.isoformat()
             self.store.save_cursor(cursor)
         return report
+
+    def _possibly_ours(
+        self, cursor: Cursor, crm: dict[str, Change], google: dict[str, Change], links: list[Link]
+    ) -> frozenset[str]:
+        """New CRM records listed since creates whose reply was lost were sent, when those creates
+        are retried now: one of them may be the record such a create made, so none is matched or
+        copied before the retries (replays) say which (the run stays incomplete: the next run,
+        from the same cursors, plans the rest)."""
+        sent_at = cursor.extra.get(CRM_CREATING_AT) or {}
+        retried = [
+            sent_at[g]
+            for g in self._keys
+            if g in sent_at and g in google and google[g].canon is not None and google[g].in_scope
+        ]
+        if not retried:
+            return frozenset()
+        since = datetime.fromisoformat(min(retried)) - CLOCK_SKEW
+        linked = {lk.crm_id for lk in links}
+        out = frozenset(
+            c
+            for c, ch in crm.items()
+            if c not in linked and ch.canon is not None and (ch.updated_at is None or ch.updated_at >= since)
+        )
+        if out:
+            self._unfinished = True
+        return out
+
+    def _forget_reported(self, cursor: Cursor, report: KindReport) -> None:
+        """Conflicts waiting in the cursor that this run's report carries are not waiting any more
+        (a run that stops part-way still reports; only a killed one does not)."""
+        waiting = list(cursor.extra.get(UNREPORTED) or [])
+        left = [c for c in waiting if c not in report.conflicts]
+        if left == waiting:
+            return
+        self._reported = True
+        if left:
+            cursor.extra[UNREPORTED] = left
+        else:
+            cursor.extra.pop(UNREPORTED, None)
+        if not report.complete:
+            self.store.save_cursor(cursor)  # a complete run saves its cursor anyway
 
     def _write_ahead(self, plan: Plan) -> None:
         """Before anything is sent, record in the cursor (one write, only when there is something
@@ -200,6 +248,9 @@ class KindSync:
             return False
         self._keys.update(new)
         cursor.extra[CRM_CREATING] = dict(self._keys)
+        sent_at = dict(cursor.extra.get(CRM_CREATING_AT) or {})
+        now = self.clock().isoformat()
+        cursor.extra[CRM_CREATING_AT] = {g: sent_at.get(g, now) for g in self._keys}
         return True
 
     def _full_due(self, cursor: Cursor) -> bool:
@@ -341,8 +392,11 @@ class KindSync:
         }
         if left:
             cursor.extra[CRM_CREATING] = left
+            sent_at = cursor.extra.get(CRM_CREATING_AT) or {}
+            cursor.extra[CRM_CREATING_AT] = {g: sent_at[g] for g in left if g in sent_at}
         else:
             cursor.extra.pop(CRM_CREATING, None)
+            cursor.extra.pop(CRM_CREATING_AT, None)
 
     def _drop_dead_replays(self, applied: Applied, listed: dict[str, Change]) -> None:
         """A create retried with a key kept from an earlier run replays the record that key made,

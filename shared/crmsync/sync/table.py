@@ -48,6 +48,9 @@ class Inputs:
     # Google ids whose CRM create an earlier run sent without confirming it (its reply was lost):
     # their retry replays that create, so they are never matched to another record meanwhile.
     sent_to_crm: frozenset[str] = field(default_factory=frozenset)
+    # New CRM records that may be the very records those creates made (listed since they were
+    # sent): neither matched nor copied this run — the replays tell which are ours.
+    defer_crm: frozenset[str] = field(default_factory=frozenset)
 
 
 def _writable(settings: KindSettings, side: Side) -> bool:

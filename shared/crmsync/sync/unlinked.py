@@ -78,6 +78,8 @@ class UnlinkedPairing:
                 paired_google.discard(gid)  # the CRM record is out of scope or unknown: treat as a new record
         for gid in paired_google:
             google_new.pop(gid, None)
+        for cid in self.inp.defer_crm:
+            crm_new.pop(cid, None)
         if self.inp.match_keys is not None:
             sent = {gid: google_new.pop(gid) for gid in list(google_new) if gid in self.inp.sent_to_crm}
             self._match(crm_new, google_new)

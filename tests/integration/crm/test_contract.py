@@ -139,10 +139,12 @@ def test_bulk_converging_lands_a_changed_retry_on_the_record_its_key_made(crm: H
     c = crm.connector
     u1 = crm.add_user("u1@example.com", "U One")
     first = c.create("contacts", contact("Anna"), "k-lost", on_behalf_of=u1.id)  # its reply was "lost"
+    c.update("contacts", first.id, {"title": "CFO"}, 1, on_behalf_of=u1.id)  # the user edits it meanwhile
     [item] = bulk_converging(c, "contacts", [BulkCreate(contact("Anna", title="CEO"), "k-lost")], on_behalf_of=u1.id)
     assert item.ok and item.record is not None and item.record.id == first.id
-    assert c.get("contacts", first.id, on_behalf_of=u1.id).title == "CEO"  # type: ignore[union-attr]
-    c.delete("contacts", first.id, item.record.version, on_behalf_of=u1.id)  # the user deletes it meanwhile
+    assert (item.replayed_other, item.record.version, item.record.title) == (True, 1, None)  # as first created
+    assert c.get("contacts", first.id, on_behalf_of=u1.id).title == "CFO"  # type: ignore[union-attr]
+    c.delete("contacts", first.id, 2, on_behalf_of=u1.id)  # the user deletes it meanwhile
     ops = [BulkCreate(contact("Anna", title="CFO"), "k-lost")]
     [again] = bulk_converging(c, "contacts", ops, on_behalf_of=u1.id)
     assert again.ok and again.record is not None and again.record.id != first.id

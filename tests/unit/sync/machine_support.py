@@ -117,6 +117,8 @@ class StableIdCrm:
     def _err(self, err: Any) -> Any:
         if err is not None and err.problem.get("record_id"):
             err.problem["record_id"] = self.stable(err.problem["record_id"])
+            if err.problem.get("record"):
+                err.problem["record"] = {**err.problem["record"], "id": err.problem["record_id"]}
         return err
 
     def __getattr__(self, name: str) -> Any:

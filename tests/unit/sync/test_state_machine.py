@@ -915,3 +915,25 @@ def test_regression_a_kept_key_never_links_a_record_the_user_deleted_meanwhile()
     assert cid != first
     [link] = w.all_links()
     assert (link.crm_id, link.google_id) == (cid, gid)
+
+
+def test_regression_edits_on_both_sides_during_a_lost_reply_merge_from_the_record_as_created() -> None:
+    # Found by this machine (explore profile): a create's reply is lost; the user edits the new CRM
+    # record and the Google source before the retry. The retry's body differs, so the CRM answers
+    # with the record as first created (contract: the key-reuse problem's "record"); both edits merge
+    # from it — here a conflict, resolved by the policy and reported — and nothing is overwritten blindly.
+    w = World(KindSettings(google_group=None, crm_tag=TAG, conflict_policy=ConflictPolicy.CRM_WINS))
+    gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt", "title": "CTO"}))
+    w.flaky.fail.append("bulk_lost")
+    with pytest.raises(TransientError):
+        w.sync()
+    [cid] = list(w.crm_live())
+    w.crm_update(cid, {"title": None})
+    w.google.edit(gid, title="CFO", family="Öz")
+    reports: list[KindReport] = []
+    converge(w, reports.append)
+    assert w.crm_live()[cid][0]["title"] is None and w.google.records[gid].canon["title"] is None  # crm_wins
+    assert w.crm_live()[cid][0]["family"] == w.google.records[gid].canon["family"] == "Öz"  # Google's edit kept
+    assert [c["field"] for r in reports for c in r.conflicts] == ["title"]
+    [link] = w.all_links()
+    assert (link.crm_id, link.google_id) == (cid, gid)
