@@ -26,7 +26,7 @@ LISTED_IN_FULL = "listed_in_full_at"  # cursor.extra: when both sides were last 
 # cursor.extra: Google id -> idempotency source of CRM creates sent but not yet confirmed by a
 # complete run, written before they are sent (a lost reply or a crash replays them, never twins).
 CRM_CREATING = "crm_creating"
-CRM_CREATING_AT = "crm_creating_at"  # cursor.extra: Google id -> when its CRM create was first sent
+CRM_CREATING_AT = "crm_creating_at"  # cursor.extra: when the oldest of those creates was first sent
 CLOCK_SKEW = timedelta(minutes=5)  # between our clock and the CRM's record times
 
 
@@ -180,15 +180,11 @@ class KindSync:
         are retried now: one of them may be the record such a create made, so none is matched or
         copied before the retries (replays) say which (the run stays incomplete: the next run,
         from the same cursors, plans the rest)."""
-        sent_at = cursor.extra.get(CRM_CREATING_AT) or {}
-        retried = [
-            sent_at[g]
-            for g in self._keys
-            if g in sent_at and g in google and google[g].canon is not None and google[g].in_scope
-        ]
-        if not retried:
+        sent_at = cursor.extra.get(CRM_CREATING_AT)
+        retried = [g for g in self._keys if g in google and google[g].canon is not None and google[g].in_scope]
+        if not retried or not isinstance(sent_at, str):
             return frozenset()
-        since = datetime.fromisoformat(min(retried)) - CLOCK_SKEW
+        since = datetime.fromisoformat(sent_at) - CLOCK_SKEW
         linked = {lk.crm_id for lk in links}
         out = frozenset(
             c
@@ -248,9 +244,8 @@ class KindSync:
             return False
         self._keys.update(new)
         cursor.extra[CRM_CREATING] = dict(self._keys)
-        sent_at = dict(cursor.extra.get(CRM_CREATING_AT) or {})
-        now = self.clock().isoformat()
-        cursor.extra[CRM_CREATING_AT] = {g: sent_at.get(g, now) for g in self._keys}
+        if not isinstance(cursor.extra.get(CRM_CREATING_AT), str):
+            cursor.extra[CRM_CREATING_AT] = self.clock().isoformat()
         return True
 
     def _full_due(self, cursor: Cursor) -> bool:
@@ -392,8 +387,6 @@ class KindSync:
         }
         if left:
             cursor.extra[CRM_CREATING] = left
-            sent_at = cursor.extra.get(CRM_CREATING_AT) or {}
-            cursor.extra[CRM_CREATING_AT] = {g: sent_at[g] for g in left if g in sent_at}
         else:
             cursor.extra.pop(CRM_CREATING, None)
             cursor.extra.pop(CRM_CREATING_AT, None)
