@@ -20,13 +20,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from crmsync.crm.port import CrmValidation
-from crmsync.errors import TransientError
 from crmsync.model.event import coherent
 from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
-from crmsync.sync.engine import KindReport, RunInterrupted
+from crmsync.sync.engine import KindReport
 from tests.unit.events.machine_events_support import TZ, EventWorld, day, utc_basic
-from tests.unit.tasks.machine_tasks_support import Model, WorkerCrash, check_pairs, converge
+from tests.unit.tasks.machine_tasks_support import Model, WorkerCrash, check_pairs, converge, sync_once
 
 pytestmark = pytest.mark.unit
 MAX_RECORDS = 4
@@ -369,18 +368,7 @@ class EventSyncMachine(RuleBasedStateMachine):
 
     @rule()
     def sync(self) -> None:
-        run = self.model.runs
-        self.model.runs += 1
-        report: KindReport | None
-        try:
-            report = self.world.sync()
-        except RunInterrupted as err:
-            report = err.report
-        except WorkerCrash:
-            report = None
-            self.model.crashed.append(run)
-        except TransientError:
-            report = None
+        run, report = sync_once(self.world, self.model)
         self.model.observe(run, report, self.world)
         self.world.later()
 

@@ -35,7 +35,7 @@ from crmsync.model.settings import KindSettings
 from crmsync.model.task import TaskOptions, canonical_task, match_keys
 from crmsync.ports import OpCounter
 from crmsync.store.memory import MemoryStore
-from crmsync.sync.engine import KindReport, KindSync
+from crmsync.sync.engine import KindReport, KindSync, RunInterrupted
 from infra.google_emulator import register_all
 from infra.google_emulator.core import SCOPE_CALENDAR, SCOPE_TASKS, EmulatorState
 from infra.google_emulator.server import dispatch
@@ -252,6 +252,22 @@ class TaskWorld:
     def clear_failures(self) -> None:
         self.http.clear()
         self.flaky.fail.clear()
+
+
+def sync_once(world: Any, model: Model) -> tuple[int, KindReport | None]:
+    """One sync as a machine rule sees it: (run number, its report, or None when the run failed
+    or the worker died — a death is remembered in the model)."""
+    run = model.runs
+    model.runs += 1
+    try:
+        return run, world.sync()
+    except RunInterrupted as err:
+        return run, err.report
+    except WorkerCrash:
+        model.crashed.append(run)
+        return run, None
+    except TransientError:
+        return run, None
 
 
 def converge(world: Any, on_report: Any, max_runs: int = 6) -> int:

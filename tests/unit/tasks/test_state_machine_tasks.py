@@ -16,10 +16,9 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from crmsync.errors import TransientError
 from crmsync.model.settings import ConflictPolicy, KindSettings
-from crmsync.sync.engine import KindReport, RunInterrupted
-from tests.unit.tasks.machine_tasks_support import Model, TaskWorld, WorkerCrash, check_pairs, converge
+from crmsync.sync.engine import KindReport
+from tests.unit.tasks.machine_tasks_support import Model, TaskWorld, check_pairs, converge, sync_once
 
 pytestmark = pytest.mark.unit
 MAX_RECORDS = 4
@@ -231,18 +230,7 @@ class TaskSyncMachine(RuleBasedStateMachine):
 
     @rule()
     def sync(self) -> None:
-        run = self.model.runs
-        self.model.runs += 1
-        report: KindReport | None
-        try:
-            report = self.world.sync()
-        except RunInterrupted as err:
-            report = err.report
-        except WorkerCrash:
-            report = None
-            self.model.crashed.append(run)
-        except TransientError:
-            report = None
+        run, report = sync_once(self.world, self.model)
         self._observe(run, report)
         self.world.later()
 
