@@ -30,7 +30,7 @@ def write_result(
     conflict (412), a delete of a record already gone (``missing_ok``), or an error."""
     if res.ok:
         if isinstance(res.record, record_type):
-            if res.record.version == 0:  # see converge.py: ours, possibly edited since; re-read it
+            if res.unconfirmed:  # see converge.py: ours, possibly edited since; re-read it
                 return WriteResult(op.key, True, res.record.id, None, None, unconfirmed=True)
             change = record_change(res.record)
             return WriteResult(

@@ -3,10 +3,12 @@
 crmsync keys each CRM create by the Google record it copies, so a retry replays instead of
 duplicating. If that record changed between the lost reply and the retry, the retry's body
 differs and the CRM refuses the reused key (422) — and naming it afresh would create a second
-record next to the first. The CRM's refusal names the record the key created (contract: the
-problem's ``record_id``, given to its owner): that record is ours, so it is updated to the new
-body instead; if the user deleted it meanwhile, a new record is created under a key derived
-from the deleted one (stable, so a retry of that replays too)."""
+record next to the first. The CRM's refusal carries the record the key created (contract: the
+problem's ``record_id`` and ``record``, given to its owner): that record is ours, so it is the
+create's answer — as first created (``replayed_other``: the engine merges both sides' edits from
+it), or, from a CRM that gives only the id, as it is now (``unconfirmed``: re-read and merged);
+it is never overwritten blindly. If the user deleted it meanwhile, a new record is created under
+a key derived from the deleted one (stable, so a retry of that replays too)."""
 
 from __future__ import annotations
 
@@ -36,15 +38,12 @@ def bulk_converging(
             assert isinstance(op, BulkCreate)
             rec = found.get(rid)
             if rec is not None:
-                # Ours, possibly edited since by the user: never overwritten blindly. Answered with
-                # the record as first created (the merge base), so the engine merges both sides'
-                # edits against it; without it, as a record of unknown version (0) to re-read.
                 error = results[i].error
                 first = error.original if isinstance(error, CrmIdempotencyReuse) else None
                 if first is not None:
                     results[i] = BulkResult(results[i].index, 200, parse_record(kind, first), replayed_other=True)
                 else:
-                    results[i] = BulkResult(results[i].index, 200, rec.model_copy(update={"version": 0}))
+                    results[i] = BulkResult(results[i].index, 200, rec, unconfirmed=True)
                 continue
             retry.append(BulkCreate(op.record, f"{op.idempotency_key}-after-{rid}"[:255]))
             where.append(i)

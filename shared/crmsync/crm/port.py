@@ -142,6 +142,9 @@ class BulkResult:
     # A create answered with the record its key made before, with another body (see crm/converge.py):
     # ``record`` is that record as first created.
     replayed_other: bool = False
+    # A create answered with the record its key made before, as it is now (the CRM did not say how
+    # it was first created): its content is not what was sent; the caller re-reads and merges.
+    unconfirmed: bool = False
 
     @property
     def ok(self) -> bool:

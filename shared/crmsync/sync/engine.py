@@ -93,10 +93,8 @@ class KindSync:
     _unfinished: bool = field(default=False, init=False)
     _keys: dict[str, str] = field(default_factory=dict, init=False)  # see CRM_CREATING
     _sent_before: frozenset[str] = field(default_factory=frozenset, init=False)  # Google ids: creates retried
-    _relist: bool = field(default=False, init=False)
-    _reported: bool = field(
-        default=False, init=False
-    )  # waiting conflicts were reported: save the cursor  # list both sides in full next run (see _check_replays)
+    _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
+    _reported: bool = field(default=False, init=False)  # waiting conflicts were reported: save the cursor
     _cursor: Cursor | None = field(default=None, init=False)  # this run's cursor (written ahead, see _write_ahead)
 
     def run(self) -> KindReport:
