@@ -14,20 +14,14 @@ from ..model.link import Link
 from ..model.settings import KindSettings
 from ..model.state import Cursor
 from ..ports import Change, LinkStore, Listing, RecordSide
-from .apply import Applied, Budget, apply_plan, version_tag
-from .plan import STALE, Op, Plan, Step
+from .apply import Applied, Budget, apply_plan
+from .plan import STALE, Plan
 from .reconcile import Inputs, MatchKeys, reconcile
+from .write_ahead import WriteAhead, conflict_dicts
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_REMERGE_ROUNDS = 2
-UNREPORTED = "unreported_conflicts"  # cursor.extra: conflicts planned by a run that has not reported yet
-MAX_UNREPORTED = 500
 LISTED_IN_FULL = "listed_in_full_at"  # cursor.extra: when both sides were last listed in full
-# cursor.extra: Google id -> idempotency source of CRM creates sent but not yet confirmed by a
-# complete run, written before they are sent (a lost reply or a crash replays them, never twins).
-CRM_CREATING = "crm_creating"
-CRM_CREATING_AT = "crm_creating_at"  # cursor.extra: when the oldest of those creates was first sent
-CLOCK_SKEW = timedelta(minutes=5)  # between our clock and the CRM's record times
 
 
 @dataclass
@@ -91,11 +85,8 @@ class KindSync:
     max_crm_creates: int = 10_000
     _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
     _unfinished: bool = field(default=False, init=False)
-    _keys: dict[str, str] = field(default_factory=dict, init=False)  # see CRM_CREATING
-    _sent_before: frozenset[str] = field(default_factory=frozenset, init=False)  # Google ids: creates retried
     _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
-    _reported: bool = field(default=False, init=False)  # waiting conflicts were reported: save the cursor
-    _cursor: Cursor | None = field(default=None, init=False)  # this run's cursor (written ahead, see _write_ahead)
+    _ahead: WriteAhead | None = field(default=None, init=False)  # this run's write-ahead state
 
     def run(self) -> KindReport:
         """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
@@ -112,12 +103,9 @@ class KindSync:
         links = self._links(crm, google, all_links=report.full)
         self._reread_stale(crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
         crm_gone = self._fetch_hinted(crm, google, links)
-        # A create key whose Google record has a link was confirmed (by a run that saved the link
-        # and then stopped): it must never replay again.
-        linked = {lk.google_id for lk in links}
-        self._keys = {g: t for g, t in (cursor.extra.get(CRM_CREATING) or {}).items() if g not in linked}
-        self._sent_before = frozenset(self._keys)
-        defer = self._possibly_ours(cursor, crm, google, links)
+        ahead = self._ahead = WriteAhead(self.store, cursor, links, self.clock)
+        defer = ahead.possibly_ours(crm, google, links)
+        self._unfinished = self._unfinished or bool(defer)
         inputs = Inputs(
             self.kind,
             crm,
@@ -128,13 +116,11 @@ class KindSync:
             g_listing.full,
             self.match_keys,
             crm_gone,
-            frozenset(self._keys),
+            ahead.sent_before,
             defer,
         )
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
-        earlier = list(cursor.extra.get(UNREPORTED) or [])  # resolved by a run that died before reporting
-        self._cursor = cursor
         self._write_ahead(plan)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
@@ -150,17 +136,17 @@ class KindSync:
         except TransientError as err:
             interrupted = err
         self._save_links()
-        report.conflicts.extend(c for c in earlier if c not in report.conflicts)
+        report.conflicts.extend(c for c in ahead.earlier if c not in report.conflicts)
         # Still to merge after the last round: the cursors stay, so the next run sees it all again.
         report.complete = not (self._unfinished or applied.conflicted or reread or interrupted)
-        self._forget_reported(cursor, report)
+        ahead.forget_reported(report.conflicts, report.complete)
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
         unchanged = (cursor.google_token, cursor.crm_cursor) == (g_listing.next_token, c_listing.next_token)
-        keys_before = cursor.extra.get(CRM_CREATING)
-        if report.complete:
-            self._settle_keys(cursor, google)
-        pending = cursor.extra.get(CRM_CREATING) != keys_before or self._relist or self._reported
+        keys_moved = report.complete and ahead.settle_keys(
+            google, (lk.google_id for lk, _ in self._link_changes.values())
+        )
+        pending = keys_moved or self._relist or ahead.reported
         if report.complete and not (unchanged and not full and not pending):
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
@@ -171,80 +157,11 @@ class KindSync:
             self.store.save_cursor(cursor)
         return report
 
-    def _possibly_ours(
-        self, cursor: Cursor, crm: dict[str, Change], google: dict[str, Change], links: list[Link]
-    ) -> frozenset[str]:
-        """New CRM records listed since creates whose reply was lost were sent, when those creates
-        are retried now: one of them may be the record such a create made, so none is matched or
-        copied before the retries (replays) say which (the run stays incomplete: the next run,
-        from the same cursors, plans the rest)."""
-        sent_at = cursor.extra.get(CRM_CREATING_AT)
-        retried = [g for g in self._keys if g in google and google[g].canon is not None and google[g].in_scope]
-        if not retried or not isinstance(sent_at, str):
-            return frozenset()
-        since = datetime.fromisoformat(sent_at) - CLOCK_SKEW
-        linked = {lk.crm_id for lk in links}
-        out = frozenset(
-            c
-            for c, ch in crm.items()
-            if c not in linked and ch.canon is not None and (ch.updated_at is None or ch.updated_at >= since)
-        )
-        if out:
-            self._unfinished = True
-        return out
-
-    def _forget_reported(self, cursor: Cursor, report: KindReport) -> None:
-        """Conflicts waiting in the cursor that this run's report carries are not waiting any more
-        (a run that stops part-way still reports; only a killed one does not)."""
-        waiting = list(cursor.extra.get(UNREPORTED) or [])
-        left = [c for c in waiting if c not in report.conflicts]
-        if left == waiting:
-            return
-        self._reported = True
-        if left:
-            cursor.extra[UNREPORTED] = left
-        else:
-            cursor.extra.pop(UNREPORTED, None)
-        if not report.complete:
-            self.store.save_cursor(cursor)  # a complete run saves its cursor anyway
-
     def _write_ahead(self, plan: Plan) -> None:
-        """Before anything is sent, record in the cursor (one write, only when there is something
-        new) the keys of the CRM creates — so that a retry after a lost reply or a crash sends the
-        same keys — and the conflicts the plan resolves — so that a run killed before it reports
-        still has them reported, by the next run."""
-        cursor = self._cursor
-        assert cursor is not None, "run() sets the cursor first"
-        conflicts = [c for step in plan.steps for c in _conflict_dicts(step)]
-        changed = self._remember_creates(plan, cursor)
-        waiting = list(cursor.extra.get(UNREPORTED) or [])
-        if any(c not in waiting for c in conflicts):
-            cursor.extra[UNREPORTED] = (waiting + [c for c in conflicts if c not in waiting])[-MAX_UNREPORTED:]
-            changed = True
-        if changed:
-            self.store.save_cursor(cursor)
-
-    def _remember_creates(self, plan: Plan, cursor: Cursor) -> bool:
-        """Add the keys of the CRM creates about to be sent to the cursor; True if any is new."""
-        creates = [
-            s
-            for s in plan.steps
-            if s.google_id and s.link is None and any(w.side is Side.CRM and w.op is Op.CREATE for w in s.writes)
-        ]
-        if len(creates) > self.max_crm_creates:  # the cursor document stays small; a continuation does the rest
-            later = {id(s) for s in creates[self.max_crm_creates :]}
-            plan.steps = [s for s in plan.steps if id(s) not in later]
-            creates, self._unfinished = creates[: self.max_crm_creates], True
-        new = {
-            s.google_id: self._keys.get(s.google_id) or version_tag(s.google_version) for s in creates if s.google_id
-        }
-        if set(new.items()) <= set(self._keys.items()):
-            return False
-        self._keys.update(new)
-        cursor.extra[CRM_CREATING] = dict(self._keys)
-        if not isinstance(cursor.extra.get(CRM_CREATING_AT), str):
-            cursor.extra[CRM_CREATING_AT] = self.clock().isoformat()
-        return True
+        """See ``WriteAhead.record``: before anything is sent."""
+        assert self._ahead is not None, "run() starts the write-ahead state first"
+        if self._ahead.record(plan, self.max_crm_creates):
+            self._unfinished = True
 
     def _full_due(self, cursor: Cursor) -> bool:
         if self.full_every is None:
@@ -336,7 +253,8 @@ class KindSync:
     def _apply(self, plan: Plan, report: KindReport) -> Applied:
         sides: dict[Side, RecordSide] = {Side.CRM: self.crm, Side.GOOGLE: self.google}
         self._progress("applying", 0, sum(len(s.writes) for s in plan.steps))
-        applied = apply_plan(plan, self.kind, sides, now=self.clock(), budget=self.budget, keys=self._keys)
+        keys = self._ahead.keys if self._ahead is not None else {}
+        applied = apply_plan(plan, self.kind, sides, now=self.clock(), budget=self.budget, keys=keys)
         for (side, op), n in applied.done.items():
             key = f"{side.value}.{op.value}"
             report.writes[key] = report.writes.get(key, 0) + n
@@ -346,7 +264,7 @@ class KindSync:
         for step in plan.steps:
             if id(step) in conflicted or (step.writes and id(step) not in applied.attempted):
                 continue  # re-merged, or never sent (budget or a failure): the run that sends it reports it
-            report.conflicts.extend(c for c in _conflict_dicts(step) if c not in report.conflicts)
+            report.conflicts.extend(c for c in conflict_dicts(step) if c not in report.conflicts)
         # A re-merge may undo what an earlier apply of this run did (a link it saved is dropped): the latest wins.
         self._link_changes.update({lk.doc_id: (lk, False) for lk in applied.deletes})
         self._link_changes.update({lk.doc_id: (lk, True) for lk in applied.upserts})
@@ -373,39 +291,22 @@ class KindSync:
         self._check_replays(upserts)
         self.store.save_links(upserts, [lk for lk, keep in changes if not keep])
 
-    def _settle_keys(self, cursor: Cursor, google: dict[str, Change]) -> None:
-        """After a complete run, forget the create keys it confirmed (linked) or settled (the
-        Google record was listed: deleted, or refused by the CRM); keep those of Google records
-        out of scope meanwhile — when they come back, their create replays, never twins."""
-        linked = {lk.google_id for lk, _ in self._link_changes.values()}  # linked, or unlinked again
-        left = {
-            gid: tag
-            for gid, tag in self._keys.items()
-            if gid not in linked and (gid not in google or not google[gid].in_scope)
-        }
-        if left:
-            cursor.extra[CRM_CREATING] = left
-        else:
-            cursor.extra.pop(CRM_CREATING, None)
-            cursor.extra.pop(CRM_CREATING_AT, None)
-
     def _drop_dead_replays(self, applied: Applied, listed: dict[str, Change]) -> None:
         """A create retried with a key kept from an earlier run replays the record that key made,
         even one the user has deleted since (while its Google source was out of scope): such a
         link is dropped and the key moved on, so the next run creates a new record."""
-        suspects = [lk for lk in applied.crm_created if lk.google_id in self._sent_before and lk.crm_id not in listed]
+        assert self._ahead is not None
+        suspects = [
+            lk for lk in applied.crm_created if lk.google_id in self._ahead.sent_before and lk.crm_id not in listed
+        ]
         if not suspects:
             return
         alive = self.crm.get([lk.crm_id for lk in suspects])
         dead = [lk for lk in suspects if lk.crm_id not in alive or alive[lk.crm_id].canon is None]
         for lk in dead:
             self._link_changes.pop(lk.doc_id, None)
-            tag = self._keys.get(lk.google_id, "")
-            self._keys[lk.google_id] = f"{tag}-after-{lk.crm_id}"
         if dead:
-            assert self._cursor is not None
-            self._cursor.extra[CRM_CREATING] = dict(self._keys)
-            self.store.save_cursor(self._cursor)
+            self._ahead.move_on(dead)
             self._unfinished = True
 
     def _check_replays(self, upserts: list[Link]) -> None:
@@ -413,7 +314,8 @@ class KindSync:
         that meanwhile got a Google copy of its own (its Google source was out of scope then): that
         copy loses its link here, so both sides are listed in full next run, where it is found by
         the CRM id it carries and deleted as ours and a duplicate."""
-        retried = {lk.crm_id: lk for lk in upserts if lk.google_id in self._sent_before}
+        sent_before = self._ahead.sent_before if self._ahead is not None else frozenset()
+        retried = {lk.crm_id: lk for lk in upserts if lk.google_id in sent_before}
         if not retried:
             return
         before = self.store.links_by_crm(self.kind, sorted(retried))
@@ -423,22 +325,6 @@ class KindSync:
     def _progress(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(phase, done, total)
-
-
-def _conflict_dicts(step: Step) -> list[dict[str, Any]]:
-    """The conflicts a step resolves, as reported (plain JSON: they also wait in the cursor)."""
-    return [
-        {
-            "crm_id": step.crm_id,
-            "google_id": step.google_id,
-            "field": c.field,
-            "winner": c.winner.value,
-            "policy": c.policy.value,
-            "crm": c.crm,
-            "google": c.google,
-        }
-        for c in step.conflicts
-    ]
 
 
 def _replayed_since(applied: Applied, crm: dict[str, Change]) -> list[Link]:
