@@ -36,8 +36,9 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / ".local"
-DEMO_GOOGLE_ACCOUNT = "demo@example.com"
 DEMO_CRM_USER = "user1@crm.example"
+# The admin's default rule: the Google account's e-mail must be the CRM user's (the emulator has any account).
+DEMO_GOOGLE_ACCOUNT = DEMO_CRM_USER
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 
@@ -100,9 +101,18 @@ def _local_secrets() -> dict[str, str]:
     """Keys of the local deployment, made once and kept in .local/secrets.json (0600)."""
     path = LOCAL / "secrets.json"
     if path.exists():
-        return dict(json.loads(path.read_text()))
+        values = dict(json.loads(path.read_text()))
+        if "session_key" not in values:  # made by an older version: add the session key, its own secret
+            values["session_key"] = secrets.token_urlsafe(48)
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(values, out)
+            tmp.replace(path)
+        return values
     values = {
         "link_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "session_key": secrets.token_urlsafe(48),
         "admin_key": secrets.token_urlsafe(32),
         "crm_key": secrets.token_urlsafe(24),
         "internal": secrets.token_urlsafe(24),
@@ -124,8 +134,10 @@ def _seed_crm(db: Path) -> None:
 
 
 def _connect_demo(web: str, google: str | None, link_key: str, crm_user_id: str) -> requests.Session:
-    """The real connect flow: signed link -> Google consent (auto-approved by the emulator) ->
-    OAuth callback -> settings page. Returns the browser-like session (with its cookie)."""
+    """The real connect flow: signed link -> our confirmation page -> Google consent (auto-approved by
+    the emulator) -> OAuth callback -> settings page. Returns the browser-like session (with its cookie)."""
+    import re
+
     from crmsync.security.links import mint_connect_token
 
     token = mint_connect_token(link_key.encode(), crm_user_id, timedelta(minutes=15), datetime.now(UTC))
@@ -136,7 +148,13 @@ def _connect_demo(web: str, google: str | None, link_key: str, crm_user_id: str)
             json={"auto_approve": True, "default_account": DEMO_GOOGLE_ACCOUNT},
             timeout=10,
         ).raise_for_status()
-    resp = session.get(f"{web}/connect", params={"t": token}, timeout=60)
+    confirm = session.get(f"{web}/connect", params={"t": token}, timeout=60)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', confirm.text)
+    if confirm.status_code != 200 or csrf is None:
+        raise StackError(
+            f"the connect link did not open the confirmation page ({confirm.status_code}): {confirm.text[:500]}"
+        )
+    resp = session.post(f"{web}/connect/confirm", data={"csrf": csrf.group(1)}, timeout=60)
     if google is not None:
         requests.post(google + "/__emulator/settings", json={"auto_approve": False}, timeout=10).raise_for_status()
     if resp.status_code != 200 or "/settings" not in resp.url:
@@ -273,6 +291,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
         "CRMSYNC_OAUTH_CLIENT_ID": client_id,
         "CRMSYNC_OAUTH_CLIENT_SECRET": client_secret,
         "CRMSYNC_LINK_SIGNING_KEY": keys["link_key"],
+        "CRMSYNC_SESSION_KEY": keys["session_key"],
         "CRMSYNC_ADMIN_API_KEY": keys["admin_key"],
         "CRMSYNC_CRM_BASE_URL": crm,
         "CRMSYNC_CRM_API_KEY": keys["crm_key"],
@@ -332,8 +351,10 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     if args.real_google or args.skip_demo:
         from crmsync.security.links import mint_connect_token
 
-        link = mint_connect_token(keys["link_key"].encode(), user.id, timedelta(hours=1), datetime.now(UTC))
-        console.print(f"\nOpen this link in a browser to connect a Google account:\n  {web}/connect?t={link}\n")
+        link = mint_connect_token(keys["link_key"].encode(), user.id, timedelta(minutes=15), datetime.now(UTC))
+        console.print(
+            f"\nOpen this link in a browser within 15 minutes to connect a Google account:\n  {web}/connect?t={link}\n"
+        )
     else:
         _connect_demo(web, google, keys["link_key"], user.id)
         console.print(f"Connected CRM user {user.email} ({user.id}) to Google account {DEMO_GOOGLE_ACCOUNT}")
@@ -360,10 +381,12 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
         time.sleep(1)
     if run:
         console.print(_run_table(run))
-    from crmsync.security.links import mint_connect_token
+    from crmsync.security.links import mint_settings_token
 
-    link = mint_connect_token(keys["link_key"].encode(), user.id, timedelta(hours=1), datetime.now(UTC))
-    console.print(f"\nSettings page (open this connect link in a browser; it signs you in):\n  {web}/connect?t={link}")
+    link = mint_settings_token(keys["link_key"].encode(), user.id, timedelta(minutes=15), datetime.now(UTC))
+    console.print(
+        f"\nSettings page (a settings link: open it within 15 minutes; it signs you in):\n  {web}/settings?t={link}"
+    )
     console.print(f"Google emulator controls: {google}/__emulator/   CRM: {crm}/openapi.json   logs: {LOCAL}/")
     if args.once:
         return 0 if run else 1

@@ -1,6 +1,6 @@
-"""Mint a signed connect link for a CRM user and print it.
+"""Mint a signed connect link (or, with --settings, a settings link) for a CRM user and print it.
 
-    python scripts/mint_connect_link.py --crm-user u1 [--ttl 15m]
+    python scripts/mint_connect_link.py --crm-user u1 [--ttl 15m] [--settings]
 
 Reads CRMSYNC_LINK_SIGNING_KEY and CRMSYNC_BASE_URL from the environment, or from the local
 stack's config file (.local/env, KEY=VALUE lines) when they are not set.
@@ -21,21 +21,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "shared"))
 
 from crmsync.security.errors import KeyTooShort  # noqa: E402
-from crmsync.security.links import mint_connect_token  # noqa: E402
+from crmsync.security.links import MAX_LIFETIME, LinkPurpose, mint_link_token  # noqa: E402
 
 _TTL = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-MAX_TTL = timedelta(days=7)
+MAX_TTL = MAX_LIFETIME  # the server refuses links valid for longer
 
 
 def parse_ttl(text: str) -> timedelta:
-    """'90s', '15m', '2h' or '1d' as a timedelta (at most 7 days)."""
+    """'90s', '15m' or the like as a timedelta (at most 15 minutes: the server refuses longer-lived links)."""
     match = _TTL.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise argparse.ArgumentTypeError(f"--ttl must look like 90s, 15m, 2h or 1d, got {text!r}")
     ttl = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if ttl > MAX_TTL:
-        raise argparse.ArgumentTypeError("--ttl is at most 7d: connect links should be short-lived")
+        raise argparse.ArgumentTypeError("--ttl is at most 15m: crmsync refuses links valid for longer")
     return ttl
 
 
@@ -47,18 +47,21 @@ def local_env(path: Path) -> dict[str, str]:
     return {k.strip(): v.strip().strip("'\"") for k, v in pairs}
 
 
-def mint_link(crm_user: str, ttl: timedelta, env: Mapping[str, str], now: datetime) -> str:
-    """The full connect URL for the CRM user."""
+def mint_link(
+    crm_user: str, ttl: timedelta, env: Mapping[str, str], now: datetime, purpose: LinkPurpose = LinkPurpose.CONNECT
+) -> str:
+    """The full connect (or settings) URL for the CRM user."""
     key, base = env.get("CRMSYNC_LINK_SIGNING_KEY"), env.get("CRMSYNC_BASE_URL")
     if not key:
         raise SystemExit("CRMSYNC_LINK_SIGNING_KEY is not set (environment or .local/env)")
     if not base:
         raise SystemExit("CRMSYNC_BASE_URL is not set (environment or .local/env)")
     try:
-        token = mint_connect_token(key.encode(), crm_user, ttl, now)
+        token = mint_link_token(key.encode(), crm_user, purpose, ttl, now)
     except KeyTooShort as err:
         raise SystemExit(f"CRMSYNC_LINK_SIGNING_KEY: {err}") from None
-    return f"{base.rstrip('/')}/connect?{urlencode({'t': token})}"
+    path = "/connect" if purpose is LinkPurpose.CONNECT else "/settings"
+    return f"{base.rstrip('/')}{path}?{urlencode({'t': token})}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,12 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print a signed crmsync connect link for a CRM user.")
     parser.add_argument("--crm-user", required=True, help="the CRM user id the link is for")
     parser.add_argument("--ttl", type=parse_ttl, default=timedelta(minutes=15), help="validity, e.g. 15m (default)")
+    parser.add_argument("--settings", action="store_true", help="a settings link (for a user already connected)")
     parser.add_argument("--env-file", type=Path, default=ROOT / ".local" / "env", help="fallback KEY=VALUE file")
     args = parser.parse_args(argv)
     if not args.crm_user.strip():
         parser.error("--crm-user must not be empty")
     env = {**local_env(args.env_file), **os.environ}
-    print(mint_link(args.crm_user.strip(), args.ttl, env, datetime.now(UTC)))
+    purpose = LinkPurpose.SETTINGS if args.settings else LinkPurpose.CONNECT
+    print(mint_link(args.crm_user.strip(), args.ttl, env, datetime.now(UTC), purpose))
     return 0
 
 

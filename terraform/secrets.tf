@@ -3,6 +3,7 @@ locals {
   # so they are in neither state nor variables). Key = env var the functions read.
   config_secrets = {
     CRMSYNC_LINK_SIGNING_KEY    = { id = "${var.name}-link-signing-key", readers = ["web"] }
+    CRMSYNC_SESSION_KEY         = { id = "${var.name}-session-key", readers = ["web"] }
     CRMSYNC_OAUTH_CLIENT_SECRET = { id = "${var.name}-oauth-client-secret", readers = ["web", "worker"] }
     CRMSYNC_CRM_API_KEY         = { id = "${var.name}-crm-api-key", readers = ["web", "worker"] }
     CRMSYNC_ADMIN_API_KEY       = { id = "${var.name}-admin-api-key", readers = ["web"] }

@@ -56,7 +56,7 @@ def bootstrap(
 ) -> App:
     """Build the App: real adapters from config for every part not passed in."""
     for secret in config.secrets():
-        redact.register(secret)
+        redact.register(secret, pinned=True)
     store = store if store is not None else _store(config)
     return App(
         config=config,

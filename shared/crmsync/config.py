@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from collections.abc import Mapping
@@ -48,6 +47,9 @@ class Config:
     secret_prefix: str = "crmsync-rt-"
     internal_secret: str | None = None
     log_level: str = "INFO"
+    # Signs session cookies. Its own secret (CRMSYNC_SESSION_KEY), never derived from the link key:
+    # the CRM holds the link key, and must not be able to forge sessions with it. Only the web function needs it.
+    session_signing_key: bytes | None = None
 
     @property
     def is_local(self) -> bool:
@@ -67,13 +69,20 @@ class Config:
 
     @property
     def session_key(self) -> bytes:
-        """The session-cookie signing key, derived from the link key so one secret suffices."""
-        return hmac.new(self.link_signing_key, b"crmsync-session-v1", hashlib.sha256).digest()
+        """The session-cookie signing key (CRMSYNC_SESSION_KEY); ConfigError if it is not configured."""
+        if not self.session_signing_key:
+            raise ConfigError(
+                "CRMSYNC_SESSION_KEY is not set: the web function signs session cookies with it "
+                "(at least 32 random characters, different from CRMSYNC_LINK_SIGNING_KEY)"
+            )
+        return self.session_signing_key
 
     def secrets(self) -> list[str]:
         """Every secret value in the configuration (registered with the log redactor)."""
         values = [self.oauth_client_secret, self.admin_api_key, self.crm_api_key, self.internal_secret]
         values.append(self.link_signing_key.decode("utf-8", "replace"))
+        if self.session_signing_key:
+            values.append(self.session_signing_key.decode("utf-8", "replace"))
         return [v for v in values if v]
 
     @classmethod
@@ -100,6 +109,7 @@ class Config:
             secret_prefix=env.get("CRMSYNC_SECRET_PREFIX") or "crmsync-rt-",
             internal_secret=env.get("CRMSYNC_INTERNAL_SECRET") or None,
             log_level=reader.choice("CRMSYNC_LOG_LEVEL", _LEVELS, "INFO", upper=True),
+            session_signing_key=reader.key("CRMSYNC_SESSION_KEY") if env.get("CRMSYNC_SESSION_KEY") else None,
         )
         config.check()
         return config
@@ -119,6 +129,13 @@ class Config:
             raise ConfigError(f"CRMSYNC_BASE_URL must be https:// (plain http only on localhost), got {self.base_url}")
         if len(self.link_signing_key) < MIN_KEY_BYTES:
             raise ConfigError(f"CRMSYNC_LINK_SIGNING_KEY must be at least {MIN_KEY_BYTES} bytes")
+        if self.session_signing_key is not None:
+            if len(self.session_signing_key) < MIN_KEY_BYTES:
+                raise ConfigError(f"CRMSYNC_SESSION_KEY must be at least {MIN_KEY_BYTES} bytes")
+            if hmac.compare_digest(self.session_signing_key, self.link_signing_key):
+                raise ConfigError(
+                    "CRMSYNC_SESSION_KEY must differ from CRMSYNC_LINK_SIGNING_KEY (the CRM holds the link key)"
+                )
 
 
 class _Reader:

@@ -74,8 +74,9 @@ def web(emulator: EmulatorServer, tmp_path: Path) -> Iterator[Stack]:
 
 
 def consent(page: Any, link: str, email: str, *, uncheck: tuple[str, ...] = (), deny: bool = False) -> None:
-    """Open the link, answer Google's (emulated) consent page and wait to be back on our site."""
+    """Open the link, confirm it is ours, answer Google's (emulated) consent page and wait to be back on our site."""
     page.goto(link)
+    page.click("#confirm-continue")
     page.wait_for_selector("#allow")
     page.fill("#email", email)
     for scope in uncheck:

@@ -57,3 +57,5 @@ class Connection(BaseModel):
     lease: Lease | None = None
     last_run: dict[str, Any] | None = None
     rerun_requested: bool = False
+    # Raised on disconnect and logout: every browser session issued under a lower number is over.
+    session_generation: int = Field(default=0, ge=0)

@@ -133,8 +133,8 @@ class GoogleOidcVerifier:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Authorization header must be 'Bearer <Google OIDC token>'")
+        claims = self._claims(token)  # the token is masked by its shape; registered only once Google's signature holds
         redact.register(token)
-        claims = self._claims(token)
         if claims.get("iss") not in GOOGLE_ISSUERS:
             raise Unauthenticated("token was not issued by Google (unexpected iss)")
         email = claims.get("email")
@@ -192,7 +192,7 @@ class SharedSecretVerifier:
     def __init__(self, secret: str, header: str = "X-CrmSync-Internal") -> None:
         if len(secret) < 16:
             raise ValueError("shared secret must be at least 16 characters; generate one with secrets.token_urlsafe()")
-        redact.register(secret)
+        redact.register(secret, pinned=True)
         self._secret = secret.encode("utf-8")
         self.header = header
 

@@ -14,11 +14,19 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from crmsync.security.errors import check_key
 
 PREFIX = "s1."
 MAX_COOKIE_CHARS = 4096
+
+
+class SessionStage(StrEnum):
+    """What a session may do."""
+
+    CONNECT = "connect"  # opened by a connect link: confirm or cancel, then Google's consent; nothing else
+    SETTINGS = "settings"  # the Google account was verified (or a settings link was used): the settings page
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,8 @@ class Session:
     issued_at: datetime
     expires_at: datetime
     csrf_secret: str
+    stage: SessionStage = SessionStage.SETTINGS
+    generation: int = 0  # the user's session generation when issued; a higher stored one ends the session
 
 
 def _b64(data: bytes) -> str:
@@ -44,7 +54,16 @@ def _mac(key: bytes, signed: str) -> bytes:
     return hmac.new(key, signed.encode("ascii"), hashlib.sha256).digest()
 
 
-def issue_session(key: bytes, crm_user_id: str, connection_id: str | None, ttl: timedelta, now: datetime) -> str:
+def issue_session(
+    key: bytes,
+    crm_user_id: str,
+    connection_id: str | None,
+    ttl: timedelta,
+    now: datetime,
+    *,
+    stage: SessionStage = SessionStage.SETTINGS,
+    generation: int = 0,
+) -> str:
     """Return a signed cookie value for the user (and connection), valid for ttl from now."""
     key = check_key(key, "session key")
     if not crm_user_id:
@@ -59,6 +78,8 @@ def issue_session(key: bytes, crm_user_id: str, connection_id: str | None, ttl: 
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
         "csrf": secrets.token_urlsafe(32),
+        "stg": SessionStage(stage).value,
+        "gen": int(generation),
     }
     signed = PREFIX + _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
     return f"{signed}.{_b64(_mac(key, signed))}"
@@ -77,13 +98,24 @@ def read_session(value: str | None, key: bytes, now: datetime) -> Session | None
         sub, cid, csrf = payload["sub"], payload["cid"], payload["csrf"]
         issued_at = datetime.fromtimestamp(payload["iat"], UTC)
         expires_at = datetime.fromtimestamp(payload["exp"], UTC)
-    except (ValueError, KeyError, TypeError, OverflowError, UnicodeEncodeError):
+        stage, generation = SessionStage(payload["stg"]), payload["gen"]
+    except (ValueError, KeyError, TypeError, OverflowError, OSError, UnicodeEncodeError, AttributeError):
         return None
     if not isinstance(sub, str) or not isinstance(csrf, str) or not (cid is None or isinstance(cid, str)):
         return None
+    if isinstance(generation, bool) or not isinstance(generation, int):
+        return None
     if expires_at <= now:
         return None
-    return Session(crm_user_id=sub, connection_id=cid, issued_at=issued_at, expires_at=expires_at, csrf_secret=csrf)
+    return Session(
+        crm_user_id=sub,
+        connection_id=cid,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        csrf_secret=csrf,
+        stage=stage,
+        generation=generation,
+    )
 
 
 def csrf_token(session: Session) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
 from enum import StrEnum
 from typing import Any
 
@@ -13,8 +16,11 @@ from crmsync.model.settings import Direction, SyncSettings
 from crmsync.services.errors import FieldProblem, InvalidInput
 from crmsync.store.contract import StateStore
 
+log = logging.getLogger(__name__)
+
 
 class ConnectMode(StrEnum):
+    NONE = "none"  # nobody may connect (also what an unreadable stored config falls back to)
     ALL = "all"  # every active CRM user may connect
     USERS = "users"  # only the listed user ids
     ROLES = "roles"  # only users with one of the listed roles
@@ -39,7 +45,7 @@ class ConnectPolicy(BaseModel):
 
     def allows(self, user: User) -> bool:
         """Whether this CRM user may connect."""
-        if not user.active:
+        if not user.active or self.mode is ConnectMode.NONE:
             return False
         if self.mode is ConnectMode.USERS:
             return user.id in self.user_ids
@@ -62,6 +68,22 @@ class KindSwitches(BaseModel):
         return bool(getattr(self, kind.value))
 
 
+class EmailMatch(StrEnum):
+    """How the Google account's verified e-mail must relate to the CRM user's e-mail."""
+
+    EXACT = "exact"  # the same address (case-insensitive)
+    DOMAIN = "domain"  # the same domain (e.g. a company's Google Workspace)
+    ANY = "any"  # any Google account (the confirmation page is the only check)
+
+
+# Which sides a direction lets crmsync write into.
+_WRITES: dict[Direction, frozenset[str]] = {
+    Direction.TWO_WAY: frozenset({"crm", "google"}),
+    Direction.CRM_TO_GOOGLE: frozenset({"google"}),
+    Direction.GOOGLE_TO_CRM: frozenset({"crm"}),
+}
+
+
 class AdminConfig(BaseModel):
     """Global rules. ``sync_enabled`` False pauses every sync at once."""
 
@@ -73,6 +95,35 @@ class AdminConfig(BaseModel):
     connect: ConnectPolicy = ConnectPolicy()
     users_may_edit: bool = True
     defaults: SyncSettings = SyncSettings()
+    # Connecting: the Google account's e-mail must match the CRM user's (exact / domain / any), and
+    # whether one Google account may be joined to several CRM users.
+    email_match: EmailMatch = EmailMatch.EXACT
+    share_google_accounts: bool = False
+
+    @classmethod
+    def deny_all(cls) -> AdminConfig:
+        """The rules used when the stored ones cannot be read and none were read before: nothing is allowed."""
+        return cls(
+            sync_enabled=False,
+            kinds=KindSwitches(contacts=False, events=False, tasks=False),
+            connect=ConnectPolicy(mode=ConnectMode.NONE),
+            users_may_edit=False,
+        )
+
+    def run_settings(self, settings: SyncSettings) -> SyncSettings:
+        """A connection's settings as a run may apply them now: kinds switched off are off, and each
+        direction narrowed to the writes the allowed directions permit (a kind left with none is off)."""
+        permitted = frozenset().union(*(_WRITES[d] for d in self.allowed_directions))
+        changes = {}
+        for kind in Kind:
+            ks = settings.kind(kind)
+            writes = _WRITES[ks.direction] & permitted
+            if not self.kinds.on(kind) or not writes:
+                changes[kind.value] = ks.model_copy(update={"enabled": False})
+            elif writes != _WRITES[ks.direction]:
+                narrowed = next(d for d, w in _WRITES.items() if w == writes)
+                changes[kind.value] = ks.model_copy(update={"direction": narrowed})
+        return settings.model_copy(update=changes)
 
     def enabled_kinds(self) -> list[Kind]:
         """Kinds switched on, in canonical order."""
@@ -89,14 +140,39 @@ def restrict_kinds(settings: SyncSettings, allowed: set[Kind]) -> SyncSettings:
     return settings.model_copy(update=changes)
 
 
+# The last rules read successfully from each store (this instance's memory), kept for fail-closed reads.
+_last_good: weakref.WeakKeyDictionary[Any, AdminConfig] = weakref.WeakKeyDictionary()
+_last_good_lock = threading.Lock()
+
+
 def load_admin_config(store: StateStore) -> AdminConfig:
-    """The stored rules (defaults when none are stored or the stored form no longer validates)."""
+    """The stored rules; defaults when none were ever stored. Fails closed: a stored document that does
+    not validate (an unknown or invalid field) keeps the rules this instance last read, or denies
+    everything if it read none, and logs an error. It never falls back to the open defaults."""
     raw = store.get_global_config()
     try:
-        return AdminConfig.model_validate(raw)
-    except ValidationError:
-        # A config stored by an older version must not take the site down; defaults are the safe reading.
-        return AdminConfig()
+        if not isinstance(raw, dict):
+            raise TypeError(f"the stored admin config is a {type(raw).__name__}, not an object")
+        config = AdminConfig.model_validate(raw)
+    except (ValidationError, TypeError) as err:
+        with _last_good_lock:
+            previous = _last_good.get(store)
+        fallback = "keeping the rules read before" if previous is not None else "denying every connect and sync"
+        log.error(
+            "the stored admin config is invalid (%s); %s until an admin stores valid rules (PUT /admin/config)",
+            "; ".join(f"{p.field}: {p.message}" for p in problems_of(err))
+            if isinstance(err, ValidationError)
+            else str(err),
+            fallback,
+            extra={"admin_config_invalid": True},
+        )
+        return previous if previous is not None else AdminConfig.deny_all()
+    try:
+        with _last_good_lock:
+            _last_good[store] = config
+    except TypeError:  # a store that cannot be weakly referenced: no memory of the last good rules
+        pass
+    return config
 
 
 def parse_admin_config(data: Any) -> AdminConfig:

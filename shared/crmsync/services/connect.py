@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from crmsync.bootstrap import App
-from crmsync.crm.port import CrmError, CrmNotFound, CrmTransient
+from crmsync.crm.models import User
 from crmsync.obs.logging import redact
-from crmsync.security.links import ConnectClaims, verify_connect_token
+from crmsync.security.links import ConnectClaims, verify_connect_token, verify_settings_token
+from crmsync.services.access import allowed_user
 from crmsync.services.admin_config import load_admin_config
-from crmsync.services.errors import NotAllowed, Unavailable
+from crmsync.services.errors import NotAllowed
 from crmsync.services.oauth_flow import make_flow
 from crmsync.services.scopes import scopes_for
 
@@ -39,8 +40,13 @@ class ConnectStart:
 
 
 def verify_link(app: App, token: str) -> ConnectClaims:
-    """Verify a connect link (signature, expiry, single use); raises a security LinkError."""
+    """Verify a connect link (signature, purpose, lifetime, expiry, single use); raises a security LinkError."""
     return verify_connect_token(token, app.config.link_signing_key, app.clock(), StoreNonces(app))
+
+
+def verify_settings_link(app: App, token: str) -> ConnectClaims:
+    """Verify a settings link (signature, purpose, lifetime, expiry, single use); raises a security LinkError."""
+    return verify_settings_token(token, app.config.link_signing_key, app.clock(), StoreNonces(app))
 
 
 def session_binding(session_secret: str) -> str:
@@ -48,29 +54,29 @@ def session_binding(session_secret: str) -> str:
     return hashlib.sha256(("crmsync-oauth-binding:" + session_secret).encode()).hexdigest()
 
 
-def begin_authorization(app: App, crm_user_id: str, binding: str) -> ConnectStart:
-    """Check the user may connect, store a single-use state with the PKCE verifier, return Google's URL."""
+def connecting_user(app: App, crm_user_id: str) -> User:
+    """The CRM user a connect link names, if the admin's rules let them connect (NotAllowed otherwise)."""
     rules = load_admin_config(app.store)
-    try:
-        user = app.crm.user(crm_user_id)
-    except CrmNotFound:
-        raise NotAllowed("The CRM does not know this user any more. Ask your CRM administrator.") from None
-    except CrmTransient as err:
-        raise Unavailable("The CRM did not answer. Try again in a minute.") from err
-    except CrmError as err:
-        raise Unavailable(f"The CRM refused the user lookup ({err.status or 'error'}). Try again later.") from err
-    if not rules.connect.allows(user):
-        raise NotAllowed("Your CRM administrator has not enabled Google sync for your account.")
-    kinds = rules.enabled_kinds()
-    if not kinds:
+    user = allowed_user(app, crm_user_id, rules)
+    if not rules.enabled_kinds():
         raise NotAllowed("Your CRM administrator has turned off every kind of sync, so there is nothing to connect.")
+    return user
+
+
+def begin_authorization(app: App, crm_user_id: str, binding: str) -> ConnectStart:
+    """Check the user may connect, store a single-use state with the PKCE verifier, return Google's URL
+    (with ``login_hint`` set to the CRM user's e-mail, so Google offers the right account)."""
+    user = connecting_user(app, crm_user_id)
+    kinds = load_admin_config(app.store).enabled_kinds()
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)
     redact.register(state)
     redact.register(verifier)
     flow = make_flow(app.config, scopes_for(kinds), state=state)
     flow.code_verifier = verifier  # PKCE: the challenge goes in the URL, the verifier stays in the store
-    url, _ = flow.authorization_url(access_type="offline", prompt="consent", include_granted_scopes="true")
+    url, _ = flow.authorization_url(
+        access_type="offline", prompt="consent", include_granted_scopes="true", login_hint=user.email
+    )
     now = app.clock()
     record = {
         "crm_user_id": crm_user_id,

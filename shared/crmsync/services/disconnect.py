@@ -23,7 +23,8 @@ class DisconnectResult:
 
 
 def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
-    """Revoke, delete the vault entry, mark disconnected, drop links and cursors (never synced records)."""
+    """Revoke, delete the vault entry, mark disconnected, end the user's sessions, drop links and cursors
+    (never synced records)."""
     connection = connection_of(app, crm_user_id)
     try:
         token: str | None = app.vault.get(connection.id)
@@ -33,7 +34,12 @@ def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
     app.vault.delete(connection.id)
     app.store.update_connection(
         connection.id,
-        {"status": ConnectionStatus.DISCONNECTED, "status_reason": "disconnected by the user", "next_sync_at": None},
+        {
+            "status": ConnectionStatus.DISCONNECTED,
+            "status_reason": "disconnected by the user",
+            "next_sync_at": None,
+            "session_generation": connection.session_generation + 1,  # every browser session of the user ends
+        },
     )
     deleted = app.store.delete_connection_data(connection.id)
     log.info("disconnected", extra={"connection_id": connection.id, "revoked": revoked, "links_deleted": deleted})

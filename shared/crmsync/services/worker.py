@@ -189,8 +189,11 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             store.release_lease(task.connection_id, run_id)
             return WorkResult(Outcome.SKIPPED, "this task already ran, or the connection changed meanwhile")
         with log_context(run_id=run_id):
+            # The admin's rules as they are now apply to this run: kinds switched off stay off, and
+            # each direction is narrowed to what the allowed directions permit (never written back).
+            conn = conn.model_copy(update={"settings": admin.run_settings(conn.settings)})
             # A crash inside the run leaves the lease to expire, exactly as a killed instance would.
-            kinds = [k for k in enabled_kinds(conn) if admin.kinds.on(k)]
+            kinds = enabled_kinds(conn)
             result, record = _run(conn, task, run_id, kinds, deps)
             try:
                 _report(conn, task, run_id, result, record, deps)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -65,6 +65,10 @@ class StateStore(Protocol):
         """The connection of a CRM user (the oldest, if several), or None."""
         ...
 
+    def find_connections_by_google_subject(self, subject: str, limit: int = 10) -> list[Connection]:
+        """Connections joined to one Google account (its OpenID subject), any status, at most ``limit``."""
+        ...
+
     def list_connections(
         self, status: ConnectionStatus | None = None, limit: int = 100, start_after: str | None = None
     ) -> Page[Connection]:
@@ -107,8 +111,12 @@ class StateStore(Protocol):
         """Store a short-lived OAuth state record."""
         ...
 
-    def take_oauth_state(self, state_id: str, now: datetime) -> dict[str, Any] | None:
-        """Return and delete the state (single use); None if missing or expired."""
+    def take_oauth_state(
+        self, state_id: str, now: datetime, only_if: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any] | None:
+        """Return the state and delete it (single use) unless ``only_if(state)`` is False, which leaves it
+        in place (a state presented by the wrong browser stays usable by the right one); None if missing
+        or expired."""
         ...
 
     def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ from .rules import (
     LINK_NONCES,
     SECRETS,
     by_crm_user_spec,
+    by_google_subject_spec,
     check_blob,
     check_config,
     check_lease_args,
@@ -121,6 +122,12 @@ class FirestoreStore:
         rows = io.stream(self._client.collection(CONNECTIONS), by_crm_user_spec(crm_user_id))
         self._meter.query(len(rows))
         return connection_from_doc(rows[0][1], f"{CONNECTIONS}/{rows[0][0]}") if rows else None
+
+    def find_connections_by_google_subject(self, subject: str, limit: int = 10) -> list[Connection]:
+        """Connections joined to one Google account (its OpenID subject), any status, at most ``limit``."""
+        rows = io.stream(self._client.collection(CONNECTIONS), by_google_subject_spec(subject, limit))
+        self._meter.query(len(rows))
+        return [connection_from_doc(doc, f"{CONNECTIONS}/{cid}") for cid, doc in rows]
 
     def list_connections(
         self, status: ConnectionStatus | None = None, limit: int = 100, start_after: str | None = None
@@ -282,21 +289,26 @@ class FirestoreStore:
         ref.set(oauth_state_doc(data, expires_at))
         self._meter.commit(writes=1)
 
-    def take_oauth_state(self, state_id: str, now: datetime) -> dict[str, Any] | None:
-        """Return and delete the state (single use); None if missing or expired."""
+    def take_oauth_state(
+        self, state_id: str, now: datetime, only_if: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any] | None:
+        """Return the state and delete it (single use) unless ``only_if(state)`` is False; None if missing
+        or expired."""
         ref = self._client.collection(OAUTH_STATES).document(check_doc_id("OAuth state id", state_id))
         now = check_aware("now", now)
 
-        def body(tx: io.Transaction) -> dict[str, Any] | None:
+        def body(tx: io.Transaction) -> tuple[dict[str, Any] | None, bool]:
             self._meter.gets(1)
             doc = io.get(ref, tx)
-            if doc is not None:
+            result = oauth_state_result(doc, now)
+            take = doc is not None and (result is None or only_if is None or only_if(result))
+            if take:
                 tx.delete(ref)
-            return doc
+            return result, take
 
-        doc = io.run_in_transaction(self._client, body)
-        self._meter.commit(deletes=int(doc is not None))
-        return oauth_state_result(doc, now)
+        result, taken = io.run_in_transaction(self._client, body)
+        self._meter.commit(deletes=int(taken))
+        return result
 
     def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:
         """Record a nonce; False if it was seen before (create-if-absent)."""

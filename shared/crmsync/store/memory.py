@@ -6,7 +6,7 @@ leases, single-use OAuth states and nonces behave as they do in Firestore.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +47,7 @@ from .rules import (
     LINK_NONCES,
     SECRETS,
     by_crm_user_spec,
+    by_google_subject_spec,
     check_blob,
     check_config,
     check_lease_args,
@@ -128,6 +129,12 @@ class MemoryStore:
         rows = self._docs.run(_CONNECTIONS, by_crm_user_spec(crm_user_id))
         self._meter.query(len(rows))
         return connection_from_doc(rows[0][1], f"{CONNECTIONS}/{rows[0][0]}") if rows else None
+
+    def find_connections_by_google_subject(self, subject: str, limit: int = 10) -> list[Connection]:
+        """Connections joined to one Google account (its OpenID subject), any status, at most ``limit``."""
+        rows = self._docs.run(_CONNECTIONS, by_google_subject_spec(subject, limit))
+        self._meter.query(len(rows))
+        return [connection_from_doc(doc, f"{CONNECTIONS}/{cid}") for cid, doc in rows]
 
     def list_connections(
         self, status: ConnectionStatus | None = None, limit: int = 100, start_after: str | None = None
@@ -274,17 +281,22 @@ class MemoryStore:
         self._docs.set((OAUTH_STATES,), check_doc_id("OAuth state id", state_id), doc)
         self._meter.commit(writes=1)
 
-    def take_oauth_state(self, state_id: str, now: datetime) -> dict[str, Any] | None:
-        """Return and delete the state (single use); None if missing or expired."""
+    def take_oauth_state(
+        self, state_id: str, now: datetime, only_if: Callable[[dict[str, Any]], bool] | None = None
+    ) -> dict[str, Any] | None:
+        """Return the state and delete it (single use) unless ``only_if(state)`` is False; None if missing
+        or expired."""
         sid = check_doc_id("OAuth state id", state_id)
         now = check_aware("now", now)
         with self._docs.lock:
             self._meter.gets(1)
             doc = self._docs.get((OAUTH_STATES,), sid)
-            if doc is not None:
+            result = oauth_state_result(doc, now)
+            take = doc is not None and (result is None or only_if is None or only_if(result))
+            if take:
                 self._docs.delete((OAUTH_STATES,), sid)
-        self._meter.commit(deletes=int(doc is not None))
-        return oauth_state_result(doc, now)
+        self._meter.commit(deletes=int(take))
+        return result
 
     def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:
         """Record a nonce; False if it was seen before (create-if-absent)."""

@@ -110,6 +110,15 @@ CONNECTION_BY_CRM_USER = Query(
     ordered=(),
 )
 
+# The connections joined to one Google account (one account, one connection unless shared).
+CONNECTIONS_BY_GOOGLE_SUBJECT = Query(
+    name="connections_by_google_subject",
+    collection=CONNECTIONS,
+    scope="COLLECTION",
+    equality=("google_subject",),
+    ordered=(),
+)
+
 # Admin list of every connection, newest first (single-field order).
 CONNECTIONS_NEWEST = Query(
     name="connections_newest",
@@ -136,6 +145,7 @@ QUERIES: tuple[Query, ...] = (
     LINKS_OF_KIND,
     CONNECTIONS_BY_STATUS,
     CONNECTION_BY_CRM_USER,
+    CONNECTIONS_BY_GOOGLE_SUBJECT,
     CONNECTIONS_NEWEST,
     RECENT_RUNS,
 )

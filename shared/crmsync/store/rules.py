@@ -21,6 +21,7 @@ from .contract import Page, StoreError, check_limit
 from .queries import (
     CONNECTION_BY_CRM_USER,
     CONNECTIONS,
+    CONNECTIONS_BY_GOOGLE_SUBJECT,
     CONNECTIONS_BY_STATUS,
     CONNECTIONS_NEWEST,
     DUE_CONNECTIONS,
@@ -106,6 +107,13 @@ def by_crm_user_spec(crm_user_id: str) -> Spec:
     if not isinstance(crm_user_id, str) or not crm_user_id:
         raise StoreError(f"CRM user id must be a non-empty string, got {crm_user_id!r}")
     return Spec(CONNECTION_BY_CRM_USER, {"crm_user_id": crm_user_id}, limit=1)
+
+
+def by_google_subject_spec(subject: str, limit: int) -> Spec:
+    """The connections joined to one Google account."""
+    if not isinstance(subject, str) or not subject:
+        raise StoreError(f"Google subject must be a non-empty string, got {subject!r}")
+    return Spec(CONNECTIONS_BY_GOOGLE_SUBJECT, {"google_subject": subject}, limit=check_limit("limit", limit, 100))
 
 
 def listing_spec(status: ConnectionStatus | None, limit: int, start_after: str | None) -> Spec:

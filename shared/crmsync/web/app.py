@@ -17,7 +17,7 @@ from crmsync.services.errors import ServiceError
 from crmsync.services.scopes import connection_id_for
 from crmsync.web import api, pages
 from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
-from crmsync.web.responses import as_json, message_page, problem, redirect, service_problem, wants_html
+from crmsync.web.responses import as_json, message_page, problem, redirect, secure, service_problem, wants_html
 
 log = logging.getLogger("crmsync.web")
 
@@ -27,6 +27,9 @@ URLS = Map(
         Rule("/healthz", endpoint="health", methods=["GET"]),
         Rule("/openapi.yaml", endpoint="openapi", methods=["GET"]),
         Rule("/connect", endpoint="connect", methods=["GET"]),
+        Rule("/connect/confirm", endpoint="connect_confirm", methods=["POST"]),
+        Rule("/connect/cancel", endpoint="connect_cancel", methods=["POST"]),
+        Rule("/logout", endpoint="logout", methods=["POST"]),
         Rule("/oauth/callback", endpoint="callback", methods=["GET"]),
         Rule("/reconnect", endpoint="reconnect", methods=["POST"]),
         Rule("/settings", endpoint="settings", methods=["GET", "POST", "PUT"]),
@@ -46,6 +49,7 @@ class WebApp:
     """Serves every public route; ``handle(request)`` for functions-framework, WSGI for werkzeug servers."""
 
     def __init__(self, app: App) -> None:
+        app.config.session_key  # noqa: B018  (fail at start-up, naming CRMSYNC_SESSION_KEY, not on a request)
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -56,7 +60,7 @@ class WebApp:
         trace = request.headers.get("X-Cloud-Trace-Context") or request.headers.get("traceparent")
         started = time.perf_counter()
         with log_context(function="web", trace=trace):
-            resp = self._dispatch(request)
+            resp = secure(self._dispatch(request))
             log.info(
                 "%s %s %s",
                 request.method,
@@ -112,6 +116,14 @@ class WebApp:
             return api.openapi(app)
         if endpoint == "connect":
             return pages.connect_page(app, request)
+        if endpoint == "connect_confirm":
+            return pages.confirm_connect(app, request)
+        if endpoint == "connect_cancel":
+            return pages.cancel_connect(app, request)
+        if endpoint == "logout":
+            return pages.logout(app, request)
+        if endpoint == "settings" and request.method == "GET" and "t" in request.args:
+            return pages.settings_link(app, request)
         if endpoint == "callback":
             return pages.callback(app, request, session_of(app, request))
         if endpoint == "root":

@@ -1,4 +1,8 @@
-"""Who is calling: the browser session cookie, the CRM's server-to-server bearer, or the admin key."""
+"""Who is calling: the browser session cookie, the CRM's server-to-server bearer, or the admin key.
+
+Every request re-checks the admin's connect policy for the user and, for cookie sessions, the user's
+session generation (raised by disconnect and logout), so no session outlives what it was issued for.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,16 @@ from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
 from crmsync.obs.logging import redact
-from crmsync.security.sessions import Session, check_csrf, issue_session, read_session
+from crmsync.security.sessions import Session, SessionStage, check_csrf, issue_session, read_session
+from crmsync.services.access import allowed_user, session_generation
 from crmsync.services.scopes import connection_id_for
 
-SESSION_COOKIE = "crmsync_session"
-SESSION_TTL = timedelta(hours=8)
+# Production: "__Host-" (Secure, Path=/, no Domain: no subdomain can set or shadow it). Plain-http
+# loopback (the local stack and tests) cannot carry a Secure cookie, so it keeps the bare name.
+SESSION_COOKIE = "__Host-crmsync_session"
+LOCAL_SESSION_COOKIE = "crmsync_session"
+SESSION_TTL = timedelta(hours=8)  # a working day
+CONNECT_SESSION_TTL = timedelta(minutes=30)  # from the connect link to Google's consent and back
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -35,13 +44,16 @@ class Caller:
     session: Session | None  # None for the CRM's bearer calls
 
 
+def cookie_name(app: App) -> str:
+    """The session cookie's name for this deployment."""
+    return LOCAL_SESSION_COOKIE if app.config.is_local else SESSION_COOKIE
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() != "bearer ":
         return None
-    value = header[7:].strip()
-    redact.register(value)
-    return value
+    return header[7:].strip()  # masked in logs by pattern ("Bearer ..."), never registered: the caller chose it
 
 
 def _same(a: str, b: str) -> bool:
@@ -49,15 +61,17 @@ def _same(a: str, b: str) -> bool:
 
 
 def session_of(app: App, request: Request) -> Session | None:
-    """The request's valid session, if any."""
-    value = request.cookies.get(SESSION_COOKIE)
-    if value:
-        redact.register(value)
-    return read_session(value, app.config.session_key, app.clock())
+    """The request's authentic, unexpired session cookie (any stage), if any; not yet checked against
+    the user's session generation or the admin's policy (see ``caller``)."""
+    session = read_session(request.cookies.get(cookie_name(app)), app.config.session_key, app.clock())
+    if session is not None and session.generation != session_generation(app, session.crm_user_id):
+        return None  # ended by a disconnect or logout since it was issued
+    return session
 
 
 def caller(app: App, request: Request) -> Caller:
-    """The CRM user behind the request (bearer + X-CRM-User, or the session cookie); else Unauthorized."""
+    """The CRM user behind the request (bearer + X-CRM-User, or a settings session cookie) whom the
+    admin's policy still allows; else Unauthorized (or NotAllowed)."""
     token = _bearer(request)
     if token is not None:
         if not _same(token, app.config.crm_api_key):
@@ -65,10 +79,12 @@ def caller(app: App, request: Request) -> Caller:
         user = (request.headers.get("X-CRM-User") or "").strip()
         if not user:
             raise Unauthorized("server-to-server calls must name the CRM user in the X-CRM-User header")
+        allowed_user(app, user)
         return Caller(user, None)
     session = session_of(app, request)
-    if session is None:
-        raise Unauthorized("sign in through Connect Google in the CRM (no valid session)")
+    if session is None or session.stage is not SessionStage.SETTINGS:
+        raise Unauthorized("sign in through the CRM (Connect Google or Google sync settings): no valid session")
+    allowed_user(app, session.crm_user_id)
     return Caller(session.crm_user_id, session)
 
 
@@ -84,14 +100,25 @@ def is_admin(app: App, request: Request) -> bool:
     return token is not None and _same(token, app.config.admin_api_key)
 
 
-def start_session(app: App, resp: Response, crm_user_id: str) -> Session:
-    """Issue a session cookie for the user on ``resp`` and return the session."""
-    value = issue_session(app.config.session_key, crm_user_id, connection_id_for(crm_user_id), SESSION_TTL, app.clock())
-    redact.register(value)
+def start_session(app: App, resp: Response, crm_user_id: str, stage: SessionStage = SessionStage.SETTINGS) -> Session:
+    """Issue a session cookie for the user on ``resp`` (replacing any other) and return the session.
+    Call it only after the admin's policy allowed the user."""
+    ttl = SESSION_TTL if stage is SessionStage.SETTINGS else CONNECT_SESSION_TTL
+    generation = session_generation(app, crm_user_id)
+    value = issue_session(
+        app.config.session_key,
+        crm_user_id,
+        connection_id_for(crm_user_id),
+        ttl,
+        app.clock(),
+        stage=stage,
+        generation=generation,
+    )
+    redact.register(value)  # issued by us
     resp.set_cookie(
-        SESSION_COOKIE,
+        cookie_name(app),
         value,
-        max_age=int(SESSION_TTL.total_seconds()),
+        max_age=int(ttl.total_seconds()),
         path="/",
         httponly=True,
         secure=not app.config.is_local,
@@ -104,4 +131,4 @@ def start_session(app: App, resp: Response, crm_user_id: str) -> Session:
 
 def end_session(app: App, resp: Response) -> None:
     """Remove the session cookie."""
-    resp.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=not app.config.is_local, samesite="Lax")
+    resp.delete_cookie(cookie_name(app), path="/", httponly=True, secure=not app.config.is_local, samesite="Lax")

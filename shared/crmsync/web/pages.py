@@ -10,15 +10,15 @@ from werkzeug.wrappers import Request, Response
 from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
-from crmsync.obs.logging import redact
 from crmsync.security.links import LinkError, LinkExpired, LinkReplayed
-from crmsync.security.sessions import Session, csrf_token
-from crmsync.services import connect, disconnect, oauth_callback, settings, status, sync_now
+from crmsync.security.sessions import Session, SessionStage, check_csrf, csrf_token
+from crmsync.services import access, connect, disconnect, oauth_callback, settings, status, sync_now
+from crmsync.services.admin_config import EmailMatch, load_admin_config
 from crmsync.services.errors import InvalidInput, NotConnected, ServiceError
-from crmsync.services.scopes import KIND_LABELS
+from crmsync.services.scopes import KIND_LABELS, connection_id_for
 from crmsync.web import forms, options_form
-from crmsync.web.auth import Caller, require_csrf, start_session
-from crmsync.web.responses import html, message_page, redirect
+from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
+from crmsync.web.responses import html, message_page, redirect, render
 
 log = logging.getLogger(__name__)
 NOTICES = {
@@ -50,19 +50,80 @@ SELECTS = [
 ]
 
 
+_MATCH_RULE = {
+    EmailMatch.EXACT: "Sign in to Google with {email}: your administrator requires the same e-mail address.",
+    EmailMatch.DOMAIN: "Sign in to Google with an address at {domain}: your administrator requires it.",
+    EmailMatch.ANY: "Sign in to Google with the account you want to sync with this CRM account.",
+}
+
+
+def _link_refused(err: LinkError, what: str) -> Response:
+    title = _LINK_TITLES.get(type(err), "This link is not valid")
+    log.info("%s link refused: %s", what, type(err).__name__)
+    return message_page(403, title, str(err), next_step=f"Open {what} in the CRM to get a new link.")
+
+
 def connect_page(app: App, request: Request) -> Response:
-    """GET /connect?t=: verify the signed link, start a session, redirect to Google's consent page."""
-    token = request.args.get("t", "")
-    redact.register(token)
+    """GET /connect?t=: verify the signed link and the admin's rules, then ask the person to confirm
+    they are the CRM user it names (no session at all before the rules allow the user)."""
     try:
-        claims = connect.verify_link(app, token)
+        claims = connect.verify_link(app, request.args.get("t", ""))
     except LinkError as err:
-        title = _LINK_TITLES.get(type(err), "This link is not valid")
-        log.info("connect link refused: %s", type(err).__name__)
-        return message_page(403, title, str(err), next_step="Open Connect Google in the CRM to get a new link.")
-    resp = redirect("", status=302)
-    session = start_session(app, resp, claims.crm_user_id)
-    return _authorize(app, session, resp)
+        return _link_refused(err, "Connect Google")
+    user = connect.connecting_user(app, claims.crm_user_id)  # NotAllowed / Unavailable: a page, no cookie
+    rules = load_admin_config(app.store)
+    rule = _MATCH_RULE[rules.email_match].format(email=user.email, domain=user.email.rpartition("@")[2])
+    resp = html("message.html", title="Connect Google", message="")  # headers now, body once the CSRF exists
+    session = start_session(app, resp, user.id, SessionStage.CONNECT)
+    values = {"title": "Connect Google", "user_name": user.name, "user_email": user.email, "rule": rule}
+    resp.set_data(render("confirm.html", csrf=csrf_token(session), **values))
+    return resp
+
+
+def _connect_session(app: App, request: Request) -> Session:
+    """The connect-stage (or settings) session a confirm/cancel form comes from, CSRF checked."""
+    session = session_of(app, request)
+    if session is None:
+        raise NotConnected("This page has expired. Open Connect Google in the CRM again.")
+    if not check_csrf(session, request.form.get("csrf")):
+        raise CsrfFailed("the form has expired or did not come from this site; open Connect Google again")
+    return session
+
+
+def confirm_connect(app: App, request: Request) -> Response:
+    """POST /connect/confirm: the person confirmed they are the CRM user; on to Google's consent."""
+    session = _connect_session(app, request)
+    return _authorize(app, session, redirect("", status=303))
+
+
+def cancel_connect(app: App, request: Request) -> Response:
+    """POST /connect/cancel ("This is not me"): end the session, connect nothing, say what to do."""
+    session = _connect_session(app, request)
+    log.info("connect link declined on the confirmation page", extra={"connection_id": session.connection_id})
+    page = message_page(
+        200,
+        "Nothing was connected",
+        "You said this link is not yours, so nothing was connected and you are signed out.",
+        next_step="If someone sent you this link, do not use it: open Connect Google from your own CRM account. "
+        "Links are personal and work once.",
+    )
+    end_session(app, page)
+    return page
+
+
+def settings_link(app: App, request: Request) -> Response:
+    """GET /settings?t=: a settings link the CRM minted for a connected user: a session, no consent."""
+    try:
+        claims = connect.verify_settings_link(app, request.args.get("t", ""))
+    except LinkError as err:
+        return _link_refused(err, "Google sync settings")
+    user = access.allowed_user(app, claims.crm_user_id)
+    conn = app.store.get_connection(connection_id_for(user.id))
+    if conn is None or conn.status is ConnectionStatus.DISCONNECTED:
+        raise NotConnected("You have not connected a Google account yet. Use Connect Google in the CRM.")
+    resp = redirect("/settings", status=303)
+    start_session(app, resp, user.id)
+    return resp
 
 
 def reconnect(app: App, request: Request, who: Caller) -> Response:
@@ -73,19 +134,13 @@ def reconnect(app: App, request: Request, who: Caller) -> Response:
 
 
 def _authorize(app: App, session: Session, resp: Response) -> Response:
-    try:
-        start = connect.begin_authorization(app, session.crm_user_id, connect.session_binding(session.csrf_secret))
-    except ServiceError as err:
-        page = message_page(err.status, err.title, err.message)
-        for cookie in resp.headers.getlist("Set-Cookie"):
-            page.headers.add("Set-Cookie", cookie)
-        return page
+    start = connect.begin_authorization(app, session.crm_user_id, connect.session_binding(session.csrf_secret))
     resp.headers["Location"] = start.authorization_url
     return resp
 
 
 def callback(app: App, request: Request, session: Session | None) -> Response:
-    """GET /oauth/callback: finish the consent and land on the settings page."""
+    """GET /oauth/callback: finish the consent; a verified account gets a settings session."""
     params = oauth_callback.CallbackParams(
         state=request.args.get("state"), code=request.args.get("code"), error=request.args.get("error")
     )
@@ -96,17 +151,37 @@ def callback(app: App, request: Request, session: Session | None) -> Response:
         return _retry_page(err, session, "Nothing changed. You can try again whenever you like.", "Try again")
     except oauth_callback.DifferentAccount as err:
         return message_page(err.status, err.title, err.message, settings_link=True)
-    except oauth_callback.StateInvalid as err:
+    except (oauth_callback.StateInvalid, oauth_callback.AccountMismatch, oauth_callback.AccountTaken) as err:
         return message_page(err.status, err.title, err.message)
     except ServiceError as err:
         return _retry_page(err, session, "", "Try again")
     missing = ",".join(k.value for k in result.missing_kinds)
-    return redirect("/settings?notice=connected" + (f"&missing={missing}" if missing else ""), status=303)
+    resp = redirect("/settings?notice=connected" + (f"&missing={missing}" if missing else ""), status=303)
+    start_session(app, resp, result.connection.crm_user_id)
+    return resp
+
+
+def logout(app: App, request: Request) -> Response:
+    """POST /logout: end this user's sessions (every browser) and remove the cookie."""
+    session = session_of(app, request)
+    if session is not None:
+        if not check_csrf(session, request.form.get("csrf") or request.headers.get("X-CSRF-Token")):
+            raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
+        access.end_sessions(app, session.crm_user_id)
+    page = message_page(
+        200, "Signed out", "You are signed out of Google sync.", next_step="Open it again from the CRM."
+    )
+    end_session(app, page)
+    return page
 
 
 def _retry_page(err: ServiceError, session: Session | None, next_step: str, retry: str) -> Response:
     csrf = csrf_token(session) if session else None
-    return message_page(err.status, err.title, err.message, next_step=next_step, retry=retry, csrf=csrf)
+    # A connect-stage session (not yet verified) starts over from the confirmation; a settings one reconnects.
+    action = "/connect/confirm" if session and session.stage is SessionStage.CONNECT else "/reconnect"
+    return message_page(
+        err.status, err.title, err.message, next_step=next_step, retry=retry, csrf=csrf, retry_action=action
+    )
 
 
 def settings_page(
@@ -183,5 +258,7 @@ def sync(app: App, request: Request, who: Caller) -> Response:
 def disconnect_form(app: App, request: Request, who: Caller) -> Response:
     """POST /disconnect (form)."""
     require_csrf(who, request.form.get("csrf"))
-    result = disconnect.disconnect(app, who.crm_user_id)
-    return redirect("/settings?notice=" + ("disconnected" if result.revoked_at_google else "disconnected-unrevoked"))
+    result = disconnect.disconnect(app, who.crm_user_id)  # ends every session of the user
+    resp = redirect("/settings?notice=" + ("disconnected" if result.revoked_at_google else "disconnected-unrevoked"))
+    start_session(app, resp, who.crm_user_id)  # this browser goes on to see the result
+    return resp

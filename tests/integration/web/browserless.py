@@ -41,9 +41,18 @@ def connect(
 ) -> tuple[requests.Session, requests.Response]:
     """Open a connect link and answer the consent page; the browser-like session and the final page."""
     http = browser_session()
-    start = http.get(stack.link(user), allow_redirects=False, timeout=10)
-    assert start.status_code == 302, start.text
-    return http, consent(http, start.headers["Location"], email=email, uncheck=uncheck, action=action)
+    return http, consent(http, confirm(http, stack.link(user)), email=email, uncheck=uncheck, action=action)
+
+
+def confirm(http: requests.Session, link: str) -> str:
+    """Open a connect link, confirm on our page that it is for us; the Google consent URL it sends us to."""
+    page = http.get(link, allow_redirects=False, timeout=10)
+    assert page.status_code == 200, page.text
+    assert 'id="confirm-continue"' in page.text
+    base = link.split("/connect?")[0]
+    start = http.post(base + "/connect/confirm", data={"csrf": csrf_of(page.text)}, allow_redirects=False, timeout=10)
+    assert start.status_code == 303, start.text
+    return str(start.headers["Location"])
 
 
 def csrf_of(html: str) -> str:

@@ -15,12 +15,13 @@ from crmsync.bootstrap import App, bootstrap
 from crmsync.config import Config
 from crmsync.crm.fake import FakeCrm
 from crmsync.queue.memory import MemoryTaskQueue
-from crmsync.security.links import mint_connect_token
+from crmsync.security.links import mint_connect_token, mint_settings_token
 from crmsync.store.memory import MemoryStore
 from crmsync.vault.local_file import LocalFileVault
 from crmsync.web.app import WebApp
 
 LINK_KEY = "link-key-" + "k" * 40
+SESSION_KEY = "session-key-" + "s" * 40
 ADMIN_KEY = "admin-key-" + "a" * 40
 CRM_KEY = "crm-api-key-" + "c" * 30
 CLIENT_ID = "crmsync-test.apps.googleusercontent.com"
@@ -43,6 +44,11 @@ class Stack:
         token = mint_connect_token(LINK_KEY.encode(), crm_user_id, ttl, now or datetime.now(UTC))
         return f"{self.base_url}/connect?t={token}"
 
+    def settings_link(self, crm_user_id: str, ttl: timedelta = timedelta(minutes=5)) -> str:
+        """A signed settings link for the (connected) user."""
+        token = mint_settings_token(LINK_KEY.encode(), crm_user_id, ttl, datetime.now(UTC))
+        return f"{self.base_url}/settings?t={token}"
+
 
 def make_config(base_url: str, google_base: str, vault_path: Path) -> Config:
     """Config pointing at the emulator, with a local file vault and the memory store."""
@@ -51,6 +57,7 @@ def make_config(base_url: str, google_base: str, vault_path: Path) -> Config:
         oauth_client_id=CLIENT_ID,
         oauth_client_secret=CLIENT_SECRET,
         link_signing_key=LINK_KEY.encode(),
+        session_signing_key=SESSION_KEY.encode(),
         admin_api_key=ADMIN_KEY,
         crm_base_url="http://127.0.0.1:9",
         crm_api_key=CRM_KEY,
@@ -79,8 +86,8 @@ def running_stack(google_base: str, tmp: Path, store: MemoryStore | None = None)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, holder, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     store, crm, queue = store or MemoryStore(), FakeCrm(), MemoryTaskQueue()
-    crm.add_user("ana@crm.example", "Ana", user_id="u1")
-    crm.add_user("bo@crm.example", "Bo", user_id="u2")
+    crm.add_user("ana@example.com", "Ana", user_id="u1")
+    crm.add_user("bo@example.com", "Bo", user_id="u2")
     vault = LocalFileVault(tmp / "vault.json")
     app = bootstrap(
         make_config(base_url, google_base, tmp / "vault.json"), store=store, vault=vault, crm=crm, queue=queue

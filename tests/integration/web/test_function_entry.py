@@ -21,6 +21,7 @@ def test_web_target_serves_through_functions_framework(
         "CRMSYNC_OAUTH_CLIENT_ID": "cid.apps.googleusercontent.com",
         "CRMSYNC_OAUTH_CLIENT_SECRET": "entry-client-secret",
         "CRMSYNC_LINK_SIGNING_KEY": "e" * 40,
+        "CRMSYNC_SESSION_KEY": "g" * 40,
         "CRMSYNC_ADMIN_API_KEY": "f" * 40,
         "CRMSYNC_CRM_BASE_URL": "http://127.0.0.1:9",
         "CRMSYNC_CRM_API_KEY": "entry-crm-key",

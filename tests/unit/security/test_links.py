@@ -90,6 +90,7 @@ def test_wrong_audience_is_invalid() -> None:
     claims = {
         "sub": "u",
         "aud": "someone-else",
+        "purpose": "connect",
         "iat": int(NOW.timestamp()),
         "exp": int((NOW + TTL).timestamp()),
         "nonce": "n1",

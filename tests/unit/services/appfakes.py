@@ -21,6 +21,7 @@ from crmsync.vault.envelope import EnvelopeVault, InMemoryCiphertextStore
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LINK_KEY = b"unit-link-key-" + b"x" * 40
+SESSION_KEY = b"unit-session-key-" + b"s" * 40
 ADMIN_KEY = "unit-admin-key-" + "y" * 30
 CRM_KEY = "unit-crm-key-" + "z" * 30
 
@@ -68,6 +69,7 @@ def config() -> Config:
         oauth_client_id="cid.apps.googleusercontent.com",
         oauth_client_secret="unit-client-secret",
         link_signing_key=LINK_KEY,
+        session_signing_key=SESSION_KEY,
         admin_api_key=ADMIN_KEY,
         crm_base_url="http://localhost:9",
         crm_api_key=CRM_KEY,

@@ -28,8 +28,20 @@ def test_defaults_point_at_real_google() -> None:
     assert not config.is_local
     assert config.vault == "secret_manager"
     assert config.store == "firestore"
-    assert len(config.session_key) == 32
-    assert config.session_key != config.link_signing_key
+
+
+def test_the_session_key_is_its_own_secret_never_derived_from_the_link_key() -> None:
+    from crmsync.config import ConfigError
+
+    with pytest.raises(ConfigError, match="CRMSYNC_SESSION_KEY is not set"):
+        Config.from_env(BASE).session_key  # noqa: B018  (the web function asks for it at start-up)
+    config = Config.from_env({**BASE, "CRMSYNC_SESSION_KEY": "s" * 40})
+    assert config.session_key == b"s" * 40
+    assert "s" * 40 in config.secrets()
+    with pytest.raises(ConfigError, match="must differ"):
+        Config.from_env({**BASE, "CRMSYNC_SESSION_KEY": "k" * 40})
+    with pytest.raises(ConfigError, match="CRMSYNC_SESSION_KEY"):
+        Config.from_env({**BASE, "CRMSYNC_SESSION_KEY": "short"})
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,17 @@ from crmsync.web.api import OPENAPI
 from crmsync.web.app import URLS
 
 pytestmark = pytest.mark.unit
-HTML_ONLY = {"/", "/healthz", "/openapi.yaml", "/connect", "/oauth/callback", "/reconnect"}
+HTML_ONLY = {
+    "/",
+    "/healthz",
+    "/openapi.yaml",
+    "/connect",
+    "/connect/confirm",
+    "/connect/cancel",
+    "/logout",
+    "/oauth/callback",
+    "/reconnect",
+}
 
 
 def test_document_matches_the_routes() -> None:
