@@ -45,3 +45,12 @@ def test_every_ref_resolves() -> None:
         node = doc
         for part in ref.split("/"):
             node = node[part]
+
+
+def test_the_admin_schema_documents_every_rule_and_choice() -> None:
+    from crmsync.services.admin_config import AdminConfig, ConnectMode, EmailMatch
+
+    schema = yaml.safe_load(OPENAPI.read_text())["components"]["schemas"]["AdminConfig"]
+    assert set(schema["properties"]) == set(AdminConfig.model_fields)
+    assert schema["properties"]["email_match"]["enum"] == [m.value for m in EmailMatch]
+    assert schema["properties"]["connect"]["properties"]["mode"]["enum"] == [m.value for m in ConnectMode]
