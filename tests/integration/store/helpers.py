@@ -35,12 +35,13 @@ def make_connection(
     next_sync_at: datetime | None = T0,
     created_at: datetime = T0,
     crm_user_id: str | None = None,
+    google_subject: str | None = None,
 ) -> Connection:
     """A connection with defaults for everything the test does not care about."""
     return Connection(
         id=cid,
         crm_user_id=crm_user_id or f"user-{cid}",
-        google_subject=f"sub-{cid}",
+        google_subject=google_subject or f"sub-{cid}",
         google_email=f"{cid}@example.com",
         scopes=["https://www.googleapis.com/auth/contacts"],
         status=status,

@@ -164,3 +164,16 @@ def test_delete_connection_data_removes_links_cursors_and_blob(store: AnyStore) 
     assert store.get_connection("c1") is not None  # the document stays (status shows "disconnected")
     assert store.connection_store("c2").count_links(Kind.CONTACTS) == 1
     assert store.counter.counts["firestore.deletes"] == 504 + 4
+
+
+def test_find_connections_by_google_subject(store: AnyStore) -> None:
+    store.put_connection(make_connection("c1", crm_user_id="u-1", google_subject="g-1"))
+    store.put_connection(make_connection("c2", crm_user_id="u-2", google_subject="g-1"))
+    store.put_connection(make_connection("c3", crm_user_id="u-3", google_subject="g-2"))
+
+    assert {c.id for c in store.find_connections_by_google_subject("g-1")} == {"c1", "c2"}
+    assert [c.id for c in store.find_connections_by_google_subject("g-2")] == ["c3"]
+    assert store.find_connections_by_google_subject("g-9") == []
+    assert len(store.find_connections_by_google_subject("g-1", limit=1)) == 1
+    with pytest.raises(StoreError):
+        store.find_connections_by_google_subject("")

@@ -164,3 +164,15 @@ def test_global_config_round_trip(store: AnyStore) -> None:
     assert store.get_global_config() == config
     store.put_global_config({"interval_minutes": 30})
     assert store.get_global_config() == {"interval_minutes": 30}
+
+
+def test_an_oauth_state_refused_by_only_if_stays_for_the_right_caller(store: AnyStore) -> None:
+    store.put_oauth_state("s1", {"binding": "browser-a"}, expires_at=T0 + timedelta(minutes=10))
+
+    def ours(binding: str):  # type: ignore[no-untyped-def]
+        return lambda record: record.get("binding") == binding
+
+    assert store.take_oauth_state("s1", now=T0, only_if=ours("browser-b")) == {"binding": "browser-a"}
+    assert store.take_oauth_state("s1", now=T0, only_if=ours("browser-b")) == {"binding": "browser-a"}  # still there
+    assert store.take_oauth_state("s1", now=T0, only_if=ours("browser-a")) == {"binding": "browser-a"}
+    assert store.take_oauth_state("s1", now=T0, only_if=ours("browser-a")) is None  # used once
