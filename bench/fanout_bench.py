@@ -263,6 +263,7 @@ class _QuietKind:
 
 def bench_worker_run(host: str, runs: int) -> dict[str, Any]:
     """Firestore operations of one quiet worker run (three kinds, no changes), measured on the emulator."""
+    from crmsync.crm.fake import FakeCrm
     from crmsync.google.client import Endpoint
     from crmsync.services.run_sync import GoogleAccess
     from crmsync.vault.data_keys import InMemoryDataKeys
@@ -273,7 +274,10 @@ def bench_worker_run(host: str, runs: int) -> dict[str, Any]:
     store = FirestoreStore(client, counter)
     vault = EnvelopeVault(InMemoryCiphertextStore(), InMemoryDataKeys())  # Secret Manager access counted apart
     clock = {"now": NOW}
-    run = RunDeps(store, None, GoogleAccess(Endpoint("http://127.0.0.1:9"), "c", "s"), lambda: clock["now"])  # type: ignore[arg-type]
+    crm = FakeCrm()  # the worker checks the admin's connect policy for each connection's CRM user
+    for i in range(runs):
+        crm.add_user(f"w{i:04d}@crm.example", f"User {i}", user_id=f"u-w{i:04d}")
+    run = RunDeps(store, crm, GoogleAccess(Endpoint("http://127.0.0.1:9"), "c", "s"), lambda: clock["now"])
     deps = WorkerDeps(store, vault, MemoryTaskQueue(), run, WorkerSettings())
     saved = dict(run_sync.KIND_FACTORIES)
     for kind in Kind:

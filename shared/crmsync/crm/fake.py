@@ -73,6 +73,16 @@ class FakeCrm:
             self._users[user.id] = user
         return user
 
+    def set_user_active(self, user_id: str, active: bool) -> None:
+        """Deactivate (or reactivate) a CRM user, as a CRM admin does when someone leaves."""
+        with self._lock:
+            self._users[user_id] = self._users[user_id].model_copy(update={"active": active})
+
+    def remove_user(self, user_id: str) -> None:
+        """Delete a CRM user (lookups answer 404 from now on)."""
+        with self._lock:
+            self._users.pop(user_id, None)
+
     # -- helpers ---------------------------------------------------------------------------------
     def _actor(self, user_id: str | None) -> User | None:
         self.calls += 1

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from crmsync.bootstrap import App
-from crmsync.crm.port import CrmTransient
+from crmsync.crm.port import CrmError, CrmNotFound, CrmTransient
 from crmsync.errors import ConnectionError_, NeedsReauth, SafetyStop, TransientError
 from crmsync.google.client import Endpoint
 from crmsync.model.kinds import Kind
@@ -26,7 +26,7 @@ from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.obs.logging import log_context, redact
 from crmsync.queue.port import TaskQueue
 from crmsync.services import kinds as _all_kinds  # noqa: F401  (registers contacts, events and tasks)
-from crmsync.services.admin_config import load_admin_config
+from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.fanout import interval_of, next_sync_time
 from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection
 from crmsync.store.contract import StateStore
@@ -176,6 +176,12 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
         admin = load_admin_config(store)
         if not admin.sync_enabled:
             return WorkResult(Outcome.SKIPPED, "syncing is paused by the administrator")
+        refusal = _policy_refusal(conn, admin, deps)
+        if refusal is not None:
+            # The admin's connect policy applies to existing connections too: pause, visibly, until resumed.
+            store.update_connection(conn.id, {"status": ConnectionStatus.PAUSED, "status_reason": refusal})
+            log.warning("connection paused: %s", refusal)
+            return WorkResult(Outcome.SKIPPED, refusal)
         if _already_ran(conn, task):
             return WorkResult(Outcome.SKIPPED, "this task already ran (duplicate delivery)")
         run_id = uuid.uuid4().hex[:16]
@@ -202,6 +208,20 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             follow = _follow_up(conn, task, run_id, result, deps)
         log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
         return WorkResult(result.outcome, result.detail, run_id, follow)
+
+
+def _policy_refusal(conn: Connection, admin: AdminConfig, deps: WorkerDeps) -> str | None:
+    """Why the admin's connect policy no longer allows this connection's CRM user, or None. A CRM that
+    does not answer decides nothing here (the run itself meets the outage and retries)."""
+    try:
+        user = deps.run.crm.user(conn.crm_user_id)
+    except CrmNotFound:
+        return "paused: the CRM user no longer exists"
+    except CrmError:
+        return None
+    if not admin.connect.allows(user):
+        return "paused: the administrator's rules no longer allow Google sync for this CRM user"
+    return None
 
 
 def _already_ran(conn: Connection, task: SyncTask) -> bool:

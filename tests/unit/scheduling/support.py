@@ -84,10 +84,11 @@ class World:
     vault: EnvelopeVault = field(default_factory=lambda: EnvelopeVault(InMemoryCiphertextStore(), InMemoryDataKeys()))
     sides: dict[str, Sides] = field(default_factory=dict)
     settings: WorkerSettings = field(default_factory=lambda: WorkerSettings(budget_seconds=60))
+    crm: FakeCrm = field(default_factory=FakeCrm)  # knows the CRM user of every connection made by connect()
 
     def deps(self) -> WorkerDeps:
         google = GoogleAccess(Endpoint("http://127.0.0.1:9"), "cid", "csecret")
-        run = RunDeps(store=self.store, crm=FakeCrm(), google=google, clock=self.clock)
+        run = RunDeps(store=self.store, crm=self.crm, google=google, clock=self.clock)
         return WorkerDeps(self.store, self.vault, self.queue, run, self.settings, monotonic=self.mono)
 
     def connect(self, cid: str, *, records: int = 3, due: datetime | None = None, interval: int = 5) -> Connection:
@@ -102,6 +103,7 @@ class World:
             created_at=NOW - timedelta(days=1),
         )
         self.store.put_connection(conn)
+        self.crm.add_user(f"{cid}@crm.example", f"User {cid}", user_id=f"u-{cid}")
         self.vault.put(cid, f"refresh-token-of-{cid}")
         crm, google = FakeSide(Kind.CONTACTS, prefix="c"), HookedSide(Kind.CONTACTS, prefix="g")
         for i in range(records):

@@ -90,3 +90,27 @@ def test_an_invalid_stored_config_keeps_the_rules_read_before(world: World) -> N
     before = load_admin_config(world.store)
     world.store.put_global_config({"allowed_directions": ["crm_to_google"], "typo_field": True})
     assert load_admin_config(world.store) == before
+
+
+def test_a_user_the_connect_policy_no_longer_allows_stops_syncing_visibly(world: World) -> None:
+    world.connect("c1")
+    world.connect("c2")
+    world.store.put_global_config({"connect": {"mode": "users", "user_ids": ["u-c2"]}})
+    result = world.deliver("c1", task="t-1")
+    assert result.outcome is Outcome.SKIPPED
+    assert world.sides["c1"].syncs == 0 and not world.sides["c1"].google.records
+    conn = world.store.get_connection("c1")
+    assert conn is not None and conn.status.value == "paused"
+    assert conn.status_reason is not None and "no longer allow" in conn.status_reason
+    assert world.deliver("c2", task="t-1").outcome is Outcome.SYNCED  # the allowed user goes on
+
+
+def test_a_crm_user_who_is_gone_or_inactive_stops_syncing(world: World) -> None:
+    world.connect("c1")
+    world.connect("c2")
+    world.crm.remove_user("u-c1")  # deleted in the CRM
+    world.crm.set_user_active("u-c2", False)  # left the company
+    assert world.deliver("c1", task="t-1").outcome is Outcome.SKIPPED
+    assert world.deliver("c2", task="t-1").outcome is Outcome.SKIPPED
+    assert world.sides["c1"].syncs == world.sides["c2"].syncs == 0
+    assert "no longer exists" in (world.store.get_connection("c1").status_reason or "")  # type: ignore[union-attr]
