@@ -12,14 +12,16 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ..crm.port import CrmConnector
-from ..errors import SafetyStop
+from ..errors import KindStopped, OperatorError, TransientError
 from ..google.client import Endpoint, user_credentials
+from ..google.errors import GoogleError
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
 from ..model.task import TaskTarget
 from ..ports import LinkStore, OpCounter, RecordSide
 from ..sync.engine import KindSync, Progress
 from ..sync.reconcile import MatchKeys
+from .kind_outcome import held_until, hold_for_quota, stopped, waiting
 from .run_cursors import RunCursors
 
 log = logging.getLogger(__name__)
@@ -162,8 +164,10 @@ def sync_connection(
     kinds: Iterable[Kind] | None = None,
 ) -> RunSummary:
     """Sync every enabled kind of ``conn`` once. Transient errors and
-    ``NeedsReauth`` propagate (the caller retries or marks the connection); a
-    safety stop of one kind is recorded and the other kinds still run."""
+    ``NeedsReauth`` propagate (the caller retries or marks the connection); a kind
+    that stops (``KindStopped``: a safety stop, a setting naming something gone, an
+    admin's block, the operator's misconfiguration) or waits for a used-up quota is
+    recorded, and the other kinds still run (see ``kind_outcome``)."""
     started = time.monotonic()
     summary = RunSummary(uuid.uuid4().hex[:16], conn.id, deps.clock())
     counter = OpCounter()
@@ -178,6 +182,11 @@ def sync_connection(
     try:
         for kind in kinds if kinds is not None else enabled_kinds(conn):
             cursor = links.cursor(kind)
+            until = held_until(cursor, deps.clock())
+            if until is not None:  # a used-up quota: no call until it resets
+                summary.kinds[kind.value] = waiting(kind, until, "waiting for a used-up Google quota")
+                summary.complete = False
+                continue
             wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
             _relocated(links, kind, wiring.place)
             step: Progress | None = None
@@ -199,8 +208,19 @@ def sync_connection(
             )
             try:
                 report = engine.run()
-            except SafetyStop as err:
-                summary.kinds[kind.value] = {"kind": kind.value, "stopped": str(err), "complete": False}
+            except KindStopped as err:  # a setting names something gone, an admin policy, the operator, a safety stop
+                summary.kinds[kind.value] = stopped(kind, err)
+                summary.complete = False
+                continue
+            except GoogleError as err:  # Google refused a call no record owns (a listing): a bug or a new reply
+                summary.kinds[kind.value] = stopped(kind, OperatorError(str(err), alert="google.unexpected_refusal"))
+                summary.complete = False
+                continue
+            except TransientError as err:
+                held = hold_for_quota(links, kind, err, deps.clock())
+                if held is None:
+                    raise
+                summary.kinds[kind.value] = held
                 summary.complete = False
                 continue
             summary.kinds[kind.value] = report.as_dict()

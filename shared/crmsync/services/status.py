@@ -85,8 +85,19 @@ def summarise_run(run: dict[str, Any]) -> RunView:
         if report.get("kind"):
             writes = report.get("writes") or {}
             counts[str(report["kind"])] = {str(k): int(v) for k, v in writes.items() if isinstance(v, int)}
-    ok = not run.get("error") and not any(r.get("errors") for r in _reports(run))
+    ok = not run.get("error") and not any(_kind_problems(r) for r in _reports(run))
     return RunView(at=at if isinstance(at, datetime) else None, counts=counts, ok=ok)
+
+
+def _kind_problems(report: dict[str, Any]) -> list[str]:
+    """What went wrong for one kind: record errors, a stop (naming the setting to change) or a quota wait."""
+    out = [str(e) for e in report.get("errors") or []]
+    if report.get("stopped"):
+        setting = f" (setting: {report['setting']})" if report.get("setting") else ""
+        out.append(f"stopped: {report['stopped']}{setting}")
+    if report.get("waiting"):
+        out.append(f"waiting: {report['waiting']}")
+    return out
 
 
 def _problems(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -96,7 +107,7 @@ def _problems(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any
         if run.get("error"):
             errors.append(str(run["error"]))
         for report in _reports(run):
-            errors += [f"{report.get('kind')}: {e}" for e in report.get("errors") or []]
+            errors += [f"{report.get('kind')}: {e}" for e in _kind_problems(report)]
             conflicts += [
                 {"kind": report.get("kind"), **c} for c in report.get("conflicts") or [] if isinstance(c, dict)
             ]

@@ -13,13 +13,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from crmsync.bootstrap import App
 from crmsync.crm.port import CrmError, CrmNotFound, CrmTransient
-from crmsync.errors import ConnectionError_, NeedsReauth, SafetyStop, TransientError
+from crmsync.errors import ConnectionError_, KindStopped, NeedsReauth, OperatorError, TransientError, quota_wait
 from crmsync.google.client import Endpoint
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
@@ -28,6 +28,7 @@ from crmsync.queue.port import TaskQueue
 from crmsync.services import kinds as _all_kinds  # noqa: F401  (registers contacts, events and tasks)
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.fanout import interval_of, next_sync_time
+from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
 from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection
 from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
@@ -48,6 +49,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # not active, globally paused, gone, or this task already ran
     BUSY = "busy"  # another live worker holds the lease
     NEEDS_REAUTH = "needs_reauth"  # marked; no retry until the user reconnects
+    DEFERRED = "deferred"  # a used-up quota: the next run is when it resets (no hot retry, no reauth)
     FAILED = "failed"  # permanent, recorded; no retry
     RETRY = "retry"  # transient: 503 so Cloud Tasks retries with backoff
     ERROR = "error"  # unexpected: 500, retried up to the queue's max_attempts
@@ -235,6 +237,7 @@ class _Ran:
     outcome: Outcome
     detail: str
     summary: RunSummary | None = None
+    retry_at: datetime | None = None  # DEFERRED: when the next run may start
 
 
 def _run(
@@ -256,8 +259,18 @@ def _run(
     except ConnectionError_ as err:
         ran = _Ran(Outcome.NEEDS_REAUTH, f"{_text(err)} Reconnect Google and grant every requested permission.")
     except (TransientError, CrmTransient, VaultUnavailable) as err:
-        ran = _Ran(Outcome.RETRY, f"temporary failure, will retry: {_text(err)}")
-    except SafetyStop as err:
+        quota = quota_wait(err)
+        if quota is not None:
+            now = deps.run.clock()
+            until = now + max(MIN_QUOTA_WAIT, timedelta(seconds=quota.wait_seconds(now) or 0))
+            detail = f"Google's {quota.quota} is used up; syncing again after {until.isoformat(timespec='seconds')}"
+            ran = _Ran(Outcome.DEFERRED, f"{detail}: {_text(err)}", retry_at=until)
+        else:
+            ran = _Ran(Outcome.RETRY, f"temporary failure, will retry: {_text(err)}")
+    except OperatorError as err:
+        log.error("operator action needed (%s): %s", err.alert, _text(err), extra={"alert": err.alert})
+        ran = _Ran(Outcome.FAILED, f"{_text(err)} The administrator has been alerted; the connection is kept.")
+    except KindStopped as err:
         ran = _Ran(Outcome.FAILED, _text(err))
     except Exception as err:
         log.exception("sync run failed unexpectedly")
@@ -281,6 +294,10 @@ def _report(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, record: di
     fields: dict[str, Any] = {"last_run": record}
     if ran.outcome is Outcome.NEEDS_REAUTH:
         fields.update(status=ConnectionStatus.NEEDS_REAUTH, status_reason=ran.detail)
+    elif ran.outcome is Outcome.DEFERRED and ran.retry_at is not None:
+        fields["next_sync_at"] = max(
+            ran.retry_at, next_sync_time(now, interval_of(conn), deps.settings.jitter, deps.rng)
+        )
     elif ran.outcome is not Outcome.RETRY:
         fields["next_sync_at"] = next_sync_time(now, interval_of(conn), deps.settings.jitter, deps.rng)
     # The run log first: last_run is what marks this task done, so it is written last.

@@ -11,7 +11,7 @@ import pytest
 from google.auth.exceptions import RefreshError, TransportError
 from googleapiclient.errors import HttpError
 
-from crmsync.errors import ConnectionError_, NeedsReauth, TransientError
+from crmsync.errors import ConnectionError_, NeedsReauth, OperatorError, TransientError
 from crmsync.google.errors import (
     AlreadyExists,
     BadRequest,
@@ -131,7 +131,10 @@ def test_other_statuses() -> None:
 
 def test_refresh_and_transport_errors() -> None:
     assert isinstance(map_error(RefreshError("invalid_grant: Token has been expired or revoked.")), NeedsReauth)
-    assert isinstance(map_error(RefreshError("invalid_client: The OAuth client was not found.")), PermissionDenied)
+    # The deployment's OAuth client is refused: the operator's problem, no user can fix it by reconnecting.
+    client = map_error(RefreshError("invalid_client: The OAuth client was not found."))
+    assert isinstance(client, OperatorError)
+    assert not isinstance(client, ConnectionError_)
     for exc in (
         TimeoutError("timed out"),
         ConnectionResetError(104, "reset"),
