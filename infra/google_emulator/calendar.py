@@ -176,6 +176,16 @@ def calendars_get(ctx: Ctx) -> dict[str, Any]:
     return _calendar(_cal(ctx)[1])
 
 
+@route("DELETE", BASE + "/calendars/{calendarId}", api=CALENDAR, method_id="calendar.calendars.delete", scopes=CAL_WRITE)
+def calendars_delete(ctx: Ctx) -> tuple[int, None]:
+    """calendars.delete: a secondary calendar and its events; the primary one cannot be deleted (use clear)."""
+    store, cal = _cal(ctx)
+    if cal.primary:
+        raise ApiError(400, "The primary calendar cannot be deleted; use calendars.clear.", reason="invalid")
+    del store.calendars[cal.id]
+    return 204, None
+
+
 # --------------------------------------------------------------------------- events
 
 

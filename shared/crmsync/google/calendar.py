@@ -39,6 +39,7 @@ from .calendar_mapping import (
     when_body,
 )
 from .errors import AlreadyExists, EtagMismatch, NotFound, SyncTokenExpired, Transient
+from .gone import calendar_gone
 from .paging import fetch_all
 from .retry import call_with_retry
 
@@ -209,7 +210,10 @@ class GoogleCalendar:
                 self._tz[cal] = str(resp["timeZone"])
             return resp
 
-        paged = fetch_all(page, "items")
+        try:
+            paged = fetch_all(page, "items")
+        except NotFound as err:
+            raise calendar_gone(cal, self.options, self.write_calendar) from err
         return paged.items, paged.next_sync_token
 
     def _fold(self, cal: str, items: list[Event], full: bool) -> list[Change]:

@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..errors import ConnectionError_
 from ..model.kinds import Kind
 from ..model.link import content_hash
 from ..model.task import TaskOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
 from .errors import NotFound
+from .gone import task_list_gone
 from .intents import Intent, IntentStore
 from .paging import fetch_all
 from .retry import call_with_retry
@@ -46,10 +46,6 @@ DEFAULT_OVERLAP = timedelta(seconds=60)
 def _req(method: Callable[..., Any], **kwargs: Any) -> Callable[[], Any]:
     """A factory of one API request (batches may build a request more than once)."""
     return lambda: method(**kwargs)
-
-
-class TaskListMissing(ConnectionError_):
-    """A selected task list no longer exists in Google: the user must pick another."""
 
 
 class GoogleTasks:
@@ -173,9 +169,7 @@ class GoogleTasks:
         try:
             items = fetch_all(page, "items").items
         except NotFound as err:
-            raise TaskListMissing(
-                f"the Google task list {list_id!r} no longer exists; pick another list in the task settings"
-            ) from err
+            raise task_list_gone(list_id, self.options) from err
         out = [GoogleTask.model_validate(i) for i in items]
         for task in out:
             self._where[task.id] = list_id
