@@ -176,7 +176,9 @@ def calendars_get(ctx: Ctx) -> dict[str, Any]:
     return _calendar(_cal(ctx)[1])
 
 
-@route("DELETE", BASE + "/calendars/{calendarId}", api=CALENDAR, method_id="calendar.calendars.delete", scopes=CAL_WRITE)
+@route(
+    "DELETE", BASE + "/calendars/{calendarId}", api=CALENDAR, method_id="calendar.calendars.delete", scopes=CAL_WRITE
+)
 def calendars_delete(ctx: Ctx) -> tuple[int, None]:
     """calendars.delete: a secondary calendar and its events; the primary one cannot be deleted (use clear)."""
     store, cal = _cal(ctx)

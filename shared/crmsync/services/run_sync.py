@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ..crm.port import CrmConnector
+from ..crm.port import CrmConnector, CrmValidation
 from ..errors import KindStopped, OperatorError, TransientError
 from ..google.client import Endpoint, user_credentials
 from ..google.errors import GoogleError
@@ -21,6 +21,15 @@ from ..model.task import TaskTarget
 from ..ports import LinkStore, OpCounter, RecordSide
 from ..sync.engine import KindSync, Progress
 from ..sync.reconcile import MatchKeys
+from .feed_filters import (
+    FeedRestart,
+    check_filters,
+    cursor_refused,
+    feed_filters,
+    restart_done,
+    restart_feed,
+    restarting,
+)
 from .kind_outcome import held_until, hold_for_quota, stopped, waiting
 from .run_cursors import RunCursors
 
@@ -154,6 +163,34 @@ def _relocated(links: LinkStore, kind: Kind, place: str | None) -> None:
     links.save_cursor(cursor)
 
 
+def _kind_sync(
+    kind: Kind,
+    wiring: KindWiring,
+    links: LinkStore,
+    conn: Connection,
+    deps: RunDeps,
+    budget: Callable[[], bool],
+    progress: Progress | None,
+) -> KindSync:
+    """The engine for one kind's run (its CRM side keeps out-of-scope records while it restarts)."""
+    crm, google = wiring.crm, wiring.google
+    if restarting(links, kind):
+        restart = FeedRestart(crm, google, links)
+        crm, google = restart.crm, restart.google
+    return KindSync(
+        kind,
+        crm,
+        google,
+        links,
+        conn.settings.kind(kind),
+        clock=deps.clock,
+        budget=budget,
+        match_keys=wiring.match_keys,
+        progress=progress,
+        full_every=wiring.full_every,
+    )
+
+
 def sync_connection(
     conn: Connection,
     refresh_token: str,
@@ -189,25 +226,24 @@ def sync_connection(
                 continue
             wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
             _relocated(links, kind, wiring.place)
+            filters = feed_filters(conn, kind)
+            check_filters(links, kind, filters)
             step: Progress | None = None
             if progress is not None:
                 step = lambda phase, done, total, k=kind: progress(k, phase, done, total)  # noqa: E731
             paced = wiring.budget
             kind_budget = budget if paced is None else (lambda p=paced: budget() and p())
-            engine = KindSync(
-                kind,
-                wiring.crm,
-                wiring.google,
-                links,
-                conn.settings.kind(kind),
-                clock=deps.clock,
-                budget=kind_budget,
-                match_keys=wiring.match_keys,
-                progress=step,
-                full_every=wiring.full_every,
-            )
+
             try:
-                report = engine.run()
+                try:
+                    report = _kind_sync(kind, wiring, links, conn, deps, kind_budget, step).run()
+                except CrmValidation as err:
+                    if not cursor_refused(err):
+                        raise
+                    restart_feed(links, kind, filters, f"the CRM refused the stored cursor ({err})")
+                    report = _kind_sync(kind, wiring, links, conn, deps, kind_budget, step).run()
+                if report.complete:
+                    restart_done(links, kind)
             except KindStopped as err:  # a setting names something gone, an admin policy, the operator, a safety stop
                 summary.kinds[kind.value] = stopped(kind, err)
                 summary.complete = False
