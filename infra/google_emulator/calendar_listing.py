@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from . import calendar_recurrence as rec
@@ -20,6 +21,9 @@ from .calendar_series import Item, expand, is_master, series_overlaps
 from .calendar_store import Cal, CalendarStore, make_page_token, make_sync_token, read_page_token, read_sync_token
 from .core import ApiError, Ctx, parse_rfc3339, rfc3339
 
+# How far back updatedMin may reach (not published: public reports say about 30 days). Setting
+# ``calendar_updated_min_days`` changes it; 0 switches the check off.
+UPDATED_MIN_DAYS = 30
 SYNC_FORBIDDEN = (
     "iCalUID",
     "orderBy",
@@ -63,11 +67,31 @@ class Query:
         self.time_max = parse_rfc3339(ctx.param("timeMax") or "", "timeMax") if ctx.param("timeMax") else None
         if self.time_min and self.time_max and self.time_max <= self.time_min:
             raise ApiError(
-                400, "The specified time range is empty (timeMax must be after timeMin).", location="timeMax"
+                400,
+                "The specified time range is empty.",
+                reason="timeRangeEmpty",
+                domain="calendar",
+                location="timeMax",
             )
-        self.updated_min = (
-            rfc3339(parse_rfc3339(ctx.param("updatedMin") or "", "updatedMin")) if ctx.param("updatedMin") else None
-        )
+        if self.sync_token is not None and ctx.param("showDeleted") is not None and not self.show_deleted:
+            # events.list: "Deleted events since the previous list request will always be in the result
+            # set and it is not allowed to set showDeleted to False" with a syncToken.
+            raise ApiError(
+                400,
+                "showDeleted cannot be false together with syncToken: deleted events are always included.",
+                location="showDeleted",
+            )
+        updated_min = parse_rfc3339(ctx.param("updatedMin") or "", "updatedMin") if ctx.param("updatedMin") else None
+        days = ctx.state.extras.get("calendar_updated_min_days", UPDATED_MIN_DAYS)
+        if updated_min is not None and days and updated_min < ctx.now() - timedelta(days=days):
+            raise ApiError(
+                410,
+                "The requested minimum modification time lies too far in the past.",
+                reason="updatedMinTooLongAgo",
+                domain="calendar",
+                location="updatedMin",
+            )
+        self.updated_min = rfc3339(updated_min) if updated_min is not None else None
         self.ical = ctx.param("iCalUID")
         self.private = [_kv(v, "privateExtendedProperty") for v in ctx.params("privateExtendedProperty")]
         self.shared = [_kv(v, "sharedExtendedProperty") for v in ctx.params("sharedExtendedProperty")]

@@ -18,18 +18,15 @@ from types import ModuleType
 from typing import Any
 
 from . import oauth
-from .core import CALENDAR, CONTROL, ApiError, Ctx, EmulatorState, error_info, parse_rfc3339, rfc3339, route
+from .calendar_listing import UPDATED_MIN_DAYS
+from .core import CALENDAR, CONTROL, ApiError, Ctx, EmulatorState, parse_rfc3339, rfc3339, route
+from .faults import FAULT_REPLIES, fault_reply, quota_reply
 from .server import BEFORE_CALL, ConnectionDrop, in_batch
 
 P = "/__emulator"
 API_MODULES = ("people", "calendar", "tasks")
-FAULT_KINDS = ("ok", "429", "500", "503", "drop")
+FAULT_KINDS = ("ok", "drop", *FAULT_REPLIES)  # "drop" closes the connection; the rest: faults.FAULT_REPLIES
 QUOTA_WINDOW = timedelta(seconds=60)
-_SERVICE = {
-    "people": "people.googleapis.com",
-    "tasks": "tasks.googleapis.com",
-    "calendar": "calendar-json.googleapis.com",
-}
 
 
 def _bad(message: str) -> ApiError:
@@ -70,31 +67,14 @@ def _rng(state: EmulatorState) -> random.Random:
     return rng
 
 
-def _fault_error(kind: str, api: str) -> ApiError:
-    if kind == "429":
-        if api == CALENDAR:
-            return ApiError(429, "Rate Limit Exceeded", reason="rateLimitExceeded", domain="usageLimits")
-        return ApiError(
-            429,
-            "Resource has been exhausted (e.g. check quota).",
-            reason="rateLimitExceeded",
-            domain="usageLimits",
-            details=[error_info("RATE_LIMIT_EXCEEDED", service=_SERVICE.get(api, api))],
-        )
-    if kind == "500":
-        return ApiError(
-            500, "Backend Error" if api == CALENDAR else "Internal error encountered.", reason="backendError"
-        )
-    return ApiError(
-        503, "Backend Error" if api == CALENDAR else "The service is currently unavailable.", reason="backendError"
-    )
-
-
 def _fault_hook(state: EmulatorState, ctx: Ctx) -> None:
     rules: dict[str, dict[str, Any]] = state.extras.get("faults", {})
     rule = rules.get(ctx.method_id) or (rules.get("*") if ctx.method_id != "batch" else None)
     if rule is None or (rule.get("account") and (ctx.account is None or rule["account"] != ctx.account.email)):
         return
+    now = state.clock.now()
+    if (rule.get("from") and now < rule["from"]) or (rule.get("until") and now >= rule["until"]):
+        return  # outside the rule's schedule (emulator clock)
     if rule.get("sequence"):
         kind = rule["sequence"].popleft()
     elif _rng(state).random() < rule.get("probability", 0.0):
@@ -104,7 +84,7 @@ def _fault_hook(state: EmulatorState, ctx: Ctx) -> None:
     if kind == "drop":
         raise ConnectionDrop
     if kind != "ok":
-        raise _fault_error(kind, ctx.api)
+        raise fault_reply(kind, ctx.api)
 
 
 def _quota_error(state: EmulatorState, api: str, key: str, limit: int, retry_after: int) -> ApiError:
@@ -117,20 +97,15 @@ def _quota_error(state: EmulatorState, api: str, key: str, limit: int, retry_aft
         return ApiError(
             403, "Rate Limit Exceeded", reason="userRateLimitExceeded", domain="usageLimits", headers=headers
         )
-    service = _SERVICE.get(api, api)
-    message = (
-        f"Quota exceeded for quota metric '{key}' and limit '{key} per minute per user' of service '{service}' "
-        f"for consumer 'project_number:0'."
+    return quota_reply(
+        api,
+        metric=key,
+        limit=f"{key} per minute per user",
+        limit_name=f"{key} per minute per user",
+        per="minute",
+        value=limit,
+        headers=headers,
     )
-    detail = error_info(
-        "RATE_LIMIT_EXCEEDED",
-        service=service,
-        quota_metric=key,
-        quota_limit=f"{key} per minute per user",
-        quota_limit_value=str(limit),
-        consumer="projects/0",
-    )
-    return ApiError(429, message, reason="rateLimitExceeded", domain="usageLimits", details=[detail], headers=headers)
 
 
 def _quota_hook(state: EmulatorState, ctx: Ctx) -> None:
@@ -167,7 +142,7 @@ install_hooks()
 def apply_settings(state: EmulatorState, data: dict[str, Any]) -> dict[str, Any]:
     """Apply ``POST settings`` keys; unknown keys are a 400."""
     known = {"auto_approve", "access_token_ttl_seconds", "default_account", "strict_clients", "latency_ms"}
-    known |= {"batch_limit", "calendar_batch_limit"}
+    known |= {"batch_limit", "calendar_batch_limit", "calendar_updated_min_days"}
     unknown = set(data) - known
     if unknown:
         raise _bad(f"Unknown settings: {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
@@ -185,6 +160,8 @@ def apply_settings(state: EmulatorState, data: dict[str, Any]) -> dict[str, Any]
     for key in ("batch_limit", "calendar_batch_limit"):
         if key in data:
             state.extras[key] = int(_number(data, key, low=1))
+    if "calendar_updated_min_days" in data:  # how far back events.list updatedMin may reach; 0: no limit
+        state.extras["calendar_updated_min_days"] = _number(data, "calendar_updated_min_days")
     return current_settings(state)
 
 
@@ -199,6 +176,7 @@ def current_settings(state: EmulatorState) -> dict[str, Any]:
         "latency_ms": ex.get("latency_ms", 0),
         "batch_limit": ex.get("batch_limit", 1000),
         "calendar_batch_limit": ex.get("calendar_batch_limit", 1000),
+        "calendar_updated_min_days": ex.get("calendar_updated_min_days", UPDATED_MIN_DAYS),
     }
 
 
@@ -337,7 +315,9 @@ def latency(ctx: Ctx) -> dict[str, Any]:
 
 @route("POST", P + "/faults", api=CONTROL, method_id="emulator.faults")
 def faults(ctx: Ctx) -> dict[str, Any]:
-    """Fault injection per method id or ``*``: {method, sequence} or {method, probability, errors}; {clear}; {seed}."""
+    """Fault injection per method id or ``*``: {method, sequence} or {method, probability, errors}, optionally
+    {account} and a schedule {from, until} on the emulator clock; {clear}; {seed}. Error kinds: ``FAULT_KINDS``
+    (Google's replies in ``faults.FAULT_REPLIES``, e.g. quota_exceeded_403, daily_limit, api_disabled)."""
     data, ex = _body(ctx), ctx.state.extras
     rules: dict[str, dict[str, Any]] = ex.setdefault("faults", {})
     if data.get("clear"):
@@ -347,6 +327,9 @@ def faults(ctx: Ctx) -> dict[str, Any]:
     if "method" in data:
         method = str(data["method"])
         rule: dict[str, Any] = {"account": str(data["account"]).lower() if data.get("account") else None}
+        for edge in ("from", "until"):  # a schedule on the emulator clock (RFC 3339), either end optional
+            if data.get(edge):
+                rule[edge] = parse_rfc3339(str(data[edge]), edge)
         if "sequence" in data:
             seq = [str(k) for k in data["sequence"]] if isinstance(data["sequence"], list) else None
             if not seq or any(k not in FAULT_KINDS for k in seq):
@@ -359,7 +342,14 @@ def faults(ctx: Ctx) -> dict[str, Any]:
                 raise _bad(f"probability must be in [0, 1] and errors a list of {', '.join(FAULT_KINDS)}")
             rule.update(probability=probability, errors=errors)
         rules[method] = rule
-    return {"faults": {m: {**r, "sequence": list(r["sequence"])} if "sequence" in r else r for m, r in rules.items()}}
+    return {"faults": {m: _shown(r) for m, r in rules.items()}}
+
+
+def _shown(rule: dict[str, Any]) -> dict[str, Any]:
+    out = {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in rule.items()}
+    if "sequence" in rule:
+        out["sequence"] = list(rule["sequence"])
+    return out
 
 
 @route("POST", P + "/quotas", api=CONTROL, method_id="emulator.quotas")
