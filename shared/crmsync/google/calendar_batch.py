@@ -12,7 +12,7 @@ from typing import Any
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from ..ports import OpCounter
-from .errors import Transient, map_error
+from .errors import QuotaExceeded, Transient, map_error
 from .retry import backoff_delay, call_with_retry
 
 MAX_BATCH = 1000
@@ -99,6 +99,13 @@ class BatchRunner:
                         retry.append(i)
                         wait = max(wait, outcome.retry_after or 0.0)
             if not retry or attempt == self._attempts - 1:
+                break
+            if wait > self.max_wait:
+                # A quota that resets in hours (usage limits, the daily quota): sleeping through it
+                # would outlive the run. Raised, so the run stops here and the kind waits for the reset.
+                quotas = [q for q in (results[i] for i in retry) if isinstance(q, QuotaExceeded)]
+                if quotas:
+                    raise max(quotas, key=lambda q: q.retry_after or 0.0)
                 break
             self._sleep(max(wait, backoff_delay(attempt, base=1.0, cap=32.0, rng=self._rng)))
             pending = retry

@@ -19,8 +19,10 @@ import requests
 from googleapiclient.errors import HttpError
 
 from crmsync.errors import ConnectionError_, OperatorError
+from crmsync.google.calendar_batch import BatchRunner, Call, Pacer
 from crmsync.google.errors import QuotaExceeded, SyncTokenExpired, Transient, map_error
 from crmsync.google.taxonomy import QuotaPeriod, QuotaScope
+from crmsync.ports import OpCounter
 from infra.google_emulator.controls import FAULT_KINDS
 from infra.google_emulator.faults import FAULT_REPLIES
 from infra.google_emulator.server import EmulatorServer
@@ -192,3 +194,18 @@ def test_calendar_sync_replies(emulator: EmulatorServer) -> None:
     method, call = calls(emulator)["calendar"]
     faults(emulator.base_url, {"method": method, "sequence": ["conflict_409"]})
     assert isinstance(map_error(refused(call)[0]), Transient)
+
+
+def test_a_calendar_batch_meeting_a_daily_quota_stops_instead_of_sleeping_for_hours(emulator: EmulatorServer) -> None:
+    """Before: an inner 403 that waits hours was retried after sleeping its whole Retry-After (the run hung
+    until the function's timeout); now the batch raises the quota so the kind waits for the reset."""
+    creds = credentials(emulator.state, ANA)
+    events = service("calendar", emulator.base_url, creds).events()
+    faults(emulator.base_url, {"method": "calendar.events.list", "probability": 1, "errors": ["daily_limit"]})
+    slept: list[float] = []
+    runner = BatchRunner(emulator.base_url + "/batch/calendar/v3", OpCounter(), Pacer(), sleep=slept.append)
+    calls = [Call("calendar.events.list", events.list(calendarId="primary")) for _ in range(3)]
+    with pytest.raises(QuotaExceeded) as info:
+        runner.run(calls)
+    assert info.value.period is QuotaPeriod.DAY
+    assert slept == []
