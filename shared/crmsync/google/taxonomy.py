@@ -117,6 +117,9 @@ TABLE: tuple[Row, ...] = (
     Row(R, None, "cannotChangeOrganizer", "the organizer cannot be changed this way"),
     Row(R, None, "cannotChangeOrganizerOfInstance", "the organizer of an instance cannot be changed"),
     Row(R, None, "forbidden", "this request is not allowed on this resource"),
+    Row(
+        R, None, "failedPrecondition", "the resource is not in the state the request needs (People's etag: see errors)"
+    ),
     Row(G, None, "requiredAccessLevel", "the calendar is not writable by this user"),
     Row(R, None, "limitExceeded", "a limit of this resource is reached (too many items)"),
     Row(R, None, "responseTooLarge", "the answer would be too large"),

@@ -164,7 +164,11 @@ def test_every_published_error_reason_has_a_row() -> None:
         "quotaExceeded", "forbiddenForNonOrganizer", "notFound", "duplicate", "conflict", "fullSyncRequired",
         "updatedMinTooLongAgo", "deleted", "conditionNotMet", "backendError",
     }  # fmt: skip
-    google_apis_md = {"insufficientPermissions", "accessNotConfigured", "EXPIRED_SYNC_TOKEN", "RATE_LIMIT_EXCEEDED"}
+    google_apis_md = {
+        "insufficientPermissions", "accessNotConfigured", "EXPIRED_SYNC_TOKEN", "RATE_LIMIT_EXCEEDED", "failedPrecondition",
+        "authError", "duplicate", "deleted", "conditionNotMet", "userRateLimitExceeded", "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION", "INVALID_ARGUMENT",
+    }  # fmt: skip
     assert (calendar_guide | google_apis_md) - reasons == set()
     keys = [(r.status, r.reason) for r in TABLE]
     assert len(keys) == len(set(keys)), "a (status, reason) pair has two rows"
@@ -288,6 +292,14 @@ def test_a_domain_policy_stops_the_kind_without_reconnecting() -> None:
         http_error(403, legacy(403, "domainPolicy", "The domain administrators have disabled Calendar for this app."))
     )
     assert isinstance(mapped, Blocked) and isinstance(mapped, KindStopped)
+
+
+def test_a_people_etag_mismatch_is_a_conflict_whatever_reason_it_carries() -> None:
+    body = rpc(
+        400, "FAILED_PRECONDITION", "Request person.etag is different than the current person.etag. Clear local cache."
+    )
+    body["error"]["errors"] = [{"domain": "global", "reason": "failedPrecondition", "message": "x"}]
+    assert isinstance(map_error(http_error(400, body)), EtagMismatch)
 
 
 def test_several_reasons_the_most_drastic_handling_decides() -> None:
