@@ -12,7 +12,7 @@ from ..errors import TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash, held_fields
 from ..ports import RecordSide, WriteOp, WriteResult
-from .plan import STALE, Op, Plan, Step, Write
+from .plan import STALE, UNCONFIRMED, Op, Plan, Step, Write
 
 
 @dataclass
@@ -170,12 +170,12 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         base=base,
         crm_hash=STALE
         if Side.CRM in step.stale
-        else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else ""),
+        else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else UNCONFIRMED),
         google_hash=STALE
         if Side.GOOGLE in step.stale
-        else ""
+        else UNCONFIRMED
         if first
-        else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else ""),
+        else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else UNCONFIRMED),
         crm_version=_int(_version(res.get(Side.CRM)) or step.crm_version),
         google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
         created_by=step.created_by or (step.link.created_by if step.link else Side.CRM),
@@ -205,7 +205,7 @@ def _version(res: WriteResult | None) -> str | None:
 
 def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
     if res is not None and res.ok and res.unconfirmed:
-        return ""  # unknown until re-read: compared with the base, never taken as an echo
+        return UNCONFIRMED  # unknown until re-read: compared with the base, never taken as an echo
     if res is not None and res.ok and res.canon is not None:
         return content_hash(res.canon)  # what the side really holds now
     if expected is not None:

@@ -131,7 +131,7 @@ class KindSync:
                 again = [s.link for s in applied.conflicted if s.link is not None] + reread
                 if interrupted is not None or not again:
                     break
-                applied = self._remerge(list({lk.doc_id: lk for lk in again}.values()), report)
+                applied = self._remerge(list({lk.doc_id: lk for lk in again}.values()), report, crm)
                 interrupted, reread = applied.interrupted, applied.recreated + applied.unconfirmed
         except TransientError as err:
             interrupted = err
@@ -271,10 +271,15 @@ class KindSync:
         self._unfinished = self._unfinished or applied.stopped or applied.transient
         return applied
 
-    def _remerge(self, links: list[Link], report: KindReport) -> Applied:
+    def _remerge(self, links: list[Link], report: KindReport, listed: dict[str, Change]) -> Applied:
         """Re-read the records of ``links`` (a write hit a newer version, or a replayed create
         returned an old one), and merge again."""
         crm = self.crm.get([lk.crm_id for lk in links])
+        # A get does not say whether a CRM record is in the sync's scope; this run's listing does
+        # (nothing we write changes the scope): a replayed create's record the user took out of
+        # scope meanwhile stays out — merged as in scope, it was written to, and the next run
+        # applied the delete rule to the Google record the user had just edited.
+        crm.update({i: replace(ch, in_scope=False) for i, ch in crm.items() if i in listed and not listed[i].in_scope})
         google = self.google.get([lk.google_id for lk in links])
         # A record the re-read no longer finds is gone (not "unchanged").
         crm.update({lk.crm_id: Change(lk.crm_id, None) for lk in links if lk.crm_id not in crm})

@@ -9,7 +9,11 @@ from ..model.kinds import Side
 from ..model.link import Canon, Link
 from .merge import FieldConflict
 
-STALE = ""  # a link's side hash that is not known: the engine re-reads that side when its partner changes
+STALE = ""  # a parked side's hash: not synced on purpose, re-read when its partner changes
+# A side's hash after a write it answered without the record (what it holds is unknown until
+# re-read): never taken for an echo, so the side is compared with the base — and never read as
+# parked (the empty STALE once meant both, and a one-sided edit of such a pair was parked).
+UNCONFIRMED = "unconfirmed"
 
 
 class Op(StrEnum):
