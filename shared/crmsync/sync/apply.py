@@ -180,8 +180,8 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
         created_by=step.created_by or (step.link.created_by if step.link else Side.CRM),
         synced_at=now,
-        crm_held=_held(res.get(Side.CRM), step.link.crm_held if step.link else {}, base, step.link),
-        google_held=_held(res.get(Side.GOOGLE), step.link.google_held if step.link else {}, base, step.link),
+        crm_held=_held(res.get(Side.CRM), step, Side.CRM, base),
+        google_held=_held(res.get(Side.GOOGLE), step, Side.GOOGLE, base),
     )
     if step.link is not None and step.link.crm_id != crm_id:
         out.deletes.append(step.link)  # re-created in the CRM under a new id: the old link document goes
@@ -213,12 +213,15 @@ def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
     return old
 
 
-def _held(res: WriteResult | None, old: Canon, base: Canon, link: Link | None) -> Canon:
+def _held(res: WriteResult | None, step: Step, side: Side, base: Canon) -> Canon:
     """What a side holds in place of the agreed values: from what it answered to our write, else
-    the old stand-ins for fields whose agreed value did not move."""
+    what the step says it keeps (a pair matched without a base), else the old stand-ins for
+    fields whose agreed value did not move."""
     if res is not None and res.ok and res.canon is not None:
         return held_fields(res.canon, base)
-    before = link.base if link is not None else {}
+    link = step.link
+    old = {**(link.side_held(side) if link is not None else {}), **step.held.get(side, {})}
+    before = {**(link.base if link is not None else {}), **{f: base.get(f) for f in step.held.get(side, {})}}
     return {f: v for f, v in old.items() if base.get(f) == before.get(f) and base.get(f) != v}
 
 

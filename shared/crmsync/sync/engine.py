@@ -13,10 +13,11 @@ from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
 from ..model.state import Cursor
-from ..ports import Change, LinkStore, Listing, RecordSide
+from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .plan import STALE, Plan
 from .reconcile import Inputs, MatchKeys, reconcile
+from .table import StandIns
 from .write_ahead import WriteAhead, conflict_dicts
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -118,6 +119,7 @@ class KindSync:
             crm_gone,
             ahead.sent_before,
             defer,
+            self._stand_ins(),
         )
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
@@ -156,6 +158,11 @@ class KindSync:
                 cursor.extra[LISTED_IN_FULL] = cursor.updated_at.isoformat()
             self.store.save_cursor(cursor)
         return report
+
+    def _stand_ins(self) -> dict[Side, StandIns]:
+        """Each side's answer to "what would you keep instead of this value", where it has one."""
+        sides: dict[Side, object] = {Side.CRM: self.crm, Side.GOOGLE: self.google}
+        return {s: side.stand_ins for s, side in sides.items() if isinstance(side, HoldsStandIns)}
 
     def _write_ahead(self, plan: Plan) -> None:
         """See ``WriteAhead.record``: before anything is sent."""

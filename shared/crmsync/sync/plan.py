@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -54,6 +55,9 @@ class Step:
     google_hash_of: Canon | None = None
     conflicts: tuple[FieldConflict, ...] = ()
     stale: frozenset[Side] = frozenset()  # sides not synced: forget their hash so they are re-read next time
+    # What a side holds in place of the agreed value of a field it cannot hold (a pair matched
+    # without a base); a side written to says so itself in its answer.
+    held: Mapping[Side, Canon] = field(default_factory=dict)
 
     def write_to(self, side: Side) -> Write | None:
         """The step's write into ``side``, if any."""
