@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ..crm.port import CrmConnector
-from ..errors import SafetyStop
+from ..errors import SafetyStop, TransientError
 from ..google.client import Endpoint, user_credentials
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
 from ..model.task import TaskTarget
+from ..obs.logging import redact
 from ..ports import LinkStore, OpCounter, RecordSide
-from ..sync.engine import KindSync, Progress
+from ..sync.engine import KindReport, KindSync, Progress, RunInterrupted
 from ..sync.reconcile import MatchKeys
 from .run_cursors import RunCursors
 
@@ -93,6 +94,17 @@ class RunSummary:
     complete: bool = True
     error: str | None = None
     duration_s: float = 0.0
+    retry_kinds: list[str] = field(default_factory=list)  # kinds a temporary failure stopped: retry only these
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the run is not complete, per kind (empty when it is)."""
+        out = []
+        for name, kind in self.kinds.items():
+            if not kind.get("complete", False):
+                why = kind.get("incomplete") or [kind.get("error") or kind.get("stopped") or "not finished"]
+                out.append(f"{name}: {'; '.join(str(w) for w in why)}")
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,8 +115,10 @@ class RunSummary:
             "kinds": self.kinds,
             "api_calls": self.api_calls,
             "complete": self.complete,
-            "error": self.error,
+            "error": self.error or "; ".join(f"{k}: {self.kinds[k].get('error')}" for k in self.retry_kinds) or None,
             "duration_s": round(self.duration_s, 3),
+            **({"incomplete": "; ".join(self.reasons)} if not self.complete else {}),
+            **({"retry_kinds": self.retry_kinds} if self.retry_kinds else {}),
         }
 
 
@@ -152,6 +166,43 @@ def _relocated(links: LinkStore, kind: Kind, place: str | None) -> None:
     links.save_cursor(cursor)
 
 
+def _sync_kind(
+    conn: Connection,
+    kind: Kind,
+    credentials: Any,
+    deps: RunDeps,
+    links: RunCursors,
+    counter: OpCounter,
+    budget: Callable[[], bool],
+    progress: Progress | None,
+    on_report: Callable[[KindReport], None],
+) -> KindReport:
+    """One kind of one run: wire its sides, run the engine, remember the sides' own state."""
+    cursor = links.cursor(kind)
+    wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
+    _relocated(links, kind, wiring.place)
+    paced = wiring.budget
+    kind_budget = budget if paced is None else (lambda: budget() and paced())
+    engine = KindSync(
+        kind,
+        wiring.crm,
+        wiring.google,
+        links,
+        conn.settings.kind(kind),
+        clock=deps.clock,
+        budget=kind_budget,
+        match_keys=wiring.match_keys,
+        progress=progress,
+        full_every=wiring.full_every,
+        on_report=on_report,
+    )
+    report = engine.run()
+    after = links.cursor(kind)
+    if wiring.remember(after):
+        links.save_cursor(after)
+    return report
+
+
 def sync_connection(
     conn: Connection,
     refresh_token: str,
@@ -160,10 +211,14 @@ def sync_connection(
     budget: Callable[[], bool] = lambda: True,
     progress: Callable[[Kind, str, int, int], None] | None = None,
     kinds: Iterable[Kind] | None = None,
+    journal: Callable[[RunSummary], None] | None = None,
 ) -> RunSummary:
-    """Sync every enabled kind of ``conn`` once. Transient errors and
-    ``NeedsReauth`` propagate (the caller retries or marks the connection); a
-    safety stop of one kind is recorded and the other kinds still run."""
+    """Sync every enabled kind of ``conn`` once. Each kind succeeds or fails on its own: a
+    temporary failure of one (People answering 503) is recorded, named in ``retry_kinds``, and
+    the other kinds still run, as they do after a safety stop. ``NeedsReauth`` propagates (the
+    caller marks the connection). ``journal`` is given the summary so far whenever a kind's
+    report holds something to keep (conflicts, writes, errors), before that kind's cursor
+    forgets the conflicts waiting in it: a process that dies later loses none."""
     started = time.monotonic()
     summary = RunSummary(uuid.uuid4().hex[:16], conn.id, deps.clock())
     counter = OpCounter()
@@ -175,39 +230,38 @@ def sync_connection(
         endpoint=deps.google.endpoint,
     )
     links = RunCursors(deps.store.connection_store(conn.id))
+
+    def kept(report: KindReport) -> None:
+        summary.kinds[report.kind.value] = report.as_dict()
+        if journal is not None and (report.conflicts or report.writes or report.errors):
+            summary.api_calls = dict(counter.counts)
+            journal(summary)
+
     try:
         for kind in kinds if kinds is not None else enabled_kinds(conn):
-            cursor = links.cursor(kind)
-            wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
-            _relocated(links, kind, wiring.place)
             step: Progress | None = None
             if progress is not None:
                 step = lambda phase, done, total, k=kind: progress(k, phase, done, total)  # noqa: E731
-            paced = wiring.budget
-            kind_budget = budget if paced is None else (lambda p=paced: budget() and p())
-            engine = KindSync(
-                kind,
-                wiring.crm,
-                wiring.google,
-                links,
-                conn.settings.kind(kind),
-                clock=deps.clock,
-                budget=kind_budget,
-                match_keys=wiring.match_keys,
-                progress=step,
-                full_every=wiring.full_every,
-            )
             try:
-                report = engine.run()
+                report = _sync_kind(conn, kind, credentials, deps, links, counter, budget, step, kept)
             except SafetyStop as err:
                 summary.kinds[kind.value] = {"kind": kind.value, "stopped": str(err), "complete": False}
                 summary.complete = False
                 continue
+            except TransientError as err:
+                # This kind only: the others still run, and only this one is retried.
+                log.warning("%s stopped by a temporary failure: %s", kind.value, err)
+                done = err.report.as_dict() if isinstance(err, RunInterrupted) else {"kind": kind.value}
+                summary.kinds[kind.value] = {
+                    **done,
+                    "complete": False,
+                    "error": f"temporary failure, retried: {redact.text(str(err))[:300]}",
+                }
+                summary.retry_kinds.append(kind.value)
+                summary.complete = False
+                continue
             summary.kinds[kind.value] = report.as_dict()
             summary.complete = summary.complete and report.complete
-            after = links.cursor(kind)
-            if wiring.remember(after):
-                links.save_cursor(after)
     finally:
         summary.api_calls = dict(counter.counts)
         summary.finished_at = deps.clock()

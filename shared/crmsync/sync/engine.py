@@ -37,6 +37,7 @@ class KindReport:
     errors: list[str] = field(default_factory=list)
     full: bool = False
     complete: bool = False  # every change applied and the cursors advanced
+    incomplete: list[str] = field(default_factory=list)  # why not complete (never empty when not complete)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class KindReport:
             "errors": self.errors,
             "full": self.full,
             "complete": self.complete,
+            **({"incomplete": self.incomplete} if self.incomplete else {}),
         }
 
 
@@ -85,7 +87,10 @@ class KindSync:
     # is 1 MiB); a continuation run does the rest.
     max_crm_creates: int = 10_000
     _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
-    _unfinished: bool = field(default=False, init=False)
+    # Called with the kind's report once it is final, before the cursor forgets the conflicts
+    # waiting in it: the caller persists it, so a process that dies later loses nothing.
+    on_report: Callable[[KindReport], None] | None = None
+    _unfinished: list[str] = field(default_factory=list, init=False)  # why this run is not complete
     _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
     _ahead: WriteAhead | None = field(default=None, init=False)  # this run's write-ahead state
 
@@ -106,7 +111,10 @@ class KindSync:
         crm_gone = self._fetch_hinted(crm, google, links)
         ahead = self._ahead = WriteAhead(self.store, cursor, links, self.clock)
         defer = ahead.possibly_ours(crm, google, links)
-        self._unfinished = self._unfinished or bool(defer)
+        if defer:
+            self._unfinished.append(
+                f"{len(defer)} new CRM record(s) wait until retried creates tell which are theirs (next run)"
+            )
         inputs = Inputs(
             self.kind,
             crm,
@@ -140,7 +148,18 @@ class KindSync:
         self._save_links()
         report.conflicts.extend(c for c in ahead.earlier if c not in report.conflicts)
         # Still to merge after the last round: the cursors stay, so the next run sees it all again.
-        report.complete = not (self._unfinished or applied.conflicted or reread or interrupted)
+        report.incomplete = list(dict.fromkeys(self._unfinished))
+        if applied.conflicted:
+            report.incomplete.append(
+                f"{len(applied.conflicted)} record(s) changed while written: merged again next run"
+            )
+        if reread:
+            report.incomplete.append(f"{len(reread)} record(s) to re-read after a create's reply: next run")
+        if interrupted is not None:
+            report.incomplete.append(f"interrupted by a temporary failure: {interrupted}")
+        report.complete = not report.incomplete
+        if self.on_report is not None:
+            self.on_report(report)
         ahead.forget_reported(report.conflicts, report.complete)
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
@@ -168,7 +187,7 @@ class KindSync:
         """See ``WriteAhead.record``: before anything is sent."""
         assert self._ahead is not None, "run() starts the write-ahead state first"
         if self._ahead.record(plan, self.max_crm_creates):
-            self._unfinished = True
+            self._unfinished.append(f"more than {self.max_crm_creates} CRM creates: the rest follow in the next run")
 
     def _full_due(self, cursor: Cursor) -> bool:
         if self.full_every is None:
@@ -275,7 +294,10 @@ class KindSync:
         # A re-merge may undo what an earlier apply of this run did (a link it saved is dropped): the latest wins.
         self._link_changes.update({lk.doc_id: (lk, False) for lk in applied.deletes})
         self._link_changes.update({lk.doc_id: (lk, True) for lk in applied.upserts})
-        self._unfinished = self._unfinished or applied.stopped or applied.transient
+        if applied.stopped:
+            self._unfinished.append("the run's time budget ran out before every write was sent: continued next run")
+        if applied.transient:
+            self._unfinished.append("some writes failed temporarily: retried next run")
         return applied
 
     def _remerge(self, links: list[Link], report: KindReport, listed: dict[str, Change]) -> Applied:
@@ -319,7 +341,7 @@ class KindSync:
             self._link_changes.pop(lk.doc_id, None)
         if dead:
             self._ahead.move_on(dead)
-            self._unfinished = True
+            self._unfinished.append(f"{len(dead)} retried create(s) found their record deleted: made anew next run")
 
     def _check_replays(self, upserts: list[Link]) -> None:
         """A CRM create retried from an earlier run (its key kept in the cursor) may return a record
