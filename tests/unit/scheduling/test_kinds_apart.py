@@ -64,6 +64,7 @@ class ThreeKinds:
             created_at=NOW,
         )
         self.world.store.put_connection(conn)
+        self.world.crm.add_user("c1@crm.example", "User c1", user_id="u-c1")
         self.world.vault.put("c1", "refresh-token-of-c1")
         for kind, (crm, _) in self.sides.items():
             crm.put({"title": f"first {kind.value}"})
