@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .model.kinds import Kind
 from .model.link import Canon, Link
@@ -111,6 +111,18 @@ class RecordSide(Protocol):
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete records (a record already gone counts as deleted)."""
+        ...
+
+
+@runtime_checkable
+class HoldsStandIns(Protocol):
+    """A side that cannot hold every value of some fields (Google sets an event's organizer
+    itself; a CRM links an organisation only to a company it has). Optional: a side without it
+    is taken to hold whatever it is sent."""
+
+    def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
+        """Of ``wanted`` (field -> value about to be written into ``record``, as this side holds
+        it now), the fields this side cannot take, each with the value it would keep instead."""
         ...
 
 

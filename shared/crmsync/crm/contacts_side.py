@@ -135,6 +135,30 @@ class CrmContacts:
                 body["tags"] = sorted({*body.get("tags", []), self.settings.crm_tag})
         return body
 
+    def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
+        """An organisation the CRM has no company for (and may not create), or any while companies
+        are not linked, and Google groups while they are not mirrored as tags: the CRM record keeps
+        its own value. Company names are looked up once per run, never created here."""
+        keeps: Canon = {}
+        name = wanted.get("company")
+        if "company" in wanted and (not self.options.link_companies or (name and not self._holds_company(name))):
+            keeps["company"] = record.get("company")
+        if "groups" in wanted and not self.options.groups_as_tags:
+            keeps["groups"] = record.get("groups")
+        return keeps
+
+    def _holds_company(self, name: str) -> bool:
+        key = name.casefold()
+        if self.options.create_companies or self._company_ids.get(key):
+            return True
+        if key not in self._company_ids:
+            with self._guard("crm.find_companies"):
+                found = self.connector.find_companies(name=name)
+            self._company_ids[key] = found[0].id if found else None
+            if found:
+                self._company_names[found[0].id] = name
+        return bool(self._company_ids[key])
+
     def _company_id(self, name: str | None) -> str | None:
         """The CRM company for an organisation name: matched by name, optionally created."""
         if not name:

@@ -133,6 +133,10 @@ class GoogleCalendar:
 
         return call_with_retry(attempt, attempts=self._attempts, sleep=self._sleep, rng=self._rng)
 
+    def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
+        """Google sets an event's organizer itself (read-only, see ``FIELD_MAP``): the event keeps its own."""
+        return {"organizer": record.get("organizer")} if "organizer" in wanted else {}
+
     def budget(self) -> bool:
         """True while one more write chunk fits under the per-user quota (``KindSync(budget=...)``)."""
         return self.pacer.room() >= WRITE_CHUNK_COST

@@ -41,6 +41,10 @@ class Link(BaseModel):
     crm_held: dict[str, Any] = Field(default_factory=dict)
     google_held: dict[str, Any] = Field(default_factory=dict)
 
+    def side_held(self, side: Side) -> Canon:
+        """What ``side`` holds in place of agreed values."""
+        return self.crm_held if side is Side.CRM else self.google_held
+
     @property
     def doc_id(self) -> str:
         return link_doc_id(self.kind, self.crm_id)

@@ -18,8 +18,9 @@ from ..google.errors import GoogleError
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
 from ..model.task import TaskTarget
+from ..obs.logging import redact
 from ..ports import LinkStore, OpCounter, RecordSide
-from ..sync.engine import KindSync, Progress
+from ..sync.engine import KindReport, KindSync, Progress, RunInterrupted
 from ..sync.reconcile import MatchKeys
 from .feed_filters import (
     FeedRestart,
@@ -104,6 +105,17 @@ class RunSummary:
     complete: bool = True
     error: str | None = None
     duration_s: float = 0.0
+    retry_kinds: list[str] = field(default_factory=list)  # kinds a temporary failure stopped: retry only these
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the run is not complete, per kind (empty when it is)."""
+        out = []
+        for name, kind in self.kinds.items():
+            if not kind.get("complete", False):
+                why = kind.get("incomplete") or [kind.get("error") or kind.get("stopped") or "not finished"]
+                out.append(f"{name}: {'; '.join(str(w) for w in why)}")
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,8 +126,10 @@ class RunSummary:
             "kinds": self.kinds,
             "api_calls": self.api_calls,
             "complete": self.complete,
-            "error": self.error,
+            "error": self.error or "; ".join(f"{k}: {self.kinds[k].get('error')}" for k in self.retry_kinds) or None,
             "duration_s": round(self.duration_s, 3),
+            **({"incomplete": "; ".join(self.reasons)} if not self.complete else {}),
+            **({"retry_kinds": self.retry_kinds} if self.retry_kinds else {}),
         }
 
 
@@ -163,32 +177,60 @@ def _relocated(links: LinkStore, kind: Kind, place: str | None) -> None:
     links.save_cursor(cursor)
 
 
-def _kind_sync(
-    kind: Kind,
-    wiring: KindWiring,
-    links: LinkStore,
+def _sync_kind(
     conn: Connection,
+    kind: Kind,
+    credentials: Any,
     deps: RunDeps,
+    links: RunCursors,
+    counter: OpCounter,
     budget: Callable[[], bool],
     progress: Progress | None,
-) -> KindSync:
-    """The engine for one kind's run (its CRM side keeps out-of-scope records while it restarts)."""
-    crm, google = wiring.crm, wiring.google
-    if restarting(links, kind):
-        restart = FeedRestart(crm, google, links)
-        crm, google = restart.crm, restart.google
-    return KindSync(
-        kind,
-        crm,
-        google,
-        links,
-        conn.settings.kind(kind),
-        clock=deps.clock,
-        budget=budget,
-        match_keys=wiring.match_keys,
-        progress=progress,
-        full_every=wiring.full_every,
-    )
+    on_report: Callable[[KindReport], None],
+) -> KindReport:
+    """One kind of one run: wire its sides, run the engine, remember the sides' own state. A kind
+    whose CRM filters changed (or whose CRM cursor is refused) restarts from a full listing
+    (``feed_filters``)."""
+    cursor = links.cursor(kind)
+    wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
+    _relocated(links, kind, wiring.place)
+    filters = feed_filters(conn, kind)
+    check_filters(links, kind, filters)
+    paced = wiring.budget
+    kind_budget = budget if paced is None else (lambda: budget() and paced())
+
+    def engine() -> KindSync:
+        crm, google = wiring.crm, wiring.google
+        if restarting(links, kind):
+            restart = FeedRestart(crm, google, links)
+            crm, google = restart.crm, restart.google
+        return KindSync(
+            kind,
+            crm,
+            google,
+            links,
+            conn.settings.kind(kind),
+            clock=deps.clock,
+            budget=kind_budget,
+            match_keys=wiring.match_keys,
+            progress=progress,
+            full_every=wiring.full_every,
+            on_report=on_report,
+        )
+
+    try:
+        report = engine().run()
+    except CrmValidation as err:
+        if not cursor_refused(err):
+            raise
+        restart_feed(links, kind, filters, f"the CRM refused the stored cursor ({err})")
+        report = engine().run()
+    if report.complete:
+        restart_done(links, kind)
+    after = links.cursor(kind)
+    if wiring.remember(after):
+        links.save_cursor(after)
+    return report
 
 
 def sync_connection(
@@ -199,12 +241,17 @@ def sync_connection(
     budget: Callable[[], bool] = lambda: True,
     progress: Callable[[Kind, str, int, int], None] | None = None,
     kinds: Iterable[Kind] | None = None,
+    journal: Callable[[RunSummary], None] | None = None,
 ) -> RunSummary:
-    """Sync every enabled kind of ``conn`` once. Transient errors and
-    ``NeedsReauth`` propagate (the caller retries or marks the connection); a kind
-    that stops (``KindStopped``: a safety stop, a setting naming something gone, an
-    admin's block, the operator's misconfiguration) or waits for a used-up quota is
-    recorded, and the other kinds still run (see ``kind_outcome``)."""
+    """Sync every enabled kind of ``conn`` once. Each kind succeeds or fails on its own: a
+    temporary failure of one (People answering 503) is recorded, named in ``retry_kinds``, and
+    the other kinds still run, as they do after a safety stop. A kind that stops (``KindStopped``:
+    a safety stop, a setting naming something gone, an admin's block, the operator's
+    misconfiguration) or waits for a used-up quota (held in its cursor until the quota resets,
+    not retried before) is recorded too (see ``kind_outcome``). ``NeedsReauth`` propagates (the
+    caller marks the connection). ``journal`` is given the summary so far whenever a kind's
+    report holds something to keep (conflicts, writes, errors), before that kind's cursor
+    forgets the conflicts waiting in it: a process that dies later loses none."""
     started = time.monotonic()
     summary = RunSummary(uuid.uuid4().hex[:16], conn.id, deps.clock())
     counter = OpCounter()
@@ -216,34 +263,25 @@ def sync_connection(
         endpoint=deps.google.endpoint,
     )
     links = RunCursors(deps.store.connection_store(conn.id))
+
+    def kept(report: KindReport) -> None:
+        summary.kinds[report.kind.value] = report.as_dict()
+        if journal is not None and (report.conflicts or report.writes or report.errors):
+            summary.api_calls = dict(counter.counts)
+            journal(summary)
+
     try:
         for kind in kinds if kinds is not None else enabled_kinds(conn):
-            cursor = links.cursor(kind)
-            until = held_until(cursor, deps.clock())
+            until = held_until(links.cursor(kind), deps.clock())
             if until is not None:  # a used-up quota: no call until it resets
                 summary.kinds[kind.value] = waiting(kind, until, "waiting for a used-up Google quota")
                 summary.complete = False
                 continue
-            wiring = KIND_FACTORIES[kind](conn, credentials, deps, cursor, counter)
-            _relocated(links, kind, wiring.place)
-            filters = feed_filters(conn, kind)
-            check_filters(links, kind, filters)
             step: Progress | None = None
             if progress is not None:
                 step = lambda phase, done, total, k=kind: progress(k, phase, done, total)  # noqa: E731
-            paced = wiring.budget
-            kind_budget = budget if paced is None else (lambda p=paced: budget() and p())
-
             try:
-                try:
-                    report = _kind_sync(kind, wiring, links, conn, deps, kind_budget, step).run()
-                except CrmValidation as err:
-                    if not cursor_refused(err):
-                        raise
-                    restart_feed(links, kind, filters, f"the CRM refused the stored cursor ({err})")
-                    report = _kind_sync(kind, wiring, links, conn, deps, kind_budget, step).run()
-                if report.complete:
-                    restart_done(links, kind)
+                report = _sync_kind(conn, kind, credentials, deps, links, counter, budget, step, kept)
             except KindStopped as err:  # a setting names something gone, an admin policy, the operator, a safety stop
                 summary.kinds[kind.value] = stopped(kind, err)
                 summary.complete = False
@@ -253,17 +291,25 @@ def sync_connection(
                 summary.complete = False
                 continue
             except TransientError as err:
+                # This kind only: the others still run. A used-up quota waits for its reset (held in
+                # the kind's cursor); any other temporary failure is retried for this kind only.
+                done = err.report.as_dict() if isinstance(err, RunInterrupted) else {"kind": kind.value}
                 held = hold_for_quota(links, kind, err, deps.clock())
-                if held is None:
-                    raise
-                summary.kinds[kind.value] = held
+                if held is not None:
+                    summary.kinds[kind.value] = {**done, **held}
+                    summary.complete = False
+                    continue
+                log.warning("%s stopped by a temporary failure: %s", kind.value, err)
+                summary.kinds[kind.value] = {
+                    **done,
+                    "complete": False,
+                    "error": f"temporary failure, retried: {redact.text(str(err))[:300]}",
+                }
+                summary.retry_kinds.append(kind.value)
                 summary.complete = False
                 continue
             summary.kinds[kind.value] = report.as_dict()
             summary.complete = summary.complete and report.complete
-            after = links.cursor(kind)
-            if wiring.remember(after):
-                links.save_cursor(after)
     finally:
         summary.api_calls = dict(counter.counts)
         summary.finished_at = deps.clock()

@@ -36,6 +36,10 @@ from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
 log = logging.getLogger(__name__)
 REASONS = ("tick", "sync_now", "continuation", "rerun")
 REAUTH_MESSAGE = "Google no longer accepts this connection's access (it was revoked or expired). Reconnect Google."
+DIED_MESSAGE = (
+    "the run stopped before it finished (the process ended: killed, crashed or timed out); "
+    "the next run picks up from the saved state"
+)
 MISSING_TOKEN_MESSAGE = "No Google authorization is stored for this connection. Reconnect Google to resume syncing."
 
 
@@ -201,7 +205,7 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             # each direction is narrowed to what the allowed directions permit (never written back).
             conn = conn.model_copy(update={"settings": admin.run_settings(conn.settings)})
             # A crash inside the run leaves the lease to expire, exactly as a killed instance would.
-            kinds = enabled_kinds(conn)
+            kinds = _still_to_retry(conn, task, enabled_kinds(conn))
             result, record = _run(conn, task, run_id, kinds, deps)
             try:
                 _report(conn, task, run_id, result, record, deps)
@@ -224,6 +228,15 @@ def _policy_refusal(conn: Connection, admin: AdminConfig, deps: WorkerDeps) -> s
     if not admin.connect.allows(user):
         return "paused: the administrator's rules no longer allow Google sync for this CRM user"
     return None
+
+
+def _still_to_retry(conn: Connection, task: SyncTask, kinds: list[Kind]) -> list[Kind]:
+    """A redelivery of a task whose run failed for some kinds only runs those kinds again."""
+    last = conn.last_run or {}
+    retry = last.get("retry_kinds")
+    if task.key is None or last.get("task") != task.key or last.get("outcome") != Outcome.RETRY or not retry:
+        return kinds
+    return [k for k in kinds if k.value in retry]
 
 
 def _already_ran(conn: Connection, task: SyncTask) -> bool:
@@ -249,9 +262,18 @@ def _run(
     def budget() -> bool:
         return deps.monotonic() < deadline
 
+    def journal(so_far: RunSummary) -> None:
+        # Written as each kind with something to keep finishes: if the process dies before the
+        # final report (which overwrites this), the run log still holds those kinds' conflicts
+        # and counts, and says why the run is incomplete.
+        record = {**so_far.as_dict(), "started_at": so_far.started_at, "finished_at": deps.run.clock()}
+        record.update(run_id=run_id, reason=task.reason, task=task.key, outcome="running", complete=False)
+        record["error"] = record["incomplete"] = DIED_MESSAGE
+        deps.store.append_run(conn.id, run_id, record, started + timedelta(days=deps.settings.run_log_days))
+
     try:
         token = deps.vault.get(conn.id)
-        summary = sync_connection(conn, token, deps.run, budget=budget, kinds=kinds)
+        summary = sync_connection(conn, token, deps.run, budget=budget, kinds=kinds, journal=journal)
     except TokenNotFound:
         ran = _Ran(Outcome.NEEDS_REAUTH, MISSING_TOKEN_MESSAGE)
     except NeedsReauth:
@@ -277,8 +299,13 @@ def _run(
         ran = _Ran(Outcome.ERROR, f"unexpected error: {type(err).__name__}: {_text(err)}")
     else:
         more = not summary.complete and not budget() and task.continuation < deps.settings.max_continuations
-        outcome = Outcome.CONTINUED if more else Outcome.SYNCED
-        ran = _Ran(outcome, "budget used up; continuing" if more else "run finished", summary)
+        if summary.retry_kinds:
+            # Only those kinds are retried (the redelivery runs them alone); the others are synced.
+            why = "; ".join(str(summary.kinds[k].get("error")) for k in summary.retry_kinds)
+            ran = _Ran(Outcome.RETRY, f"{', '.join(summary.retry_kinds)}: {why}", summary)
+        else:
+            outcome = Outcome.CONTINUED if more else Outcome.SYNCED
+            ran = _Ran(outcome, "budget used up; continuing" if more else "run finished", summary)
     if ran.summary is not None:
         record = {**ran.summary.as_dict(), "started_at": ran.summary.started_at}
         record["finished_at"] = ran.summary.finished_at or deps.run.clock()

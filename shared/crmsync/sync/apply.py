@@ -12,7 +12,7 @@ from ..errors import TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash, held_fields
 from ..ports import RecordSide, WriteOp, WriteResult
-from .plan import STALE, Op, Plan, Step, Write
+from .plan import STALE, UNCONFIRMED, Op, Plan, Step, Write
 
 
 @dataclass
@@ -170,18 +170,18 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         base=base,
         crm_hash=STALE
         if Side.CRM in step.stale
-        else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else ""),
+        else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else UNCONFIRMED),
         google_hash=STALE
         if Side.GOOGLE in step.stale
-        else ""
+        else UNCONFIRMED
         if first
-        else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else ""),
+        else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else UNCONFIRMED),
         crm_version=_int(_version(res.get(Side.CRM)) or step.crm_version),
         google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
         created_by=step.created_by or (step.link.created_by if step.link else Side.CRM),
         synced_at=now,
-        crm_held=_held(res.get(Side.CRM), step.link.crm_held if step.link else {}, base, step.link),
-        google_held=_held(res.get(Side.GOOGLE), step.link.google_held if step.link else {}, base, step.link),
+        crm_held=_held(res.get(Side.CRM), step, Side.CRM, base),
+        google_held=_held(res.get(Side.GOOGLE), step, Side.GOOGLE, base),
     )
     if step.link is not None and step.link.crm_id != crm_id:
         out.deletes.append(step.link)  # re-created in the CRM under a new id: the old link document goes
@@ -205,7 +205,7 @@ def _version(res: WriteResult | None) -> str | None:
 
 def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
     if res is not None and res.ok and res.unconfirmed:
-        return ""  # unknown until re-read: compared with the base, never taken as an echo
+        return UNCONFIRMED  # unknown until re-read: compared with the base, never taken as an echo
     if res is not None and res.ok and res.canon is not None:
         return content_hash(res.canon)  # what the side really holds now
     if expected is not None:
@@ -213,12 +213,15 @@ def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
     return old
 
 
-def _held(res: WriteResult | None, old: Canon, base: Canon, link: Link | None) -> Canon:
+def _held(res: WriteResult | None, step: Step, side: Side, base: Canon) -> Canon:
     """What a side holds in place of the agreed values: from what it answered to our write, else
-    the old stand-ins for fields whose agreed value did not move."""
+    what the step says it keeps (a pair matched without a base), else the old stand-ins for
+    fields whose agreed value did not move."""
     if res is not None and res.ok and res.canon is not None:
         return held_fields(res.canon, base)
-    before = link.base if link is not None else {}
+    link = step.link
+    old = {**(link.side_held(side) if link is not None else {}), **step.held.get(side, {})}
+    before = {**(link.base if link is not None else {}), **{f: base.get(f) for f in step.held.get(side, {})}}
     return {f: v for f, v in old.items() if base.get(f) == before.get(f) and base.get(f) != v}
 
 

@@ -13,10 +13,11 @@ from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
 from ..model.state import Cursor
-from ..ports import Change, LinkStore, Listing, RecordSide
+from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .plan import STALE, Plan
 from .reconcile import Inputs, MatchKeys, reconcile
+from .table import StandIns
 from .write_ahead import WriteAhead, conflict_dicts
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -36,6 +37,7 @@ class KindReport:
     errors: list[str] = field(default_factory=list)
     full: bool = False
     complete: bool = False  # every change applied and the cursors advanced
+    incomplete: list[str] = field(default_factory=list)  # why not complete (never empty when not complete)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +49,7 @@ class KindReport:
             "errors": self.errors,
             "full": self.full,
             "complete": self.complete,
+            **({"incomplete": self.incomplete} if self.incomplete else {}),
         }
 
 
@@ -84,7 +87,10 @@ class KindSync:
     # is 1 MiB); a continuation run does the rest.
     max_crm_creates: int = 10_000
     _link_changes: dict[str, tuple[Link, bool]] = field(default_factory=dict, init=False)  # by doc: (link, keep)
-    _unfinished: bool = field(default=False, init=False)
+    # Called with the kind's report once it is final, before the cursor forgets the conflicts
+    # waiting in it: the caller persists it, so a process that dies later loses nothing.
+    on_report: Callable[[KindReport], None] | None = None
+    _unfinished: list[str] = field(default_factory=list, init=False)  # why this run is not complete
     _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
     _ahead: WriteAhead | None = field(default=None, init=False)  # this run's write-ahead state
 
@@ -105,7 +111,10 @@ class KindSync:
         crm_gone = self._fetch_hinted(crm, google, links)
         ahead = self._ahead = WriteAhead(self.store, cursor, links, self.clock)
         defer = ahead.possibly_ours(crm, google, links)
-        self._unfinished = self._unfinished or bool(defer)
+        if defer:
+            self._unfinished.append(
+                f"{len(defer)} new CRM record(s) wait until retried creates tell which are theirs (next run)"
+            )
         inputs = Inputs(
             self.kind,
             crm,
@@ -118,6 +127,7 @@ class KindSync:
             crm_gone,
             ahead.sent_before,
             defer,
+            self._stand_ins(),
         )
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None)
@@ -131,14 +141,25 @@ class KindSync:
                 again = [s.link for s in applied.conflicted if s.link is not None] + reread
                 if interrupted is not None or not again:
                     break
-                applied = self._remerge(list({lk.doc_id: lk for lk in again}.values()), report)
+                applied = self._remerge(list({lk.doc_id: lk for lk in again}.values()), report, crm)
                 interrupted, reread = applied.interrupted, applied.recreated + applied.unconfirmed
         except TransientError as err:
             interrupted = err
         self._save_links()
         report.conflicts.extend(c for c in ahead.earlier if c not in report.conflicts)
         # Still to merge after the last round: the cursors stay, so the next run sees it all again.
-        report.complete = not (self._unfinished or applied.conflicted or reread or interrupted)
+        report.incomplete = list(dict.fromkeys(self._unfinished))
+        if applied.conflicted:
+            report.incomplete.append(
+                f"{len(applied.conflicted)} record(s) changed while written: merged again next run"
+            )
+        if reread:
+            report.incomplete.append(f"{len(reread)} record(s) to re-read after a create's reply: next run")
+        if interrupted is not None:
+            report.incomplete.append(f"interrupted by a temporary failure: {interrupted}")
+        report.complete = not report.incomplete
+        if self.on_report is not None:
+            self.on_report(report)
         ahead.forget_reported(report.conflicts, report.complete)
         if interrupted is not None:
             raise RunInterrupted(interrupted, report) from interrupted
@@ -157,11 +178,16 @@ class KindSync:
             self.store.save_cursor(cursor)
         return report
 
+    def _stand_ins(self) -> dict[Side, StandIns]:
+        """Each side's answer to "what would you keep instead of this value", where it has one."""
+        sides: dict[Side, object] = {Side.CRM: self.crm, Side.GOOGLE: self.google}
+        return {s: side.stand_ins for s, side in sides.items() if isinstance(side, HoldsStandIns)}
+
     def _write_ahead(self, plan: Plan) -> None:
         """See ``WriteAhead.record``: before anything is sent."""
         assert self._ahead is not None, "run() starts the write-ahead state first"
         if self._ahead.record(plan, self.max_crm_creates):
-            self._unfinished = True
+            self._unfinished.append(f"more than {self.max_crm_creates} CRM creates: the rest follow in the next run")
 
     def _full_due(self, cursor: Cursor) -> bool:
         if self.full_every is None:
@@ -268,13 +294,21 @@ class KindSync:
         # A re-merge may undo what an earlier apply of this run did (a link it saved is dropped): the latest wins.
         self._link_changes.update({lk.doc_id: (lk, False) for lk in applied.deletes})
         self._link_changes.update({lk.doc_id: (lk, True) for lk in applied.upserts})
-        self._unfinished = self._unfinished or applied.stopped or applied.transient
+        if applied.stopped:
+            self._unfinished.append("the run's time budget ran out before every write was sent: continued next run")
+        if applied.transient:
+            self._unfinished.append("some writes failed temporarily: retried next run")
         return applied
 
-    def _remerge(self, links: list[Link], report: KindReport) -> Applied:
+    def _remerge(self, links: list[Link], report: KindReport, listed: dict[str, Change]) -> Applied:
         """Re-read the records of ``links`` (a write hit a newer version, or a replayed create
         returned an old one), and merge again."""
         crm = self.crm.get([lk.crm_id for lk in links])
+        # A get does not say whether a CRM record is in the sync's scope; this run's listing does
+        # (nothing we write changes the scope): a replayed create's record the user took out of
+        # scope meanwhile stays out — merged as in scope, it was written to, and the next run
+        # applied the delete rule to the Google record the user had just edited.
+        crm.update({i: replace(ch, in_scope=False) for i, ch in crm.items() if i in listed and not listed[i].in_scope})
         google = self.google.get([lk.google_id for lk in links])
         # A record the re-read no longer finds is gone (not "unchanged").
         crm.update({lk.crm_id: Change(lk.crm_id, None) for lk in links if lk.crm_id not in crm})
@@ -307,7 +341,7 @@ class KindSync:
             self._link_changes.pop(lk.doc_id, None)
         if dead:
             self._ahead.move_on(dead)
-            self._unfinished = True
+            self._unfinished.append(f"{len(dead)} retried create(s) found their record deleted: made anew next run")
 
     def _check_replays(self, upserts: list[Link]) -> None:
         """A CRM create retried from an earlier run (its key kept in the cursor) may return a record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -9,7 +10,11 @@ from ..model.kinds import Side
 from ..model.link import Canon, Link
 from .merge import FieldConflict
 
-STALE = ""  # a link's side hash that is not known: the engine re-reads that side when its partner changes
+STALE = ""  # a parked side's hash: not synced on purpose, re-read when its partner changes
+# A side's hash after a write it answered without the record (what it holds is unknown until
+# re-read): never taken for an echo, so the side is compared with the base — and never read as
+# parked (the empty STALE once meant both, and a one-sided edit of such a pair was parked).
+UNCONFIRMED = "unconfirmed"
 
 
 class Op(StrEnum):
@@ -50,6 +55,9 @@ class Step:
     google_hash_of: Canon | None = None
     conflicts: tuple[FieldConflict, ...] = ()
     stale: frozenset[Side] = frozenset()  # sides not synced: forget their hash so they are re-read next time
+    # What a side holds in place of the agreed value of a field it cannot hold (a pair matched
+    # without a base); a side written to says so itself in its answer.
+    held: Mapping[Side, Canon] = field(default_factory=dict)
 
     def write_to(self, side: Side) -> Write | None:
         """The step's write into ``side``, if any."""

@@ -31,6 +31,8 @@ follows the delete-conflict rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..model.kinds import Side
 from ..model.link import Canon, Link
 from ..model.settings import DeleteConflictRule, DeleteRule
@@ -225,6 +227,7 @@ class _Reconciler(UnlinkedPairing):
         result: MergeResult,
         created_by: Side,
         versions: Versions,
+        held: Mapping[Side, Canon] | None = None,
     ) -> None:
         result = MergeResult(coherent(self.inp.kind, result.merged), result.conflicts)
         writes = []
@@ -256,6 +259,7 @@ class _Reconciler(UnlinkedPairing):
                 conflicts=tuple(result.conflicts),
                 crm_version=versions.crm,
                 google_version=versions.google,
+                held=held or {},
             )
         )
 

@@ -15,6 +15,7 @@ from .merge import changed_fields
 from .plan import STALE
 
 MatchKeys = Callable[[Canon], tuple[list[str], ...]]
+StandIns = Callable[[Canon, Canon], Canon]  # see ports.HoldsStandIns
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class Inputs:
     # New CRM records that may be the very records those creates made (listed since they were
     # sent): neither matched nor copied this run — the replays tell which are ours.
     defer_crm: frozenset[str] = field(default_factory=frozenset)
+    # Per side, what it keeps instead of values it cannot hold (see ports.HoldsStandIns): a pair
+    # matched without a base takes such a field from the side that holds it, with no conflict.
+    stand_ins: Mapping[Side, StandIns] = field(default_factory=dict)
 
 
 def _writable(settings: KindSettings, side: Side) -> bool:

@@ -41,6 +41,7 @@ class UnlinkedPairing:
         result: MergeResult,
         created_by: Side,
         versions: Versions,
+        held: Mapping[Side, Canon] | None = None,
     ) -> None:
         raise NotImplementedError
 
@@ -99,10 +100,14 @@ class UnlinkedPairing:
             self.plan.notes.append(Note(Side.GOOGLE, google_id, f"{rule.replace('_', ' ')} suppressed by settings"))
 
     def _match(self, crm_new: dict[str, Change], google_new: dict[str, Change]) -> None:
+        """Pair unlinked records by unique first-sync keys. Records sharing a key with several on
+        the other side are paired where their other fields decide; the rest are ambiguous: never
+        copied (each copy would be a duplicate, on both sides), left unlinked and named in a note."""
         assert self.inp.match_keys is not None
         keys_c = {i: self.inp.match_keys(c.canon or {}) for i, c in crm_new.items()}
         keys_g = {i: self.inp.match_keys(g.canon or {}) for i, g in google_new.items()}
         rounds = max((len(k) for k in (*keys_c.values(), *keys_g.values())), default=0)
+        ambiguous: dict[tuple[Side, str], tuple[str, int]] = {}  # record -> (key, records on the other side)
         for r in range(rounds):  # e-mail first, then phone
             idx_c: dict[str, set[str]] = defaultdict(set)
             idx_g: dict[str, set[str]] = defaultdict(set)
@@ -116,38 +121,58 @@ class UnlinkedPairing:
                         idx_g[k].add(i)
             for key in sorted(set(idx_c) & set(idx_g)):
                 cs, gs = idx_c[key] & set(crm_new), idx_g[key] & set(google_new)
-                if len(cs) == 1 and len(gs) == 1:
-                    cid, gid = next(iter(cs)), next(iter(gs))
+                for cid, gid in _decided(cs, gs, crm_new, google_new):
                     self._pair(cid, gid, crm_new.pop(cid), google_new.pop(gid), "matched")
-                elif cs and gs:
-                    # A shared key (e.g. a shared inbox): never merge several records silently.
-                    for cid in sorted(cs):
-                        self.plan.notes.append(
-                            Note(Side.CRM, cid, f"not matched: {key!r} is shared by several records")
-                        )
+                cs, gs = cs & set(crm_new), gs & set(google_new)
+                if cs and gs:
+                    # A shared key (e.g. a shared inbox, two tasks "Call back" due the same day) that
+                    # the other fields do not decide: never merged silently, never copied.
+                    ambiguous.update({(Side.CRM, cid): (key, len(gs)) for cid in cs})
+                    ambiguous.update({(Side.GOOGLE, gid): (key, len(cs)) for gid in gs})
+        for (side, rid), (key, others) in sorted(ambiguous.items()):
+            pool = crm_new if side is Side.CRM else google_new
+            if rid not in pool:
+                continue  # paired by a later key
+            change = pool.pop(rid)
+            self.plan.notes.append(
+                Note(
+                    side,
+                    rid,
+                    f"ambiguous: {display_name(change.canon or {})!r} shares {key!r} with {others} "
+                    f"{side.other.value} record(s) and nothing else tells which is its counterpart: "
+                    "not matched and not copied (make them differ, or remove the extra ones)",
+                )
+            )
 
     def _pair(self, crm_id: str, google_id: str, c: Change, g: Change, rule: str) -> None:
         assert c.canon is not None
         assert g.canon is not None
+        # With no base, a field one side cannot hold as the other has it (Google sets an event's
+        # organizer itself; the CRM has no company of that name) is no difference: each side keeps
+        # its own, the agreed value is the other's, and nothing is written or reported for it.
+        crm, goo, held = self._stand_ins(c.canon, g.canon)
         # A hint-linked Google record is our copy of the CRM record, as it was then: with that base
         # unknown, a value on one side only may be an addition or a removal, so every difference
         # goes to the policy. Records matched on a first sync were made apart: their values add up.
         merge = two_way if rule == "hint_link" else partial(three_way, {})
-        result = merge(
-            c.canon, g.canon, policy=self.s.conflict_policy, crm_updated=c.updated_at, google_updated=g.updated_at
-        )
+        result = merge(crm, goo, policy=self.s.conflict_policy, crm_updated=c.updated_at, google_updated=g.updated_at)
         # Paired records existed on both sides; the CRM counts as their origin.
-        self._merged(
-            None,
-            rule,
-            crm_id,
-            google_id,
-            c.canon,
-            g.canon,
-            result,
-            Side.CRM,
-            Versions(c.version, g.version),
-        )
+        self._merged(None, rule, crm_id, google_id, crm, goo, result, Side.CRM, Versions(c.version, g.version), held)
+
+    def _stand_ins(self, crm: Canon, goo: Canon) -> tuple[Canon, Canon, dict[Side, Canon]]:
+        """Both records with the fields a side cannot hold as the other has it read as the other's
+        value, and what each side holds instead (its stand-ins)."""
+        held: dict[Side, Canon] = {}
+        views = {Side.CRM: crm, Side.GOOGLE: goo}
+        for side in (Side.GOOGLE, Side.CRM):
+            check = self.inp.stand_ins.get(side)
+            own, other = views[side], views[side.other]
+            wanted = {f: v for f, v in other.items() if own.get(f) != v and f not in held.get(side.other, {})}
+            keeps = check(own, wanted) if check is not None and wanted else {}
+            if keeps:
+                held[side] = {f: own.get(f) for f in keeps}
+                views[side] = {**own, **{f: other.get(f) for f in keeps}}
+        return views[Side.CRM], views[Side.GOOGLE], held
 
     def _create(self, into: Side, change: Change, crm_id: str | None, google_id: str | None) -> None:
         create, _, _, _ = _rules(self.s, into)
@@ -172,6 +197,45 @@ class UnlinkedPairing:
                 google_version=versions.google,
             )
         )
+
+
+def _decided(
+    cs: set[str], gs: set[str], crm_new: Mapping[str, Change], google_new: Mapping[str, Change]
+) -> list[tuple[str, str]]:
+    """Pairs among records sharing one key: a lone record on each side, or records each the other's
+    only closest counterpart by their other fields (the number of fields they agree on)."""
+    if len(cs) == 1 and len(gs) == 1:
+        return [(next(iter(cs)), next(iter(gs)))]
+    score = {(c, g): _agreeing(crm_new[c].canon or {}, google_new[g].canon or {}) for c in cs for g in gs}
+    out: list[tuple[str, str]] = []
+    left_c, left_g = set(cs), set(gs)
+    while left_c and left_g:
+        best_c = {c: _unique_best({g: score[(c, g)] for g in left_g}) for c in left_c}
+        best_g = {g: _unique_best({c: score[(c, g)] for c in left_c}) for g in left_g}
+        found = sorted((c, g) for c, g in best_c.items() if g is not None and best_g[g] == c)
+        if not found:
+            break
+        out.extend(found)
+        left_c -= {c for c, _ in found}
+        left_g -= {g for _, g in found}
+    return out
+
+
+def _agreeing(crm: Canon, goo: Canon) -> int:
+    return sum(1 for f in set(crm) | set(goo) if crm.get(f) == goo.get(f))
+
+
+def _unique_best(scores: Mapping[str, int]) -> str | None:
+    top = max(scores.values(), default=None)
+    best = [k for k, v in scores.items() if v == top]
+    return best[0] if len(best) == 1 else None
+
+
+def display_name(canon: Canon) -> str:
+    """What a user calls a record: a contact's name (or first e-mail), an event's subject, a task's title."""
+    name = " ".join(str(canon[f]) for f in ("given", "family") if canon.get(f))
+    emails = canon.get("emails") or [{}]
+    return name or str(canon.get("subject") or canon.get("title") or emails[0].get("value") or "(no name)")
 
 
 def _recreated_in_google(

@@ -75,7 +75,10 @@ def connect_page(app: App, request: Request) -> Response:
     rule = _MATCH_RULE[rules.email_match].format(email=user.email, domain=user.email.rpartition("@")[2])
     resp = html("message.html", title="Connect Google", message="")  # headers now, body once the CSRF exists
     session = start_session(app, resp, user.id, SessionStage.CONNECT)
-    values = {"title": "Connect Google", "user_name": user.name, "user_email": user.email, "rule": rule}
+    existing = app.store.get_connection(connection_id_for(user.id))
+    current = existing.google_email if existing and existing.status is not ConnectionStatus.DISCONNECTED else None
+    values: dict[str, str | None] = {"title": "Connect Google", "user_name": user.name, "user_email": user.email}
+    values.update(rule=rule, current=current)
     resp.set_data(render("confirm.html", csrf=csrf_token(session), **values))
     return resp
 

@@ -5,6 +5,7 @@ no session exists before the admin's rules allow the user."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,6 +46,13 @@ def test_the_confirmation_page_names_the_crm_user_before_any_consent(stack: Stac
     assert 'id="confirm-not-me"' in page.text
     # The session the link opened is for confirming only: it does not reach the settings.
     assert http.get(stack.base_url + "/settings", timeout=10).status_code == 401
+
+
+def test_the_confirmation_page_says_which_google_account_already_syncs(stack: Stack) -> None:
+    assert 'id="confirm-current"' not in browser_session().get(stack.link("u1"), timeout=10).text
+    connect(stack, "u1")
+    page = browser_session().get(stack.link("u1"), timeout=10)
+    assert re.search(r'id="confirm-current">[^<]*<strong>ana@example.com</strong>', page.text)
 
 
 def test_google_is_asked_with_login_hint_of_the_crm_users_email(stack: Stack) -> None:

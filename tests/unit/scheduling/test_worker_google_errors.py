@@ -95,7 +95,7 @@ def test_the_projects_daily_limit_waits_until_midnight_pacific(world: World) -> 
     )
 
 
-def test_a_quota_met_outside_a_kind_defers_the_whole_connection_until_it_resets(world: World) -> None:
+def test_a_quota_met_while_wiring_a_kind_holds_that_kind_until_it_resets(world: World) -> None:
     world.connect("c1")
     quota = reply(403, "dailyLimitExceeded", "Daily Limit Exceeded")
 
@@ -106,11 +106,14 @@ def test_a_quota_met_outside_a_kind_defers_the_whole_connection_until_it_resets(
 
     run_sync.register_kind(Kind.CONTACTS, factory)
     result = world.deliver("c1")
-    assert (result.outcome, result.status_code) == (Outcome.DEFERRED, 200)
+    assert (result.outcome, result.status_code) == (Outcome.SYNCED, 200)
     conn = world.store.get_connection("c1")
-    assert conn is not None
+    assert conn is not None and conn.last_run is not None
     assert conn.status is ConnectionStatus.ACTIVE
-    assert conn.next_sync_at == datetime(2026, 11, 21, 8, tzinfo=UTC)
+    assert "retry_kinds" not in conn.last_run  # not retried before the reset
+    assert datetime.fromisoformat(conn.last_run["kinds"]["contacts"]["retry_at"]) == datetime(
+        2026, 11, 21, 8, tzinfo=UTC
+    )
 
 
 def test_api_not_enabled_alerts_the_operator_and_keeps_the_connection(

@@ -263,8 +263,29 @@ def test_shared_email_is_never_merged_silently() -> None:
     b = contact(given="Reception", emails=[{"type": "work", "value": "info@example.net"}])
     g = contact(given="Info", emails=[{"type": "work", "value": "info@example.net"}])
     plan = run(crm={**crm_ch(a, rid="c1"), **crm_ch(b, rid="c2")}, google=g_ch(g, rid="people/g1"), links=[])
-    assert sorted(s.rule for s in plan.steps) == ["create_in_crm", "create_in_google", "create_in_google"]
-    assert any("shared by several records" in n.message for n in plan.notes)
+    # Nothing else tells which is whose: never merged, and never copied either (each copy would be
+    # a duplicate on the other side); each is named in a note.
+    assert plan.steps == []
+    assert sorted(n.message.split(" shares")[0] for n in plan.notes) == [
+        "ambiguous: 'Front'",
+        "ambiguous: 'Info'",
+        "ambiguous: 'Reception'",
+    ]
+
+
+def test_records_sharing_a_key_are_paired_where_their_other_fields_decide() -> None:
+    a = contact(given="Front", emails=[{"type": "work", "value": "info@example.net"}])
+    b = contact(given="Reception", emails=[{"type": "work", "value": "info@example.net"}])
+    plan = run(
+        crm={**crm_ch(a, rid="c1"), **crm_ch(b, rid="c2")},
+        google={**g_ch(b, rid="people/g1"), **g_ch(a, rid="people/g2")},
+        links=[],
+    )
+    assert sorted((s.rule, s.crm_id, s.google_id) for s in plan.steps) == [
+        ("matched", "c1", "people/g2"),
+        ("matched", "c2", "people/g1"),
+    ]
+    assert writes(plan) == [] and plan.notes == []
 
 
 def test_one_way_crm_to_google_ignores_google_edits() -> None:

@@ -937,3 +937,18 @@ def test_regression_edits_on_both_sides_during_a_lost_reply_merge_from_the_recor
     assert [c["field"] for r in reports for c in r.conflicts] == ["title"]
     [link] = w.all_links()
     assert (link.crm_id, link.google_id) == (cid, gid)
+
+
+def test_regression_crm_wins_lost_reply_then_scope_exit_and_google_edit_never_deletes_the_edit() -> None:
+    # Found by this machine (explore profile, issue 13): crm_wins; a Google contact's CRM create
+    # loses its reply; the user takes the new CRM record out of scope and edits the Google contact.
+    # The retry replayed the create, linked the pair and wrote the edit into the out-of-scope CRM
+    # record; the run after applied the delete rule and deleted the Google contact just edited.
+    m = ContactSyncMachine()
+    m.configure(policy=ConflictPolicy.CRM_WINS)
+    m.inject_fault(("crm", "bulk_lost"))
+    m.google_create(canon=gcanon({"given": "Anna", "family": "Schmidt"}))
+    m.sync()
+    m.crm_toggle_tag(0)
+    m.google_edit(0, ("set", "given", "Ben"))
+    m.teardown()

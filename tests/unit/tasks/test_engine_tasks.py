@@ -158,11 +158,30 @@ def test_first_sync_matches_unique_title_and_due_only() -> None:
     w.google.put(canonical_task({"title": "call  back", "due": "2026-11-25"}))
     w.google.put(canonical_task({"title": "Follow up"}))
     report = w.sync()
-    # "Call back" pairs (Google's title spelling is aligned); "Follow up" is shared by two
-    # CRM tasks, so nothing merges silently.
-    assert report.writes == {"google.create": 2, "crm.create": 1, "google.update": 1}
-    assert any("shared by several records" in n for n in report.notes)
-    assert len(w.google.records) == 4
+    # "Call back" pairs (Google's title spelling is aligned); "Follow up" is shared by two CRM
+    # tasks that nothing else tells apart: nothing merges silently, and nothing is copied either
+    # (issue 13: each copy was a duplicate, on both sides).
+    assert report.writes == {"google.update": 1}
+    assert sum("ambiguous: 'Follow up'" in n for n in report.notes) == 3
+    assert len(w.google.records) == 2
+
+
+def test_regression_tasks_sharing_a_first_sync_key_are_paired_by_their_other_fields_or_never_copied() -> None:
+    w = World()
+    a = w.add_crm({"title": "Call back", "due": "2026-11-25", "notes": "Anna"})
+    b = w.add_crm({"title": "Call back", "due": "2026-11-25", "notes": "Ben"})
+    w.add_crm({"title": "Send offer", "due": "2026-11-26", "notes": "x"})
+    w.add_crm({"title": "Send offer", "due": "2026-11-26", "notes": "y"})
+    ga = w.google.put(canonical_task({"title": "Call back", "due": "2026-11-25", "notes": "Anna"}))
+    gb = w.google.put(canonical_task({"title": "Call back", "due": "2026-11-25", "notes": "Ben"}))
+    w.google.put(canonical_task({"title": "Send offer", "due": "2026-11-26", "notes": "z"}))
+    report = w.sync()
+    assert report.writes == {}, "an ambiguous task was copied (a duplicate on the other side)"
+    pairs = {(lk.crm_id, lk.google_id) for lk in w.links.all_links(Kind.TASKS)}
+    assert pairs == {(a, ga), (b, gb)}  # the notes decide
+    ambiguous = sorted(n for n in report.notes if "ambiguous" in n)
+    assert len(ambiguous) == 3 and all("'Send offer'" in n for n in ambiguous)
+    assert len(w.google.records) == 3
 
 
 def test_google_delete_deletes_in_the_crm_and_crm_delete_in_google() -> None:
