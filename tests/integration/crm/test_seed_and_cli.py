@@ -1,11 +1,13 @@
-"""Seeding at size (25,000 contacts in under a minute, every tricky record) and the server command line."""
+"""Seeding at size (25,000 contacts, every tricky record) and the server command line.
+
+How fast seeding is belongs to `bench.crm_bench` (`seed_25k_contacts`), not to a timed test.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,8 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_seeding_25000_contacts_takes_under_a_minute(tmp_path: Path) -> None:
-    started = time.perf_counter()
+def test_seeding_25000_contacts_serves_them_all_through_the_feed(tmp_path: Path) -> None:
     summary = seed(tmp_path / "crm.sqlite", contacts=25_000, activities=300, tasks=200, users=4)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 60, f"seeding took {elapsed:.1f}s"
     assert summary["contacts"] == 25_000
     server = CrmServer(tmp_path / "crm.sqlite", api_key=API_KEY).start()
     try:
