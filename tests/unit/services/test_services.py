@@ -135,6 +135,34 @@ def test_status_summarises_runs_errors_and_conflicts() -> None:
     assert granted_kinds(view.connection.scopes) == {Kind.CONTACTS}
 
 
+def test_status_shows_a_stopped_kind_with_its_setting_and_a_kind_waiting_for_a_quota() -> None:
+    """Before: a kind stopped (or waiting) was in the run log but the page said nothing went wrong."""
+    app, _, clock = make_app()
+    seed_connection(app, kinds=(Kind.CONTACTS,))
+    run = {
+        "started_at": clock(),
+        "kinds": {
+            "events": {
+                "kind": "events",
+                "stopped": "the Google calendar 'x' no longer exists",
+                "setting": "event_options.read_calendars",
+            },
+            "tasks": {
+                "kind": "tasks",
+                "waiting": "Google's project day quota is used up",
+                "retry_at": clock().isoformat(),
+            },
+        },
+    }
+    app.store.append_run(connection_id_for("u1"), "run1", run, clock() + timedelta(days=30))
+    body = status.get_status(app, "u1").as_json()
+    assert body["last_run"]["ok"] is False
+    assert body["recent_errors"] == [
+        "events: stopped: the Google calendar 'x' no longer exists (setting: event_options.read_calendars)",
+        "tasks: waiting: Google's project day quota is used up",
+    ]
+
+
 def test_sync_now_names_tasks_per_minute_and_requests_a_rerun_during_a_run() -> None:
     app, _, clock = make_app()
     seed_connection(app)
