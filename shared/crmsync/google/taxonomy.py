@@ -120,7 +120,7 @@ TABLE: tuple[Row, ...] = (
     Row(
         R, None, "failedPrecondition", "the resource is not in the state the request needs (People's etag: see errors)"
     ),
-    Row(G, None, "requiredAccessLevel", "the calendar is not writable by this user"),
+    Row(R, None, "requiredAccessLevel", "the calendar is not writable by this user: this write is refused"),
     Row(R, None, "limitExceeded", "a limit of this resource is reached (too many items)"),
     Row(R, None, "responseTooLarge", "the answer would be too large"),
     Row(R, None, "notImplemented", "this operation is not implemented"),

@@ -316,3 +316,10 @@ def test_quota_wait_finds_the_quota_behind_a_wrapping_error() -> None:
     outer.__cause__ = quota  # as ``raise ... from quota`` leaves it
     assert quota_wait(outer) is quota
     assert quota_wait(TransientError("plain 503")) is None
+
+
+def test_a_write_to_a_read_only_calendar_is_refused_not_taken_for_already_deleted() -> None:
+    """A delete answered 403 requiredAccessLevel must not count as "already gone" (the event stays)."""
+    body = legacy(403, "requiredAccessLevel", "You need to have writer access to this calendar.", "calendar")
+    mapped = map_error(http_error(403, body))
+    assert isinstance(mapped, BadRequest) and not isinstance(mapped, NotFound)
