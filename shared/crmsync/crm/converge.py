@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .models import Kind, parse_record
+from .models import Kind
 from .port import BulkCreate, BulkOp, BulkResult, CrmConnector, CrmIdempotencyReuse
+from .replies import parse_record
 
 MAX_ROUNDS = 3  # a derived key may itself have been used by a lost attempt
 

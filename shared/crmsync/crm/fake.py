@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import semantics as sem
-from .models import Company, Kind, Record, User, parse_record
+from .models import Company, Kind, Record, User
 from .port import (
     BulkCreate,
     BulkDelete,
@@ -28,6 +28,7 @@ from .port import (
     RecordInput,
     record_body,
 )
+from .replies import parse_record
 from .validation import FieldError, validate_patch, validate_record
 
 _PREFIX = {"contacts": "con_", "companies": "cmp_", "activities": "act_", "tasks": "tsk_"}

@@ -8,7 +8,7 @@ record the CRM already holds with a bad value (tricky record c15) still parses.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -137,8 +137,8 @@ class TaskData(RecordData):
 
 
 class _Meta(BaseModel):
-    # Responses are read leniently: a newer server may add fields.
-    model_config = ConfigDict(extra="ignore")
+    # Replies are read strictly (crm/replies.py): every field, no unknown ones, exact JSON types.
+    model_config = ConfigDict(extra="forbid", strict=True)
     id: str
     version: int
     created_at: str
@@ -146,19 +146,19 @@ class _Meta(BaseModel):
 
 
 class Contact(ContactData, _Meta):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Company(CompanyData, _Meta):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Activity(ActivityData, _Meta):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Task(TaskData, _Meta):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 Record = Contact | Company | Activity | Task
@@ -180,14 +180,9 @@ RECORD_MODELS: dict[str, type[Contact] | type[Company] | type[Activity] | type[T
 class User(BaseModel):
     """A CRM user: ``admin`` sees every record, ``user`` sees what the visibility rules allow."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     id: str
     email: str
     name: str
     role: Literal["admin", "user"] = "user"
     active: bool = True
-
-
-def parse_record(kind: str, data: dict[str, Any]) -> Record:
-    """Parse a record as the server returns it."""
-    return RECORD_MODELS[kind].model_validate(data, strict=False)

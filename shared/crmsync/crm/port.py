@@ -8,6 +8,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from ..errors import SafetyStop
 from .models import Company, Kind, Record, User
 from .validation import FieldError
 
@@ -71,6 +72,17 @@ class CrmIdempotencyReuse(CrmValidation):
 
 class CrmAuthError(CrmError):
     """Missing or wrong API key (401), or the acting user may not do this (403)."""
+
+
+class CrmContractError(CrmError, SafetyStop):
+    """A CRM reply that does not match the CRM Sync API contract (a misspelt, missing or mistyped
+    field, a malformed feed page); ``errors`` point into the reply. Never read as an empty value: the
+    kind stops for this run (a ``SafetyStop``) and its cursor stays, so nothing is written from a
+    misread reply and the same changes are read again once the server is fixed."""
+
+    def __init__(self, message: str, *, errors: Sequence[FieldError] = (), status: int = 0) -> None:
+        super().__init__(message, status=status)
+        self.errors = list(errors)
 
 
 class CrmTransient(CrmError):

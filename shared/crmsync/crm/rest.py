@@ -11,15 +11,16 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
+from . import replies
 from .errors import error_from_problem, parse_retry_after
-from .models import Company, Kind, Record, User, parse_record
+from .models import Company, Kind, Record, User
 from .port import (
     BulkCreate,
     BulkDelete,
     BulkOp,
     BulkResult,
-    Change,
     ChangePage,
+    CrmContractError,
     CrmError,
     CrmTransient,
     CrmValidation,
@@ -134,32 +135,20 @@ class RestCrmConnector:
             for k, v in {"cursor": cursor, "limit": limit, "owner_id": owner_id, "tag": tag}.items()
             if v is not None
         }
-        data = self._request("GET", f"/{kind}/changes", params=params, on_behalf_of=on_behalf_of).json()
-        items = [
-            Change(
-                kind=kind,
-                id=item["id"],
-                change=item["change"],
-                version=item["version"],
-                updated_at=item["updated_at"],
-                record=parse_record(kind, item["record"]) if item.get("record") else None,
-            )
-            for item in data["items"]
-        ]
-        return ChangePage(items=items, next_cursor=data["next_cursor"], has_more=bool(data["has_more"]))
+        resp = self._request("GET", f"/{kind}/changes", params=params, on_behalf_of=on_behalf_of)
+        return replies.change_page(kind, _json(resp), f"GET /{kind}/changes")
 
     def get(self, kind: Kind, record_id: str, *, on_behalf_of: str | None = None) -> Record:
         """One live record."""
-        return parse_record(
-            kind, self._request("GET", f"/{kind}/{quote(record_id, safe='')}", on_behalf_of=on_behalf_of).json()
-        )
+        resp = self._request("GET", f"/{kind}/{quote(record_id, safe='')}", on_behalf_of=on_behalf_of)
+        return replies.parse_record(kind, _json(resp), where=f"GET /{kind}/{{id}}")
 
     def get_many(self, kind: Kind, ids: Sequence[str], *, on_behalf_of: str | None = None) -> list[Record]:
         """Live visible records among ``ids``."""
         if not ids:
             return []
-        data = self._request("GET", f"/{kind}", params={"ids": ",".join(ids)}, on_behalf_of=on_behalf_of).json()
-        return [parse_record(kind, r) for r in data["items"]]
+        resp = self._request("GET", f"/{kind}", params={"ids": ",".join(ids)}, on_behalf_of=on_behalf_of)
+        return replies.records(kind, _json(resp), f"GET /{kind}?ids=")
 
     def create(
         self, kind: Kind, record: RecordInput, idempotency_key: str, *, on_behalf_of: str | None = None
@@ -172,7 +161,7 @@ class RestCrmConnector:
             headers={"Idempotency-Key": idempotency_key},
             on_behalf_of=on_behalf_of,
         )
-        return parse_record(kind, resp.json())
+        return replies.parse_record(kind, _json(resp), where=f"POST /{kind}")
 
     def update(
         self, kind: Kind, record_id: str, patch: Mapping[str, Any], if_match: int, *, on_behalf_of: str | None = None
@@ -185,7 +174,7 @@ class RestCrmConnector:
             headers={"If-Match": f'"{if_match}"'},
             on_behalf_of=on_behalf_of,
         )
-        return parse_record(kind, resp.json())
+        return replies.parse_record(kind, _json(resp), where=f"PATCH /{kind}/{{id}}")
 
     def delete(self, kind: Kind, record_id: str, if_match: int, *, on_behalf_of: str | None = None) -> None:
         """Delete guarded by the version."""
@@ -199,33 +188,48 @@ class RestCrmConnector:
     def bulk(self, kind: Kind, ops: Sequence[BulkOp], *, on_behalf_of: str | None = None) -> list[BulkResult]:
         """Up to 500 operations in one call."""
         body = {"operations": [_op_json(op) for op in ops]}
-        data = self._request("POST", f"/{kind}/bulk", body=body, on_behalf_of=on_behalf_of).json()
+        resp = self._request("POST", f"/{kind}/bulk", body=body, on_behalf_of=on_behalf_of)
+        where = f"POST /{kind}/bulk"
         return [
             BulkResult(
                 index=r["index"],
                 status=r["status"],
-                record=parse_record(kind, r["record"]) if r.get("record") else None,
+                record=replies.parse_record(kind, r["record"], where=where, base=f"/results/{i}/record")
+                if r.get("record") is not None
+                else None,
                 error=error_from_problem(r["status"], r.get("problem")) if r["status"] >= 400 else None,
             )
-            for r in data["results"]
+            for i, r in enumerate(replies.bulk_results(_json(resp), where, len(ops)))
         ]
 
     def user(self, user_id: str) -> User:
         """A CRM user by id."""
-        return User.model_validate(self._request("GET", f"/users/{quote(user_id, safe='')}").json())
+        return replies.user(_json(self._request("GET", f"/users/{quote(user_id, safe='')}")), "GET /users/{id}")
 
     def user_by_email(self, email: str) -> User | None:
         """A CRM user by e-mail, or None."""
-        items = self._request("GET", "/users", params={"email": email}).json()["items"]
-        return User.model_validate(items[0]) if items else None
+        found = replies.users(_json(self._request("GET", "/users", params={"email": email})), "GET /users?email=")
+        return found[0] if found else None
 
     def find_companies(self, *, name: str | None = None, domain: str | None = None) -> list[Company]:
         """Companies by exact name or domain (case-insensitive)."""
         params = {k: v for k, v in {"name": name, "domain": domain}.items() if v}
         if not params:
             raise CrmValidation("give a company name or domain to look up", status=400)
-        items = self._request("GET", "/companies", params=params).json()["items"]
-        return [Company.model_validate(c) for c in items]
+        return replies.companies(_json(self._request("GET", "/companies", params=params)), "GET /companies?name=")
+
+
+def _json(resp: requests.Response) -> Any:
+    """A success reply's JSON body; ``CrmContractError`` if it is not JSON."""
+    try:
+        return resp.json()
+    except ValueError as err:
+        where = f"{resp.request.method} {resp.request.path_url.split('?')[0]}"
+        raise CrmContractError(
+            f"the CRM's reply to {where} is not JSON (HTTP {resp.status_code}, "
+            f"Content-Type {resp.headers.get('Content-Type')!r}): {resp.text[:200]!r}",
+            status=resp.status_code,
+        ) from err
 
 
 def _op_json(op: BulkOp) -> dict[str, Any]:

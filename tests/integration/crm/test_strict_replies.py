@@ -1,0 +1,95 @@
+"""A CRM reply that breaks the contract is an error naming the field, never an empty value.
+
+Regression: a server answering ``phone_numbers`` instead of ``phones`` silently wiped the phones
+in Google, and they were not repaired once the server was fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import crmsync.services.kinds  # noqa: F401  (registers every kind)
+from crmsync.crm.port import CrmError as CrmContractError
+from crmsync.crm.rest import RestCrmConnector
+from crmsync.google.client import Endpoint
+from crmsync.model.kinds import Kind
+from crmsync.model.settings import ContactOptions, SyncSettings
+from crmsync.model.state import Connection
+from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, sync_connection
+from crmsync.store.memory import MemoryStore
+from tests.support.crm_faults import BrokenCrm, rename_field
+
+pytestmark = pytest.mark.integration
+ACCOUNT = "strict@example.com"
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Iterator[BrokenCrm]:
+    server = BrokenCrm(tmp_path / "crm.sqlite").start()
+    yield server
+    server.stop()
+
+
+def _phones(emulator: Any) -> dict[str, list[str]]:
+    dump = requests.get(emulator.base_url + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()
+    out = {}
+    for person in dump["people"]["connections"]:
+        name = (person.get("names") or [{}])[0].get("givenName", "")
+        out[name] = [p["value"] for p in person.get("phoneNumbers", [])]
+    return out
+
+
+def test_a_misspelt_field_stops_the_kind_instead_of_wiping_google(emulator: Any, crm: BrokenCrm) -> None:
+    user = crm.store.add_user("ann@crm.example", "Ann", user_id="u1")
+    _, rec, _ = crm.store.create(
+        "contacts", {"given_name": "Zed", "phones": [{"type": "work", "value": "+49 30 1234567"}]}, "k1", user
+    )
+    grant = requests.post(
+        emulator.base_url + "/__emulator/grants",
+        json={"email": ACCOUNT, "client_id": "cid", "scopes": list(GRANT_SCOPES.values())},
+        timeout=10,
+    ).json()
+    conn = Connection(
+        id="conn-strict",
+        crm_user_id="u1",
+        google_subject="1",
+        google_email=ACCOUNT,
+        scopes=[GRANT_SCOPES[Kind.CONTACTS]],
+        settings=SyncSettings(contact_options=ContactOptions(default_region="DE")),
+        created_at=datetime.now(UTC),
+    )
+    connector = RestCrmConnector(crm.base_url, "k", sleep=lambda _s: None)
+    deps = RunDeps(
+        MemoryStore(), connector, GoogleAccess(Endpoint(emulator.base_url), "cid", "secret"), lambda: datetime.now(UTC)
+    )
+
+    def sync() -> dict[str, Any]:
+        return sync_connection(conn, grant["refresh_token"], deps, kinds=[Kind.CONTACTS]).as_dict()
+
+    assert sync()["complete"]
+    assert _phones(emulator) == {"Zed": ["+49301234567"]}
+
+    # The server starts misspelling the field; the contact changes, so it comes through the feed.
+    crm.rewrite = rename_field("phones", "phone_numbers")
+    crm.store.update("contacts", rec["id"], {"title": "CEO"}, rec["version"], user)
+    broken = sync()
+    assert not broken["complete"]
+    stopped = broken["kinds"]["contacts"]["stopped"]
+    assert "phone_numbers" in stopped and "phones" in stopped, stopped
+    assert _phones(emulator) == {"Zed": ["+49301234567"]}  # nothing wiped
+    with pytest.raises(CrmContractError) as err:
+        connector.get("contacts", rec["id"])
+    assert "/phone_numbers" in str(err.value) and "/phones" in str(err.value)
+
+    # Fixed: the change that was held back goes through, phones untouched.
+    crm.rewrite = None
+    fixed = sync()
+    assert fixed["complete"], fixed
+    assert _phones(emulator) == {"Zed": ["+49301234567"]}
+    dump = requests.get(emulator.base_url + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()
+    assert dump["people"]["connections"][0]["organizations"][0]["title"] == "CEO"
