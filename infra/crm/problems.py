@@ -14,6 +14,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    410: "Gone",
     412: "Precondition failed",
     413: "Content too large",
     415: "Unsupported media type",
@@ -89,3 +90,8 @@ def conflict(current: int, given: int) -> Problem:
         extra={"current_version": current},
         headers={"ETag": f'"{current}"'},
     )
+
+
+def cursor_expired(detail: str) -> Problem:
+    """410 for a cursor the feed can no longer serve: the client reads the feed again from the start."""
+    return Problem(410, "cursor-expired", detail, errors=[FieldError("/cursor", "expired; omit it to start over")])

@@ -88,8 +88,12 @@ class CrmStore:
         sql += " ORDER BY seq LIMIT ?"
         args.append(limit + 1)
         with self.db.read() as conn:
-            rows = conn.execute(sql, args).fetchall()
             head = current_seq(conn)
+            try:
+                sem.check_cursor_alive(after, head)
+            except sem.CursorExpired as err:
+                raise P.cursor_expired(str(err)) from err
+            rows = conn.execute(sql, args).fetchall()
         has_more = len(rows) > limit
         rows = rows[:limit]
         items = [_change(row, required) for row in rows]

@@ -54,7 +54,7 @@ class CrmContacts:
 
     def list_changes(self, token: str | None) -> Listing:
         """Every feed entry after ``token`` (all pages); from the start when None."""
-        entries, cursor = read_feed(
+        read = read_feed(
             self.connector,
             "contacts",
             token,
@@ -62,8 +62,8 @@ class CrmContacts:
             settings=self.settings,
             counter=self.counter,
         )
-        self._load_company_names([e.record for e in entries if isinstance(e.record, Contact)])
-        return Listing([self._change(e) for e in entries], cursor, full=token is None)
+        self._load_company_names([e.record for e in read.entries if isinstance(e.record, Contact)])
+        return Listing([self._change(e) for e in read.entries], read.cursor, full=read.full)
 
     def get(self, ids: Sequence[str]) -> dict[str, Change]:
         """Current records by id (deleted or invisible ones are absent)."""

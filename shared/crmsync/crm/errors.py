@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .port import CrmAuthError, CrmConflict, CrmError, CrmIdempotencyReuse, CrmNotFound, CrmTransient, CrmValidation
+from .port import (
+    CrmAuthError,
+    CrmConflict,
+    CrmCursorExpired,
+    CrmError,
+    CrmIdempotencyReuse,
+    CrmNotFound,
+    CrmTransient,
+    CrmValidation,
+)
 from .validation import FieldError
 
 _VALIDATION = {400, 409, 413, 415, 422, 428}
@@ -39,6 +48,12 @@ def error_from_problem(status: int, problem: Mapping[str, Any] | None, retry_aft
         for e in problem.get("errors") or []
         if isinstance(e, Mapping)
     ]
+    kind = str(problem.get("type", ""))
+    if kind.endswith((":cursor-expired", "/cursor-expired")):
+        return CrmCursorExpired(message, errors=errors, status=status, problem=problem)
+    if status == 400 and any(e.path == "/cursor" for e in errors):
+        # A cursor refused as malformed or foreign is refused forever: starting over is the way out.
+        return CrmCursorExpired(message, errors=errors, status=status, problem=problem)
     if status in (401, 403):
         return CrmAuthError(message, status=status, problem=problem)
     if status in (404, 410):
@@ -48,7 +63,7 @@ def error_from_problem(status: int, problem: Mapping[str, Any] | None, retry_aft
         return CrmConflict(
             message, current_version=int(current) if isinstance(current, int) else -1, status=status, problem=problem
         )
-    if status == 422 and str(problem.get("type", "")).endswith("idempotency-key-reused"):
+    if status == 422 and kind.endswith("idempotency-key-reused"):
         return CrmIdempotencyReuse(message, errors=errors, status=status, problem=problem)
     if status in _VALIDATION:
         return CrmValidation(message, errors=errors, status=status, problem=problem)

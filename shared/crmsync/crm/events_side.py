@@ -163,7 +163,7 @@ class CrmEvents:
 
     def list_changes(self, token: str | None) -> Listing:
         """Every feed entry after ``token`` (all pages); from the start when None."""
-        entries, cursor = read_feed(
+        read = read_feed(
             self.connector,
             "activities",
             token,
@@ -171,8 +171,7 @@ class CrmEvents:
             settings=self.settings,
             counter=self.counter,
         )
-        full = token is None
-        return Listing([self._change(e) for e in entries], cursor, full=full)
+        return Listing([self._change(e) for e in read.entries], read.cursor, full=read.full)
 
     def get(self, ids: Sequence[str]) -> dict[str, Change]:
         """Current activities by id (deleted or invisible ones are absent)."""

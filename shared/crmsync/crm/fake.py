@@ -21,6 +21,7 @@ from .port import (
     ChangePage,
     CrmAuthError,
     CrmConflict,
+    CrmCursorExpired,
     CrmError,
     CrmIdempotencyReuse,
     CrmNotFound,
@@ -152,7 +153,14 @@ class FakeCrm:
             try:
                 after = sem.decode_cursor(kind, flt, cursor)
             except sem.CursorError as err:
-                raise CrmValidation(f"CRM 400: {err}", errors=[FieldError("/cursor", str(err))], status=400) from err
+                raise CrmCursorExpired(f"CRM 400: {err}", errors=[FieldError("/cursor", str(err))], status=400) from err
+            try:
+                sem.check_cursor_alive(after, self._seq)
+            except sem.CursorExpired as err:
+                problem = {"type": "urn:crm-sync:problem:cursor-expired", "status": 410, "detail": str(err)}
+                raise CrmCursorExpired(
+                    f"CRM 410: {err}", errors=[FieldError("/cursor", "expired")], status=410, problem=problem
+                ) from err
             required = sem.required_key_sets(flt, self._visibility(actor))
             rows = sorted(
                 ((r.seq, rid, r) for (k, rid), r in self._rows.items() if k == kind and r.seq > after),

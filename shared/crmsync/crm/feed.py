@@ -3,8 +3,10 @@ one guard that counts CRM calls and maps transient failures."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -13,9 +15,20 @@ from ..model.settings import KindSettings, OwnerScope
 from ..ports import Change as SideChange
 from ..ports import OpCounter
 from .models import Kind, Record
-from .port import Change, CrmConnector, CrmTransient
+from .port import Change, CrmConnector, CrmCursorExpired, CrmTransient
 
+log = logging.getLogger(__name__)
 PAGE = 1000
+
+
+@dataclass(frozen=True)
+class FeedRead:
+    """What one read of a change feed gave: the entries, the cursor to store once they are applied,
+    and whether it was a full read (no cursor, or the CRM refused the cursor and it started over)."""
+
+    entries: list[Change]
+    cursor: str | None
+    full: bool
 
 
 @contextmanager
@@ -36,20 +49,31 @@ def read_feed(
     crm_user_id: str,
     settings: KindSettings,
     counter: OpCounter,
-) -> tuple[list[Change], str | None]:
-    """Every feed entry of ``kind`` after ``token`` (all pages; from the start when None),
-    in the user's scope, and the cursor to store once they are applied."""
+) -> FeedRead:
+    """Every feed entry of ``kind`` after ``token`` (all pages; from the start when None), in the
+    user's scope. A cursor the CRM refuses (``cursor-expired``, or a 400 on ``/cursor``) can never
+    work again: the feed is read again from the start, a full read, which the engine reconciles
+    against the links (linked records missing from it get the delete rule)."""
     owner = crm_user_id if settings.owner_scope is OwnerScope.OWNED else None
-    cursor, entries = token, []
+    restarted = False
+    cursor, entries = token, list[Change]()
     while True:
-        with guard(counter, "crm.changes"):
-            page = connector.changes(
-                kind, cursor, limit=PAGE, owner_id=owner, tag=settings.crm_tag, on_behalf_of=crm_user_id
-            )
+        try:
+            with guard(counter, "crm.changes"):
+                page = connector.changes(
+                    kind, cursor, limit=PAGE, owner_id=owner, tag=settings.crm_tag, on_behalf_of=crm_user_id
+                )
+        except CrmCursorExpired as err:
+            if cursor is None or restarted:
+                raise TransientError(f"CRM refused a fresh {kind} feed read: {err}") from err
+            log.warning("CRM refused the %s cursor (%s); reading the feed again from the start", kind, err)
+            counter.add("crm.cursor_restart")
+            restarted, cursor, entries = True, None, list[Change]()
+            continue
         entries.extend(page.items)
         cursor = page.next_cursor
         if not page.has_more:
-            return entries, cursor
+            return FeedRead(entries, cursor, full=token is None or restarted)
 
 
 def parse_time(value: str | None) -> datetime | None:

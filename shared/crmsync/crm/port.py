@@ -54,6 +54,11 @@ class CrmValidation(CrmError):
         self.errors = list(errors)
 
 
+class CrmCursorExpired(CrmValidation):
+    """The CRM can no longer serve the feed from this cursor (problem type ``cursor-expired``, or a
+    400 pointing at ``/cursor``): read the feed again from the start and reconcile against the links."""
+
+
 class CrmIdempotencyReuse(CrmValidation):
     """An Idempotency-Key was reused with a different request body."""
 

@@ -19,6 +19,20 @@ class CursorError(ValueError):
     """A cursor that this feed did not issue (wrong kind, filters or a mangled string)."""
 
 
+class CursorExpired(CursorError):
+    """A cursor this feed issued but can no longer serve: the client must read the feed from the start."""
+
+
+def check_cursor_alive(after: int, head: int) -> None:
+    """A cursor past the newest change (the CRM was restored from a backup, or its feed rebuilt)
+    would silently skip the changes made since; CursorExpired tells the client to start over."""
+    if after > head:
+        raise CursorExpired(
+            f"the cursor points past this CRM's newest change ({after} > {head}): the feed was restored or "
+            "rebuilt; read it again from the start (omit the cursor) and reconcile"
+        )
+
+
 @dataclass(frozen=True)
 class FeedFilter:
     """What a change feed is restricted to: owner, tag and the acting user's visibility."""

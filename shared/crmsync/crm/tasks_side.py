@@ -70,10 +70,10 @@ class CrmTasks:
 
     def list_changes(self, token: str | None) -> Listing:
         """Every feed entry after ``token`` (all pages); from the start when None."""
-        entries, cursor = read_feed(
+        read = read_feed(
             self.connector, "tasks", token, crm_user_id=self.crm_user_id, settings=self.settings, counter=self.counter
         )
-        return Listing([self._change(e) for e in entries], cursor, full=token is None)
+        return Listing([self._change(e) for e in read.entries], read.cursor, full=read.full)
 
     def get(self, ids: Sequence[str]) -> dict[str, Change]:
         """Current records by id (deleted or invisible ones are absent)."""

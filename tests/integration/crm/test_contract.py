@@ -15,6 +15,7 @@ from crmsync.crm.port import (
     CrmAuthError,
     CrmConflict,
     CrmConnector,
+    CrmCursorExpired,
     CrmIdempotencyReuse,
     CrmNotFound,
     CrmValidation,
@@ -364,7 +365,7 @@ def test_tag_filter_reports_records_that_leave_it(crm: Harness) -> None:
     c.delete("contacts", inside.id, 1)
     items, _ = drain(c, "contacts", cursor, tag="crm")
     assert [(i.id, i.change) for i in items] == [(leaving.id, "out_of_scope"), (inside.id, "delete")]
-    with pytest.raises(CrmValidation) as err:
+    with pytest.raises(CrmCursorExpired) as err:  # a CrmValidation: the request was wrong
         c.changes("contacts", cursor)  # a cursor belongs to its filter
     assert err.value.status == 400
     assert err.value.errors[0].path == "/cursor"
