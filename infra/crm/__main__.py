@@ -13,6 +13,8 @@ import signal
 import sys
 import threading
 
+from crmsync.crm.models import KINDS, Capabilities
+
 from .server import CrmServer
 
 
@@ -29,10 +31,18 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("CRM_API_KEY", "dev-crm-key"),
         help="bearer API key clients must send (default $CRM_API_KEY or dev-crm-key)",
     )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=KINDS,
+        help="play a CRM without this kind (declared in GET /capabilities; its endpoints are 404)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
-    server = CrmServer(args.db, args.host, args.port, args.api_key).start()
+    caps = Capabilities(kinds=[k for k in KINDS if k not in args.without])
+    server = CrmServer(args.db, args.host, args.port, args.api_key, caps).start()
     print(server.base_url, flush=True)
     print(f"reference CRM: db={args.db} contract={server.base_url}/openapi.yaml", file=sys.stderr, flush=True)
     stop = threading.Event()

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from crmsync.crm import semantics as sem
-from crmsync.crm.models import KINDS, User
+from crmsync.crm.models import KINDS, Capabilities, User
 from crmsync.crm.validation import FieldError
 
 from . import problems as P
@@ -112,9 +112,10 @@ def _ids(req: Request) -> list[str]:
 class CrmApp:
     """WSGI callable serving the CRM Sync API from a ``CrmStore``."""
 
-    def __init__(self, store: CrmStore, api_key: str) -> None:
+    def __init__(self, store: CrmStore, api_key: str, capabilities: Capabilities | None = None) -> None:
         self.store = store
         self.api_key = api_key
+        self.capabilities = capabilities or Capabilities()  # a narrower one plays a CRM without, e.g., tasks
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers: dict[str, str]
@@ -155,10 +156,13 @@ class CrmApp:
         if req.method == "GET" and parts == ["health"]:
             return 200, {"status": "ok"}, {}
         actor = self.authenticate(req)
+        if parts == ["capabilities"]:
+            self._allow(req, "GET")
+            return 200, self.capabilities.model_dump(), {}
         if parts[:1] == ["users"] and len(parts) <= 2:
             self._allow(req, "GET")
             return self.users(req, parts[1] if len(parts) == 2 else None)
-        if not parts or parts[0] not in KINDS or len(parts) > 2:
+        if not parts or parts[0] not in KINDS or len(parts) > 2 or not self.capabilities.offers(parts[0]):
             raise P.Problem(404, "no-such-path", f"no endpoint at {req.path}; see /openapi.yaml")
         kind = parts[0]
         if len(parts) == 1:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from crmsync.crm.models import Capabilities
+
 from .app import CrmApp
 from .httpd import KeepAliveServer
 from .store import CrmStore
@@ -14,11 +16,16 @@ class CrmServer:
     """The CRM Sync API over a SQLite file; ``base_url`` is valid after construction."""
 
     def __init__(
-        self, db_path: str | Path, host: str = "127.0.0.1", port: int = 0, api_key: str = "dev-crm-key"
+        self,
+        db_path: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "dev-crm-key",
+        capabilities: Capabilities | None = None,
     ) -> None:
         self.store = CrmStore(db_path)
         self.api_key = api_key
-        self.app = CrmApp(self.store, api_key)
+        self.app = CrmApp(self.store, api_key, capabilities)
         self.httpd = KeepAliveServer(host, port, self.app)
         self.host, self.port = str(self.httpd.server_address[0]), int(self.httpd.server_address[1])
         self.base_url = f"http://{self.host}:{self.port}"

@@ -130,6 +130,7 @@ class Context:
 
     def __init__(self, client: Client, run_tag: str, user: str | None, other_user: str | None) -> None:
         self.client, self.tag, self.user, self.other_user = client, run_tag, user, other_user
+        self.kinds: tuple[str, ...] = KINDS  # narrowed to what GET /capabilities declares
         self._n = 0
         self.started = time.time()
 
@@ -220,6 +221,9 @@ def run_suite(
         report.fatal = f"the server refused the API key (HTTP {probe.status}); check --api-key"
         return report
     ctx = Context(client, run_tag, user, other_user)
+    caps = client.request("GET", "/capabilities")
+    if caps.status == 200 and isinstance(caps.reply, dict) and isinstance(caps.reply.get("kinds"), list):
+        ctx.kinds = tuple(k for k in KINDS if k in caps.reply["kinds"])
     wanted = tuple(only)
     try:
         for r in RULES:

@@ -16,6 +16,7 @@ from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import InvalidValue
 from .bulk_writes import BULK_MAX, write_result
+from .capabilities import companies_offered
 from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Contact
@@ -49,6 +50,14 @@ class CrmContacts:
     kind: Kind = Kind.CONTACTS
     _company_names: dict[str, str] = field(default_factory=dict, init=False)
     _company_ids: dict[str, str | None] = field(default_factory=dict, init=False)
+    _companies: bool | None = field(default=None, init=False)
+
+    @property
+    def link_companies(self) -> bool:
+        """Organisations are linked to CRM companies: the admin's option, if the CRM has companies."""
+        if self._companies is None:
+            self._companies = self.options.link_companies and companies_offered(self.connector)
+        return self._companies
 
     # ----------------------------------------------------------------- reading
 
@@ -94,13 +103,13 @@ class CrmContacts:
         raw["urls"] = [u.model_dump() for u in record.urls]
         raw["addresses"] = [a.model_dump() for a in record.addresses]
         raw["birthday"] = record.birthday.model_dump() if record.birthday else None
-        raw["company"] = self._company_names.get(record.company_id or "") if self.options.link_companies else None
+        raw["company"] = self._company_names.get(record.company_id or "") if self.link_companies else None
         raw["groups"] = sorted(record.tags) if self.options.groups_as_tags else []
         return raw
 
     def _load_company_names(self, records: Sequence[Contact]) -> None:
         wanted = sorted({r.company_id for r in records if r.company_id and r.company_id not in self._company_names})
-        if not wanted or not self.options.link_companies:
+        if not wanted or not self.link_companies:
             return
         for start in range(0, len(wanted), PAGE):
             part = wanted[start : start + PAGE]
@@ -125,7 +134,7 @@ class CrmContacts:
                 body[canon] = [{"type": a["type"], **{p: a.get(p) for p in ADDRESS_PARTS}} for a in value or []]
             elif canon == "birthday":
                 body[canon] = value
-            elif canon == "company" and self.options.link_companies:
+            elif canon == "company" and self.link_companies:
                 body["company_id"] = self._company_id(value)
             elif canon == "groups" and self.options.groups_as_tags:
                 body["tags"] = sorted({*(value or []), *([self.settings.crm_tag] if self.settings.crm_tag else [])})

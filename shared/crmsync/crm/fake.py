@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import semantics as sem
-from .models import Company, Kind, Record, User
+from .models import Capabilities, Company, Kind, Record, User
 from .port import (
     BulkCreate,
     BulkDelete,
@@ -65,6 +65,7 @@ class FakeCrm:
         self._idem: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self._users: dict[str, User] = {}
         self.calls = 0
+        self.caps = Capabilities()  # what this CRM declares; tests narrow it
 
     def add_user(self, email: str, name: str, role: str = "user", user_id: str | None = None) -> User:
         """Create a CRM user."""
@@ -333,3 +334,7 @@ class FakeCrm:
                 ):
                     out.append(Company.model_validate(row.json(rid)))
             return out
+
+    def capabilities(self) -> Capabilities:
+        """What this CRM declares (``caps``)."""
+        return self.caps

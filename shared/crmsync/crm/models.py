@@ -186,3 +186,26 @@ class User(BaseModel):
     name: str
     role: Literal["admin", "user"] = "user"
     active: bool = True
+
+
+SYNC_KINDS: dict[str, str] = {
+    "contacts": "contacts",
+    "activities": "events",
+    "tasks": "tasks",
+}  # CRM kind -> crmsync kind
+
+
+class Capabilities(BaseModel):
+    """What a CRM declares at ``GET /capabilities`` (optional: without it, everything v1 offers).
+
+    Unknown members are ignored: this is where 1.x adds optional things a server may declare."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    api_version: str = "1.0"
+    kinds: list[Kind] = Field(default_factory=lambda: list(KINDS))
+    recurrence_exceptions: bool = True
+    idempotency_key_retention_days: int | None = Field(default=None, ge=1)
+
+    def offers(self, kind: str) -> bool:
+        """Whether the CRM has records of ``kind`` (a CRM Sync API kind: contacts, companies, ...)."""
+        return kind in self.kinds

@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel
 
 from ..errors import SafetyStop
-from .models import Company, Kind, Record, User
+from .models import Capabilities, Company, Kind, Record, User
 from .validation import FieldError
 
 ChangeType = Literal["upsert", "delete", "out_of_scope"]
@@ -223,6 +223,10 @@ class CrmConnector(Protocol):
 
     def find_companies(self, *, name: str | None = None, domain: str | None = None) -> list[Company]:
         """Companies whose name (case-insensitive) or domain equals the one given."""
+        ...
+
+    def capabilities(self) -> Capabilities:
+        """What the CRM declares it offers (all of v1 when it declares nothing)."""
         ...
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .models import RECORD_MODELS, Company, Kind, Record, User
+from .models import RECORD_MODELS, Capabilities, Company, Kind, Record, User
 from .port import Change, ChangePage, CrmContractError
 from .validation import FieldError
 
@@ -223,3 +223,13 @@ def bulk_results(data: Any, where: str, count: int) -> list[dict[str, Any]]:
             raise _fail(where, errors)
         out.append(dict(res))
     return out
+
+
+def capabilities(data: Any, where: str) -> Capabilities:
+    """``GET /capabilities``: the known members with their exact types (unknown members are ignored)."""
+    if not isinstance(data, Mapping):
+        raise _fail(where, [FieldError("/", f"expected a JSON object, got {_json_type(data)}")])
+    try:
+        return Capabilities.model_validate(data, strict=True)
+    except ValidationError as err:
+        raise _fail(where, [FieldError(_pointer("", e["loc"]), e["msg"]) for e in err.errors()]) from err

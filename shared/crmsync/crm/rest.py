@@ -13,7 +13,7 @@ from requests.adapters import HTTPAdapter
 
 from . import replies
 from .errors import error_from_problem, parse_retry_after
-from .models import Company, Kind, Record, User
+from .models import Capabilities, Company, Kind, Record, User
 from .port import (
     BulkCreate,
     BulkDelete,
@@ -22,6 +22,7 @@ from .port import (
     ChangePage,
     CrmContractError,
     CrmError,
+    CrmNotFound,
     CrmTransient,
     CrmValidation,
     RecordInput,
@@ -59,6 +60,8 @@ class RestCrmConnector:
         self.session.mount("https://", adapter)
         self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
         self.calls = 0  # HTTP requests sent, retries included
+        self.capabilities_ttl = 300.0  # seconds a read of GET /capabilities is reused
+        self._caps: tuple[float, Capabilities] | None = None
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -217,6 +220,20 @@ class RestCrmConnector:
         if not params:
             raise CrmValidation("give a company name or domain to look up", status=400)
         return replies.companies(_json(self._request("GET", "/companies", params=params)), "GET /companies?name=")
+
+    def capabilities(self) -> Capabilities:
+        """``GET /capabilities`` (optional in v1: a 404 means everything v1 offers), reused for a few minutes."""
+        now = time.monotonic()
+        if self._caps is not None and now - self._caps[0] < self.capabilities_ttl:
+            return self._caps[1]
+        try:
+            data = _json(self._request("GET", "/capabilities"))
+        except CrmNotFound:
+            caps = Capabilities()
+        else:
+            caps = replies.capabilities(data, "GET /capabilities")
+        self._caps = (now, caps)
+        return caps
 
 
 def _json(resp: requests.Response) -> Any:

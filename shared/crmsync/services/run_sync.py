@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from ..crm.capabilities import kinds_off
 from ..crm.port import CrmConnector, CrmValidation
 from ..errors import KindStopped, OperatorError, TransientError
 from ..google.client import Endpoint, user_credentials
@@ -271,7 +272,12 @@ def sync_connection(
             journal(summary)
 
     try:
-        for kind in kinds if kinds is not None else enabled_kinds(conn):
+        wanted = list(kinds if kinds is not None else enabled_kinds(conn))
+        off = kinds_off(deps.crm) if wanted else {}
+        for kind in wanted:
+            if kind in off:  # the CRM declares it does not have this kind: nothing to sync, nothing failed
+                summary.kinds[kind.value] = {"kind": kind.value, "skipped": off[kind], "complete": True}
+                continue
             until = held_until(links.cursor(kind), deps.clock())
             if until is not None:  # a used-up quota: no call until it resets
                 summary.kinds[kind.value] = waiting(kind, until, "waiting for a used-up Google quota")

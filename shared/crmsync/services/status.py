@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from crmsync.bootstrap import App
+from crmsync.crm.capabilities import kinds_off
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection
 from crmsync.services.admin_config import AdminConfig, load_admin_config
@@ -24,7 +25,8 @@ class KindState:
     kind: Kind
     enabled: bool
     granted: bool
-    allowed: bool  # switched on by the administrator
+    allowed: bool  # switched on by the administrator and offered by the CRM
+    reason: str | None = None  # why it is not allowed, for the user
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class StatusView:
             "sync_enabled_globally": self.rules.sync_enabled,
             "next_sync_at": c.next_sync_at.isoformat() if c.next_sync_at else None,
             "kinds": {
-                k.kind.value: {"enabled": k.enabled, "granted": k.granted, "allowed": k.allowed} for k in self.kinds
+                k.kind.value: {"enabled": k.enabled, "granted": k.granted, "allowed": k.allowed, "reason": k.reason}
+                for k in self.kinds
             },
             "last_run": None
             if last is None
@@ -119,7 +122,17 @@ def get_status(app: App, crm_user_id: str) -> StatusView:
     connection = connection_of(app, crm_user_id)
     rules = load_admin_config(app.store)
     granted = granted_kinds(connection.scopes)
-    kinds = [KindState(k, connection.settings.kind(k).enabled, k in granted, rules.kinds.on(k)) for k in Kind]
+    off = kinds_off(app.crm)
+    kinds = [
+        KindState(
+            k,
+            connection.settings.kind(k).enabled,
+            k in granted,
+            rules.kinds.on(k) and k not in off,
+            off.get(k) or (None if rules.kinds.on(k) else "Turned off by your administrator."),
+        )
+        for k in Kind
+    ]
     runs = app.store.recent_runs(connection.id, RECENT_RUNS)
     last = summarise_run(runs[0]) if runs else (summarise_run(connection.last_run) if connection.last_run else None)
     errors, conflicts = _problems(runs)

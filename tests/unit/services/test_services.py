@@ -131,7 +131,7 @@ def test_status_summarises_runs_errors_and_conflicts() -> None:
     assert body["last_run"]["ok"] is False
     assert body["recent_errors"] == ["contacts: con_9: invalid e-mail"]
     assert body["recent_conflicts"] == [{"kind": "contacts", "field": "phones", "resolution": "crm_wins"}]
-    assert body["kinds"]["tasks"] == {"enabled": True, "granted": False, "allowed": True}
+    assert body["kinds"]["tasks"] == {"enabled": True, "granted": False, "allowed": True, "reason": None}
     assert granted_kinds(view.connection.scopes) == {Kind.CONTACTS}
 
 

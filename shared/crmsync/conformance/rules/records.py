@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..runner import KINDS, Context, rule
+from ..runner import Context, rule
 from .samples import check_record, patch_for, sample
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -12,7 +12,7 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 
 @rule("records.round-trip", "Each kind: create (201, ETag, Location), read, patch; every field, no other", "Records")
 def round_trip(ctx: Context) -> None:
-    for kind in KINDS:
+    for kind in ctx.kinds:
         ex = ctx.create(kind, sample(kind, ctx))
         ctx.expect(ex, 201, f"POST /{kind}")
         rec = ctx.obj(ex)
@@ -69,3 +69,29 @@ def null_clears(ctx: Context) -> None:
     ctx.check(new["title"] is None, f"title: null clears it (now {new['title']!r})", ex)
     ctx.check([p["value"] for p in new["phones"]] == ["+1 555 0100"], "a list in a patch replaces the whole list", ex)
     ctx.check(new["emails"] == rec["emails"], "fields the patch does not name keep their value", ex)
+
+
+@rule(
+    "records.capabilities",
+    "GET /capabilities is 404 or declares kinds, recurrence_exceptions, key retention >= 30 days",
+    "Capabilities",
+)
+def capabilities(ctx: Context) -> None:
+    ex = ctx.http("GET", "/capabilities")
+    ctx.expect(ex, (200, 404), "GET /capabilities")
+    if ex.status == 404:
+        return
+    body = ctx.obj(ex)
+    kinds = body.get("kinds", ["contacts", "companies", "activities", "tasks"])
+    ctx.check(
+        isinstance(kinds, list) and set(kinds) <= {"contacts", "companies", "activities", "tasks"},
+        f"kinds lists contract kinds only (got {kinds!r})",
+        ex,
+    )
+    ctx.check(isinstance(body.get("recurrence_exceptions", True), bool), "recurrence_exceptions is a boolean", ex)
+    keep = body.get("idempotency_key_retention_days")
+    ctx.check(
+        keep is None or (type(keep) is int and keep >= 30),
+        f"idempotency_key_retention_days is null (forever) or at least 30, not {keep!r}",
+        ex,
+    )

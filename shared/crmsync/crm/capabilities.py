@@ -1,0 +1,39 @@
+"""What crmsync switches off when the CRM declares it does not offer something (``GET /capabilities``):
+the matching kind is not synced and the settings page says why, instead of every run failing on a 404."""
+
+from __future__ import annotations
+
+import logging
+
+from ..model.kinds import Kind
+from .port import CrmConnector, CrmError
+
+log = logging.getLogger(__name__)
+
+# The CRM Sync API kind each crmsync kind reads and writes (tasks stay CRM tasks even when written
+# to Google Calendar).
+CRM_KIND: dict[Kind, str] = {Kind.CONTACTS: "contacts", Kind.EVENTS: "activities", Kind.TASKS: "tasks"}
+WHAT = {Kind.CONTACTS: "contacts", Kind.EVENTS: "calendar activities", Kind.TASKS: "tasks"}
+
+
+def kinds_off(connector: CrmConnector) -> dict[Kind, str]:
+    """crmsync kinds the CRM does not offer, each with the explanation shown to users. A CRM whose
+    capabilities cannot be read now is taken to offer everything (its runs report what fails)."""
+    try:
+        caps = connector.capabilities()
+    except CrmError as err:
+        log.warning("could not read the CRM's capabilities (%s); assuming it offers everything", err)
+        return {}
+    return {
+        kind: f"Your CRM does not offer {WHAT[kind]} to sync (it declares no {crm_kind} in its capabilities)."
+        for kind, crm_kind in CRM_KIND.items()
+        if not caps.offers(crm_kind)
+    }
+
+
+def companies_offered(connector: CrmConnector) -> bool:
+    """Whether contacts can be linked to CRM companies (False: organisation names are not synced to the CRM)."""
+    try:
+        return connector.capabilities().offers("companies")
+    except CrmError:
+        return True
