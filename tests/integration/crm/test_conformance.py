@@ -58,6 +58,8 @@ def _break_problem_type(method: str, path: str, status: int, body: Any) -> Any:
         return {**body, "type": "urn:acme:duplicate-key"}
     if status == 412 and isinstance(body, dict):
         return {k: v for k, v in body.items() if k != "current_version"}
+    if path.endswith("/changes") and isinstance(body, dict) and len(body.get("items", [])) >= 3:
+        return {**body, "items": [body["items"][0], *body["items"][2:]]}  # a feed that skips a change
     return rename_field("phones", "phone_numbers")(method, path, status, body)
 
 
@@ -73,7 +75,7 @@ def test_a_broken_server_fails_the_matching_rules_with_request_reply_and_docs_se
         assert code == 1, text
         rules = {r["id"]: r for r in json.loads(report_path.read_text())["rules"]}
         failed = {i for i, r in rules.items() if r["outcome"] == "fail"}
-        assert {"records.round-trip", "writes.key-reuse", "writes.if-match"} <= failed, text
+        assert {"records.round-trip", "writes.key-reuse", "writes.if-match", "feed.shape-and-order"} <= failed, text
         assert rules["bulk.limits"]["outcome"] == "pass"  # the rest still runs
         assert rules["users.visibility-consistent"]["outcome"] == "skip"  # no --other-user
         trip = rules["records.round-trip"]
@@ -85,6 +87,7 @@ def test_a_broken_server_fails_the_matching_rules_with_request_reply_and_docs_se
         assert trip["exchanges"][0]["request"]["headers"]["Authorization"] == "Bearer <api key>"  # key never shown
         assert "urn:crm-sync:problem:idempotency-key-reused" in rules["writes.key-reuse"]["message"]
         assert "current_version" in rules["writes.if-match"]["message"]
+        assert "commit order" in rules["feed.shape-and-order"]["message"]
         # The text report: the failing rule, where it comes from, the request and the reply.
         assert "FAIL  records.round-trip" in text and "rule: docs/crm-sync-api.md#records" in text
         assert "> POST http://127.0.0.1" in text and "< HTTP 201" in text and "kit-key" not in text
