@@ -44,8 +44,11 @@ def _model_errors(model: type[BaseModel], data: Any, base: str) -> list[FieldErr
     except ValidationError as err:
         for e in err.errors():
             where = _pointer(base, e["loc"])
+            if e["type"] == "missing" and len(e["loc"]) == 1:
+                continue  # top-level absence is reported above
             if e["type"] == "missing":
-                continue  # nested defaults; top-level absence is reported above
+                errors.append(FieldError(where, "missing (required by the contract)"))
+                continue
             if e["type"] == "extra_forbidden":
                 name = str(e["loc"][-1])
                 near = difflib.get_close_matches(name, _siblings(model, e["loc"]), n=1)
