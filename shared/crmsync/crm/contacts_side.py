@@ -150,7 +150,7 @@ class CrmContacts:
         its own value. Company names are looked up once per run, never created here."""
         keeps: Canon = {}
         name = wanted.get("company")
-        if "company" in wanted and (not self.options.link_companies or (name and not self._holds_company(name))):
+        if "company" in wanted and (not self.link_companies or (name and not self._holds_company(name))):
             keeps["company"] = record.get("company")
         if "groups" in wanted and not self.options.groups_as_tags:
             keeps["groups"] = record.get("groups")

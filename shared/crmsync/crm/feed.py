@@ -15,7 +15,7 @@ from ..model.settings import KindSettings, OwnerScope
 from ..ports import Change as SideChange
 from ..ports import OpCounter
 from .models import Kind, Record
-from .port import Change, CrmConnector, CrmCursorExpired, CrmTransient
+from .port import Change, CrmConnector, CrmTransient
 
 log = logging.getLogger(__name__)
 PAGE = 1000
@@ -51,29 +51,20 @@ def read_feed(
     counter: OpCounter,
 ) -> FeedRead:
     """Every feed entry of ``kind`` after ``token`` (all pages; from the start when None), in the
-    user's scope. A cursor the CRM refuses (``cursor-expired``, or a 400 on ``/cursor``) can never
-    work again: the feed is read again from the start, a full read, which the engine reconciles
-    against the links (linked records missing from it get the delete rule)."""
+    user's scope. A cursor the CRM refuses raises ``CrmCursorExpired`` (type ``cursor-expired``, or
+    a 400 on ``/cursor``): the run restarts the kind from a full listing of both sides, reconciled
+    against its links (services/feed_filters.py)."""
     owner = crm_user_id if settings.owner_scope is OwnerScope.OWNED else None
-    restarted = False
     cursor, entries = token, list[Change]()
     while True:
-        try:
-            with guard(counter, "crm.changes"):
-                page = connector.changes(
-                    kind, cursor, limit=PAGE, owner_id=owner, tag=settings.crm_tag, on_behalf_of=crm_user_id
-                )
-        except CrmCursorExpired as err:
-            if cursor is None or restarted:
-                raise TransientError(f"CRM refused a fresh {kind} feed read: {err}") from err
-            log.warning("CRM refused the %s cursor (%s); reading the feed again from the start", kind, err)
-            counter.add("crm.cursor_restart")
-            restarted, cursor, entries = True, None, list[Change]()
-            continue
+        with guard(counter, "crm.changes"):
+            page = connector.changes(
+                kind, cursor, limit=PAGE, owner_id=owner, tag=settings.crm_tag, on_behalf_of=crm_user_id
+            )
         entries.extend(page.items)
         cursor = page.next_cursor
         if not page.has_more:
-            return FeedRead(entries, cursor, full=token is None or restarted)
+            return FeedRead(entries, cursor, full=token is None)
 
 
 def parse_time(value: str | None) -> datetime | None:

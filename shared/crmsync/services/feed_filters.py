@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..crm.port import CrmValidation
+from ..crm.port import CrmCursorExpired, CrmValidation
 from ..model.kinds import Kind
 from ..model.settings import OwnerScope
 from ..model.state import Connection
@@ -58,7 +58,10 @@ def check_filters(links: LinkStore, kind: Kind, filters: str) -> None:
 
 
 def cursor_refused(err: BaseException) -> bool:
-    """The CRM refused the stored feed cursor (the API answers 400 pointing at /cursor)."""
+    """The CRM refused the stored feed cursor: ``410`` type ``urn:crm-sync:problem:cursor-expired``
+    (the documented way to say "start over"), or a ``400`` pointing at ``/cursor``."""
+    if isinstance(err, CrmCursorExpired):
+        return True
     return isinstance(err, CrmValidation) and err.status == 400 and any(e.path == "/cursor" for e in err.errors)
 
 
