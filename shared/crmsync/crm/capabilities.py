@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 # The CRM Sync API kind each crmsync kind reads and writes (tasks stay CRM tasks even when written
 # to Google Calendar).
 CRM_KIND: dict[Kind, str] = {Kind.CONTACTS: "contacts", Kind.EVENTS: "activities", Kind.TASKS: "tasks"}
+SPOKEN_MAJOR = "1"  # the contract version this crmsync speaks (see docs/crm-sync-api.md#versioning)
 WHAT = {Kind.CONTACTS: "contacts", Kind.EVENTS: "calendar activities", Kind.TASKS: "tasks"}
 
 
@@ -24,6 +25,13 @@ def kinds_off(connector: CrmConnector) -> dict[Kind, str]:
     except CrmError as err:
         log.warning("could not read the CRM's capabilities (%s); assuming it offers everything", err)
         return {}
+    major = caps.api_version.split(".", 1)[0]
+    if major != SPOKEN_MAJOR:
+        why = (
+            f"Your CRM speaks version {caps.api_version} of the CRM Sync API; this crmsync speaks version "
+            f"{SPOKEN_MAJOR}. Ask your administrator to point crmsync at the CRM's v{SPOKEN_MAJOR} address."
+        )
+        return dict.fromkeys(CRM_KIND, why)
     return {
         kind: f"Your CRM does not offer {WHAT[kind]} to sync (it declares no {crm_kind} in its capabilities)."
         for kind, crm_kind in CRM_KIND.items()

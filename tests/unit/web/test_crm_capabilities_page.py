@@ -33,3 +33,14 @@ def test_a_kind_the_crm_does_not_offer_is_shown_off_with_the_reason() -> None:
     page = client.get("/settings", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'id="kind-off-tasks"' in page and "Your CRM does not offer tasks to sync" in page
     assert 'id="kind-off-contacts"' not in page
+
+
+def test_a_crm_declaring_another_major_version_is_not_synced_and_says_why() -> None:
+    app, _google, _clock = make_app()
+    assert isinstance(app.crm, FakeCrm)
+    app.crm.caps = Capabilities(api_version="2.0")
+    seed_connection(app, "u1", kinds=tuple(Kind))
+    client = Client(WebApp(app))
+    status = client.get("/status", headers={"Authorization": f"Bearer {CRM_KEY}", "X-CRM-User": "u1"}).json
+    assert all(k["allowed"] is False for k in status["kinds"].values())
+    assert "speaks version 2.0 of the CRM Sync API" in status["kinds"]["contacts"]["reason"]
