@@ -1,6 +1,7 @@
 """Private entry points: `fanout` (Cloud Scheduler) and `worker` (Cloud Tasks), both behind OIDC.
 
-Each verifies the caller, parses the body, calls one service and maps the outcome to a status:
+Each is built on its first request from only the configuration it needs (crmsync.config.NEEDS),
+verifies the caller, parses the body, calls one service and maps the outcome to a status:
 the worker answers 503/500 for transient/unexpected failures so Cloud Tasks retries, 2xx otherwise.
 """
 
@@ -18,35 +19,43 @@ Response = tuple[str, int, dict[str, str]]
 
 
 @dataclass
-class Private:
-    """What both private functions need, built once per warm instance (tests build it with fakes)."""
+class Fanout:
+    """What the fan-out needs, built once per warm instance: the store, the queue and the caller check."""
 
-    app: Any  # crmsync.bootstrap.App
-    worker_deps: Any  # crmsync.services.worker.WorkerDeps
-    fanout_settings: Any  # crmsync.services.fanout.FanoutSettings
-    fanout_verifier: Any  # crmsync.security.oidc.CallerVerifier
-    worker_verifier: Any
+    store: Any  # crmsync.store.contract.StateStore
+    queue: Any  # crmsync.queue.port.TaskQueue
+    clock: Any
+    settings: Any  # crmsync.services.fanout.FanoutSettings
+    verifier: Any  # crmsync.security.oidc.CallerVerifier
 
-    def fanout(self, request: Any) -> Response:
+    def __call__(self, request: Any) -> Response:
         """One scheduler tick."""
         from crmsync.services.fanout import fan_out
 
-        if denied := _denied(self.fanout_verifier, request.headers):
+        if denied := _denied(self.verifier, request.headers):
             return denied
-        result = fan_out(self.app.store, self.app.queue, self.app.clock, self.fanout_settings)
+        result = fan_out(self.store, self.queue, self.clock, self.settings)
         return _json(result.as_dict(), 500 if result.failed_pages and not result.pages else 200)
 
-    def worker(self, request: Any) -> Response:
+
+@dataclass
+class Worker:
+    """What the worker needs, built once per warm instance (tests build it with fakes)."""
+
+    deps: Any  # crmsync.services.worker.WorkerDeps
+    verifier: Any
+
+    def __call__(self, request: Any) -> Response:
         """One sync task."""
         from crmsync.services.worker import InvalidTask, SyncTask, handle_task
 
-        if denied := _denied(self.worker_verifier, request.headers):
+        if denied := _denied(self.verifier, request.headers):
             return denied
         try:
             task = SyncTask.parse(json.loads(request.get_data(as_text=True) or "null"))
         except (ValueError, InvalidTask) as err:
             return _json({"error": f"not a sync task: {err}"}, 400)
-        result = handle_task(task, self.worker_deps)
+        result = handle_task(task, self.deps)
         body = {"outcome": result.outcome.value, "detail": result.detail, "run_id": result.run_id}
         return _json({**body, "follow_up": result.follow_up}, result.status_code)
 
@@ -65,28 +74,43 @@ def _json(body: dict[str, Any], status: int) -> Response:
     return json.dumps(body, default=str), status, {"Content-Type": "application/json"}
 
 
-def build(env: Mapping[str, str] | None = None, **overrides: Any) -> Private:
-    """The Private app from CRMSYNC_* variables (Cloud Tasks when CRMSYNC_TASKS_QUEUES is set)."""
-    from crmsync.bootstrap import bootstrap
-    from crmsync.config import Config
+def build_fanout(env: Mapping[str, str] | None = None, **overrides: Any) -> Fanout:
+    """The fan-out from CRMSYNC_* variables: no secret, no CRM, no vault (see crmsync.config.NEEDS)."""
+    from crmsync.bootstrap import make_queue, make_store, register_secrets, utc_now
+    from crmsync.config import Config, Function
     from crmsync.obs.logging import configure_logging
     from crmsync.services.fanout import FanoutSettings
+
+    env = os.environ if env is None else env
+    config = Config.from_env(env, Function.FANOUT)
+    configure_logging(config.log_level, project=config.project)
+    register_secrets(config)
+    store = overrides["store"] if "store" in overrides else make_store(config)
+    return Fanout(
+        store=store,
+        queue=overrides["queue"] if "queue" in overrides else make_queue(config, env),
+        clock=overrides.get("clock") or utc_now,
+        settings=FanoutSettings.from_env(env),
+        verifier=_verifier(config, env, "CRMSYNC_FANOUT_AUDIENCE", "CRMSYNC_SCHEDULER_SERVICE_ACCOUNT"),
+    )
+
+
+def build_worker(env: Mapping[str, str] | None = None, **overrides: Any) -> Worker:
+    """The worker from CRMSYNC_* variables (Cloud Tasks when CRMSYNC_TASKS_QUEUES is set)."""
+    from crmsync.bootstrap import bootstrap, make_queue
+    from crmsync.config import Config, Function
+    from crmsync.obs.logging import configure_logging
     from crmsync.services.worker import WorkerSettings, worker_deps
 
     env = os.environ if env is None else env
-    config = Config.from_env(env)
+    config = Config.from_env(env, Function.WORKER)
     configure_logging(config.log_level, project=config.project)
-    if "queue" not in overrides and env.get("CRMSYNC_TASKS_QUEUES"):
-        from crmsync.queue.cloud_tasks import cloud_tasks_queue_from_env
-
-        overrides["queue"] = cloud_tasks_queue_from_env(env)
+    if "queue" not in overrides:
+        overrides["queue"] = make_queue(config, env)
     app = bootstrap(config, **overrides)
-    return Private(
-        app=app,
-        worker_deps=worker_deps(app, WorkerSettings.from_env(env)),
-        fanout_settings=FanoutSettings.from_env(env),
-        fanout_verifier=_verifier(config, env, "CRMSYNC_FANOUT_AUDIENCE", "CRMSYNC_SCHEDULER_SERVICE_ACCOUNT"),
-        worker_verifier=_verifier(config, env, "CRMSYNC_WORKER_AUDIENCE", "CRMSYNC_TASKS_SERVICE_ACCOUNT"),
+    return Worker(
+        deps=worker_deps(app, WorkerSettings.from_env(env)),
+        verifier=_verifier(config, env, "CRMSYNC_WORKER_AUDIENCE", "CRMSYNC_TASKS_SERVICE_ACCOUNT"),
     )
 
 
@@ -104,23 +128,23 @@ def _verifier(config: Any, env: Mapping[str, str], audience: str, account: str) 
     return GoogleOidcVerifier(env[audience], frozenset({env[account]}), Request())
 
 
-_private: Private | None = None
-
-
-def _instance() -> Private:
-    global _private
-    if _private is None:
-        _private = build()
-    return _private
+_fanout: Fanout | None = None
+_worker: Worker | None = None
 
 
 @functions_framework.http
 def fanout(request: Any) -> Response:
     """Private HTTP function: the Cloud Scheduler tick (POST, OIDC of the scheduler account)."""
-    return _instance().fanout(request)
+    global _fanout
+    if _fanout is None:
+        _fanout = build_fanout()
+    return _fanout(request)
 
 
 @functions_framework.http
 def worker(request: Any) -> Response:
     """Private HTTP function: one Cloud Tasks sync task (POST, OIDC of the tasks account)."""
-    return _instance().worker(request)
+    global _worker
+    if _worker is None:
+        _worker = build_worker()
+    return _worker(request)

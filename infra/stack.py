@@ -124,6 +124,16 @@ def _local_secrets() -> dict[str, str]:
     return values
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a file that holds keys: readable by this user only (0600) from the first byte, replaced atomically."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older tmp file may have been created with other bits
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    tmp.replace(path)
+
+
 def _seed_crm(db: Path) -> None:
     if db.exists():
         return
@@ -267,8 +277,8 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     log = LOCAL / "crm.log"
     proc = children.start(
         "crm",
-        [py, "-m", "infra.crm", "--db", str(db), "--port", str(crm_port), f"--api-key={keys['crm_key']}"],
-        dict(os.environ),
+        [py, "-m", "infra.crm", "--db", str(db), "--port", str(crm_port)],
+        {**os.environ, "CRM_API_KEY": keys["crm_key"]},  # not on the command line: `ps` shows every argument
         log,
     )
     crm = f"http://127.0.0.1:{crm_port}"
@@ -345,9 +355,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
             "keys": keys,
             "local": str(LOCAL),
         }
-        tmp = args.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        tmp.replace(args.state_file)
+        _write_private(args.state_file, json.dumps(state))
     if args.real_google or args.skip_demo:
         from crmsync.security.links import mint_connect_token
 

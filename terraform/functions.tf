@@ -20,10 +20,12 @@ locals {
     }
   }
 
-  # Secret env vars per function: only the secrets listed as readable by that function.
+  # Secret env vars per function: only the configuration secrets that function reads
+  # (crmsync.config.NEEDS; tests/integration/terraform/test_deploy_environment.py builds each
+  # function from exactly these).
   function_secrets = {
     for key in keys(local.functions) : key => {
-      for env, s in local.secrets : env => s.id if contains(s.readers, key)
+      for env, s in local.config_secrets : env => s.id if contains(s.readers, key)
     }
   }
 
@@ -40,6 +42,7 @@ locals {
     CRMSYNC_FANOUT_AUDIENCE           = local.function_urls["fanout"]
     CRMSYNC_WORKER_AUDIENCE           = local.function_urls["worker"]
     CRMSYNC_SECRET_PREFIX             = local.secret_prefix
+    CRMSYNC_DATA_KEY_SECRET           = local.envelope_secrets["data-key"].id
     CRMSYNC_VAULT                     = var.vault
     CRMSYNC_LOG_LEVEL                 = var.log_level
     LOG_EXECUTION_ID                  = "true"

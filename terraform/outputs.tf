@@ -34,7 +34,7 @@ output "service_accounts" {
 }
 
 output "secret_ids" {
-  description = "Secret Manager secrets whose values the operator adds (gcloud secrets versions add ID --data-file=-), by the env var that reads them."
+  description = "Secret Manager secrets whose values the operator adds (gcloud secrets versions add ID --data-file=-), by the env var that reads them (data-key: the envelope vault's data keys, read by id)."
   value       = { for env, s in google_secret_manager_secret.config : env => s.secret_id }
 }
 

@@ -8,9 +8,11 @@ locals {
     CRMSYNC_CRM_API_KEY         = { id = "${var.name}-crm-api-key", readers = ["web", "worker"] }
     CRMSYNC_ADMIN_API_KEY       = { id = "${var.name}-admin-api-key", readers = ["web"] }
   }
-  # Envelope vault only: the key that seals the refresh tokens stored in Firestore.
+  # Envelope vault only: the data keys that seal the refresh tokens stored in Firestore. Not an
+  # environment variable: the functions read its versions by id (CRMSYNC_DATA_KEY_SECRET names
+  # it), so a rotated key is picked up and blobs sealed under older versions still open.
   envelope_secrets = {
-    CRMSYNC_DATA_KEY = { id = "${var.name}-data-key", readers = ["web", "worker"] }
+    data-key = { id = "${var.name}-data-key", readers = ["web", "worker"] }
   }
   secrets = merge(local.config_secrets, var.vault == "envelope" ? local.envelope_secrets : {})
 

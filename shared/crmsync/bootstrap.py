@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,21 +55,27 @@ def bootstrap(
     http: requests.Session | None = None,
 ) -> App:
     """Build the App: real adapters from config for every part not passed in."""
-    for secret in config.secrets():
-        redact.register(secret, pinned=True)
-    store = store if store is not None else _store(config)
+    register_secrets(config)
+    store = store if store is not None else make_store(config)
     return App(
         config=config,
         store=store,
         vault=vault if vault is not None else _vault(config, store),
         crm=crm if crm is not None else _crm(config),
-        queue=queue if queue is not None else _queue(config),
+        queue=queue if queue is not None else make_queue(config),
         clock=clock or utc_now,
         http=http or requests.Session(),
     )
 
 
-def _store(config: Config) -> StateStore:
+def register_secrets(config: Config) -> None:
+    """Mask every configured secret in the logs."""
+    for secret in config.secrets():
+        redact.register(secret, pinned=True)
+
+
+def make_store(config: Config) -> StateStore:
+    """The state store the configuration names."""
     if config.store == "memory":
         from crmsync.store.memory import MemoryStore
 
@@ -97,20 +103,22 @@ def _vault(config: Config, store: StateStore) -> TokenVault:
         from crmsync.vault.data_keys import SecretManagerDataKeys
         from crmsync.vault.envelope import EnvelopeVault
 
-        return EnvelopeVault(store, SecretManagerDataKeys(client, config.project))
+        assert config.data_key_secret is not None  # Config.check guarantees it
+        return EnvelopeVault(store, SecretManagerDataKeys(client, config.project, config.data_key_secret))
     return SecretManagerVault(client, config.project, config.secret_prefix)
 
 
 def _crm(config: Config) -> CrmConnector:
     from crmsync.crm.rest import RestCrmConnector
 
-    return RestCrmConnector(config.crm_base_url, config.crm_api_key)
+    access = config.crm_access()
+    return RestCrmConnector(access.base_url, access.api_key)
 
 
-def _queue(config: Config) -> TaskQueue:
+def make_queue(config: Config, env: Mapping[str, str] | None = None) -> TaskQueue:
     """Cloud Tasks when CRMSYNC_TASKS_QUEUES names queues; locally, an in-process queue that
     POSTs to CRMSYNC_WORKER_URL with the shared secret; else an in-memory recorder."""
-    env = os.environ
+    env = os.environ if env is None else env
     if env.get("CRMSYNC_TASKS_QUEUES"):
         from crmsync.queue.cloud_tasks import cloud_tasks_queue_from_env
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
@@ -17,6 +18,7 @@ MIN_KEY_BYTES = 32
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+T = TypeVar("T")
 VaultKind = Literal["secret_manager", "envelope", "local_file"]
 StoreKind = Literal["firestore", "memory"]
 
@@ -25,17 +27,65 @@ class ConfigError(ValueError):
     """A configuration variable is missing or invalid; the message names it."""
 
 
+class Function(StrEnum):
+    """The deployed functions; each reads only the configuration it needs."""
+
+    WEB = "web"
+    FANOUT = "fanout"
+    WORKER = "worker"
+
+
+OAUTH_CLIENT_ID = "CRMSYNC_OAUTH_CLIENT_ID"
+OAUTH_CLIENT_SECRET = "CRMSYNC_OAUTH_CLIENT_SECRET"
+LINK_SIGNING_KEY = "CRMSYNC_LINK_SIGNING_KEY"
+SESSION_KEY = "CRMSYNC_SESSION_KEY"
+ADMIN_API_KEY = "CRMSYNC_ADMIN_API_KEY"
+CRM_BASE_URL = "CRMSYNC_CRM_BASE_URL"
+CRM_API_KEY = "CRMSYNC_CRM_API_KEY"
+# What each function reads beyond the common variables. terraform/secrets.tf gives each function
+# exactly these secrets (tests/integration/terraform/test_deploy_environment.py builds every
+# function from the HCL's variables): the fan-out holds no secret, the worker no web key.
+NEEDS: dict[Function, frozenset[str]] = {
+    Function.WEB: frozenset(
+        {OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, LINK_SIGNING_KEY, SESSION_KEY, ADMIN_API_KEY, CRM_BASE_URL, CRM_API_KEY}
+    ),
+    Function.WORKER: frozenset({OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, CRM_BASE_URL, CRM_API_KEY}),
+    Function.FANOUT: frozenset(),
+}
+
+
 @dataclass(frozen=True)
-class Config:
-    """Everything the functions read from the environment."""
+class OAuthClient:
+    """The Google OAuth web client crmsync authenticates as."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CrmAccess:
+    """Where the CRM Sync API is and the key to call it with."""
 
     base_url: str
-    oauth_client_id: str
-    oauth_client_secret: str
-    link_signing_key: bytes
-    admin_api_key: str
-    crm_base_url: str
-    crm_api_key: str
+    api_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the functions read from the environment.
+
+    The secrets are None in a function that does not read them (``NEEDS``); the accessors
+    (``oauth_client()``, ``crm_access()``, ``link_key()``, ``admin_key()``) raise ConfigError
+    naming the variable if code in the wrong function asks for one.
+    """
+
+    base_url: str
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = field(default=None, repr=False)
+    link_signing_key: bytes | None = field(default=None, repr=False)
+    admin_api_key: str | None = field(default=None, repr=False)
+    crm_base_url: str | None = None
+    crm_api_key: str | None = field(default=None, repr=False)
     google_auth_uri: str = GOOGLE_AUTH_URI
     google_token_uri: str = GOOGLE_TOKEN_URI
     google_revoke_uri: str = GOOGLE_REVOKE_URI
@@ -45,11 +95,13 @@ class Config:
     store: StoreKind = "firestore"
     project: str | None = None
     secret_prefix: str = "crmsync-rt-"
-    internal_secret: str | None = None
+    data_key_secret: str | None = None  # envelope vault: the Secret Manager secret holding the data keys
+    internal_secret: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     # Signs session cookies. Its own secret (CRMSYNC_SESSION_KEY), never derived from the link key:
     # the CRM holds the link key, and must not be able to forge sessions with it. Only the web function needs it.
-    session_signing_key: bytes | None = None
+    session_signing_key: bytes | None = field(default=None, repr=False)
+    function: Function = Function.WEB
 
     @property
     def is_local(self) -> bool:
@@ -77,27 +129,61 @@ class Config:
             )
         return self.session_signing_key
 
+    def oauth_client(self) -> OAuthClient:
+        """The OAuth client (web and worker)."""
+        return OAuthClient(
+            self._need(self.oauth_client_id, OAUTH_CLIENT_ID), self._need(self.oauth_client_secret, OAUTH_CLIENT_SECRET)
+        )
+
+    def crm_access(self) -> CrmAccess:
+        """The CRM Sync API and its key (web and worker)."""
+        return CrmAccess(self._need(self.crm_base_url, CRM_BASE_URL), self._need(self.crm_api_key, CRM_API_KEY))
+
+    def link_key(self) -> bytes:
+        """The connect-link signing key (web only)."""
+        return self._need(self.link_signing_key, LINK_SIGNING_KEY)
+
+    def admin_key(self) -> str:
+        """The admin API key (web only)."""
+        return self._need(self.admin_api_key, ADMIN_API_KEY)
+
+    def _need(self, value: T | None, variable: str) -> T:
+        if value is None:
+            raise ConfigError(f"{variable} is not configured for the {self.function} function (see config.NEEDS)")
+        return value
+
     def secrets(self) -> list[str]:
         """Every secret value in the configuration (registered with the log redactor)."""
         values = [self.oauth_client_secret, self.admin_api_key, self.crm_api_key, self.internal_secret]
-        values.append(self.link_signing_key.decode("utf-8", "replace"))
+        if self.link_signing_key is not None:
+            values.append(self.link_signing_key.decode("utf-8", "replace"))
         if self.session_signing_key:
             values.append(self.session_signing_key.decode("utf-8", "replace"))
         return [v for v in values if v]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        """Read and validate CRMSYNC_* variables; raise ConfigError naming the first bad one."""
+    def from_env(cls, env: Mapping[str, str] | None = None, function: Function = Function.WEB) -> Config:
+        """Read and validate the CRMSYNC_* variables ``function`` uses; raise ConfigError naming the first bad one.
+
+        Variables the function does not need are not read at all, even when set.
+        """
         env = os.environ if env is None else env
         reader = _Reader(env)
+        needs = NEEDS[function]
+
+        def opt(name: str, read: Callable[[str], T]) -> T | None:
+            return read(name) if name in needs else None
+
+        link_key = opt(LINK_SIGNING_KEY, reader.key)
+        admin_key = opt(ADMIN_API_KEY, reader.key)
         config = cls(
             base_url=reader.url("CRMSYNC_BASE_URL"),
-            oauth_client_id=reader.required("CRMSYNC_OAUTH_CLIENT_ID"),
-            oauth_client_secret=reader.required("CRMSYNC_OAUTH_CLIENT_SECRET"),
-            link_signing_key=reader.key("CRMSYNC_LINK_SIGNING_KEY"),
-            admin_api_key=reader.key("CRMSYNC_ADMIN_API_KEY").decode(),
-            crm_base_url=reader.url("CRMSYNC_CRM_BASE_URL"),
-            crm_api_key=reader.required("CRMSYNC_CRM_API_KEY"),
+            oauth_client_id=opt(OAUTH_CLIENT_ID, reader.required),
+            oauth_client_secret=opt(OAUTH_CLIENT_SECRET, reader.required),
+            link_signing_key=link_key,
+            admin_api_key=admin_key.decode() if admin_key is not None else None,
+            crm_base_url=opt(CRM_BASE_URL, reader.url),
+            crm_api_key=opt(CRM_API_KEY, reader.required),
             google_auth_uri=reader.url("CRMSYNC_GOOGLE_AUTH_URI", GOOGLE_AUTH_URI),
             google_token_uri=reader.url("CRMSYNC_GOOGLE_TOKEN_URI", GOOGLE_TOKEN_URI),
             google_revoke_uri=reader.url("CRMSYNC_GOOGLE_REVOKE_URI", GOOGLE_REVOKE_URI),
@@ -107,9 +193,11 @@ class Config:
             store=reader.choice("CRMSYNC_STORE", ("firestore", "memory"), "firestore"),  # type: ignore[arg-type]
             project=env.get("CRMSYNC_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or None,
             secret_prefix=env.get("CRMSYNC_SECRET_PREFIX") or "crmsync-rt-",
+            data_key_secret=(env.get("CRMSYNC_DATA_KEY_SECRET") or "").strip() or None,
             internal_secret=env.get("CRMSYNC_INTERNAL_SECRET") or None,
             log_level=reader.choice("CRMSYNC_LOG_LEVEL", _LEVELS, "INFO", upper=True),
-            session_signing_key=reader.key("CRMSYNC_SESSION_KEY") if env.get("CRMSYNC_SESSION_KEY") else None,
+            session_signing_key=opt(SESSION_KEY, reader.key),
+            function=function,
         )
         config.check()
         return config
@@ -125,14 +213,20 @@ class Config:
             )
         if self.vault == "envelope" and self.store != "firestore":
             raise ConfigError("CRMSYNC_VAULT=envelope keeps ciphertext in Firestore: set CRMSYNC_STORE=firestore")
+        if self.vault == "envelope" and self.function is not Function.FANOUT and not self.data_key_secret:
+            raise ConfigError(
+                "CRMSYNC_DATA_KEY_SECRET (the data-key secret id, e.g. crmsync-data-key) is required with CRMSYNC_VAULT=envelope"
+            )
         if not self.is_local and urlsplit(self.base_url).scheme != "https":
             raise ConfigError(f"CRMSYNC_BASE_URL must be https:// (plain http only on localhost), got {self.base_url}")
-        if len(self.link_signing_key) < MIN_KEY_BYTES:
+        if self.link_signing_key is not None and len(self.link_signing_key) < MIN_KEY_BYTES:
             raise ConfigError(f"CRMSYNC_LINK_SIGNING_KEY must be at least {MIN_KEY_BYTES} bytes")
         if self.session_signing_key is not None:
             if len(self.session_signing_key) < MIN_KEY_BYTES:
                 raise ConfigError(f"CRMSYNC_SESSION_KEY must be at least {MIN_KEY_BYTES} bytes")
-            if hmac.compare_digest(self.session_signing_key, self.link_signing_key):
+            if self.link_signing_key is not None and hmac.compare_digest(
+                self.session_signing_key, self.link_signing_key
+            ):
                 raise ConfigError(
                     "CRMSYNC_SESSION_KEY must differ from CRMSYNC_LINK_SIGNING_KEY (the CRM holds the link key)"
                 )

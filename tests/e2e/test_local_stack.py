@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -64,7 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("the local stack did not come up:\n" + (local / "stack.out").read_text()[-3000:])
             time.sleep(0.5)
-        yield json.loads(state.read_text())
+        yield {**json.loads(state.read_text()), "_state_file": str(state), "_session": proc.pid}
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
@@ -73,6 +74,37 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         out.close()
+
+
+def _tree_cmdlines(root: int) -> list[str]:
+    """The command lines of the stack and every process under it (what `ps` shows any local user)."""
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone, or not a process directory
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    out = []
+    for pid in tree:
+        try:
+            out.append((Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return out
+
+
+def test_state_file_is_private_and_no_key_is_on_a_command_line(stack: dict[str, Any]) -> None:
+    assert stat.S_IMODE(os.stat(stack["_state_file"]).st_mode) == 0o600
+    cmdlines = _tree_cmdlines(stack["_session"])
+    assert len(cmdlines) >= 4, cmdlines  # the stack, the emulators, the CRM and the functions
+    for name, key in stack["keys"].items():
+        leaking = [c for c in cmdlines if key in c]
+        assert not leaking, f"the {name} key is on a command line: {leaking}"
 
 
 def _wait(predicate: Any, what: str, timeout: float = 120) -> Any:

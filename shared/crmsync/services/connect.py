@@ -41,12 +41,12 @@ class ConnectStart:
 
 def verify_link(app: App, token: str) -> ConnectClaims:
     """Verify a connect link (signature, purpose, lifetime, expiry, single use); raises a security LinkError."""
-    return verify_connect_token(token, app.config.link_signing_key, app.clock(), StoreNonces(app))
+    return verify_connect_token(token, app.config.link_key(), app.clock(), StoreNonces(app))
 
 
 def verify_settings_link(app: App, token: str) -> ConnectClaims:
     """Verify a settings link (signature, purpose, lifetime, expiry, single use); raises a security LinkError."""
-    return verify_settings_token(token, app.config.link_signing_key, app.clock(), StoreNonces(app))
+    return verify_settings_token(token, app.config.link_key(), app.clock(), StoreNonces(app))
 
 
 def session_binding(session_secret: str) -> str:

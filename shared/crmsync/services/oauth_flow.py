@@ -17,10 +17,11 @@ def make_flow(config: Config, scopes: list[str], state: str | None = None) -> An
     os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = "1"
     if config.is_local:
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # plain http on loopback only (Config.is_local)
+    oauth = config.oauth_client()
     client = {
         "web": {
-            "client_id": config.oauth_client_id,
-            "client_secret": config.oauth_client_secret,
+            "client_id": oauth.client_id,
+            "client_secret": oauth.client_secret,
             "auth_uri": config.google_auth_uri,
             "token_uri": config.google_token_uri,
             "redirect_uris": [config.redirect_uri],

@@ -355,6 +355,7 @@ def _text(err: BaseException) -> str:
 def worker_deps(app: App, settings: WorkerSettings | None = None) -> WorkerDeps:
     """The worker's dependencies from the composition root's App."""
     config = app.config
-    google = GoogleAccess(Endpoint(config.google_api_base), config.oauth_client_id, config.oauth_client_secret)
+    client = config.oauth_client()
+    google = GoogleAccess(Endpoint(config.google_api_base), client.client_id, client.client_secret)
     run = RunDeps(store=app.store, crm=app.crm, google=google, clock=app.clock)
     return WorkerDeps(app.store, app.vault, app.queue, run, settings or WorkerSettings.from_env())

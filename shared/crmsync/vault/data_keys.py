@@ -1,7 +1,14 @@
-"""Data keys for envelope encryption: 32-byte AES keys kept as versions of one Secret Manager secret."""
+"""Data keys for envelope encryption: 32-byte AES keys kept as versions of one Secret Manager secret.
+
+Key format (docs/deploy.md step 4): each version holds the key as base64 text, 44 characters
+(standard or URL-safe alphabet; surrounding whitespace such as a trailing newline is ignored).
+Versions holding the 32 raw bytes, as older releases wrote them, are read too.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import threading
 import time
@@ -15,7 +22,6 @@ from crmsync.vault.crc32c import crc32c
 from crmsync.vault.port import VaultError
 from crmsync.vault.secret_manager import CALL_ERRORS, LABELS, payload_of, vault_error
 
-DATA_KEY_SECRET = "crmsync-data-key"
 KEY_BYTES = 32
 
 
@@ -29,6 +35,25 @@ class DataKeyProvider(Protocol):
     def by_version(self, version_id: str) -> bytes:
         """Return the key of one version (to decrypt blobs written under it)."""
         ...
+
+
+def encode_key(key: bytes) -> bytes:
+    """A data key as it is stored in a secret version (URL-safe base64 text)."""
+    return base64.urlsafe_b64encode(_check_key(key, "to store"))
+
+
+def decode_key(payload: bytes, where: str) -> bytes:
+    """The 32-byte AES key in a secret version: base64 text (the documented format) or, from older releases, raw."""
+    text = payload.strip()
+    if len(payload) != KEY_BYTES:
+        try:
+            return _check_key(base64.b64decode(text.replace(b"-", b"+").replace(b"_", b"/"), validate=True), where)
+        except (binascii.Error, ValueError):
+            raise VaultError(
+                f"data key {where} must be base64 text of exactly {KEY_BYTES} random bytes "
+                "(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
+            ) from None
+    return payload
 
 
 def _check_key(key: bytes, where: str) -> bytes:
@@ -64,7 +89,7 @@ class InMemoryDataKeys:
 
 
 class SecretManagerDataKeys:
-    """Data keys as versions of the secret `crmsync-data-key`; cached per process.
+    """Data keys as versions of one secret (`<name>-data-key`, CRMSYNC_DATA_KEY_SECRET); cached per process.
 
     Versions are immutable, so `by_version` caches forever; `current` is re-read after
     `current_ttl_seconds` so that a rotation done elsewhere is picked up by warm instances.
@@ -75,7 +100,7 @@ class SecretManagerDataKeys:
         self,
         client: secretmanager.SecretManagerServiceClient,
         project: str,
-        secret_id: str = DATA_KEY_SECRET,
+        secret_id: str,
         *,
         current_ttl_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
@@ -132,9 +157,10 @@ class SecretManagerDataKeys:
         except CALL_ERRORS as err:
             raise vault_error(err, f"creating {self._name}") from err
         key = os.urandom(KEY_BYTES)
+        data = encode_key(key)
         try:
             added = self._client.add_secret_version(
-                request={"parent": self._name, "payload": {"data": key, "data_crc32c": crc32c(key)}}
+                request={"parent": self._name, "payload": {"data": data, "data_crc32c": crc32c(data)}}
             )
         except CALL_ERRORS as err:
             raise vault_error(err, f"adding a data key version to {self._name}") from err
@@ -155,4 +181,4 @@ class SecretManagerDataKeys:
             ) from err
         except CALL_ERRORS as err:
             raise vault_error(err, what) from err
-        return response.name.rsplit("/", 1)[-1], _check_key(payload_of(response, what), what)
+        return response.name.rsplit("/", 1)[-1], decode_key(payload_of(response, what), what)

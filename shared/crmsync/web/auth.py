@@ -74,7 +74,7 @@ def caller(app: App, request: Request) -> Caller:
     admin's policy still allows; else Unauthorized (or NotAllowed)."""
     token = _bearer(request)
     if token is not None:
-        if not _same(token, app.config.crm_api_key):
+        if not _same(token, app.config.crm_access().api_key):
             raise Unauthorized("the bearer token is not the CRM API key")
         user = (request.headers.get("X-CRM-User") or "").strip()
         if not user:
@@ -97,7 +97,7 @@ def require_csrf(who: Caller, token: str | None) -> None:
 def is_admin(app: App, request: Request) -> bool:
     """True if the request carries the admin API key as a bearer token (constant-time compare)."""
     token = _bearer(request)
-    return token is not None and _same(token, app.config.admin_api_key)
+    return token is not None and _same(token, app.config.admin_key())
 
 
 def start_session(app: App, resp: Response, crm_user_id: str, stage: SessionStage = SessionStage.SETTINGS) -> Session:

@@ -87,16 +87,17 @@ def _post(body: Any) -> Any:
 
 
 def test_handlers_map_outcomes_to_status_codes(env: dict[str, str], private: ModuleType, world: World) -> None:
-    app = private.build(store=world.store, vault=world.vault, queue=world.queue, clock=world.clock)
-    app.worker_deps = world.deps()
+    fanout = private.build_fanout(store=world.store, queue=world.queue, clock=world.clock)
+    worker = private.build_worker(store=world.store, vault=world.vault, queue=world.queue, clock=world.clock)
+    worker.deps = world.deps()
     world.connect("c1")
     world.connect("c2")
-    body, status, _ = app.fanout(_post({}))
+    body, status, _ = fanout(_post({}))
     assert status == 200
     assert '"enqueued": 2' in body
     world.sides["c2"].google.fail_calls.append("list")
-    assert app.worker(_post(world.queue.tasks[0].payload))[1] == 200
-    assert app.worker(_post(world.queue.tasks[1].payload))[1] == 503  # Cloud Tasks retries it
-    assert app.worker(_post(world.queue.tasks[1].payload))[1] == 200
+    assert worker(_post(world.queue.tasks[0].payload))[1] == 200
+    assert worker(_post(world.queue.tasks[1].payload))[1] == 503  # Cloud Tasks retries it
+    assert worker(_post(world.queue.tasks[1].payload))[1] == 200
     assert [s.syncs for s in world.sides.values()] == [1, 2]
     assert world.store.get_connection("c1").status is ConnectionStatus.ACTIVE  # type: ignore[union-attr]

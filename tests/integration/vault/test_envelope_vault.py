@@ -16,7 +16,7 @@ TOKEN = "1//0gEnvelopeToken-abcdefghijklmnopqrstuvwxyz0123456789"
 def test_rotation_keeps_old_blobs_readable_and_new_puts_use_the_new_key(
     sm_client: secretmanager.SecretManagerServiceClient,
 ) -> None:
-    keys = SecretManagerDataKeys(sm_client, PROJECT)
+    keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key")
     assert keys.rotate() == "1"
     blobs = InMemoryCiphertextStore()
     vault = EnvelopeVault(blobs, keys)
@@ -24,7 +24,7 @@ def test_rotation_keeps_old_blobs_readable_and_new_puts_use_the_new_key(
     assert vault.key_version_of("old") == "1"
 
     assert keys.rotate() == "2"
-    fresh = EnvelopeVault(blobs, SecretManagerDataKeys(sm_client, PROJECT))  # another warm instance
+    fresh = EnvelopeVault(blobs, SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key"))  # another warm instance
     assert fresh.get("old") == TOKEN
     fresh.put("new", TOKEN + "-new")
     assert fresh.key_version_of("new") == "2"
@@ -37,7 +37,7 @@ def test_rotation_keeps_old_blobs_readable_and_new_puts_use_the_new_key(
 
 
 def test_reencrypt_moves_every_blob_to_the_current_key(sm_client: secretmanager.SecretManagerServiceClient) -> None:
-    keys = SecretManagerDataKeys(sm_client, PROJECT)
+    keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key")
     keys.rotate()
     vault = EnvelopeVault(InMemoryCiphertextStore(), keys)
     for n in range(3):
@@ -53,10 +53,10 @@ def test_rotation_elsewhere_is_picked_up_after_the_current_ttl(
     sm_client: secretmanager.SecretManagerServiceClient,
 ) -> None:
     now = [0.0]
-    SecretManagerDataKeys(sm_client, PROJECT).rotate()
-    warm = SecretManagerDataKeys(sm_client, PROJECT, current_ttl_seconds=300, clock=lambda: now[0])
+    SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key").rotate()
+    warm = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key", current_ttl_seconds=300, clock=lambda: now[0])
     assert warm.current()[0] == "1"
-    SecretManagerDataKeys(sm_client, PROJECT).rotate()
+    SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key").rotate()
     assert warm.current()[0] == "1"
     now[0] += 301
     assert warm.current()[0] == "2"
@@ -65,7 +65,7 @@ def test_rotation_elsewhere_is_picked_up_after_the_current_ttl(
 def test_blob_copied_to_another_connection_does_not_decrypt(
     sm_client: secretmanager.SecretManagerServiceClient,
 ) -> None:
-    keys = SecretManagerDataKeys(sm_client, PROJECT)
+    keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key")
     keys.rotate()
     blobs = InMemoryCiphertextStore()
     vault = EnvelopeVault(blobs, keys)
@@ -76,7 +76,7 @@ def test_blob_copied_to_another_connection_does_not_decrypt(
 
 
 def test_tampered_blob_is_a_clear_error(sm_client: secretmanager.SecretManagerServiceClient) -> None:
-    keys = SecretManagerDataKeys(sm_client, PROJECT)
+    keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key")
     keys.rotate()
     blobs = InMemoryCiphertextStore()
     vault = EnvelopeVault(blobs, keys)
@@ -89,14 +89,14 @@ def test_tampered_blob_is_a_clear_error(sm_client: secretmanager.SecretManagerSe
 
 
 def test_missing_data_key_secret_says_how_to_create_it(sm_client: secretmanager.SecretManagerServiceClient) -> None:
-    vault = EnvelopeVault(InMemoryCiphertextStore(), SecretManagerDataKeys(sm_client, PROJECT))
+    vault = EnvelopeVault(InMemoryCiphertextStore(), SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key"))
     with pytest.raises(VaultError, match=r"rotate\(\)"):
         vault.put("alice", TOKEN)
 
 
 def test_data_key_of_wrong_size_is_refused(sm_client: secretmanager.SecretManagerServiceClient) -> None:
-    keys = SecretManagerDataKeys(sm_client, PROJECT)
+    keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key")
     keys.rotate()
     sm_client.add_secret_version(request={"parent": keys.secret_name, "payload": {"data": b"short"}})
     with pytest.raises(VaultError, match="exactly 32"):
-        SecretManagerDataKeys(sm_client, PROJECT).current()
+        SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key").current()

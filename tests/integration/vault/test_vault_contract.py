@@ -34,8 +34,8 @@ def make_vault(
         yield lambda: SecretManagerVault(sm_client, PROJECT)
     elif request.param == "envelope":
         blobs = InMemoryCiphertextStore()
-        SecretManagerDataKeys(sm_client, PROJECT).rotate()
-        yield lambda: EnvelopeVault(blobs, SecretManagerDataKeys(sm_client, PROJECT))
+        SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key").rotate()
+        yield lambda: EnvelopeVault(blobs, SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key"))
     else:
         yield lambda: LocalFileVault(tmp_path / "tokens.json")
 

@@ -79,3 +79,28 @@ def test_local_stack_settings() -> None:
     assert config.log_level == "DEBUG"
     assert config.userinfo_uri == "http://127.0.0.1:9000/v1/userinfo"
     assert "csecret" in config.secrets()
+
+
+def test_each_function_reads_only_what_it_needs() -> None:
+    from crmsync.config import Function
+
+    fanout = Config.from_env({"CRMSYNC_BASE_URL": "https://sync.example.com", "CRMSYNC_PROJECT": "p"}, Function.FANOUT)
+    assert fanout.secrets() == []
+    with pytest.raises(ConfigError, match="CRMSYNC_CRM_BASE_URL is not configured for the fanout function"):
+        fanout.crm_access()
+    worker = Config.from_env(BASE, Function.WORKER)  # a web key in the environment is not even read
+    assert worker.link_signing_key is None and worker.admin_api_key is None
+    assert worker.oauth_client().client_secret == "csecret"
+    with pytest.raises(ConfigError, match="CRMSYNC_LINK_SIGNING_KEY"):
+        worker.link_key()
+    without = {k: v for k, v in BASE.items() if k != "CRMSYNC_OAUTH_CLIENT_SECRET"}
+    with pytest.raises(ConfigError, match="CRMSYNC_OAUTH_CLIENT_SECRET"):
+        Config.from_env(without, Function.WORKER)
+
+
+def test_envelope_vault_needs_the_data_key_secret_id() -> None:
+    with pytest.raises(ConfigError, match="CRMSYNC_DATA_KEY_SECRET"):
+        Config.from_env({**BASE, "CRMSYNC_VAULT": "envelope"})
+    config = Config.from_env({**BASE, "CRMSYNC_VAULT": "envelope", "CRMSYNC_DATA_KEY_SECRET": "acme-data-key"})
+    assert config.data_key_secret == "acme-data-key"
+    assert "csecret" not in repr(config)  # secrets stay out of tracebacks and logs
