@@ -30,10 +30,15 @@ class Fanout:
 
     def __call__(self, request: Any) -> Response:
         """One scheduler tick."""
+        from crmsync.security.input import MAX_TASK_BODY_BYTES, BodyTooLarge, limit_request
         from crmsync.services.fanout import fan_out
 
         if denied := _denied(self.verifier, request.headers):
             return denied
+        try:
+            limit_request(request, MAX_TASK_BODY_BYTES)  # the scheduler sends "{}"; the body is never read
+        except BodyTooLarge as err:
+            return _json({"error": str(err)}, 413)
         result = fan_out(self.store, self.queue, self.clock, self.settings)
         return _json(result.as_dict(), 500 if result.failed_pages and not result.pages else 200)
 
@@ -47,13 +52,17 @@ class Worker:
 
     def __call__(self, request: Any) -> Response:
         """One sync task."""
-        from crmsync.services.worker import InvalidTask, SyncTask, handle_task
+        from crmsync.security.input import MAX_TASK_BODY_BYTES, BodyTooLarge, limit_request, parse_json
+        from crmsync.services.worker import SyncTask, handle_task
 
         if denied := _denied(self.verifier, request.headers):
             return denied
         try:
-            task = SyncTask.parse(json.loads(request.get_data(as_text=True) or "null"))
-        except (ValueError, InvalidTask) as err:
+            limit_request(request, MAX_TASK_BODY_BYTES)
+            task = SyncTask.parse(parse_json(request.get_data()))
+        except BodyTooLarge as err:
+            return _json({"error": f"not a sync task: {err}"}, 413)
+        except ValueError as err:  # BadJson, InvalidTask
             return _json({"error": f"not a sync task: {err}"}, 400)
         result = handle_task(task, self.deps)
         body = {"outcome": result.outcome.value, "detail": result.detail, "run_id": result.run_id}

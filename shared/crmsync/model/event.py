@@ -20,6 +20,7 @@ from dateutil.rrule import rruleset, rrulestr
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..sync import normalise as n
+from .ids import MAX_CALENDARS, CalendarId, Text200
 from .link import Canon
 
 EVENT_FIELDS = (
@@ -68,8 +69,10 @@ class EventOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     calendar: Literal["primary", "dedicated"] = "primary"  # where CRM activities are written
-    calendar_name: str = Field(default="CRM", min_length=1, max_length=200)  # the dedicated calendar's name
-    read_calendars: tuple[str, ...] = ()  # further Google calendar ids read into the CRM
+    calendar_name: Text200 = Field(default="CRM", min_length=1)  # the dedicated calendar's name
+    read_calendars: tuple[CalendarId, ...] = Field(
+        default=(), max_length=MAX_CALENDARS
+    )  # further calendars read into the CRM
     crm_window: Window = Window()  # CRM activities sent to Google
     google_window: Window = Window()  # Google events brought into the CRM
     # Private CRM activities: synced in full, skipped, or "busy": shown in Google only as a

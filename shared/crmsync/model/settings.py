@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from .event import EventOptions
+from .ids import Text200
 from .kinds import Kind
 from .task import TaskOptions
+
+# Limits on what a settings document may hold: it is stored in one Firestore document (1 MiB at
+# most) and every run reads it, so each string and list is bounded, and every number ranged.
+MAX_FIELD_NAMES = 50
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.]+$")]
 
 
 class Direction(StrEnum):
@@ -68,16 +75,16 @@ class KindSettings(BaseModel):
     crm: SideRules = SideRules()
     google: SideRules = SideRules()
     # Canonical field names never overwritten on that side once they hold a value.
-    never_overwrite_crm: frozenset[str] = frozenset()
-    never_overwrite_google: frozenset[str] = frozenset()
+    never_overwrite_crm: frozenset[FieldName] = Field(default=frozenset(), max_length=MAX_FIELD_NAMES)
+    never_overwrite_google: frozenset[FieldName] = Field(default=frozenset(), max_length=MAX_FIELD_NAMES)
     # Scope.
-    crm_tag: str | None = None  # only CRM records with this tag (None: all in owner scope)
+    crm_tag: Text200 | None = None  # only CRM records with this tag (None: all in owner scope)
     owner_scope: OwnerScope = OwnerScope.OWNED
-    google_group: str | None = "CRM"  # contacts: Google contact group (created if missing); None = all
+    google_group: Text200 | None = "CRM"  # contacts: Google contact group (created if missing); None = all
     # Safety: stop before deleting more than this share of linked records in one run.
     max_delete_share: float = Field(default=0.2, ge=0.0, le=1.0)
     # Minimum linked records before the share check applies (tiny accounts delete freely).
-    max_delete_floor: int = Field(default=10, ge=0)
+    max_delete_floor: int = Field(default=10, ge=0, le=1_000_000)
 
     @field_validator("crm_tag", "google_group")
     @classmethod

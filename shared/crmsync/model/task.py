@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..sync import normalise as n
+from .ids import MAX_TASK_LISTS, TaskListId, Text1024
 from .link import Canon
 
 TASK_FIELDS = ("title", "notes", "due_date", "status", "completed")
@@ -41,18 +42,15 @@ class TaskOptions(BaseModel):
 
     target: TaskTarget = TaskTarget.TASKS
     # Task list ids synced into the CRM; the default list is always synced too.
-    lists: tuple[str, ...] = ()
+    lists: tuple[TaskListId, ...] = Field(default=(), max_length=MAX_TASK_LISTS)
     # The list CRM tasks are created in; None: a list titled ``default_list_title``, created on demand.
-    default_list: str | None = None
-    default_list_title: str = Field(default="CRM", min_length=1, max_length=1024)
+    default_list: TaskListId | None = None
+    default_list_title: Text1024 = Field(default="CRM", min_length=1)
 
     @field_validator("lists")
     @classmethod
-    def _no_blank_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(dict.fromkeys(v.strip() for v in value))
-        if any(not v for v in cleaned):
-            raise ValueError("task list ids must not be empty; remove the blank entry")
-        return cleaned
+    def _no_duplicates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
 
 
 def due_date_of(value: Any) -> str | None:

@@ -11,12 +11,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crmsync.crm.models import User
+from crmsync.model.ids import CrmUserId, Text200
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import Direction, SyncSettings
 from crmsync.services.errors import FieldProblem, InvalidInput
 from crmsync.store.contract import StateStore
 
 log = logging.getLogger(__name__)
+MAX_POLICY_USERS = 1000  # more users than this: give them a role instead
+MAX_POLICY_ROLES = 100
 
 
 class ConnectMode(StrEnum):
@@ -32,8 +35,8 @@ class ConnectPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: ConnectMode = ConnectMode.ALL
-    user_ids: list[str] = Field(default_factory=list)
-    roles: list[str] = Field(default_factory=list)
+    user_ids: list[CrmUserId] = Field(default_factory=list, max_length=MAX_POLICY_USERS)
+    roles: list[Text200] = Field(default_factory=list, max_length=MAX_POLICY_ROLES)
 
     @model_validator(mode="after")
     def _needs_members(self) -> ConnectPolicy:
@@ -91,7 +94,7 @@ class AdminConfig(BaseModel):
 
     sync_enabled: bool = True
     kinds: KindSwitches = KindSwitches()
-    allowed_directions: list[Direction] = Field(default_factory=lambda: list(Direction), min_length=1)
+    allowed_directions: list[Direction] = Field(default_factory=lambda: list(Direction), min_length=1, max_length=3)
     connect: ConnectPolicy = ConnectPolicy()
     users_may_edit: bool = True
     defaults: SyncSettings = SyncSettings()

@@ -13,6 +13,7 @@ import requests
 
 from crmsync.bootstrap import App
 from crmsync.crm.models import User
+from crmsync.model.ids import is_token
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import SyncSettings
 from crmsync.model.state import Connection, ConnectionStatus
@@ -91,7 +92,7 @@ class CallbackParams:
 def take_state(app: App, state: str | None, binding: str | None) -> dict[str, Any]:
     """Consume the state record (single use) if it belongs to this browser session. A state presented
     from another browser is refused and left in place, so the browser that started the sign-in can finish."""
-    if not state or not _STATE_RE.match(state):
+    if not is_token(state) or not _STATE_RE.match(state):  # is_token: no Firestore-reserved '__*__' id
         raise StateInvalid("This sign-in has no valid state. Open Connect Google from the CRM again.")
 
     def ours(record: dict[str, Any]) -> bool:

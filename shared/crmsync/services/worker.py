@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from crmsync.bootstrap import App
 from crmsync.crm.port import CrmError, CrmNotFound, CrmTransient
 from crmsync.errors import ConnectionError_, KindStopped, NeedsReauth, OperatorError, TransientError, quota_wait
 from crmsync.google.client import Endpoint
+from crmsync.model.ids import is_connection_id
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.obs.logging import log_context, redact
@@ -35,6 +37,8 @@ from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
 
 log = logging.getLogger(__name__)
 REASONS = ("tick", "sync_now", "continuation", "rerun")
+MAX_CONTINUATION = 1_000_000
+_TASK_NAME = re.compile(r"[\x21-\x7e]{1,500}")
 REAUTH_MESSAGE = "Google no longer accepts this connection's access (it was revoked or expired). Reconnect Google."
 DIED_MESSAGE = (
     "the run stopped before it finished (the process ended: killed, crashed or timed out); "
@@ -85,18 +89,20 @@ class SyncTask:
         if not isinstance(payload, dict):
             raise InvalidTask("the task body must be a JSON object with connection_id")
         cid = payload.get("connection_id")
-        if not isinstance(cid, str) or not cid or len(cid) > 200:
-            raise InvalidTask("connection_id must be a non-empty string of at most 200 characters")
+        if not is_connection_id(cid):
+            raise InvalidTask("connection_id must be 1-200 characters from A-Z, a-z, 0-9, '_' and '-'")
         reason = payload.get("reason", "tick")
         if reason not in REASONS:
             raise InvalidTask(f"reason must be one of {', '.join(REASONS)}, got {reason!r}")
         task, root = payload.get("task"), payload.get("root")
         for name, value in (("task", task), ("root", root)):
-            if value is not None and (not isinstance(value, str) or not value):
-                raise InvalidTask(f"{name} must be a non-empty string when given")
+            if value is not None and not (isinstance(value, str) and _TASK_NAME.fullmatch(value)):
+                raise InvalidTask(f"{name} must be 1-500 printable ASCII characters when given")
         n = payload.get("continuation", 0)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise InvalidTask(f"continuation must be a non-negative integer, got {n!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_CONTINUATION:
+            raise InvalidTask(
+                f"continuation must be a non-negative whole number up to {MAX_CONTINUATION}, got {str(n)[:30]}"
+            )
         return cls(cid, reason, task, root, n)
 
     def body(self) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
 from crmsync.model.state import Connection
+from crmsync.security.input import BadJson, parse_json
 from crmsync.services import admin, disconnect, settings, status, sync_now
 from crmsync.services.errors import FieldProblem, InvalidInput
 from crmsync.web.auth import CSRF_HEADER, Caller, require_csrf
@@ -20,13 +20,13 @@ OPENAPI = Path(__file__).with_name("openapi.yaml")
 
 
 def json_body(request: Request) -> Any:
-    """The request's JSON body, or InvalidInput saying what is wrong with it."""
+    """The request's JSON body (size and depth checked first), or InvalidInput saying what is wrong with it."""
     if request.mimetype != "application/json":
         raise InvalidInput([FieldProblem("", "send the body as application/json")])
     try:
-        return json.loads(request.get_data(as_text=True) or "null")
-    except ValueError as err:
-        raise InvalidInput([FieldProblem("", f"the body is not valid JSON ({err})")]) from None
+        return parse_json(request.get_data())
+    except BadJson as err:
+        raise InvalidInput([FieldProblem("", str(err))]) from None
 
 
 def connection_json(connection: Connection) -> dict[str, Any]:
@@ -108,9 +108,12 @@ def admin_put_config(app: App, request: Request) -> Response:
 def admin_list(app: App, request: Request) -> Response:
     """GET /admin/connections?status=&limit=&cursor=."""
     raw = request.args.get("limit", "100")
-    if not raw.isdigit():
-        raise InvalidInput([FieldProblem("limit", f"must be a whole number from 1 to 500, got {raw!r}")])
-    page = admin.list_connections(app, request.args.get("status"), int(raw), request.args.get("cursor"))
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):  # "²".isdigit() is True, int("²") fails
+        raise InvalidInput([FieldProblem("limit", f"must be a whole number from 1 to 500, got {raw[:20]!r}")])
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and len(cursor) > 1000:
+        raise InvalidInput([FieldProblem("cursor", "not a cursor from a previous page")])
+    page = admin.list_connections(app, request.args.get("status"), int(raw), cursor)
     return as_json({"connections": [connection_json(c) for c in page.items], "next_cursor": page.next_cursor})
 
 

@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
+from crmsync.model.ids import is_connection_id
 from crmsync.obs.logging import log_context
+from crmsync.security.input import BodyTooLarge, limit_request
 from crmsync.services.errors import ServiceError
 from crmsync.services.scopes import connection_id_for
 from crmsync.web import api, pages
@@ -74,6 +76,7 @@ class WebApp:
         adapter = URLS.bind_to_environ(request.environ)
         browser = wants_html(request)
         try:
+            limit_request(request)  # before anything reads the body
             endpoint, args = adapter.match()
             if endpoint.startswith("admin_"):
                 return self._admin(endpoint, request, args)
@@ -92,6 +95,11 @@ class WebApp:
             if browser:
                 return message_page(err.status, err.title, err.message, settings_link=err.status != 404)
             return service_problem(err)
+        except (BodyTooLarge, RequestEntityTooLarge) as err:
+            detail = str(err) if isinstance(err, BodyTooLarge) else "the body is over the size limit"
+            if browser:
+                return message_page(413, "That was too much", f"{detail}. Nothing was saved.", settings_link=True)
+            return problem(413, "Payload too large", detail)
         except MethodNotAllowed as err:
             resp = problem(405, "Method not allowed", f"{request.method} is not supported on {request.path}")
             resp.headers["Allow"] = ", ".join(err.valid_methods or [])
@@ -166,6 +174,8 @@ class WebApp:
                 return api.admin_get_config(app) if request.method == "GET" else api.admin_put_config(app, request)
             if endpoint == "admin_connections":
                 return api.admin_list(app, request)
+            if not is_connection_id(args["cid"]):
+                return problem(404, "Not found", "no connection with that id")
             with log_context(connection_id=args["cid"]):
                 if endpoint == "admin_pause":
                     return api.admin_pause(app, args["cid"])

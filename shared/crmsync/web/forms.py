@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,5 +104,6 @@ def field_errors(problems: list[FieldProblem]) -> dict[str, str]:
     """Problems keyed by form field name, in human words."""
     out: dict[str, str] = {}
     for p in problems:
-        out.setdefault(p.field, _MESSAGES.get(p.field, p.message))
+        field = re.sub(r"(\.\d+)+$", "", p.field)  # "lists.3" (the model's item) is the form's "lists" box
+        out.setdefault(field, _MESSAGES.get(field, p.message))
     return out

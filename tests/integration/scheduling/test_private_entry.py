@@ -101,3 +101,35 @@ def test_handlers_map_outcomes_to_status_codes(env: dict[str, str], private: Mod
     assert worker(_post(world.queue.tasks[1].payload))[1] == 200
     assert [s.syncs for s in world.sides.values()] == [1, 2]
     assert world.store.get_connection("c1").status is ConnectionStatus.ACTIVE  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"connection_id": "/"},
+        {"connection_id": ".."},
+        {"connection_id": "."},
+        {"connection_id": "__x__"},
+        {"connection_id": "a/b"},
+        {"connection_id": "x" * 201},
+        {"connection_id": "c1", "task": "a\nb"},
+        {"connection_id": "c1", "continuation": 2**64},
+        {"connection_id": "c1", "reason": ["tick"]},
+        "[" * 20_000 + "]" * 20_000,
+        '{"connection_id": "c1", "x": "' + "y" * 10_000 + '"}',
+        b"\xff\xfe{",
+        "",
+    ],
+)
+def test_a_malformed_task_is_a_4xx(env: dict[str, str], body: Any) -> None:
+    """Today '/', '..' and '__x__' reach the store and answer 500, which Cloud Tasks retries."""
+    import functions_framework
+
+    app = functions_framework.create_app(target="worker", source=str(ROOT / "functions" / "private.py"))
+    headers = {"X-CrmSync-Internal": SECRET}
+    if isinstance(body, dict):
+        resp = app.test_client().post("/", json=body, headers=headers)
+    else:
+        resp = app.test_client().post("/", data=body, headers=headers, content_type="application/json")
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.get_data(as_text=True)[:300])
+    assert "not a sync task" in resp.get_json()["error"]
