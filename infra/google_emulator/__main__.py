@@ -10,6 +10,7 @@ import threading
 
 from . import register_all
 from .controls import apply_settings
+from .realism import PROFILES, set_startup_profile
 from .server import EmulatorServer
 
 
@@ -19,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8085, help="port to bind (default 8085; 0 picks a free one)")
     parser.add_argument("--auto-approve", action="store_true", help="approve OAuth consent without showing the page")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay every API call by this many milliseconds")
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="plain",
+        help="realistic: Google's propagation delays, short pages, sequential People writes (see realism.py)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     register_all()
@@ -30,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     startup = {"auto_approve": args.auto_approve, "latency_ms": args.latency_ms}
     server.state.extras["startup_settings"] = startup
     apply_settings(server.state, dict(startup))
+    set_startup_profile(server.state, args.profile)
     server.start()
     print(server.base_url, flush=True)  # first line: the base URL alone (port 0 picks a free port)
     print(f"Google Workspace emulator listening on {server.base_url}", flush=True)

@@ -31,6 +31,7 @@ from .core import (
     EmulatorState,
     route,
 )
+from .realism import page_limit
 
 _SCOPE_EVENTS_RO = "https://www.googleapis.com/auth/calendar.events.readonly"
 EVENTS_READ = {SCOPE_CALENDAR, SCOPE_CALENDAR_RO, SCOPE_CALENDAR_EVENTS, _SCOPE_EVENTS_RO}
@@ -108,7 +109,9 @@ def calendar_list(ctx: Ctx) -> dict[str, Any]:
         if data.get("n") != store.nonce or data.get("g") != store.token_generation:
             raise ApiError(410, "Sync token is no longer valid, a full sync is required.", reason="fullSyncRequired")
         since = int(data["s"])
-    start = int(read_page_token(ctx.param("pageToken") or "", "calendarList")["o"]) if ctx.param("pageToken") else 0
+    cursor = read_page_token(ctx.param("pageToken") or "", "calendarList") if ctx.param("pageToken") else {}
+    start, number = int(cursor.get("o", 0)), int(cursor.get("pn", 0))
+    size = page_limit(ctx, size, number)  # short or empty pages when asked (realism.py)
     cals = sorted(store.calendars.values(), key=lambda c: (not c.primary, c.seq))
     cals = [c for c in cals if c.seq > since]
     page = cals[start : start + size]
@@ -118,7 +121,7 @@ def calendar_list(ctx: Ctx) -> dict[str, Any]:
         "items": [_entry(c) for c in page],
     }
     if start + size < len(cals):
-        out["nextPageToken"] = make_page_token({"o": start + size, "h": "calendarList"})
+        out["nextPageToken"] = make_page_token({"o": start + size, "pn": number + 1, "h": "calendarList"})
     else:
         top = max(c.seq for c in store.calendars.values())
         out["nextSyncToken"] = make_page_token(

@@ -20,6 +20,7 @@ from .calendar_model import Span, tombstone
 from .calendar_series import Item, expand, is_master, series_overlaps
 from .calendar_store import Cal, CalendarStore, make_page_token, make_sync_token, read_page_token, read_sync_token
 from .core import ApiError, Ctx, parse_rfc3339, rfc3339
+from .realism import page_limit
 
 # How far back updatedMin may reach (not published: public reports say about 30 days). Setting
 # ``calendar_updated_min_days`` changes it; 0 switches the check off.
@@ -231,17 +232,22 @@ def _sorted_all(cal: Cal, q: Query) -> list[tuple[tuple[str, str], dict[str, Any
 
 def _page_sorted(
     rows: Iterable[tuple[tuple[str, str], dict[str, Any]]], after: tuple[str, str] | None, limit: int
-) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page after the key ``after``; the resume cursor ({"k": last key shown}) while more remain."""
     items: list[dict[str, Any]] = []
-    last: tuple[str, str] | None = None
+    last = after
     for key, item in rows:
         if after is not None and key <= after:
             continue
         if len(items) == limit:
-            return items, last
+            return items, {"k": list(last) if last else None}
         items.append(item)
         last = key
     return items, None
+
+
+def _sorted_after(cursor: dict[str, Any] | None) -> tuple[str, str] | None:
+    return (str(cursor["k"][0]), str(cursor["k"][1])) if cursor and cursor.get("k") else None
 
 
 def list_events(ctx: Ctx, store: CalendarStore, cal: Cal) -> dict[str, Any]:
@@ -255,11 +261,13 @@ def list_events(ctx: Ctx, store: CalendarStore, cal: Cal) -> dict[str, Any]:
         upto = cal.last_seq
         mode = "sync" if q.sync_token is not None else ("sorted" if q.single or q.order_by else "log")
     since = read_sync_token(q.sync_token, store, cal, q.single, ctx.state) if q.sync_token is not None else 0
+    number = int(cursor.get("n", 0)) if cursor else 0
+    q.max_results = page_limit(ctx, q.max_results, number)  # short or empty pages when asked (realism.py)
     next_cursor: dict[str, Any] | None = None
     if mode == "sorted":
-        items, key = _page_sorted(_sorted_all(cal, q), tuple(cursor["k"]) if cursor else None, q.max_results)
-        if key is not None:
-            next_cursor = {"m": mode, "u": upto, "k": list(key)}
+        items, resume = _page_sorted(_sorted_all(cal, q), _sorted_after(cursor), q.max_results)
+        if resume is not None:
+            next_cursor = {"m": mode, "u": upto, **resume}
     else:
         after, skip = (int(cursor["a"]), int(cursor["i"])) if cursor else (since, 0)
         items, pos = _page_log(cal, q, after, skip, upto, mode == "sync")
@@ -278,7 +286,7 @@ def list_events(ctx: Ctx, store: CalendarStore, cal: Cal) -> dict[str, Any]:
     if cal.description:
         out["description"] = cal.description
     if next_cursor is not None:
-        out["nextPageToken"] = make_page_token({**next_cursor, "h": q.hash})
+        out["nextPageToken"] = make_page_token({**next_cursor, "h": q.hash, "n": number + 1})
     else:
         out["nextSyncToken"] = make_sync_token(store, cal, upto, q.single, ctx.now())
     return out
@@ -307,7 +315,8 @@ def list_instances(ctx: Ctx, cal: Cal, master: dict[str, Any]) -> dict[str, Any]
     rows.sort(key=lambda r: r[0])
     page_token = ctx.param("pageToken")
     cursor = read_page_token(page_token, q.hash) if page_token else None
-    items, key = _page_sorted(rows, tuple(cursor["k"]) if cursor else None, q.max_results)
+    number = int(cursor.get("n", 0)) if cursor else 0
+    items, resume = _page_sorted(rows, _sorted_after(cursor), page_limit(ctx, q.max_results, number))
     out: dict[str, Any] = {
         "kind": "calendar#events",
         "etag": master["etag"],
@@ -318,6 +327,6 @@ def list_instances(ctx: Ctx, cal: Cal, master: dict[str, Any]) -> dict[str, Any]
         "defaultReminders": [{"method": "popup", "minutes": 10}] if cal.primary else [],
         "items": items,
     }
-    if key is not None:
-        out["nextPageToken"] = make_page_token({"m": "inst", "k": list(key), "h": q.hash})
+    if resume is not None:
+        out["nextPageToken"] = make_page_token({"m": "inst", **resume, "h": q.hash, "n": number + 1})
     return out

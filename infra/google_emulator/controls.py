@@ -183,7 +183,9 @@ def current_settings(state: EmulatorState) -> dict[str, Any]:
 @route("POST", P + "/reset", api=CONTROL, method_id="emulator.reset")
 def reset(ctx: Ctx) -> dict[str, Any]:
     """Forget all data, tokens, counters, faults and settings (start-up flags are re-applied)."""
-    keep: dict[str, Any] = {k: ctx.state.extras[k] for k in ("base_url", "startup_settings") if k in ctx.state.extras}
+    keep: dict[str, Any] = {
+        k: ctx.state.extras[k] for k in ("base_url", "startup_settings", "realism_startup") if k in ctx.state.extras
+    }
     ctx.state.reset()
     ctx.state.extras.update(keep)
     apply_settings(ctx.state, dict(keep.get("startup_settings", {})))

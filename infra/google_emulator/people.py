@@ -197,7 +197,7 @@ def search_contacts(ctx: Ctx) -> dict[str, Any]:
         return {}
     digits = re.sub(r"\D", "", query) if re.fullmatch(r"[\d\s()+.\-]+", query) else ""
     results = []
-    for contact in _store(ctx).contacts.values():
+    for contact in _store(ctx).sync_view().contacts.values():  # search serves from the lagging cache too
         if not contact.deleted and _matches(contact, folded, digits):
             results.append({"person": contact.view(mask)})
             if len(results) >= page_size:
@@ -396,6 +396,8 @@ def seed(account: Account, state: EmulatorState, data: dict[str, Any]) -> dict[s
                 raise ApiError(400, f"connections[{i}]: resourceName {name!r} is already taken in this account.")
             cleaned = clean_person(person, None, f"connections[{i}]")
             created.append(store.create(cleaned, stamp, key))
+        if store.replica is not None:
+            store.replica.catch_up(None)  # seeded contacts were there before: already propagated
         return {
             "connections": [{"resourceName": c.resource_name, "etag": c.etag} for c in created],
             "contactGroups": groups,

@@ -9,6 +9,7 @@ from .core import PEOPLE, SCOPE_CONTACTS, SCOPE_CONTACTS_RO, ApiError, Ctx, rfc3
 from .people_model import parse_mask
 from .people_store import NOT_FOUND, Group, PeopleStore, store_for
 from .people_sync import check_expiry, decode_token, encode_token, fingerprint
+from .realism import page_limit
 
 READ = frozenset({SCOPE_CONTACTS, SCOPE_CONTACTS_RO})
 WRITE = frozenset({SCOPE_CONTACTS})
@@ -55,13 +56,13 @@ def list_groups(ctx: Ctx) -> dict[str, Any]:
     sync_token, page_token = ctx.param("syncToken"), ctx.param("pageToken")
     fp = fingerprint(sorted(fields), page_size, sync_token or "")
     if page_token:
-        st = decode_token(page_token, "pageToken", "gp", store)
+        st = decode_token(page_token, "pageToken", "gp", store, store)
         if st["f"] != fp:
             raise ApiError(400, "Parameters provided with pageToken do not match the request that issued it.")
         if st["m"] == "sync":
             check_expiry(ctx, store, st)
     elif sync_token:
-        tok = decode_token(sync_token, "syncToken", "g", store)
+        tok = decode_token(sync_token, "syncToken", "g", store, store)
         check_expiry(ctx, store, tok)
         st = {"m": "sync", "s": tok["s"], "c": 0, "u": store.seq, "cs": tok["cs"], "e": store.token_epoch}
     else:
@@ -71,13 +72,16 @@ def list_groups(ctx: Ctx) -> dict[str, Any]:
         eligible = [g for g in store.groups.values() if since < g.seq]
     else:
         eligible = [g for g in store.groups.values() if not g.deleted]
-    page = eligible[offset : offset + page_size]
+    number = int(st.get("n", 0))
+    size = page_limit(ctx, page_size, number)  # short pages when asked (realism.py)
+    page = eligible[offset : offset + size]
     out: dict[str, Any] = {}
     if page:
         out["contactGroups"] = [store.group_view(g, fields) for g in page]
     out["totalItems"] = len(eligible)
-    if offset + page_size < len(eligible):
-        out["nextPageToken"] = encode_token({**st, "k": "gp", "a": store.account_tag, "f": fp, "c": offset + page_size})
+    if offset + size < len(eligible):
+        resume = {**st, "k": "gp", "a": store.account_tag, "f": fp, "c": offset + size, "n": number + 1}
+        out["nextPageToken"] = encode_token(resume)
     else:
         token = {"k": "g", "a": store.account_tag, "s": store.seq, "cs": st["cs"], "e": store.token_epoch}
         out["nextSyncToken"] = encode_token(token)

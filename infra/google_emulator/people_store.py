@@ -9,13 +9,14 @@ O(page + changes), never O(all contacts). Deleted contacts stay as tombstones.
 from __future__ import annotations
 
 import base64
-import bisect
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from .core import ApiError, EmulatorState, rfc3339
 from .people_model import FIELD_ORDER, finish_items
+from .people_replica import ContactLog, Replica
+from .realism import realism
 
 PEOPLE_STORE = "people"
 MY_CONTACTS = "myContacts"
@@ -126,21 +127,18 @@ class Group:
         return "#" + _digest(f"g{self.id}.{self.version}", 9)
 
 
-class PeopleStore:
+class PeopleStore(ContactLog):
     """One account's contacts and contact groups."""
 
     def __init__(self, state: EmulatorState, email: str) -> None:
+        super().__init__()
         self.state = state
+        self.email = email
         self.account_tag = _digest(email, 6)  # ties tokens to the account
-        self.contacts: dict[str, Contact] = {}
-        self.live = 0
-        self.seq = 0
-        self.log_seqs: list[int] = []
-        self.log_keys: list[str] = []
         self.token_epoch = 0  # bumped by expire_sync_tokens: older tokens are expired
         self.groups: dict[str, Group] = {}
         self.members: dict[str, dict[str, None]] = {}
-        self.sorted_cache: dict[tuple[Any, ...], list[str]] = {}
+        self.replica: Replica | None = None  # while writes take time to reach sync listings
         stamp = rfc3339(state.clock.now())
         for gid, label, addable in SYSTEM_GROUPS:
             self.groups[gid] = Group(gid, gid, True, label, addable=addable)
@@ -160,59 +158,38 @@ class PeopleStore:
             if key not in self.contacts:
                 return key, f"{num:x}"
 
+    def follow_settings(self) -> None:
+        """Start or stop the lagging replica as the account's propagation setting says; sync tokens
+        issued before the switch are expired (they count positions in the other log)."""
+        delay = realism(self.state, self.email).people_propagation_seconds
+        if (delay > 0) != (self.replica is not None):
+            self.replica = Replica(list(self.contacts.values()), delay, self.account_tag) if delay > 0 else None
+            self.token_epoch += 1
+        if self.replica is not None:
+            self.replica.max_delay = delay
+
+    def sync_view(self) -> ContactLog:
+        """What sync listings and search see now: the store, or the writes that have propagated."""
+        if self.replica is None:
+            return self
+        self.replica.catch_up(self.state.clock.now().timestamp())
+        return self.replica
+
     def _touch(self, contact: Contact, stamp: str) -> None:
         self.seq += 1
         contact.seq = self.seq
         contact.version = self.state.next_id()
         contact.update_time = stamp
         contact.cache = None
-        self.log_seqs.append(self.seq)
-        self.log_keys.append(contact.key)
-        if len(self.log_seqs) > 2 * len(self.contacts) + 1024:
-            self._compact()
-
-    def _compact(self) -> None:
-        entries = sorted((c.seq, c.key) for c in self.contacts.values())
-        self.log_seqs = [s for s, _ in entries]
-        self.log_keys = [k for _, k in entries]
+        self._append(contact)
+        if self.replica is not None:
+            self.replica.record(contact, self.state.clock.now().timestamp())
 
     def _touch_group(self, group: Group, stamp: str) -> None:
         self.seq += 1
         group.seq = self.seq
         group.version = self.state.next_id()
         group.update_time = stamp
-
-    def changes(self, after: int, upto: int, limit: int | None = None) -> list[tuple[int, str]]:
-        """Log entries with ``after < seq <= upto`` still current, oldest first (tombstones included)."""
-        start = bisect.bisect_right(self.log_seqs, after)
-        end = bisect.bisect_right(self.log_seqs, upto)
-        out: list[tuple[int, str]] = []
-        for i in range(start, end):
-            key = self.log_keys[i]
-            if self.contacts[key].seq == self.log_seqs[i]:
-                out.append((self.log_seqs[i], key))
-                if limit is not None and len(out) >= limit:
-                    break
-        return out
-
-    def log_slice(self, after: int, upto: int, limit: int, *, descending: bool = False) -> list[Contact]:
-        """Up to ``limit`` live contacts in change order strictly after (or before) the cursor ``after``."""
-        out: list[Contact] = []
-        if descending:
-            i = bisect.bisect_left(self.log_seqs, min(after, upto + 1)) - 1
-            step, stop = -1, -1
-        else:
-            i = bisect.bisect_right(self.log_seqs, after)
-            step, stop = 1, len(self.log_seqs)
-        while i != stop and len(out) < limit:
-            seq = self.log_seqs[i]
-            if not descending and seq > upto:
-                break
-            contact = self.contacts[self.log_keys[i]]
-            if contact.seq == seq and not contact.deleted:
-                out.append(contact)
-            i += step
-        return out
 
     # ------------------------------------------------------------------ contacts
 
@@ -264,8 +241,8 @@ class PeopleStore:
         self._finish(contact, cleaned)
         self.contacts[key] = contact
         self.live += 1
-        self._touch(contact, stamp)
         self.set_groups(contact, [MY_CONTACTS, *[g for g in groups if g != MY_CONTACTS]], stamp, touch=False)
+        self._touch(contact, stamp)
         return contact
 
     def update(self, contact: Contact, cleaned: dict[str, list[dict[str, Any]]], fields: list[str], stamp: str) -> None:
@@ -368,4 +345,6 @@ class PeopleStore:
 
 def store_for(state: EmulatorState, account: Any) -> PeopleStore:
     """The account's People store, created on first use."""
-    return account.store(PEOPLE_STORE, lambda: PeopleStore(state, account.email))  # type: ignore[no-any-return]
+    store: PeopleStore = account.store(PEOPLE_STORE, lambda: PeopleStore(state, account.email))
+    store.follow_settings()
+    return store

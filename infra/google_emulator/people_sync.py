@@ -10,7 +10,9 @@ from typing import Any
 
 from .core import ApiError, Ctx, error_info
 from .people_model import READ_FIELDS, parse_mask
+from .people_replica import ContactLog
 from .people_store import Contact, PeopleStore
+from .realism import page_limit
 
 SYNC_TOKEN_TTL = timedelta(days=7)
 SORT_ORDERS = ("LAST_MODIFIED_ASCENDING", "LAST_MODIFIED_DESCENDING", "FIRST_NAME_ASCENDING", "LAST_NAME_ASCENDING")
@@ -29,12 +31,12 @@ def encode_token(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_token(value: str, name: str, kind: str, store: PeopleStore) -> dict[str, Any]:
+def decode_token(value: str, name: str, kind: str, store: PeopleStore, view: ContactLog) -> dict[str, Any]:
     """Decode a token this account was given, or 400 naming the parameter."""
     try:
         data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
         ok = isinstance(data, dict) and data.get("k") == kind and data.get("a") == store.account_tag
-        ok = ok and int(data.get("s", 0)) <= store.seq
+        ok = ok and (data.get("e") != store.token_epoch or int(data.get("s", 0)) <= view.seq)
     except ValueError:
         ok = False
     if not ok:
@@ -93,8 +95,8 @@ def _name_key(contact: Contact, by_last: bool) -> tuple[Any, ...]:
     return (0 if first else 1, first, second, contact.seq)
 
 
-def _sorted_keys(store: PeopleStore, upto: int, order: str) -> list[str]:
-    cache_key = (upto, order, store.token_epoch)
+def _sorted_keys(store: ContactLog, upto: int, order: str, epoch: int) -> list[str]:
+    cache_key = (upto, order, epoch)
     if cache_key not in store.sorted_cache:
         if len(store.sorted_cache) >= 4:
             store.sorted_cache.pop(next(iter(store.sorted_cache)))
@@ -105,9 +107,10 @@ def _sorted_keys(store: PeopleStore, upto: int, order: str) -> list[str]:
 
 
 def list_connections(ctx: Ctx, store: PeopleStore) -> dict[str, Any]:
-    """One page of people.connections.list."""
+    """One page of people.connections.list (served from what has propagated, see realism.py)."""
     mask = person_fields(ctx)
-    page_size = ctx.int_param("pageSize", 100, low=0, high=1000) or 100
+    requested = ctx.int_param("pageSize", 100, low=0, high=1000) or 100
+    view = store.sync_view()
     order = ctx.param("sortOrder") or "LAST_MODIFIED_ASCENDING"
     if order not in SORT_ORDERS:
         raise ApiError(400, f"Invalid value for sortOrder: {order!r} (expected one of {', '.join(SORT_ORDERS)}).")
@@ -115,42 +118,44 @@ def list_connections(ctx: Ctx, store: PeopleStore) -> dict[str, Any]:
     want_token = ctx.bool_param("requestSyncToken")
     sync_token, page_token = ctx.param("syncToken"), ctx.param("pageToken")
     fp_sync = fingerprint(sorted(mask), order, sources)
-    fp_page = fingerprint(fp_sync, page_size, want_token, sync_token or "")
+    fp_page = fingerprint(fp_sync, requested, want_token, sync_token or "")
     now = ctx.now().timestamp()
     if page_token:
-        st = decode_token(page_token, "pageToken", "p", store)
+        st = decode_token(page_token, "pageToken", "p", store, view)
         if st["f"] != fp_page:
             raise mismatch("pageToken")
         if st["m"] == "sync":
             check_expiry(ctx, store, st)
     elif sync_token:
-        tok = decode_token(sync_token, "syncToken", "s", store)
+        tok = decode_token(sync_token, "syncToken", "s", store, view)
         if tok["f"] != fp_sync:
             raise mismatch("syncToken")
         check_expiry(ctx, store, tok)
         since = int(tok["s"])
-        total = len(store.changes(since, store.seq))
-        st = {"m": "sync", "c": since, "u": store.seq, "t": total, "cs": tok["cs"], "e": store.token_epoch}
+        total = len(view.changes(since, view.seq))
+        st = {"m": "sync", "c": since, "u": view.seq, "t": total, "cs": tok["cs"], "e": store.token_epoch}
     else:
-        start = store.seq + 1 if order == "LAST_MODIFIED_DESCENDING" else 0
-        st = {"m": "full", "c": start, "u": store.seq, "t": store.live, "cs": now, "e": store.token_epoch}
+        start = view.seq + 1 if order == "LAST_MODIFIED_DESCENDING" else 0
+        st = {"m": "full", "c": start, "u": view.seq, "t": view.live, "cs": now, "e": store.token_epoch}
 
+    page_number = int(st.get("n", 0))
+    page_size = page_limit(ctx, requested, page_number)
     upto, cursor = int(st["u"]), int(st["c"])
     if st["m"] == "sync":
-        entries = store.changes(cursor, upto, page_size + 1)
-        page = [store.contacts[k] for _, k in entries]
+        entries = view.changes(cursor, upto, page_size + 1)
+        page = [view.contacts[k] for _, k in entries]
     elif order in ("FIRST_NAME_ASCENDING", "LAST_NAME_ASCENDING"):
-        keys = _sorted_keys(store, upto, order)
+        keys = _sorted_keys(view, upto, order, store.token_epoch)
         page = []
         while cursor < len(keys) and len(page) <= page_size:
-            contact = store.contacts[keys[cursor]]
+            contact = view.contacts[keys[cursor]]
             cursor += 1
             if not contact.deleted and contact.seq <= upto:
                 page.append(contact)
         if len(page) > page_size:
             cursor -= 1
     else:
-        page = store.log_slice(cursor, upto, page_size + 1, descending=order == "LAST_MODIFIED_DESCENDING")
+        page = view.log_slice(cursor, upto, page_size + 1, descending=order == "LAST_MODIFIED_DESCENDING")
     more = len(page) > page_size
     page = page[:page_size]
     if page and (st["m"] == "sync" or order.startswith("LAST_MODIFIED")):
@@ -159,7 +164,8 @@ def list_connections(ctx: Ctx, store: PeopleStore) -> dict[str, Any]:
     if page:
         out["connections"] = [c.view(mask) for c in page]
     if more:
-        out["nextPageToken"] = encode_token({**st, "k": "p", "a": store.account_tag, "f": fp_page, "c": cursor})
+        token_data = {**st, "k": "p", "a": store.account_tag, "f": fp_page, "c": cursor, "n": page_number + 1}
+        out["nextPageToken"] = encode_token(token_data)
     elif want_token:
         token = {"k": "s", "a": store.account_tag, "f": fp_sync, "s": upto, "cs": st["cs"], "e": store.token_epoch}
         out["nextSyncToken"] = encode_token(token)

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from .core import SCOPE_TASKS, SCOPE_TASKS_RO, TASKS, Ctx, EmulatorState, parse_rfc3339, route
+from .realism import page_limit
 from .tasks_io import (
     apply_task_body,
     bool_param,
@@ -66,16 +67,18 @@ def list_tasklists(ctx: Ctx) -> dict[str, Any]:
     store = _ctx_store(ctx)
     size = int_param(ctx.param("maxResults"), "maxResults", 1000, 1000)
     token = ctx.param("pageToken")
-    after = decode_token(token)[1][0] if token else -1
-    if not isinstance(after, int):
+    mode, key, number = decode_token(token) if token else ("l", None, 0)
+    after = key[0] if key else -1
+    if mode != "l" or not isinstance(after, int):
         raise invalid("Invalid page token: it belongs to another listing.", "pageToken")
+    size = page_limit(ctx, size, number)  # short or empty pages when asked (realism.py)
     ordered = [rec for rec in store.lists.values() if rec.seq > after]  # dicts keep creation order
     page = ordered[:size]
     out: dict[str, Any] = {"kind": "tasks#taskLists", "etag": etag_for(store.version)}
     if page:
         out["items"] = [render_list(ctx.state, rec) for rec in page]
     if len(ordered) > size:
-        out["nextPageToken"] = encode_token("l", (page[-1].seq,))
+        out["nextPageToken"] = encode_token("l", (page[-1].seq,) if page else key, number + 1)
     return out
 
 
@@ -184,7 +187,8 @@ def list_tasks(ctx: Ctx) -> dict[str, Any]:
         return True
 
     token = ctx.param("pageToken")
-    mode, after = decode_token(token) if token else ("u" if updated_min else "p", None)
+    mode, after, number = decode_token(token) if token else ("u" if updated_min else "p", None, 0)
+    size = page_limit(ctx, size, number)  # short or empty pages when asked (realism.py)
     if mode == "u":
         index: list[Any] = rec.by_updated
         begin = start_index(index, after, (micros(updated_min),) if updated_min else None)
@@ -193,12 +197,17 @@ def list_tasks(ctx: Ctx) -> dict[str, Any]:
         begin = start_index(index, after)
     else:
         raise invalid("Invalid page token: it belongs to another listing.", "pageToken")
-    items, resume = scan(rec, index, begin, keep, size, scan_limit=max(1000, 20 * size))
+    items: list[TaskRec]
+    if size == 0:  # an empty page that resumes where it began, if anything is left
+        found, stop = scan(rec, index, begin, keep, 1, scan_limit=1000)
+        items, resume = [], (after or ()) if found else stop
+    else:
+        items, resume = scan(rec, index, begin, keep, size, scan_limit=max(1000, 20 * size))
     out: dict[str, Any] = {"kind": "tasks#tasks", "etag": etag_for(rec.version)}
     if items:
         out["items"] = [render_task(ctx.state, rec, t) for t in items]
     if resume is not None:
-        out["nextPageToken"] = encode_token(mode, resume)
+        out["nextPageToken"] = encode_token(mode, resume, number + 1)
     return out
 
 

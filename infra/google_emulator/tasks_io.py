@@ -146,21 +146,22 @@ def apply_task_body(
         store.set_flags(rec, task, deleted=bool(body["deleted"]))
 
 
-def encode_token(mode: str, key: Any) -> str:
-    raw = json.dumps({"m": mode, "k": list(key)}, separators=(",", ":")).encode()
+def encode_token(mode: str, key: Any, number: int = 0) -> str:
+    """A page token resuming after ``key`` (None: from the start); ``number`` counts the pages served."""
+    raw = json.dumps({"m": mode, "k": list(key) if key else [], "n": number}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str) -> tuple[str, tuple[Any, ...]]:
-    """(mode, key) of a page token, or 400."""
+def decode_token(token: str) -> tuple[str, tuple[Any, ...] | None, int]:
+    """(mode, key or None for the start, page number) of a page token, or 400."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        mode, key = data["m"], tuple(data["k"])
-        if mode not in ("p", "u", "l") or not key:
+        mode, key, number = data["m"], tuple(data["k"]), int(data.get("n", 0))
+        if mode not in ("p", "u", "l"):
             raise ValueError(mode)
     except (ValueError, KeyError, TypeError) as err:
         raise invalid(f"Invalid page token: {token!r:.60}", "pageToken") from err
-    return mode, key
+    return mode, key or None, number
 
 
 def int_param(raw: str | None, name: str, default: int, high: int) -> int:
