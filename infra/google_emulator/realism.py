@@ -146,9 +146,9 @@ def post_realism(ctx: Ctx) -> dict[str, Any]:
 def page_limit(ctx: Ctx, requested: int, page_number: int) -> int:
     """How many items page ``page_number`` (0 first) of a listing may hold: ``requested`` normally;
     with short pages every third page (the first included) is empty, the others hold 1 to
-    ``requested`` items (deterministic per page number)."""
+    ``requested`` items: 1, 2 or a third of ``requested`` (deterministic per page number)."""
     if not ctx_realism(ctx).short_pages:
         return requested
     if page_number % 3 == 0:
         return 0
-    return random.Random(page_number * 7919 + requested).choice([1, max(1, requested // 3), max(1, requested - 1)])
+    return random.Random(page_number * 7919 + requested).choice([1, min(2, requested), max(1, requested // 3)])

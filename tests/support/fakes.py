@@ -96,6 +96,10 @@ class FakeSide:
             return Listing([self._change(r) for r in ids], str(self.seq), full=False)
         return Listing([self._change(r) for r in self.records], str(self.seq), full=True)
 
+    def expire_tokens(self) -> None:
+        """Every sync token issued so far is expired."""
+        self.expired_below = self.seq
+
     def get(self, ids: Sequence[str]) -> dict[str, Change]:
         self._call("get")
         return {i: self._change(i) for i in ids if i in self.records}

@@ -22,6 +22,7 @@ from crmsync.ports import OpCounter
 from crmsync.store.memory import MemoryStore
 from crmsync.sync.engine import KindReport, KindSync
 from infra.google_emulator.calendar import expire_sync_tokens
+from infra.google_emulator.realism import configure
 from tests.unit.sync.machine_support import RecordingLinks, StableIdCrm
 from tests.unit.tasks.machine_tasks_support import (
     BASE,
@@ -46,12 +47,13 @@ def day(offset: int) -> str:
 class EventWorld:
     """Both sides, the links and the engine between them."""
 
-    def __init__(self, settings: KindSettings | None = None) -> None:
+    def __init__(self, settings: KindSettings | None = None, profile: str = "plain") -> None:
         self.settings = settings or KindSettings(google_group=None)
         self.options = EventOptions()
         from infra.google_emulator.core import EmulatorState
 
         self.state = EmulatorState()
+        configure(self.state, {"profile": profile})  # the emulator's behaviours (realism.py)
         self.http = InProcessHttp(self.state)
         self.service = google_service("calendar", self.state, self.http)
         self.user = google_service("calendar", self.state, InProcessHttp(self.state))
@@ -118,10 +120,20 @@ class EventWorld:
 
     # ------------------------------------------------------------ Google (as Google's apps do it)
 
+    def _every(self, req: Any, follow: Any) -> list[dict[str, Any]]:
+        """Every item of a listing, page after page (pages may be short or empty, realism.py)."""
+        items: list[dict[str, Any]] = []
+        while req is not None:
+            page = req.execute()
+            items += page.get("items") or []
+            req = follow(req, page)
+        return items
+
     def google_events(self) -> dict[str, dict[str, Any]]:
         """Live masters and single events of the primary calendar, raw."""
-        req = self.user.events().list(calendarId="primary", maxResults=2500, showDeleted=False, singleEvents=False)
-        items = req.execute().get("items") or []
+        events = self.user.events()
+        req = events.list(calendarId="primary", maxResults=2500, showDeleted=False, singleEvents=False)
+        items = self._every(req, events.list_next)
         live = [e for e in items if e.get("status") != "cancelled" and not e.get("recurringEventId")]
         for e in live:
             self.order.setdefault(e["id"], len(self.order))
@@ -131,12 +143,13 @@ class EventWorld:
         return sorted(self.google_events(), key=self.order.__getitem__)
 
     def instances(self, eid: str) -> list[dict[str, Any]]:
-        resp = self.user.events().instances(calendarId="primary", eventId=eid, showDeleted=True).execute()
-        return list(resp.get("items") or [])
+        events = self.user.events()
+        return self._every(events.instances(calendarId="primary", eventId=eid, showDeleted=True), events.instances_next)
 
     def google_live(self) -> dict[str, Canon]:
-        req = self.user.events().list(calendarId="primary", maxResults=2500, showDeleted=True, singleEvents=False)
-        items = req.execute().get("items") or []
+        events = self.user.events()
+        req = events.list(calendarId="primary", maxResults=2500, showDeleted=True, singleEvents=False)
+        items = self._every(req, events.list_next)
         masters = {e["id"]: e for e in items if e.get("status") != "cancelled" and not e.get("recurringEventId")}
         for eid in masters:
             self.order.setdefault(eid, len(self.order))

@@ -404,6 +404,20 @@ TestEventSync.settings = settings(
 )
 
 
+class RealisticEventSyncMachine(EventSyncMachine):
+    """The same machine on the emulator's ``realistic`` profile (short and empty pages in every
+    listing, Google's occurrence rules; infra/google_emulator/realism.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = EventWorld(profile="realistic")
+
+
+TestEventSyncRealistic = RealisticEventSyncMachine.TestCase
+# Half the profile's examples: every listing here takes several (short) pages, so each costs more.
+TestEventSyncRealistic.settings = settings(TestEventSync.settings, max_examples=max(1, settings().max_examples // 2))
+
+
 # ---------------------------------------------------------------- example-based: open bugs the machine found
 
 

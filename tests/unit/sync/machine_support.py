@@ -21,6 +21,7 @@ from crmsync.model.settings import ContactOptions, KindSettings
 from crmsync.store.memory import MemoryStore
 from crmsync.sync.engine import KindReport, KindSync
 from tests.support.fakes import FakeSide
+from tests.support.lagging_side import LaggingSide
 
 USER = "u1"
 TAG = "sync"
@@ -180,13 +181,16 @@ class World:
     """Both sides, the links, and the engine between them."""
 
     settings: KindSettings = field(default_factory=lambda: KindSettings(google_group=None, crm_tag=TAG))
+    # The realistic profile: Google's listings lag its writes (People's propagation delay).
+    realistic: bool = False
 
     def __post_init__(self) -> None:
         self.crm = FakeCrm()
         self.crm.add_user("anna@corp.example", "Anna", user_id=USER)
         self.ids = StableIdCrm(self.crm)
         self.flaky = FlakyCrm(self.ids)
-        self.google = FakeSide(Kind.CONTACTS, prefix="people/c")
+        google_side = LaggingSide if self.realistic else FakeSide
+        self.google = google_side(Kind.CONTACTS, prefix="people/c")
         self.store = MemoryStore()
         self.links = RecordingLinks(self.store.connection_store("conn1"))
         self._keys = 0
@@ -245,6 +249,11 @@ class World:
         self.flaky.fail.clear()
         self.google.fail_calls.clear()
         self.google.crash_after_writes = None
+
+    def minutes_pass(self) -> None:
+        """Long enough for every write to propagate to Google's listings (realistic profile)."""
+        if isinstance(self.google, LaggingSide):
+            self.google.propagate(everything=True)
 
 
 def converge(world: World, on_report: Any, max_runs: int = 6) -> int:

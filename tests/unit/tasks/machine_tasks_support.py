@@ -38,6 +38,7 @@ from crmsync.store.memory import MemoryStore
 from crmsync.sync.engine import KindReport, KindSync, RunInterrupted
 from infra.google_emulator import register_all
 from infra.google_emulator.core import SCOPE_CALENDAR, SCOPE_TASKS, EmulatorState
+from infra.google_emulator.realism import configure
 from infra.google_emulator.server import dispatch
 from tests.unit.sync.machine_support import FlakyCrm, Groups, RecordingLinks, StableIdCrm
 
@@ -146,9 +147,10 @@ class MortalCrm(FlakyCrm):
 class TaskWorld:
     """Both sides, the links, the creation intents and the engine between them."""
 
-    def __init__(self, settings: KindSettings | None = None) -> None:
+    def __init__(self, settings: KindSettings | None = None, profile: str = "plain") -> None:
         self.settings = settings or KindSettings(google_group=None)
         self.state = EmulatorState()
+        configure(self.state, {"profile": profile})  # the emulator's behaviours (realism.py)
         self.http = InProcessHttp(self.state)  # the worker's connection (faults apply)
         self.service = google_service("tasks", self.state, self.http)
         self.user = google_service("tasks", self.state, InProcessHttp(self.state))  # Google's own apps

@@ -278,3 +278,17 @@ TestTaskSync = TaskSyncMachine.TestCase
 TestTaskSync.settings = settings(
     settings(), stateful_step_count=20, report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain]
 )
+
+
+class RealisticTaskSyncMachine(TaskSyncMachine):
+    """The same machine on the emulator's ``realistic`` profile (short and empty pages in every
+    listing, Google's occurrence rules; infra/google_emulator/realism.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = TaskWorld(profile="realistic")
+
+
+TestTaskSyncRealistic = RealisticTaskSyncMachine.TestCase
+# Half the profile's examples: every listing here takes several (short) pages, so each costs more.
+TestTaskSyncRealistic.settings = settings(TestTaskSync.settings, max_examples=max(1, settings().max_examples // 2))
