@@ -4,7 +4,7 @@ Google emulator through google-api-python-client, and the engine between."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +159,61 @@ def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack) -> None:
         [*args[:-4]], env={**env, "CRMSYNC_REFRESH_TOKEN": ""}, capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and "missing" in bad.stdout
+
+
+def _crm_id(person: dict[str, Any]) -> str:
+    return next(d["value"] for d in person.get("clientData", []) if d["key"] == "crmsync.crm_id")
+
+
+def test_realistic_google_late_shuffled_writes_short_pages_still_converge(stack: Stack) -> None:
+    """The emulator's realistic profile (People writes reach sync listings minutes late and
+    shuffled, short and empty pages, sequential writes): our own creates and updates echo back
+    late, after later edits, and are never copied back or duplicated; every edit arrives."""
+    from infra.google_emulator.realism import configure
+    from tests.support.google import credentials, service
+
+    configure(stack.emulator.state, {"profile": "realistic"})
+    clock = stack.emulator.state.clock
+
+    def later(seconds: float) -> None:
+        clock.advance(timedelta(seconds=seconds))
+
+    first = stack.sync()["kinds"]["contacts"]
+    assert first["complete"] and first["writes"].get("google.create", 0) > 0
+    people = service("people", stack.base, credentials(stack.emulator.state, ACCOUNT))
+    conns = people.people().connections()
+    req, listed = conns.list(resourceName="people/me", personFields="names", pageSize=1000), 0
+    while req is not None:  # pages may be short or empty
+        page = req.execute()
+        listed += len(page.get("connections", []))
+        req = conns.list_next(req, page)
+    assert listed < first["writes"]["google.create"]  # our creates have not all reached listings yet
+    for step in (40, 40, 40, 200):  # the creates echo back over several runs, in shuffled order
+        later(step)
+        assert stack.sync()["kinds"]["contacts"]["writes"] == {}
+    google = stack.google_contacts()
+    assert len(google) == first["writes"]["google.create"] and len({_crm_id(p) for p in google}) == len(google)
+
+    # A CRM edit goes to Google; the user edits the same contact in Google right after, before our
+    # write has propagated: our write echoes late (or never, overtaken), the user's edit arrives.
+    person = google[0]
+    user = stack.conn.crm_user_id
+    record = stack.crm.get("contacts", _crm_id(person), on_behalf_of=user)
+    stack.crm.update("contacts", _crm_id(person), {"title": "Chief Sync Officer"}, record.version)
+    assert stack.sync()["kinds"]["contacts"]["writes"] == {"google.update": 1}
+    now = people.people().get(resourceName=person["resourceName"], personFields="biographies").execute()
+    body = {"etag": now["etag"], "biographies": [{"value": "met at the fair", "contentType": "TEXT_PLAIN"}]}
+    people.people().updateContact(
+        resourceName=person["resourceName"], updatePersonFields="biographies", body=body
+    ).execute()
+    writes: dict[str, int] = {}
+    for step in (30, 30, 30, 200, 200):
+        later(step)
+        for kind, n in stack.sync()["kinds"]["contacts"]["writes"].items():
+            writes[kind] = writes.get(kind, 0) + n
+    assert writes == {"crm.update": 1}  # the user's edit, once; our own write never came back as an edit
+    crm_now = stack.crm.get("contacts", _crm_id(person), on_behalf_of=user)
+    assert crm_now.notes == "met at the fair" and crm_now.title == "Chief Sync Officer"
+    final = next(p for p in stack.google_contacts() if p["resourceName"] == person["resourceName"])
+    assert final["organizations"][0]["title"] == "Chief Sync Officer"
+    assert len(stack.google_contacts()) == len(google)  # no duplicates
