@@ -31,7 +31,7 @@ from .core import (
     EmulatorState,
     route,
 )
-from .realism import page_limit
+from .realism import page_limit, realism
 
 _SCOPE_EVENTS_RO = "https://www.googleapis.com/auth/calendar.events.readonly"
 EVENTS_READ = {SCOPE_CALENDAR, SCOPE_CALENDAR_RO, SCOPE_CALENDAR_EVENTS, _SCOPE_EVENTS_RO}
@@ -50,6 +50,9 @@ BASE = "/calendar/v3"
 def _store(account: Account, state: EmulatorState) -> CalendarStore:
     store = account.store("calendar", CalendarStore)
     store.ensure_primary(account.email, state)
+    off_rule = realism(state, account.email).off_rule_start
+    for cal in store.calendars.values():
+        cal.off_rule = off_rule
     return store
 
 

@@ -2,8 +2,10 @@
 
 Timed series expand on zone-aware wall-clock datetimes in the event's own time
 zone, so 09:00 Europe/Berlin stays 09:00 across a DST change; all-day series
-expand by date. dateutil semantics apply: DTSTART is an occurrence only if it
-matches the rule. Unbounded series are expanded up to a horizon (see
+expand by date. A start that is not on its rule is an occurrence all the same
+(``off_rule``, realism.py): ``google`` adds it outside COUNT (Google's behaviour),
+``rfc5545`` counts it as the first of COUNT (RFC 5545 3.3.10: "The DTSTART property
+value always counts as the first occurrence"). Unbounded series are expanded up to a horizon (see
 ``horizon``): ``calendar_expansion_horizon_days`` in ``state.extras`` (default
 1095 days, about three years, after the emulator clock's now or timeMin) and at
 most ``MAX_INSTANCES`` occurrences per series and request.
@@ -101,18 +103,34 @@ def _dtstart(span: Span) -> datetime:
     return span.local_start
 
 
+def _on_rule(rules: list[rrule], dtstart: datetime) -> bool:
+    return any(next(iter(r), None) == dtstart for r in rules)
+
+
 @functools.lru_cache(maxsize=2048)
-def build(lines: tuple[str, ...], span: Span) -> rruleset:
-    """The rule set of a series, or a 400 naming the bad line."""
+def build(lines: tuple[str, ...], span: Span, off_rule: str = "google") -> rruleset:
+    """The rule set of a series, or a 400 naming the bad line; ``off_rule`` says how a start
+    that is not on its rule counts (module docstring)."""
     rs = rruleset()
     dtstart = _dtstart(span)
     has_rule = False
+    rules = [_rule(line.split(":", 1)[1], span.all_day, span, dtstart) for line in lines if _name(line) == "RRULE"]
+    off = bool(rules) and not _on_rule(rules, dtstart)
+    if off:
+        rs.rdate(dtstart)  # the start is an occurrence either way
+    for r in rules:
+        count: int | None = getattr(r, "_count", None)  # dateutil keeps COUNT here
+        if off and off_rule == "rfc5545" and count:
+            if count > 1:
+                rs.rrule(r.replace(count=count - 1))  # the start was the first of COUNT
+        else:
+            rs.rrule(r)
+        has_rule = True
     for line in lines:
-        name = re.split(r"[:;]", line, maxsplit=1)[0].strip().upper()
+        name = _name(line)
         if name == "RRULE":
-            rs.rrule(_rule(line.split(":", 1)[1], span.all_day, span, dtstart))
-            has_rule = True
-        elif name == "EXRULE":
+            continue
+        if name == "EXRULE":
             rs.exrule(_rule(line.split(":", 1)[1], span.all_day, span, dtstart))
         elif name == "RDATE":
             for d in _dates(line, span.all_day, span):
@@ -128,6 +146,10 @@ def build(lines: tuple[str, ...], span: Span) -> rruleset:
     return rs
 
 
+def _name(line: str) -> str:
+    return re.split(r"[:;]", line, maxsplit=1)[0].strip().upper()
+
+
 def validate(lines: list[str], span: Span) -> None:
     """400 unless the recurrence lines are valid for this start (timed series need a time zone)."""
     build(tuple(lines), span)
@@ -139,10 +161,16 @@ def original_of(occ: datetime, all_day: bool) -> datetime | date:
 
 
 def occurrences(
-    lines: list[str], span: Span, cal_tz: str, lo: datetime | None, hi: datetime, cap: int = MAX_INSTANCES
+    lines: list[str],
+    span: Span,
+    cal_tz: str,
+    lo: datetime | None,
+    hi: datetime,
+    cap: int = MAX_INSTANCES,
+    off_rule: str = "google",
 ) -> Iterator[tuple[datetime | date, datetime, datetime]]:
     """Occurrences (original start, start instant, end instant) with end > lo and start < hi."""
-    rs = build(tuple(lines), span)
+    rs = build(tuple(lines), span, off_rule)
     length = span.end - span.start if not span.all_day else None
     days = (span.local_end - span.local_start) if span.all_day else None  # type: ignore[operator]
     ctz = zone(cal_tz) or UTC
@@ -165,9 +193,9 @@ def occurrences(
             return
 
 
-def contains(lines: list[str], span: Span, original: datetime | date) -> bool:
+def contains(lines: list[str], span: Span, original: datetime | date, off_rule: str = "google") -> bool:
     """Whether ``original`` is an occurrence of the series (not excluded)."""
-    rs = build(tuple(lines), span)
+    rs = build(tuple(lines), span, off_rule)
     if span.all_day:
         if not isinstance(original, date) or isinstance(original, datetime):
             return False

@@ -67,7 +67,7 @@ def find_instance(cal: Cal, event_id: str) -> tuple[dict[str, Any], datetime | d
         return None
     span = cal.spans[master["id"]]
     original = rec.parse_stamp(m["stamp"], span)
-    if original is None or not rec.contains(master["recurrence"], span, original):
+    if original is None or not rec.contains(master["recurrence"], span, original, cal.off_rule):
         return None
     return master, original
 
@@ -90,7 +90,9 @@ def expand(
     cancelled_series = master.get("status") == "cancelled"
     items: list[Item] = []
     if not cancelled_series or show_deleted:
-        for original, _s, _e in rec.occurrences(master["recurrence"], span, cal.time_zone, lo, hi):
+        for original, _s, _e in rec.occurrences(
+            master["recurrence"], span, cal.time_zone, lo, hi, off_rule=cal.off_rule
+        ):
             iid = f"{master['id']}_{utc_stamp(original)}"
             if iid in exc_ids:
                 continue
@@ -117,7 +119,11 @@ def orphaned_exceptions(cal: Cal, master: dict[str, Any], span: Span) -> list[di
             continue
         m = INSTANCE_ID_RE.match(xid)
         original = rec.parse_stamp(m["stamp"], span) if m else None
-        if not is_master(master) or original is None or not rec.contains(master["recurrence"], span, original):
+        if (
+            not is_master(master)
+            or original is None
+            or not rec.contains(master["recurrence"], span, original, cal.off_rule)
+        ):
             out.append(x)
     return out
 
@@ -130,4 +136,10 @@ def series_overlaps(cal: Cal, master: dict[str, Any], lo: datetime | None, hi: d
         return True
     span = cal.spans[master["id"]]
     upper = hi or datetime(9999, 1, 1, tzinfo=UTC)
-    return next(iter(rec.occurrences(master["recurrence"], span, cal.time_zone, lo, upper, cap=1)), None) is not None
+    return (
+        next(
+            iter(rec.occurrences(master["recurrence"], span, cal.time_zone, lo, upper, cap=1, off_rule=cal.off_rule)),
+            None,
+        )
+        is not None
+    )

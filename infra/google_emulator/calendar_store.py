@@ -46,6 +46,7 @@ class Cal:
     log: list[tuple[int, str]] = field(default_factory=list)
     exceptions: dict[str, dict[str, None]] = field(default_factory=dict)  # series id -> exception ids
     by_ical: dict[str, dict[str, None]] = field(default_factory=dict)
+    off_rule: str = "google"  # how a series start off its rule counts (realism.py), set per request
 
     def put(self, ev: dict[str, Any], span: Span, seq: int, now: datetime) -> None:
         """Store a new version of an event under change number ``seq``."""
