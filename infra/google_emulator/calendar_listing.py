@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from . import calendar_recurrence as rec
-from .calendar_model import Span, tombstone
+from .calendar_model import Span, cancelled_view, tombstone
 from .calendar_series import Item, expand, is_master, series_overlaps
 from .calendar_store import Cal, CalendarStore, make_page_token, make_sync_token, read_page_token, read_sync_token
 from .core import ApiError, Ctx, parse_rfc3339, rfc3339
@@ -167,7 +167,13 @@ def _listing_items(cal: Cal, ev: dict[str, Any], span: Span, q: Query) -> list[I
     if not q.matches(ev):
         return []
     if cancelled:
-        return [(tombstone(ev), span)] if q.deleted_visible(ev) and q.in_window(span) else []
+        if q.deleted_visible(ev) and q.in_window(span):
+            return [(cancelled_view(ev, details=q.show_deleted), span)]
+        if "recurringEventId" in ev and _series_live(cal, ev) and q.in_window(span):
+            # Google: "Cancelled instances of recurring events (but not the underlying recurring
+            # event) will still be included if showDeleted and singleEvents are both False."
+            return [(tombstone(ev), span)]
+        return []
     if is_master(ev):
         return [(ev, span)] if series_overlaps(cal, ev, q.time_min, q.time_max) else []
     return [(ev, span)] if q.in_window(span) else []
@@ -191,8 +197,13 @@ def _sync_items(cal: Cal, ev: dict[str, Any], span: Span, q: Query) -> list[Item
             if e["id"] not in cal.events
         ]
     if ev.get("status") == "cancelled":
-        return [(tombstone(ev), span)]
+        return [(cancelled_view(ev, details=q.show_deleted), span)]
     return [(ev, span)]
+
+
+def _series_live(cal: Cal, ev: dict[str, Any]) -> bool:
+    master = cal.events.get(ev["recurringEventId"])
+    return master is not None and master.get("status") != "cancelled"
 
 
 def _page_log(

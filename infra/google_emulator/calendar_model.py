@@ -275,6 +275,17 @@ def tombstone(ev: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def cancelled_view(ev: dict[str, Any], *, details: bool) -> dict[str, Any]:
+    """A cancelled event in a listing. Google (Event.status): "On the organizer's calendar, cancelled
+    events continue to expose event details (summary, location, etc.) so that they can be restored
+    ... However, incremental sync requests with showDeleted set to false will not return these
+    details"; cancelled instances and events whose organizer changed (moved away) are bare."""
+    own = ev.get("organizer", {}).get("self") is True
+    if details and own and "recurringEventId" not in ev:
+        return ev
+    return tombstone(ev)
+
+
 def utc_stamp(value: datetime | date) -> str:
     """The instance-id suffix for an original start: UTC basic format, or the date for all-day."""
     if isinstance(value, datetime):

@@ -74,7 +74,10 @@ def move(src: ops.Write, dst: ops.Write, event_id: str) -> dict[str, Any]:
     for item in family:
         rehomed = _rehome(item, dst)
         moved.append(dst.save(rehomed, span_of(rehomed, dst.cal.time_zone)))
-    src.cancel(ev)  # the master and its live exceptions leave the source as cancelled versions
+    # The master and its live exceptions leave the source as cancelled versions; the organizer
+    # changed, so the source keeps a bare tombstone (Google: "only the id field is guaranteed").
+    left_behind = {k: v for k, v in moved[0]["organizer"].items() if k != "self"}
+    src.cancel({**ev, "organizer": left_behind})
     dst.notify(moved[0])
     return moved[0]
 

@@ -66,3 +66,66 @@ def test_a_start_on_its_rule_is_counted_once_either_way(emulator: Any) -> None:
         configure(emulator.state, {"off_rule_start": mode})
         series = svc.events().insert(calendarId="primary", body=on_rule).execute()
         assert _starts(svc, series["id"]) == ["2026-10-05", "2026-10-12", "2026-10-19"], mode
+
+
+# Cancelled occurrences and cancelled events. Followed: events.list, ``showDeleted``
+# (https://developers.google.com/workspace/calendar/api/v3/reference/events/list): "Cancelled instances
+# of recurring events (but not the underlying recurring event) will still be included if showDeleted
+# and singleEvents are both False"; the Event resource, ``status``
+# (https://developers.google.com/workspace/calendar/api/v3/reference/events): "On the organizer's
+# calendar, cancelled events continue to expose event details (summary, location, etc.) so that they
+# can be restored (undeleted) ... However, incremental sync requests with showDeleted set to false will
+# not return these details. If an event changes its organizer (for example via the move operation) ...
+# it will leave behind a cancelled event where only the id field is guaranteed to be populated."
+WEEKLY = timed(
+    "2026-10-05T09:00:00",
+    "2026-10-05T10:00:00",
+    "Europe/Berlin",
+    summary="Weekly",
+    recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"],
+)
+
+
+def test_a_cancelled_occurrence_stays_in_full_listings_so_it_is_not_resurrected(emulator: Any) -> None:
+    svc = calendar_service(emulator)
+    series = svc.events().insert(calendarId="primary", body=WEEKLY).execute()
+    iid = f"{series['id']}_20261012T070000Z"
+    svc.events().delete(calendarId="primary", eventId=iid).execute()
+    plain = svc.events().list(calendarId="primary").execute()["items"]  # showDeleted=false, singleEvents=false
+    cancelled = [i for i in plain if i["status"] == "cancelled"]
+    assert [i["id"] for i in cancelled] == [iid]
+    assert cancelled[0]["recurringEventId"] == series["id"]
+    assert cancelled[0]["originalStartTime"]["dateTime"].startswith("2026-10-12T09:00:00")
+    # singleEvents=true without showDeleted leaves it out; a deleted series takes its occurrences along.
+    single = svc.events().list(calendarId="primary", singleEvents=True).execute()["items"]
+    assert iid not in [i["id"] for i in single] and len(single) == 3
+    svc.events().delete(calendarId="primary", eventId=series["id"]).execute()
+    assert svc.events().list(calendarId="primary").execute()["items"] == []
+
+
+def test_cancelled_events_keep_details_on_the_organizers_calendar_only_where_google_shows_them(
+    emulator: Any,
+) -> None:
+    svc = calendar_service(emulator)
+    body = timed("2026-10-06T09:00:00", "2026-10-06T10:00:00", "UTC", summary="Lunch", location="Canteen")
+    _, first, _ = _full_sync(svc)
+    event = svc.events().insert(calendarId="primary", body=body).execute()
+    svc.events().delete(calendarId="primary", eventId=event["id"]).execute()
+    shown = svc.events().list(calendarId="primary", showDeleted=True).execute()["items"]
+    assert [(i["status"], i.get("summary"), i.get("location")) for i in shown] == [("cancelled", "Lunch", "Canteen")]
+    with_details = svc.events().list(calendarId="primary", syncToken=first, showDeleted=True).execute()["items"]
+    assert with_details[0].get("summary") == "Lunch"
+    bare = svc.events().list(calendarId="primary", syncToken=first).execute()["items"]
+    assert [set(i) - {"kind", "etag"} for i in bare] == [{"id", "status"}]
+    # Moved to another calendar: the organizer changed, the source keeps a bare tombstone.
+    other = svc.calendars().insert(body={"summary": "Team"}).execute()
+    moving = svc.events().insert(calendarId="primary", body={**body, "summary": "Offsite"}).execute()
+    svc.events().move(calendarId="primary", eventId=moving["id"], destination=other["id"]).execute()
+    left = svc.events().list(calendarId="primary", showDeleted=True).execute()["items"]
+    left_behind = next(i for i in left if i["id"] == moving["id"])
+    assert left_behind["status"] == "cancelled" and "summary" not in left_behind
+
+
+def _full_sync(svc: Any) -> tuple[list[dict[str, Any]], str, int]:
+    resp = svc.events().list(calendarId="primary").execute()
+    return resp["items"], resp["nextSyncToken"], 1
