@@ -22,6 +22,7 @@ from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from .core import CONTROL, OAUTH, ROUTER, ApiError, Ctx, EmulatorState, parse_query
+from .partial import etag_header, not_modified, partial
 
 log = logging.getLogger("google_emulator")
 
@@ -196,7 +197,7 @@ def dispatch(
         elif isinstance(reply, tuple):
             resp = Response.json(reply[0], reply[1])
         else:
-            resp = Response.json(200, reply)
+            resp = _json_reply(ctx, reply)
         for observe in RESPONSE_OBSERVERS:
             observe(
                 rt.method_id,
@@ -209,6 +210,19 @@ def dispatch(
         _IN_BATCH.reset(batch_token)
     if counted is not None:
         _record_status(state, counted[0], counted[1], resp.status)
+    return resp
+
+
+def _json_reply(ctx: Ctx, data: dict[str, Any]) -> Response:
+    """A 200 JSON reply as Google sends it: trimmed to ``fields``; a GET carries an ``ETag`` and
+    answers ``If-None-Match`` with that tag by 304 Not Modified (partial.py)."""
+    data = partial(data, ctx.param("fields"))
+    resp = Response.json(200, data)
+    if ctx.method == "GET":
+        tag = etag_header(data, resp.body)
+        if not_modified(ctx.headers.get("if-none-match"), tag):
+            return Response(304, b"", {"ETag": tag})
+        resp.headers["ETag"] = tag
     return resp
 
 
@@ -248,7 +262,14 @@ def make_app(state: EmulatorState) -> Callable[[dict[str, Any], StartResponse], 
 
 
 class _ServerHandler(ServerHandler):
+    http_version = "1.1"  # persistent connections, as Google's front ends keep them
     dropped = False
+
+    def cleanup_headers(self) -> None:
+        super().cleanup_headers()
+        handler = getattr(self, "request_handler", None)
+        if handler is not None and handler.close_connection:
+            self.headers["Connection"] = "close"  # type: ignore[attr-defined]  # the connection ends here
 
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], ConnectionDrop):
@@ -258,18 +279,37 @@ class _ServerHandler(ServerHandler):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive unless the client says "Connection: close"
+    timeout = 120  # an idle kept-alive connection is closed after two minutes
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.debug("%s - %s", self.address_string(), format % args)
 
     def handle(self) -> None:
+        """Serve requests on one connection until the client or a dropped reply closes it."""
+        self.close_connection = True
+        self._serve_one()
+        while not self.close_connection:
+            self._serve_one()
+
+    def _serve_one(self) -> None:
         """Serve one request like WSGIRequestHandler, but let ConnectionDrop close the socket unanswered."""
-        self.raw_requestline = self.rfile.readline(65537)
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except OSError:  # idle timeout or reset
+            self.close_connection = True
+            return
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
         if len(self.raw_requestline) > 65536:
             self.requestline = self.request_version = self.command = ""
             self.send_error(414)
             return
         if not self.parse_request():
             return
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True  # bodies are read by Content-Length only
         handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=False)  # type: ignore[arg-type]
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
