@@ -210,6 +210,26 @@ def _check_reminders(raw: Any) -> dict[str, Any]:
     return out
 
 
+# Extended properties guide (https://developers.google.com/workspace/calendar/api/guides/extended-properties):
+# keys up to 44 characters ("properties with longer keys will be silently dropped"), values up to 1024
+# ("longer values will be silently truncated"), up to 300 properties totalling 32 kB per scope.
+EXT_KEY_MAX, EXT_VALUE_MAX, EXT_COUNT_MAX, EXT_BYTES_MAX = 44, 1024, 300, 32 * 1024
+
+
+def _ext_props(scope: str, props: Any) -> dict[str, str]:
+    if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
+        raise invalid(f"Invalid extendedProperties.{scope}: expected a map of strings.")
+    kept = {k: v[:EXT_VALUE_MAX] for k, v in props.items() if len(k) <= EXT_KEY_MAX}
+    if len(kept) > EXT_COUNT_MAX:
+        raise invalid(f"Too many extendedProperties.{scope}: {len(kept)} given, at most {EXT_COUNT_MAX}.")
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in kept.items())
+    if size > EXT_BYTES_MAX:
+        raise invalid(
+            f"extendedProperties.{scope} too large: {size} bytes of keys and values, at most {EXT_BYTES_MAX}."
+        )
+    return kept
+
+
 def clean_fields(body: dict[str, Any], organizer: str, me: str) -> dict[str, Any]:
     """The writable fields of a client body, validated (start/end/recurrence are checked by the caller)."""
     out = {k: v for k, v in body.items() if k in WRITABLE and v is not None}
@@ -229,9 +249,7 @@ def clean_fields(body: dict[str, Any], organizer: str, me: str) -> dict[str, Any
         ext = out["extendedProperties"]
         if not isinstance(ext, dict) or set(ext) - {"private", "shared"}:
             raise invalid("Invalid extendedProperties: only 'private' and 'shared' maps are allowed.")
-        for scope, props in ext.items():
-            if not isinstance(props, dict) or not all(isinstance(v, str) for v in props.values()):
-                raise invalid(f"Invalid extendedProperties.{scope}: expected a map of strings.")
+        out["extendedProperties"] = {scope: _ext_props(scope, props) for scope, props in ext.items()}
     if "recurrence" in out and (
         not isinstance(out["recurrence"], list) or not all(isinstance(x, str) for x in out["recurrence"])
     ):

@@ -278,6 +278,7 @@ def batch_create(ctx: Ctx) -> dict[str, Any]:
             400, f"Too many contacts: {len(contacts)} given, at most {MAX_BATCH_CREATE} can be created per request."
         )
     store = _store(ctx)
+    store.check_room(len(contacts))  # all or nothing
     cleaned = []
     for i, item in enumerate(contacts):
         where = f"contacts[{i}].contactPerson"

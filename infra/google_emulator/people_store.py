@@ -28,7 +28,12 @@ SYSTEM_GROUPS = [
     ("friends", "Friends", False),
     ("family", "Family", False),
     ("coworkers", "Coworkers", False),
+    # Real accounts also have these (contactGroups.list shows them); no client adds to them.
+    ("chatBuddies", "Chat contacts", False),
+    ("all", "All Contacts", False),
+    ("blocked", "Blocked", False),
 ]
+MAX_CONTACTS = 25_000  # per account (public reports; not an official figure: state.extras "people.max_contacts")
 NOT_FOUND = "Requested entity was not found."
 
 
@@ -205,9 +210,9 @@ class PeopleStore(ContactLog):
         ids: list[str] = []
         for item in memberships:
             cgm = item.get("contactGroupMembership") or {}
-            name = cgm.get("contactGroupResourceName") or (
-                "contactGroups/" + cgm["contactGroupId"] if cgm.get("contactGroupId") else ""
-            )
+            # contactGroupId is output only (ContactGroupMembership reference): a write names the group
+            # by contactGroupResourceName; a membership giving only the id names no group.
+            name = cgm.get("contactGroupResourceName") or ""
             if not name:
                 continue
             gid = name.removeprefix("contactGroups/")
@@ -230,8 +235,19 @@ class PeopleStore(ContactLog):
             else:
                 contact.fields.pop(name, None)
 
+    def check_room(self, adding: int) -> None:
+        """400 when ``adding`` contacts would pass the account's contact limit."""
+        limit = int(self.state.extras.get("people.max_contacts", MAX_CONTACTS))
+        if self.live + adding > limit:
+            raise ApiError(
+                400,
+                f"Contact limit reached: this account holds {self.live} contacts and cannot hold more than {limit}.",
+                status="FAILED_PRECONDITION",
+            )
+
     def create(self, cleaned: dict[str, list[dict[str, Any]]], stamp: str, key: str | None = None) -> Contact:
         """A new contact in myContacts plus any groups its memberships name."""
+        self.check_room(1)
         groups = self.resolve_groups(cleaned.get("memberships", []))
         if key is None:
             key, source_id = self.new_key()

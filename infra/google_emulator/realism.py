@@ -29,7 +29,8 @@ import random
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .core import CONTROL, ApiError, Ctx, EmulatorState, route
+from .core import CONTROL, PEOPLE, ApiError, Ctx, EmulatorState, error_info, route
+from .server import AFTER_CALL, BEFORE_CALL
 
 P = "/__emulator"
 OFF_RULE_MODES = ("google", "rfc5545")
@@ -152,3 +153,41 @@ def page_limit(ctx: Ctx, requested: int, page_number: int) -> int:
     if page_number % 3 == 0:
         return 0
     return random.Random(page_number * 7919 + requested).choice([1, min(2, requested), max(1, requested // 3)])
+
+
+# --------------------------------------------------------------------------- sequential People writes
+
+_PEOPLE_READS = ("people.people.getBatchGet", "people.contactGroups.batchGet")
+
+
+def _is_people_mutation(ctx: Ctx) -> bool:
+    return ctx.api == PEOPLE and ctx.method != "GET" and ctx.method_id not in _PEOPLE_READS
+
+
+def _sequential_before(state: EmulatorState, ctx: Ctx) -> None:
+    """With ``people_sequential``: a People write while another write for the same account is in
+    flight is refused with 429 RESOURCE_EXHAUSTED (retryable), as a client sending them in parallel
+    would be rate-limited; the first write goes on."""
+    if ctx.account is None or not _is_people_mutation(ctx) or not ctx_realism(ctx).people_sequential:
+        return
+    holding: dict[str, int] = state.extras.setdefault("people_writes_in_flight", {})
+    if holding.get(ctx.account.email):
+        raise ApiError(
+            429,
+            "Concurrent People mutations for one user: mutate requests for the same user should be sent "
+            "sequentially. Wait for the earlier request to finish, then retry.",
+            details=[error_info("RATE_LIMIT_EXCEEDED", service="people.googleapis.com")],
+            headers={"Retry-After": "1"},
+        )
+    holding[ctx.account.email] = id(ctx)
+
+
+def _sequential_after(state: EmulatorState, ctx: Ctx) -> None:
+    holding: dict[str, int] = state.extras.get("people_writes_in_flight", {})
+    if ctx.account is not None and holding.get(ctx.account.email) == id(ctx):
+        del holding[ctx.account.email]
+
+
+if _sequential_before not in BEFORE_CALL:
+    BEFORE_CALL.append(_sequential_before)
+    AFTER_CALL.append(_sequential_after)

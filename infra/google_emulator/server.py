@@ -91,6 +91,12 @@ BeforeCall = Callable[[EmulatorState, Ctx], float | None]
 BEFORE_CALL: list[BeforeCall] = []
 
 
+# Hooks run after every counted API call that passed the BEFORE_CALL hooks (in a ``finally``),
+# e.g. to end a People mutation's in-flight window (realism.py).
+AfterCall = Callable[[EmulatorState, Ctx], None]
+AFTER_CALL: list[AfterCall] = []
+
+
 # Observers of every API response (method id, status, body): tests validate
 # bodies against the discovery schemas through this.
 ResponseObserver = Callable[[str, int, bytes], None]
@@ -183,15 +189,21 @@ def dispatch(
                     except ApiError as err:
                         refused = err
                         break
-        if delay > 0:
-            time.sleep(delay)
-        if refused is not None:
-            raise refused
-        if rt.method_id in UNLOCKED_METHOD_IDS:
-            reply = rt.handler(ctx)
-        else:
-            with state.lock:
+        try:
+            if delay > 0:
+                time.sleep(delay)
+            if refused is not None:
+                raise refused
+            if rt.method_id in UNLOCKED_METHOD_IDS:
                 reply = rt.handler(ctx)
+            else:
+                with state.lock:
+                    reply = rt.handler(ctx)
+        finally:
+            if counted is not None:
+                with state.lock:
+                    for after in AFTER_CALL:
+                        after(state, ctx)
         if isinstance(reply, Response):
             resp = reply
         elif isinstance(reply, tuple):
