@@ -38,6 +38,9 @@ class FakeSide:
     idempotency: dict[str, str] = field(default_factory=dict)
     fail_calls: list[str] = field(default_factory=list)  # method names that raise TransientError once each
     crash_after_writes: int | None = None  # raise after this many successful item writes
+    # Records (by a canonical field value) an adapter cannot write: a call holding one raises a
+    # non-transient error for the whole batch, as an adapter bug or an odd value would.
+    unwritable: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     clock: datetime = field(default_factory=lambda: datetime(2026, 11, 1, tzinfo=UTC))
 
@@ -111,8 +114,14 @@ class FakeSide:
                 raise TransientError("injected crash mid-apply")
             self.crash_after_writes -= 1
 
+    def _check_writable(self, ops: Sequence[WriteOp]) -> None:
+        for op in ops:
+            if any(isinstance(v, str) and v in self.unwritable for v in op.full.values()):
+                raise ValueError(f"cannot build a body for {op.key}")
+
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         self._call("create")
+        self._check_writable(ops)
         out = []
         for op in ops:
             self._crash_point()
@@ -127,6 +136,7 @@ class FakeSide:
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         self._call("update")
+        self._check_writable(ops)
         out = []
         for op in ops:
             assert op.target_id is not None

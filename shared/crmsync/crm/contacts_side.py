@@ -14,7 +14,7 @@ from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import InvalidValue
+from ..sync.normalise import unreadable
 from .bulk_writes import BULK_MAX, write_result
 from .capabilities import companies_offered
 from .converge import bulk_converging
@@ -91,8 +91,8 @@ class CrmContacts:
     def _record_change(self, record: Contact) -> Change:
         try:
             canon = canonical_contact(self.raw(record), default_region=self.options.default_region)
-        except InvalidValue as err:
-            return Change(record.id, None, parse_time(record.updated_at), str(record.version), error=str(err))
+        except Exception as err:  # one record's odd value skips that record, never the run
+            return Change(record.id, None, parse_time(record.updated_at), str(record.version), error=unreadable(err))
         return Change(record.id, canon, parse_time(record.updated_at), str(record.version))
 
     def raw(self, record: Contact) -> dict[str, Any]:

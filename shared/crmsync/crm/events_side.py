@@ -23,7 +23,7 @@ from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import InvalidValue
+from ..sync.normalise import unreadable
 from .bulk_writes import bulk_write
 from .contacts_side import _key
 from .feed import feed_change, guard, parse_time, read_feed
@@ -194,8 +194,8 @@ class CrmEvents:
             canon = canonical_event(activity_raw(record, self.me))
             if record.private and self.busy:
                 canon = busy_canon(canon)
-        except (InvalidValue, ValueError, KeyError) as err:
-            return Change(record.id, None, when, version, error=str(err))
+        except Exception as err:  # one record's odd value skips that record, never the run
+            return Change(record.id, None, when, version, error=unreadable(err))
         if not self._in_scope(record, canon) or never_happens(canon):
             return Change(record.id, None, when, version, in_scope=False)
         lo, hi = self.options.crm_window.bounds(self.clock())

@@ -21,7 +21,7 @@ from ..model.link import Canon
 from ..model.settings import KindSettings
 from ..model.task import COMPLETED, canonical_task
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import InvalidValue
+from ..sync.normalise import unreadable
 from .bulk_writes import bulk_write
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Task
@@ -99,8 +99,8 @@ class CrmTasks:
         when, version = parse_time(record.updated_at), str(record.version)
         try:
             canon = canonical_task(raw_task(record))
-        except InvalidValue as err:
-            return Change(record.id, None, when, version, error=str(err))
+        except Exception as err:  # one record's odd value skips that record, never the run
+            return Change(record.id, None, when, version, error=unreadable(err))
         return Change(record.id, canon, when, version)
 
     # ----------------------------------------------------------------- writing

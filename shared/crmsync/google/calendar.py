@@ -24,7 +24,7 @@ from ..model.event import EventOptions, never_happens, overlaps
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import InvalidValue
+from ..sync.normalise import unreadable
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
 from .calendar_mapping import (
     Event,
@@ -253,8 +253,8 @@ class GoogleCalendar:
             return Change(gid, None, when, version, in_scope=False)  # focus time, out of office, others' meetings
         try:
             canon = event_canon(master, exceptions, self._tz.get(cal, "UTC"), self.me)
-        except (InvalidValue, ValueError, KeyError) as err:
-            return Change(gid, None, when, version, crm_id_hint=hint, error=str(err))
+        except Exception as err:  # one record's odd value skips that record, never the run
+            return Change(gid, None, when, version, crm_id_hint=hint, error=unreadable(err))
         if never_happens(canon):
             return Change(gid, None, when, version, crm_id_hint=hint, in_scope=False)  # Google shows nothing
         lo, hi = self.options.google_window.bounds(self.clock())
@@ -377,7 +377,7 @@ class GoogleCalendar:
                 instances.append({"status": "cancelled", "originalStartTime": start})
         try:
             return event_canon(master, instances, self._tz.get(cal, "UTC"), self.me)
-        except (InvalidValue, ValueError, KeyError):
+        except Exception:  # unsure what Google holds: re-read later
             return None
 
     def our_id(self, crm_id: str) -> str:

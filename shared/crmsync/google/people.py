@@ -10,7 +10,7 @@ from typing import Any
 from ..model.kinds import Kind
 from ..model.settings import ContactOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import InvalidValue
+from ..sync.normalise import unreadable
 from .errors import SyncTokenExpired, Transient
 from .paging import fetch_all
 from .people_groups import GroupDirectory
@@ -92,8 +92,8 @@ class GooglePeople:
         hint = crm_id_of(person)
         try:
             canon = person_canon(person, default_region=self.options.default_region, group_names=tags)
-        except InvalidValue as err:
-            return Change(rid, None, when, version, crm_id_hint=hint, error=str(err))
+        except Exception as err:  # one record's odd value skips that record, never the run
+            return Change(rid, None, when, version, crm_id_hint=hint, error=unreadable(err))
         # With a scope group configured, only its members are in scope (none while it does not exist).
         in_scope = self.groups.scope_name is None or (scope is not None and scope in group_ids(person))
         return Change(rid, canon, when, version, in_scope=in_scope, crm_id_hint=hint)

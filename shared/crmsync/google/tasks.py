@@ -29,7 +29,7 @@ from ..model.kinds import Kind
 from ..model.link import content_hash
 from ..model.task import TaskOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import InvalidValue
+from ..sync.normalise import InvalidValue, unreadable
 from .errors import NotFound
 from .gone import task_list_gone
 from .intents import Intent, IntentStore
@@ -227,8 +227,8 @@ class GoogleTasks:
             return Change(task.id, None, when, task.etag)
         try:
             canon = task_canon(task)
-        except InvalidValue as err:
-            return Change(task.id, None, when, task.etag, crm_id_hint=hint, error=str(err))
+        except Exception as err:  # one record's odd value skips that record, never the run
+            return Change(task.id, None, when, task.etag, crm_id_hint=hint, error=unreadable(err))
         return Change(task.id, canon, when, task.etag, crm_id_hint=hint)
 
     # ------------------------------------------------------------------ RecordSide

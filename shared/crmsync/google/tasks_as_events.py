@@ -27,7 +27,7 @@ from typing import Any
 from ..model.kinds import Kind
 from ..ports import Change, Listing, OpCounter, RecordSide, WriteOp, WriteResult
 from ..sync.merge import changed_fields
-from ..sync.normalise import InvalidValue
+from ..sync.normalise import unreadable
 from .calendar import error_result, is_duplicate
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
 from .errors import EtagMismatch, NotFound, SyncTokenExpired
@@ -147,8 +147,8 @@ class CalendarTasks:
             return None
         try:
             canon = event_task_canon(ev)
-        except (InvalidValue, ValueError) as err:
-            return Change(eid, None, when, etag, crm_id_hint=crm_id, error=str(err))
+        except Exception as err:  # one record's odd value skips that record, never the run
+            return Change(eid, None, when, etag, crm_id_hint=crm_id, error=unreadable(err))
         return Change(eid, canon, when, etag, crm_id_hint=crm_id)
 
     def _fetch(self, ids: Sequence[str]) -> dict[str, Event]:

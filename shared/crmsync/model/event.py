@@ -139,8 +139,13 @@ def _rule(value: str, tz: str | None, all_day: bool) -> str:
             parts["UNTIL"] = (
                 datetime.strptime(until, _BASIC).replace(tzinfo=zone(tz)).astimezone(UTC).strftime(_BASIC + "Z")
             )
-        elif len(until) == 8 and tz:
-            parts["UNTIL"] = until + "T235959Z"
+        elif len(until) == 8 and tz:  # a date UNTIL on a timed series: the day's end in the series' zone (as Google)
+            parts["UNTIL"] = (
+                datetime.strptime(until + "T235959", _BASIC)
+                .replace(tzinfo=zone(tz))
+                .astimezone(UTC)
+                .strftime(_BASIC + "Z")
+            )
     ordered = [k for k in _RULE_ORDER if k in parts] + sorted(k for k in parts if k not in _RULE_ORDER)
     return ";".join(f"{k}={parts[k]}" for k in ordered)
 
@@ -336,21 +341,36 @@ def busy_canon(canon: Canon) -> Canon:
 
 
 def _series(canon: Canon) -> rruleset | None:
+    """The series' occurrences: rules and dates all on the start's footing (zone-aware wall
+    clock in the series' zone for a timed series, naive dates for an all-day one) — mixing an
+    aware DTSTART with naive RDATEs is what made dateutil compare naive with aware."""
     lines = [x for x in canon.get("recurrence") or [] if x.startswith(("RRULE", "RDATE"))]
     if not lines:
         return None
     start = canon["start"]
-    if "date" in start:
-        dtstart = datetime.fromisoformat(start["date"])
-        lines = [x.replace(";VALUE=DATE", "") for x in lines]
-    else:
-        dtstart = parse_local(start["local"]).replace(tzinfo=zone(start["tz"]))
-        lines = [x.replace(f";TZID={start['tz']}", "") for x in lines]
+    all_day = "date" in start
+    tz = None if all_day else zone(start["tz"])
+    dtstart = datetime.fromisoformat(start["date"]) if all_day else parse_local(start["local"]).replace(tzinfo=tz)
+    result = rruleset()
     try:
-        result = rrulestr("\n".join(lines), dtstart=dtstart, forceset=True, unfold=True)
+        for line in lines:
+            head, _, value = line.partition(":")
+            if head == "RRULE":
+                result.rrule(rrulestr(value, dtstart=dtstart))  # type: ignore[arg-type]
+                continue
+            for raw in value.split(","):
+                moment = datetime.strptime(raw[:8], "%Y%m%d") if len(raw) == 8 else datetime.strptime(raw[:15], _BASIC)
+                if all_day:
+                    result.rdate(moment.replace(hour=0, minute=0, second=0))
+                else:
+                    result.rdate(
+                        moment.replace(tzinfo=tz)
+                        if len(raw) > 8
+                        else moment.replace(hour=dtstart.hour, minute=dtstart.minute, second=dtstart.second, tzinfo=tz)
+                    )
     except (ValueError, TypeError):
         return None
-    return result if isinstance(result, rruleset) else None
+    return result
 
 
 def never_happens(canon: Canon) -> bool:

@@ -12,6 +12,7 @@ from ..errors import TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash, held_fields
 from ..ports import RecordSide, WriteOp, WriteResult
+from .normalise import unreadable
 from .plan import STALE, UNCONFIRMED, Op, Plan, Step, Write
 
 
@@ -31,6 +32,7 @@ class Applied:
     stopped: bool = False  # the budget ran out before every write was sent
     interrupted: TransientError | None = None  # a write call failed transiently: nothing more was sent
     attempted: set[int] = field(default_factory=set)  # ids of steps with a write sent (whatever its outcome)
+    failed: list[tuple[Side, str]] = field(default_factory=list)  # records of refused writes: retry them
 
     def count(self, side: Side, op: Op, n: int = 1) -> None:
         self.done[(side, op)] = self.done.get((side, op), 0) + n
@@ -115,7 +117,7 @@ def apply_plan(
             call = {Op.CREATE: sides[side].create, Op.UPDATE: sides[side].update, Op.DELETE: sides[side].delete}[op]
             out.attempted.update(id(s) for s, _ in part)
             try:
-                sent = call(ops)
+                sent = _isolated(call, ops)
             except TransientError as err:
                 # Like running out of budget: stop sending, and link what the calls before confirmed.
                 out.interrupted, out.transient = err, True
@@ -132,11 +134,25 @@ def apply_plan(
                     out.transient = True
                 else:
                     out.errors.append(f"{op.value} in {side.value} of {res.key}: {res.error}")
+                    out.failed += [(s, i) for s, i in ((Side.CRM, step.crm_id), (Side.GOOGLE, step.google_id)) if i]
         if out.stopped or out.interrupted:
             break
     for step in plan.steps:
         _settle(step, kind, results, now, out)
     return out
+
+
+def _isolated(call: Callable[[Sequence[WriteOp]], list[WriteResult]], ops: list[WriteOp]) -> list[WriteResult]:
+    """``call(ops)``; if it fails with anything but a transient error (a bug or an odd value in
+    one record), each op is sent alone, so the one that fails is recorded and the others go out."""
+    try:
+        return call(ops)
+    except TransientError:
+        raise
+    except Exception as err:
+        if len(ops) == 1:
+            return [WriteResult(ops[0].key, False, error=unreadable(err))]
+    return [_isolated(call, [op])[0] for op in ops]
 
 
 def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult], now: datetime, out: Applied) -> None:

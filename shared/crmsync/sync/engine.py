@@ -17,6 +17,7 @@ from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .plan import STALE, Plan
 from .reconcile import Inputs, MatchKeys, reconcile
+from .retry import RetryList, reread_failed
 from .table import StandIns
 from .write_ahead import WriteAhead, conflict_dicts
 
@@ -93,18 +94,22 @@ class KindSync:
     _unfinished: list[str] = field(default_factory=list, init=False)  # why this run is not complete
     _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
     _ahead: WriteAhead | None = field(default=None, init=False)  # this run's write-ahead state
+    _failed: list[tuple[Side, str]] = field(default_factory=list, init=False)  # records to retry next run
 
     def run(self) -> KindReport:
         """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
         report = KindReport(self.kind)
         cursor = self.store.cursor(self.kind)
-        full = cursor.full_sync or self._full_due(cursor)
+        retry = RetryList.of(cursor)
+        full = cursor.full_sync or self._full_due(cursor) or retry.overflow
         self._progress("listing google", 0, 1)
         g_listing = self.google.list_changes(None if full else cursor.google_token)
         self._progress("listing crm", 0, 1)
         c_listing = self.crm.list_changes(None if full else cursor.crm_cursor)
         google, crm = _by_id(g_listing), _by_id(c_listing)
         report.listed = {"google": len(google), "crm": len(crm)}
+        reread_failed(retry, Side.CRM, self.crm, crm)  # records earlier runs could not sync: until they do
+        reread_failed(retry, Side.GOOGLE, self.google, google)
         report.full = g_listing.full or c_listing.full
         links = self._links(crm, google, all_links=report.full)
         self._reread_stale(crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
@@ -167,11 +172,13 @@ class KindSync:
         keys_moved = report.complete and ahead.settle_keys(
             google, (lk.google_id for lk, _ in self._link_changes.values())
         )
-        pending = keys_moved or self._relist or ahead.reported
+        failed = RetryList.from_failures(self._failed)
+        pending = keys_moved or self._relist or ahead.reported or failed != retry
         if report.complete and not (unchanged and not full and not pending):
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
             cursor.full_sync = self._relist
+            failed.store_on(cursor)
             cursor.updated_at = self.clock()
             if full:
                 cursor.extra[LISTED_IN_FULL] = cursor.updated_at.isoformat()
@@ -285,6 +292,7 @@ class KindSync:
             key = f"{side.value}.{op.value}"
             report.writes[key] = report.writes.get(key, 0) + n
         report.errors.extend(applied.errors)
+        self._failed += plan.skipped + applied.failed
         report.notes.extend(f"{n.side.value} {n.record_id}: {n.message}" for n in plan.notes)
         conflicted = {id(s) for s in applied.conflicted}
         for step in plan.steps:

@@ -26,6 +26,13 @@ class InvalidValue(ValueError):
         self.field = field
 
 
+def unreadable(err: Exception) -> str:
+    """Why one record could not be read, for its skip note: an ``InvalidValue``'s own message
+    (it names the field), else the error's type and text — an unexpected error in one record's
+    values is that record's problem, never the whole run's."""
+    return str(err) if isinstance(err, InvalidValue) else f"could not sync this record ({type(err).__name__}: {err})"
+
+
 def text(value: Any) -> str | None:
     """One-line text: NFC, whitespace collapsed and trimmed; empty -> None."""
     if value is None:

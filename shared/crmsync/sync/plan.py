@@ -78,6 +78,7 @@ class Note:
 class Plan:
     steps: list[Step] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    skipped: list[tuple[Side, str]] = field(default_factory=list)  # records not synced this run: retry them
 
     def writes(self, side: Side, op: Op) -> list[tuple[Step, Write]]:
         """Every (step, write) of one kind of write into one side, in plan order."""

@@ -38,6 +38,7 @@ from ..model.link import Canon, Link
 from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
 from .merge import MergeResult, coherent, three_way
+from .normalise import unreadable
 from .plan import Note, Op, Plan, Step, Write
 from .table import (
     Inputs,
@@ -73,8 +74,13 @@ class _Reconciler(UnlinkedPairing):
             for rid, ch in changes.items():
                 if ch.error:
                     self.plan.notes.append(Note(side, rid, f"skipped: {ch.error}"))
+                    self.plan.skipped.append((side, rid))
         for link in self.inp.links:
-            self._linked(link)
+            try:
+                self._linked(link)
+            except Exception as err:  # one pair's odd values skip that pair (and say so), never the run
+                self.plan.notes.append(Note(Side.CRM, link.crm_id, f"skipped: {unreadable(err)}"))
+                self.plan.skipped += [(Side.CRM, link.crm_id), (Side.GOOGLE, link.google_id)]
         crm_new = {
             i: c
             for i, c in self.inp.crm.items()

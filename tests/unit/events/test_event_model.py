@@ -213,3 +213,31 @@ def test_match_key_is_start_instant_subject_and_organizer() -> None:
         )
     )
     assert match_keys(a) == match_keys(b) == (["20261019T070000Z|weekly sync|a@x.org"],)
+
+
+def test_date_until_on_a_timed_series_ends_that_day_in_the_series_zone() -> None:
+    """Issue 12 point 10: a DATE UNTIL counts to the end of that day where the series lives, as
+    Google reads it (main read it in UTC: 20261201T235959Z, so a Pacific series gained a day)."""
+    assert recurrence_lines(["RRULE:FREQ=DAILY;UNTIL=20261201"], "America/Los_Angeles", False) == [
+        "RRULE:FREQ=DAILY;UNTIL=20261202T075959Z"
+    ]
+    assert recurrence_lines(["RRULE:FREQ=DAILY;UNTIL=20261201"], "Asia/Tokyo", False) == [
+        "RRULE:FREQ=DAILY;UNTIL=20261201T145959Z"
+    ]
+
+
+def test_timed_series_with_extra_date_and_cancellation_reads() -> None:
+    """Issue 12 point 1 (failed on main: TypeError, naive RDATEs against an aware start)."""
+    raw = timed(
+        start={"local": "2014-08-03T19:00:00", "tz": "UTC"},
+        end={"local": "2014-08-03T20:00:00", "tz": "UTC"},
+        recurrence=[
+            "RRULE:FREQ=DAILY;UNTIL=20160320T030000Z",
+            "RDATE;VALUE=DATE-TIME:20150705T193000Z",
+            "EXDATE;VALUE=DATE-TIME:20150705T193000Z",
+        ],
+    )
+    canon = canonical_event(raw)
+    assert canon["recurrence"] == ["RDATE;TZID=UTC:20150705T193000", "RRULE:FREQ=DAILY;UNTIL=20160320T030000Z"]
+    assert [e["value"] for e in canon["exceptions"]] == ["2015-07-05T19:30:00"]
+    assert overlaps(canon, datetime(2015, 7, 5, 19, 45, tzinfo=UTC), datetime(2015, 7, 5, 19, 50, tzinfo=UTC))

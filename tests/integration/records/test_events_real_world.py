@@ -1,0 +1,64 @@
+"""Real-world calendar data (issue 12): odd but valid series never crash a user's calendar sync,
+never lose an unrelated event, and every skip names its reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.events.support import World, activity_body
+
+pytestmark = pytest.mark.integration
+
+# The minimal series from the issue: a timed daily series with an extra date, and that date cancelled.
+EXTRA_DATE_CANCELLED = {
+    "summary": "Evening run",
+    "start": {"dateTime": "2026-09-03T19:00:00Z", "timeZone": "UTC"},
+    "end": {"dateTime": "2026-09-03T20:00:00Z", "timeZone": "UTC"},
+    "recurrence": [
+        "RRULE:FREQ=DAILY;UNTIL=20261120T030000Z",
+        "RDATE;VALUE=DATE-TIME:20261105T193000Z",
+        "EXDATE;VALUE=DATE-TIME:20261105T193000Z",
+    ],
+}
+
+
+def insert(w: World, body: dict[str, Any]) -> dict[str, Any]:
+    return dict(w.service.events().insert(calendarId="primary", body=body).execute())
+
+
+def test_series_with_extra_date_and_cancellation_syncs_with_its_neighbours(emulator: Any) -> None:
+    """Point 1: failed on main with ``TypeError: can't compare offset-naive and offset-aware
+    datetimes`` raised out of the run, so the unrelated event never reached the CRM either."""
+    w = World(emulator)
+    insert(w, EXTRA_DATE_CANCELLED)
+    insert(w, {"summary": "Dentist", **{k: EXTRA_DATE_CANCELLED[k] for k in ("start", "end")}})
+    report = w.sync()
+    assert report.errors == []
+    assert report.notes == []
+    subjects = {a.subject: a for a in w.activities().values()}
+    assert set(subjects) == {"Evening run", "Dentist"}
+    run = subjects["Evening run"]
+    assert run.recurrence is not None
+    assert run.recurrence.rdates and run.recurrence.exdates
+    assert w.sync().writes == {}  # and it settles
+
+
+def test_crm_series_with_extra_date_and_moved_occurrence_syncs(emulator: Any) -> None:
+    """Point 1 from the CRM side: an RDATE plus a moved occurrence (failed on main with the TypeError)."""
+    w = World(emulator)
+    body = activity_body(
+        {"subject": "Ward round", "start": "2026-10-19T09:00:00", "end": "2026-10-19T10:00:00", "tz": "Europe/Berlin",
+         "rrule": "FREQ=DAILY;COUNT=10", "moved": [{"original": "2026-10-21T09:00:00", "start": "2026-10-21T11:00:00",
+                                                     "end": "2026-10-21T12:00:00"}]}
+    )  # fmt: skip
+    body["recurrence"]["rdates"] = ["2026-11-02T09:00:00"]
+    w.add(body)
+    w.add(
+        activity_body({"subject": "Other", "start": "2026-10-19T09:00:00", "end": "2026-10-19T10:00:00", "tz": "UTC"})
+    )
+    report = w.sync()
+    assert report.errors == [] and report.notes == []
+    assert report.writes == {"google.create": 2}
+    assert w.sync().writes == {}
