@@ -26,6 +26,7 @@ from .people_mapping import (
     updated_at,
 )
 from .people_models import Person
+from .people_preserve import preserve
 from .people_writes import WriteBatches
 from .retry import call_with_retry
 
@@ -65,6 +66,7 @@ class GooglePeople:
         self._sleep, self._rng, self._attempts = sleep, rng, attempts
         self.groups = GroupDirectory(self.call, service, group_name, group_resource_name)
         self.writes = WriteBatches(self)
+        self.seen: dict[str, dict[str, Any]] = {}  # raw Persons as last read, by resource name (updates lay over them)
 
     @property
     def group_resource_name(self) -> str | None:
@@ -87,6 +89,7 @@ class GooglePeople:
         """One listed or fetched Person as a ``Change``."""
         person = Person.model_validate(item)
         rid, version, when = str(person.resource_name), person.etag, updated_at(person)
+        self.seen[rid] = item
         if is_deleted(person):
             return Change(rid, None, when, version)
         hint = crm_id_of(person)
@@ -192,7 +195,29 @@ class GooglePeople:
         groups = self.options.groups_as_tags
         return sorted({f for op in ops for f in person_fields(op.fields, groups=groups)})
 
-    def update_body(self, op: WriteOp, mask: Sequence[str]) -> dict[str, Any]:
-        """The Person sent for one update: every masked field from the merged record, with the etag."""
+    def update_body(self, op: WriteOp, mask: Sequence[str], current: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The Person sent for one update: every masked field from the merged record, laid over
+        ``current`` (the Person as Google holds it, see people_preserve), with the etag."""
         members = self.memberships(op.full, for_update=True) if "memberships" in mask else []
-        return person_body(op.full, mask, memberships=members, etag=op.version)
+        body = person_body(op.full, mask, memberships=members, etag=op.version)
+        if current is not None:
+            region = self.options.default_region
+            for field in mask:
+                if field != "memberships":
+                    body[field] = preserve(field, body[field], op.full, current, region)
+        return body
+
+    def current(self, ops: Sequence[WriteOp]) -> dict[str, dict[str, Any]]:
+        """The Persons ``ops`` update, as Google holds them at the etag the ops expect: from the
+        last read when its etag matches, else read again (one getBatchGet per 200)."""
+        out = {str(op.target_id): self.seen[str(op.target_id)] for op in ops if self._seen_at(op)}
+        missing = [str(op.target_id) for op in ops if str(op.target_id) not in out]
+        if missing:
+            for rid, person in self.fetch(missing, READ_MASK).items():
+                self.seen[rid] = person
+                out[rid] = person
+        return out
+
+    def _seen_at(self, op: WriteOp) -> bool:
+        item = self.seen.get(str(op.target_id))
+        return item is not None and item.get("etag") == op.version

@@ -102,24 +102,27 @@ class WriteBatches:
 
     def _send_update(self, ops: Sequence[WriteOp], mask: list[str]) -> dict[str, Any]:
         people = self.p.service.people()
+        current = self.p.current(ops)
         body = {
-            "contacts": {str(op.target_id): self.p.update_body(op, mask) for op in ops},
+            "contacts": {str(op.target_id): self.p.update_body(op, mask, current.get(str(op.target_id))) for op in ops},
             "updateMask": ",".join(mask),
             "readMask": READ_MASK,
         }
         return self.p.call("people.batchUpdateContacts", lambda: people.batchUpdateContacts(body=body))
 
     def _update_batch(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """One batch per update mask: each contact is written only in the fields it changed (a
+        union mask would rewrite its neighbours' other fields from crmsync's canonical form)."""
         done: dict[str, WriteResult] = {}
-        mask = self.p.update_mask(ops)
-        todo = []
+        by_mask: dict[tuple[str, ...], list[WriteOp]] = {}
         for op in ops:
-            if not self.p.update_mask([op]):
+            mask = tuple(self.p.update_mask([op]))
+            if not mask:
                 done[op.key] = WriteResult(op.key, True, id=op.target_id, version=op.version)  # nothing Google holds
             else:
-                todo.append(op)
-        if todo:
-            done.update(self._update_isolating(todo, mask))
+                by_mask.setdefault(mask, []).append(op)
+        for mask, todo in by_mask.items():
+            done.update(self._update_isolating(todo, list(mask)))
         return [done[op.key] for op in ops]
 
     def _update_isolating(self, ops: Sequence[WriteOp], mask: list[str]) -> dict[str, WriteResult]:
@@ -131,7 +134,7 @@ class WriteBatches:
             if not rest:
                 return failed
             try:
-                resp = self._send_update(rest, self.p.update_mask(rest))
+                resp = self._send_update(rest, mask)
             except PERMANENT:
                 return {**failed, **{op.key: self._update_one(op) for op in rest}}
             return {**failed, **self._update_results(rest, resp)}
@@ -174,7 +177,7 @@ class WriteBatches:
     def _update_one(self, op: WriteOp) -> WriteResult:
         people = self.p.service.people()
         mask = self.p.update_mask([op])
-        body = self.p.update_body(op, mask)
+        body = self.p.update_body(op, mask, self.p.current([op]).get(str(op.target_id)))
         try:
             person = self.p.call(
                 "people.updateContact",

@@ -74,7 +74,10 @@ def email(value: Any) -> str:
 
 
 def phone(value: Any, default_region: str) -> str:
-    """A phone number in E.164 when it parses, else the trimmed original (never dropped)."""
+    """A phone number's comparison form: E.164 when it is a valid number (in the default region,
+    or with its own country code), else the trimmed original — a number that is not valid as
+    typed is never given a country code it may not have (Google's own ``canonicalForm`` leaves
+    such numbers alone: ``15810139237`` is a Chinese mobile, not ``+1 581 013 9237``)."""
     cleaned = text(value)
     if cleaned is None:
         raise InvalidValue("phones", "empty phone number")
@@ -82,7 +85,7 @@ def phone(value: Any, default_region: str) -> str:
         parsed = phonenumbers.parse(cleaned, default_region)
     except phonenumbers.NumberParseException:
         return cleaned
-    if not phonenumbers.is_possible_number(parsed):
+    if not phonenumbers.is_valid_number(parsed):
         return cleaned
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

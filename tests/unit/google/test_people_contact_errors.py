@@ -33,8 +33,17 @@ def test_named_contact_errors_skip_the_probe() -> None:
         }
     }
     person = {"resourceName": "people/c1", "etag": "%new", "names": [{"givenName": "Ann"}]}
+    # The contacts as Google holds them, read once before the update (it is laid over them).
+    held = {
+        "responses": [
+            {"requestedResourceName": f"people/c{i}", "httpStatusCode": 200,
+             "person": {"resourceName": f"people/c{i}", "etag": "%old", "names": [{"givenName": "Ann"}]}}
+            for i in (1, 2)
+        ]
+    }  # fmt: skip
     http = HttpMockSequence(
         [
+            ({"status": "200"}, json.dumps(held)),
             ({"status": "400"}, json.dumps(failure)),
             ({"status": "200"}, json.dumps({"updateResult": {"people/c1": {"httpStatusCode": 200, "person": person}}})),
         ]
@@ -50,7 +59,7 @@ def test_named_contact_errors_skip_the_probe() -> None:
     assert ok.canon == canon
     assert stale.conflict
     assert not stale.ok
-    assert counter.counts == {"people.batchUpdateContacts": 2}
-    first, second = (json.loads(req[2]) for req in http.request_sequence)  # (uri, method, body, headers)
+    assert counter.counts == {"people.getBatchGet": 1, "people.batchUpdateContacts": 2}
+    first, second = (json.loads(req[2]) for req in http.request_sequence[1:])  # (uri, method, body, headers)
     assert set(first["contacts"]) == {"people/c1", "people/c2"}
     assert set(second["contacts"]) == {"people/c1"}  # only the contact Google did not name is sent again

@@ -1,0 +1,116 @@
+"""Real-world address books (issue 12): an edit in the CRM changes only what was edited in
+Google, and numbers keep what was typed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.records.stack import Stack, stack
+
+pytestmark = pytest.mark.integration
+
+RICH = {
+    "names": [{"givenName": "Mei", "familyName": "Chen", "phoneticGivenName": "May", "phoneticFamilyName": "Chun"}],
+    "emailAddresses": [{"value": "mei@example.cn", "type": "work"}],
+    "phoneNumbers": [
+        {"value": "15810139237", "type": "mobile"},
+        {"value": "(212) 555-0142", "type": "work"},
+        {"value": "+1 212 555 0199", "type": "homeFax"},
+    ],
+    "organizations": [{"name": "Fantong", "title": "Buyer", "jobDescription": "Buys noodles"}],
+    "addresses": [
+        {
+            "type": "work",
+            "poBox": "PO Box 12",
+            "streetAddress": "1 Harbour St",
+            "extendedAddress": "Level 3",
+            "city": "Sydney",
+            "postalCode": "2000",
+            "countryCode": "AU",
+            "country": "Australia",
+        }
+    ],
+}
+PLAIN = {
+    "names": [{"givenName": "Ben", "familyName": "Okafor"}],
+    "emailAddresses": [{"value": "ben@example.org", "type": "home"}],
+    "phoneNumbers": [{"value": "+44 20 7946 0958", "type": "home"}],
+}
+SYNCED_FIELDS = ("names", "emailAddresses", "phoneNumbers", "organizations", "addresses", "biographies", "urls")
+
+
+def fields(person: dict[str, Any], skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The content of a Person, without metadata (source ids, update times) or etags."""
+    out = {}
+    for f in SYNCED_FIELDS:
+        if f in skip:
+            continue
+        out[f] = [{k: v for k, v in item.items() if k != "metadata"} for item in person.get(f) or []]
+    return out
+
+
+def by_email(s: Stack) -> dict[str, Any]:
+    return {c.emails[0].value: c for c in s.crm_contacts().values() if c.emails}
+
+
+def crm_edit(s: Stack, email: str, **patch: Any) -> None:
+    record = by_email(s)[email]
+    s.crm.update("contacts", record.id, patch, record.version, on_behalf_of=s.crm_user)
+
+
+def test_crm_edits_change_only_what_was_edited_in_google(emulator: Any, tmp_path: Path) -> None:
+    """Point 2: failed on main — B's rename sent ``names`` for A too (a union mask) and rebuilt it
+    from the canonical form, so A lost its phonetic names; A's note edit rewrote nothing else."""
+    with stack(emulator, tmp_path, region="US") as s:
+        rich, plain = s.seed_google_contacts([RICH, PLAIN])
+        first = s.sync()
+        assert first["kinds"]["contacts"]["errors"] == [], first
+        before = s.google_contacts()
+        crm_edit(s, "mei@example.cn", notes="Met at the fair")
+        crm_edit(s, "ben@example.org", given_name="Benjamin")
+        s.sync()
+        after = s.google_contacts()
+        assert fields(after[rich], skip=("biographies",)) == fields(before[rich], skip=("biographies",))
+        assert after[rich]["biographies"][0]["value"] == "Met at the fair"
+        assert fields(after[plain], skip=("names",)) == fields(before[plain], skip=("names",))
+        assert after[plain]["names"][0]["givenName"] == "Benjamin"
+
+
+def test_an_edited_item_keeps_what_the_crm_does_not_model(emulator: Any, tmp_path: Path) -> None:
+    """Point 2: failed on main — editing the street rebuilt the address from the canonical form
+    (PO box, extended address and country name lost) and every phone from E.164 (fax type changed)."""
+    with stack(emulator, tmp_path, region="US") as s:
+        (rich,) = s.seed_google_contacts([RICH])
+        s.sync()
+        record = by_email(s)["mei@example.cn"]
+        address = {**record.addresses[0].model_dump(), "street": "2 Harbour St"}
+        phones = [*(p.model_dump() for p in record.phones), {"type": "home", "value": "+1 415 555 0100"}]
+        crm_edit(s, "mei@example.cn", addresses=[address], phones=phones, given_name="Meili")
+        s.sync()
+        person = s.google_contacts()[rich]
+        (addr,) = person["addresses"]
+        assert addr["streetAddress"] == "2 Harbour St"
+        assert (addr["poBox"], addr["extendedAddress"], addr["country"]) == ("PO Box 12", "Level 3", "Australia")
+        assert [(p["value"], p["type"]) for p in person["phoneNumbers"]] == [
+            ("15810139237", "mobile"),
+            ("(212) 555-0142", "work"),
+            ("+1 212 555 0199", "homeFax"),
+            ("+14155550100", "home"),
+        ]
+        name = person["names"][0]
+        assert (name["givenName"], name["phoneticGivenName"], name["phoneticFamilyName"]) == ("Meili", "May", "Chun")
+        assert person["organizations"][0]["jobDescription"] == "Buys noodles"
+
+
+def test_a_number_not_valid_in_the_default_region_keeps_what_was_typed(emulator: Any, tmp_path: Path) -> None:
+    """Point 3: failed on main — ``15810139237`` (a Chinese mobile typed without +86) reached the
+    CRM as ``+15810139237``."""
+    with stack(emulator, tmp_path, region="US") as s:
+        s.seed_google_contacts([RICH])
+        s.sync()
+        phones = {p.value for p in by_email(s)["mei@example.cn"].phones}
+        assert "15810139237" in phones
+        assert "+15810139237" not in phones
