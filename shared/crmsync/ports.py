@@ -85,6 +85,9 @@ class WriteResult:
     # A create that found the record it was meant to make already there, made from an earlier
     # version of its source: ``canon`` is that record as first created, the base to merge from.
     replayed_other: bool = False
+    # What the side did not hold exactly as sent (a value adapted to its format, or held back
+    # because it refused it), each naming the field and the reason: for the run's notes.
+    notes: tuple[str, ...] = ()
 
 
 class RecordSide(Protocol):

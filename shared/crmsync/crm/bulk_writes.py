@@ -11,7 +11,7 @@ from ..ports import OpCounter, WriteOp, WriteResult
 from .converge import bulk_converging
 from .feed import guard
 from .models import Kind, Record
-from .port import BulkOp, BulkResult, CrmConnector
+from .port import BulkOp, BulkResult, CrmConnector, CrmValidation
 
 BULK_MAX = 500
 R = TypeVar("R", bound=Record)
@@ -42,7 +42,15 @@ def write_result(
     if res.status == 412:
         return WriteResult(op.key, False, conflict=True, error=f"the CRM {what} changed since it was read")
     transient = res.status == 429 or res.status >= 500
-    return WriteResult(op.key, False, error=str(res.error or res.status), transient=transient)
+    return WriteResult(op.key, False, error=refusal(res), transient=transient)
+
+
+def refusal(res: BulkResult) -> str:
+    """Why the CRM refused one write, naming each refused field and the reason."""
+    err = res.error
+    if isinstance(err, CrmValidation) and err.errors:
+        return f"{err} — " + "; ".join(f"{e.path}: {e.message}" for e in err.errors)
+    return str(err or res.status)
 
 
 def bulk_write(

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..model.contact import ADDRESS_PARTS, canonical_contact
@@ -17,10 +18,11 @@ from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from ..sync.normalise import unreadable
 from .bulk_writes import BULK_MAX, write_result
 from .capabilities import companies_offered
+from .contact_adapt import adapt, without_refused
 from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Contact
-from .port import BulkCreate, BulkDelete, BulkOp, BulkUpdate, CrmConnector
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmValidation
 from .port import Change as FeedChange
 
 PAGE = 1000
@@ -194,26 +196,55 @@ class CrmContacts:
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Create contacts; each carries an idempotency key derived from the
         connection and the Google id, so a retried run never creates twice."""
-        bulk: list[BulkOp] = [
-            BulkCreate(self._body(op.fields, creating=True), _key(self.connection_id, "contacts", op.idempotency))
-            for op in ops
-        ]
-        return self._bulk(ops, bulk)
+
+        def make(op: WriteOp, body: dict[str, Any], held: str) -> BulkOp:
+            return BulkCreate(body, _key(self.connection_id, "contacts", op.idempotency + held))
+
+        return self._write(ops, [self._body(op.fields, creating=True) for op in ops], make)
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Patch changed fields only, If-Match the version last seen."""
-        bulk: list[BulkOp] = [
-            BulkUpdate(str(op.target_id), int(op.version or 0), self._body(op.fields, creating=False)) for op in ops
-        ]
-        return self._bulk(ops, bulk)
+
+        def make(op: WriteOp, body: dict[str, Any], held: str) -> BulkOp:
+            return BulkUpdate(str(op.target_id), int(op.version or 0), body)
+
+        return self._write(ops, [self._body(op.fields, creating=False) for op in ops], make)
+
+    def _write(
+        self,
+        ops: Sequence[WriteOp],
+        bodies: list[dict[str, Any]],
+        make: Callable[[WriteOp, dict[str, Any], str], BulkOp],
+    ) -> list[WriteResult]:
+        """Send creates or patches: values the CRM's format cannot take as they are adapted (see
+        contact_adapt); a contact the CRM still refuses for some values is sent once more without
+        them (held in Google, named in the notes), so the rest of it reaches the CRM."""
+        adapted = [adapt(b) for b in bodies]
+        sent = self._bulk(ops, [make(op, body, "") for op, (body, _) in zip(ops, adapted, strict=True)])
+        out = [_noted(res, notes) for (res, _), (_, notes) in zip(sent, adapted, strict=True)]
+        again: list[tuple[int, dict[str, Any], list[str]]] = []
+        for i, (res, raw) in enumerate(sent):
+            if not res.ok and isinstance(raw.error, CrmValidation) and raw.error.errors:
+                reduced = without_refused(adapted[i][0], raw.error.errors)
+                if reduced is not None:
+                    again.append((i, reduced[0], adapted[i][1] + reduced[1]))
+        if again:
+            retry_ops = [ops[i] for i, _, _ in again]
+            held = [make(ops[i], body, "|held:" + _digest(body)) for i, body, _ in again]
+            for (i, _, notes), (res, _) in zip(again, self._bulk(retry_ops, held), strict=True):
+                if res.ok or res.conflict or res.transient:
+                    out[i] = _noted(res, notes)  # else the first refusal says best what is wrong
+        return out
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete, If-Match the version last seen (a newer edit makes it a conflict)."""
         bulk: list[BulkOp] = [BulkDelete(str(op.target_id), int(op.version or 0)) for op in ops]
-        return self._bulk(ops, bulk, missing_ok=True)
+        return [res for res, _ in self._bulk(ops, bulk, missing_ok=True)]
 
-    def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
-        out: list[WriteResult] = []
+    def _bulk(
+        self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False
+    ) -> list[tuple[WriteResult, BulkResult]]:
+        out: list[tuple[WriteResult, BulkResult]] = []
         for start in range(0, len(bulk), BULK_MAX):
             part = bulk[start : start + BULK_MAX]
             with self._guard("crm.bulk"):
@@ -225,13 +256,21 @@ class CrmContacts:
             if missing:
                 self._load_company_names([r.record for r in results if isinstance(r.record, Contact)])
             out.extend(
-                write_result(op, res, Contact, self._record_change, missing_ok=missing_ok, what="contact")
+                (write_result(op, res, Contact, self._record_change, missing_ok=missing_ok, what="contact"), res)
                 for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
             )
         return out
 
     def _guard(self, name: str) -> AbstractContextManager[None]:
         return guard(self.counter, name)
+
+
+def _noted(res: WriteResult, notes: list[str]) -> WriteResult:
+    return replace(res, notes=tuple(notes)) if res.ok and notes else res
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def _key(connection_id: str, kind: str, source_id: str) -> str:

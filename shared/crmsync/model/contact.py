@@ -98,7 +98,7 @@ def canonical_contact(raw: Mapping[str, Any], *, default_region: str = "US") -> 
         "department": n.text(raw.get("department")),
         "notes": n.multiline(raw.get("notes")),
         "birthday": _birthday(raw.get("birthday")),
-        "emails": n.typed_values(_typed("emails", raw.get("emails")), n.email),
+        "emails": n.typed_values(_typed("emails", raw.get("emails")), n.loose_email),
         "phones": n.typed_values(_typed("phones", raw.get("phones")), partial(n.phone, default_region=default_region)),
         "urls": n.typed_values(_typed("urls", raw.get("urls")), n.text),
         "addresses": _addresses(raw.get("addresses")),

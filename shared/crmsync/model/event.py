@@ -251,7 +251,7 @@ def _natural_end(key: str, length: timedelta, all_day: bool) -> str:
 def _attendees(items: list[dict[str, Any]] | None, organizer: str | None) -> list[dict[str, str]]:
     seen: dict[str, str] = {}
     for item in items or []:
-        email = n.email(item.get("email"))
+        email = n.loose_email(item.get("email"))
         if email == organizer:
             continue  # the organizer is implied, whether a side lists them or not
         response = str(item.get("response") or "needs_action")
@@ -276,7 +276,7 @@ def canonical_event(raw: Mapping[str, Any]) -> Canon:
         end = {"local": instant(end).astimezone(zone(tz)).strftime(LOCAL_FMT), "tz": tz}
     if instant(end) < instant(start) or (all_day and end == start):
         raise n.InvalidValue("end", "the end is before the start")
-    organizer = n.email(raw["organizer"]) if raw.get("organizer") else None
+    organizer = n.loose_email(raw["organizer"]) if raw.get("organizer") else None
     canon: Canon = {
         "subject": n.text(raw.get("subject")),
         "description": n.multiline(raw.get("description")),

@@ -33,6 +33,7 @@ class Applied:
     interrupted: TransientError | None = None  # a write call failed transiently: nothing more was sent
     attempted: set[int] = field(default_factory=set)  # ids of steps with a write sent (whatever its outcome)
     failed: list[tuple[Side, str]] = field(default_factory=list)  # records of refused writes: retry them
+    notes: list[str] = field(default_factory=list)  # what a side held otherwise than sent (WriteResult.notes)
 
     def count(self, side: Side, op: Op, n: int = 1) -> None:
         self.done[(side, op)] = self.done.get((side, op), 0) + n
@@ -124,6 +125,7 @@ def apply_plan(
                 break
             for (step, _), res in zip(part, sent, strict=True):
                 results[(id(step), side)] = res
+                out.notes += [f"{side.value} {res.id or res.key}: {note}" for note in res.notes]
                 if res.ok and side is Side.CRM and op is Op.CREATE and res.id:
                     replayed.add(res.id)
                 if res.ok:

@@ -294,6 +294,7 @@ class KindSync:
         report.errors.extend(applied.errors)
         self._failed += plan.skipped + applied.failed
         report.notes.extend(f"{n.side.value} {n.record_id}: {n.message}" for n in plan.notes)
+        report.notes.extend(applied.notes)
         conflicted = {id(s) for s in applied.conflicted}
         for step in plan.steps:
             if id(step) in conflicted or (step.writes and id(step) not in applied.attempted):

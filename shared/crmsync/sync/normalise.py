@@ -73,6 +73,18 @@ def email(value: Any) -> str:
     return lowered
 
 
+def loose_email(value: Any) -> str:
+    """An e-mail address as it is compared, well-formed or not (``someone@lisbon`` is kept, for
+    the side that can hold it): one odd address never keeps its record from syncing."""
+    try:
+        return email(value)
+    except InvalidValue:
+        cleaned = text(value)
+        if cleaned is None:
+            raise
+        return cleaned.lower()
+
+
 def phone(value: Any, default_region: str) -> str:
     """A phone number's comparison form: E.164 when it is a valid number (in the default region,
     or with its own country code), else the trimmed original — a number that is not valid as

@@ -114,3 +114,60 @@ def test_a_number_not_valid_in_the_default_region_keeps_what_was_typed(emulator:
         phones = {p.value for p in by_email(s)["mei@example.cn"].phones}
         assert "15810139237" in phones
         assert "+15810139237" not in phones
+
+
+ODD = {
+    "names": [{"givenName": "Lena", "familyName": "Park"}],
+    "emailAddresses": [{"value": "lena@example.com", "type": "work"}],
+    "urls": [{"value": "fantong.com.au", "type": "work"}, {"value": "see my card", "type": "home"}],
+    "addresses": [{"type": "home", "streetAddress": "3 Rue Neuve", "city": "Lyon", "country": "France"}],
+}
+
+
+def test_contacts_the_crm_refuses_as_they_are_still_reach_it(emulator: Any, tmp_path: Path) -> None:
+    """Point 4: failed on main — a URL without a scheme or a country name made the CRM refuse the
+    whole contact ("1 invalid field; see errors", no field named), and it was never retried."""
+    with stack(emulator, tmp_path, region="US") as s:
+        (odd,) = s.seed_google_contacts([ODD])
+        before = s.google_contacts()[odd]
+        report = s.sync()["kinds"]["contacts"]
+        assert report["errors"] == []
+        record = by_email(s)["lena@example.com"]
+        assert [u.value for u in record.urls] == ["http://fantong.com.au"]  # adapted
+        assert record.addresses[0].country == "FR"  # adapted
+        notes = " | ".join(report["notes"])
+        assert "/urls/1/value 'see my card' kept out of the CRM: a URL starts with http" in notes  # held, named
+        assert "'fantong.com.au' is stored in the CRM as 'http://fantong.com.au'" in notes
+        assert "country 'FRANCE' is stored in the CRM as 'FR'" in notes
+        for _ in range(2):  # no ping-pong: Google keeps what it had, the CRM what it could take
+            again = s.sync()["kinds"]["contacts"]
+            assert again["writes"] == {} and again["errors"] == []
+        assert fields(s.google_contacts()[odd]) == fields(before)
+        # An edit in the CRM still flows, and the held values stay in Google.
+        crm_edit(s, "lena@example.com", family_name="Park-Moreau")
+        s.sync()
+        after = s.google_contacts()[odd]
+        assert after["names"][0]["familyName"] == "Park-Moreau"
+        assert fields(after, skip=("names",)) == fields(before, skip=("names",))
+
+
+def test_a_refused_value_is_held_and_named(emulator: Any, tmp_path: Path) -> None:
+    """Point 4/7: one odd value (a 30 February birthday) keeps only itself out of the CRM."""
+    with stack(emulator, tmp_path, region="US") as s:
+        s.seed_google_contacts([{"names": [{"givenName": "Kai"}], "birthdays": [{"date": {"month": 2, "day": 30}}]}])
+        report = s.sync()["kinds"]["contacts"]
+        assert report["errors"] == [] and "/birthday" in " ".join(report["notes"])
+        assert [c.given_name for c in s.crm_contacts().values()] == ["Kai"]
+
+
+def test_a_refusal_names_the_field_and_the_record_is_retried_until_it_syncs(emulator: Any, tmp_path: Path) -> None:
+    """Point 4: failed on main — the error did not name the field, and a contact the CRM refused
+    was never sent again (no feed reports it again)."""
+    with stack(emulator, tmp_path, region="US") as s:
+        s.seed_google_contacts([{"emailAddresses": [{"value": "someone@lisbon", "type": "work"}]}])
+        for _ in range(2):  # refused, named, and sent again next run (not dropped in silence)
+            report = s.sync()["kinds"]["contacts"]
+            assert len(report["errors"]) == 1
+            assert "/emails/0/value" in report["errors"][0] and "someone@lisbon" in report["errors"][0]
+        assert report["listed"]["google"] == 0  # no feed reported it again: it was retried from the cursor
+        assert s.crm_contacts() == {}
