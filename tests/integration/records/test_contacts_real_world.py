@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.records.stack import Stack, stack
+from bench.corpus_stack import Stack, stack
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""The whole sync over real wire protocols for real-world records: the reference CRM over HTTP
+"""The whole sync over real wire protocols for real-world records (issue 12's tests and corpus run): the reference CRM over HTTP
 (empty apart from its users), the Google emulator through the Google client libraries, and
 ``sync_connection`` between them."""
 
@@ -14,13 +14,15 @@ import requests
 
 import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.rest import RestCrmConnector
-from crmsync.google.client import Endpoint
+from crmsync.google.client import Endpoint, build_service
+from crmsync.model.event import EventOptions, Window
 from crmsync.model.settings import ContactOptions, SyncSettings
 from crmsync.model.state import Connection
 from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, sync_connection
 from crmsync.store.memory import MemoryStore
 from infra.crm import CrmServer
 from infra.crm.seed import seed
+from infra.google_emulator.core import SCOPE_CALENDAR, SCOPE_CONTACTS
 from infra.google_emulator.people import seed as seed_people
 
 ACCOUNT = "demo@example.com"
@@ -70,6 +72,34 @@ class Stack:
         made = seed_people(self.emulator.state.account(ACCOUNT), self.emulator.state, body)
         return [c["resourceName"] for c in made["connections"]]
 
+    def service(self, api: str) -> Any:
+        """A Google API client (People or Calendar) for the account, as the user's own apps would use."""
+        scope = {"people": SCOPE_CONTACTS, "calendar": SCOPE_CALENDAR}[api]
+        token = self.emulator.state.mint_access_token(ACCOUNT, frozenset({scope}))
+        from google.oauth2.credentials import Credentials
+
+        return build_service(api, Credentials(token=token.token), Endpoint(self.base, timeout=30))
+
+    def google_events(self) -> dict[str, dict[str, Any]]:
+        """Every event (series masters and single events) and moved occurrence of the primary calendar, by id."""
+        events, out, token = self.service("calendar").events(), {}, None
+        while True:
+            page = events.list(calendarId="primary", maxResults=2500, pageToken=token).execute()
+            out.update({e["id"]: e for e in page.get("items") or []})
+            token = page.get("nextPageToken")
+            if not token:
+                return out
+
+    def crm_activities(self) -> dict[str, Any]:
+        """Every CRM activity of the user, by id."""
+        out, cursor = {}, None
+        while True:
+            page = self.crm.changes("activities", cursor, limit=1000, on_behalf_of=self.crm_user)
+            out.update({c.id: c.record for c in page.items if c.record is not None})
+            cursor = page.next_cursor
+            if not page.has_more:
+                return out
+
     def google_contacts(self) -> dict[str, dict[str, Any]]:
         """Every Person in the account by resource name, as the emulator holds it."""
         dump = requests.get(self.base + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()
@@ -77,8 +107,13 @@ class Stack:
 
     def crm_contacts(self) -> dict[str, Any]:
         """Every CRM contact of the user, by id."""
-        page = self.crm.changes("contacts", None, limit=1000, on_behalf_of=self.crm_user)
-        return {c.id: c.record for c in page.items if c.record is not None}
+        out, cursor = {}, None
+        while True:
+            page = self.crm.changes("contacts", cursor, limit=1000, on_behalf_of=self.crm_user)
+            out.update({c.id: c.record for c in page.items if c.record is not None})
+            cursor = page.next_cursor
+            if not page.has_more:
+                return out
 
 
 @contextmanager
@@ -90,7 +125,11 @@ def stack(emulator: Any, tmp_path: Path, *, region: str = "DE") -> Iterator[Stac
     try:
         user = server.store.user_by_email("user1@crm.example")
         assert user is not None
-        settings = SyncSettings(contact_options=ContactOptions(default_region=region))
+        wide = Window(back_days=3650, ahead_days=3650)
+        settings = SyncSettings(
+            contact_options=ContactOptions(default_region=region),
+            event_options=EventOptions(google_window=wide, crm_window=wide),
+        )
         yield Stack(emulator, server, user.id, settings)
     finally:
         server.stop()
