@@ -35,6 +35,7 @@ from .calendar_mapping import (
     instance_body,
     instance_id,
     is_foreign_copy,
+    keep_attendees,
     patch_body,
     when_body,
 )
@@ -105,6 +106,7 @@ class GoogleCalendar:
         self._write_cal = "primary" if self.options.calendar == "primary" else calendar_id
         self._former = list(former_calendars)  # earlier write calendars: linked events there still sync
         self._tz: dict[str, str] = {}
+        self.seen: dict[str, Event] = {}  # masters as last read, by Google id (attendee updates lay over them)
         self._events: Any = None
 
     # ------------------------------------------------------------------ plumbing
@@ -246,6 +248,7 @@ class GoogleCalendar:
 
     def _change(self, cal: str, master: Event, exceptions: list[Event], full: bool) -> Change | None:
         gid, version, when = self.gid(cal, str(master["id"])), master.get("etag"), _when_updated(master)
+        self.seen[gid] = master
         if master.get("status") == "cancelled":
             return Change(gid, None, when, version)
         hint = crm_id_of(master, self.connection_id)
@@ -388,9 +391,13 @@ class GoogleCalendar:
         """The events.insert body for one create."""
         return insert_body(op.full, self.our_id(str(op.crm_id)), str(op.crm_id), self.connection_id)
 
-    def patch_body(self, op: WriteOp) -> Event:
-        """The PATCH body for one update."""
-        return patch_body(op.fields, op.full)
+    def patch_body(self, op: WriteOp, current: Event | None = None) -> Event:
+        """The PATCH body for one update; attendees laid over ``current`` (the event as Google
+        holds it), so names, optional flags, rooms and the organizer's entry stay as they were."""
+        body = patch_body(op.fields, op.full)
+        if "attendees" in body and current is not None:
+            body["attendees"] = keep_attendees(body["attendees"], current.get("attendees") or [])
+        return body
 
 
 def error_result(key: str, err: BaseException) -> WriteResult:

@@ -135,6 +135,25 @@ def _attendees(entries: list[dict[str, Any]] | None) -> list[dict[str, str]]:
     ]
 
 
+def keep_attendees(fresh: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``fresh`` attendees (from the merged record) laid over the event's ``current`` ones: a
+    listed attendee keeps what the CRM does not model (display name, optional flag, comment,
+    additional guests), and rooms and the organizer's own entry (never in the canonical list)
+    stay."""
+    by_email = {str(a.get("email") or "").lower(): a for a in current if a.get("email")}
+    out = []
+    for a in fresh:
+        old = by_email.get(str(a["email"]).lower())
+        out.append({**old, "responseStatus": a["responseStatus"]} if old else a)
+    listed = {str(a["email"]).lower() for a in fresh}
+    out += [
+        a
+        for a in current
+        if (a.get("resource") or a.get("organizer")) and str(a.get("email") or "").lower() not in listed
+    ]
+    return out
+
+
 # canonical field -> Google fields it is written through (organizer is read-only in Google)
 FIELD_MAP: dict[str, tuple[str, ...]] = {
     "subject": ("summary",),

@@ -102,6 +102,23 @@ def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
     return [results[op.key] for op in ops]
 
 
+def current_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> dict[str, Event]:
+    """The events whose attendees ``ops`` change, as Google holds them at the etag the ops
+    expect: from the last read, else one batch of gets."""
+    wanted = [op for op in ops if "attendees" in op.fields]
+    out = {
+        str(op.target_id): g.seen[str(op.target_id)]
+        for op in wanted
+        if (g.seen.get(str(op.target_id)) or {}).get("etag") == op.version
+    }
+    missing = [str(op.target_id) for op in wanted if str(op.target_id) not in out]
+    calls = [Call("calendar.events.get", g.events.get(calendarId=c, eventId=e)) for c, e in map(g.split, missing)]
+    for gid, outcome in zip(missing, g.runner.run(calls), strict=True):
+        if isinstance(outcome, dict):
+            out[gid] = g.seen[gid] = outcome
+    return out
+
+
 def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult]:
     """PATCH changed fields with If-Match; then exceptions against the series as Google holds it."""
     from .calendar import error_result
@@ -110,9 +127,10 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
     results: dict[str, WriteResult] = {}
     patched: dict[str, Event] = {}
     calls, sent = [], []
+    current = current_events(g, ops)
     for op in ops:
         cal, eid = g.split(str(op.target_id))
-        body = g.patch_body(op)
+        body = g.patch_body(op, current.get(str(op.target_id)))
         if not body:
             continue
         req = events.patch(calendarId=cal, eventId=eid, body=body, **g._send())

@@ -62,3 +62,36 @@ def test_crm_series_with_extra_date_and_moved_occurrence_syncs(emulator: Any) ->
     assert report.errors == [] and report.notes == []
     assert report.writes == {"google.create": 2}
     assert w.sync().writes == {}
+
+
+def test_adding_an_attendee_in_the_crm_keeps_names_optional_flags_and_rooms(emulator: Any) -> None:
+    """Point 6: failed on main — the attendees PATCH was rebuilt from e-mail and response only,
+    so Google lost the other attendees' display names and optional flags, and the meeting room."""
+    w = World(emulator)
+    room = {"email": "c_room7@resource.calendar.google.com", "displayName": "Room 7", "resource": True}
+    insert(
+        w,
+        {
+            "summary": "Planning",
+            "start": {"dateTime": "2026-10-20T10:00:00+02:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-10-20T11:00:00+02:00", "timeZone": "Europe/Berlin"},
+            "attendees": [
+                {"email": "ann@example.org", "displayName": "Ann Lee", "optional": True},
+                {"email": "bo@example.org", "displayName": "Bo", "comment": "late"},
+                room,
+            ],
+        },
+    )
+    w.sync()
+    (activity,) = w.activities().values()
+    attendees = [{"email": a.email, "response": a.response} for a in activity.attendees]
+    w.crm.update("activities", activity.id, {"attendees": [*attendees, {"email": "cy@example.org"}]}, activity.version)
+    report = w.sync()
+    assert report.errors == [] and report.writes == {"google.update": 1}
+    (event,) = (e for e in w.events() if e.get("summary") == "Planning")
+    got = {a["email"]: a for a in event["attendees"]}
+    assert set(got) == {"ann@example.org", "bo@example.org", "cy@example.org", room["email"]}
+    assert (got["ann@example.org"].get("displayName"), got["ann@example.org"].get("optional")) == ("Ann Lee", True)
+    assert (got["bo@example.org"].get("displayName"), got["bo@example.org"].get("comment")) == ("Bo", "late")
+    assert got[room["email"]].get("resource") is True
+    assert w.sync().writes == {}
