@@ -119,6 +119,19 @@ def current_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> dict[str, Event
     return out
 
 
+_INHERITED = ("subject", "description", "location")
+
+
+def _exceptions_follow(op: WriteOp) -> bool:
+    """Whether the series' occurrence overrides are written too: they changed, or the series
+    changed a field its moved occurrences inherit (Google keeps the old value on each moved
+    instance, which would read back as a per-occurrence override)."""
+    if "exceptions" in op.fields:
+        return True
+    moved = any(not e.get("cancelled") for e in op.full.get("exceptions") or [])
+    return moved and any(f in op.fields for f in _INHERITED)
+
+
 def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult]:
     """PATCH changed fields with If-Match; then exceptions against the series as Google holds it."""
     from .calendar import error_result
@@ -143,7 +156,7 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
             results[op.key] = error_result(op.key, outcome)
         else:
             patched[op.key] = outcome
-    needs_exc = [op for op in ops if op.key not in results and "exceptions" in op.fields]
+    needs_exc = [op for op in ops if op.key not in results and _exceptions_follow(op)]
     by_cal: dict[str, list[WriteOp]] = {}
     for op in needs_exc:
         by_cal.setdefault(g.split(str(op.target_id))[0], []).append(op)

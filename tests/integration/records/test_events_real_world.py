@@ -95,3 +95,28 @@ def test_adding_an_attendee_in_the_crm_keeps_names_optional_flags_and_rooms(emul
     assert (got["bo@example.org"].get("displayName"), got["bo@example.org"].get("comment")) == ("Bo", "late")
     assert got[room["email"]].get("resource") is True
     assert w.sync().writes == {}
+
+
+def test_renaming_a_series_in_the_crm_renames_its_moved_occurrences(emulator: Any) -> None:
+    """Point 5: failed on main — the moved occurrence kept the old title in Google, and the next
+    sync wrote that old title back into the CRM as a per-occurrence override."""
+    w = World(emulator)
+    aid = w.add(
+        activity_body(
+            {"subject": "Standup", "start": "2026-10-19T09:00:00", "end": "2026-10-19T09:15:00",
+             "tz": "Europe/Berlin", "rrule": "FREQ=DAILY;COUNT=5",
+             "moved": [{"original": "2026-10-20T09:00:00", "start": "2026-10-20T11:00:00", "end": "2026-10-20T11:15:00"}]}
+        )
+    )  # fmt: skip
+    w.sync()
+    activity = w.activities()[aid]
+    w.crm.update("activities", aid, {"subject": "Daily standup"}, activity.version)
+    w.sync()
+    w.sync()
+    after = w.activities()[aid]
+    assert after.subject == "Daily standup"
+    assert [(e.original_start, e.subject) for e in after.exceptions] == [("2026-10-20T09:00:00", None)]
+    (master,) = (e for e in w.events() if e.get("recurrence"))
+    moved = w.service.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
+    assert {i["summary"] for i in moved} == {"Daily standup"}
+    assert w.sync().writes == {}
