@@ -65,12 +65,30 @@ def activity_raw(record: Activity, me: str) -> dict[str, Any]:
         "start": start,
         "end": end,
         "recurrence": lines,
-        "exceptions": [e.model_dump() for e in record.exceptions],
+        "exceptions": [_exception_raw(e.model_dump(), record.all_day) for e in record.exceptions],
         "attendees": [{"email": a.email, "response": a.response} for a in record.attendees],
         "organizer": record.organizer_email or me,
         "private": record.private,
         "reminders": [{"method": r.method, "minutes": r.minutes_before} for r in record.reminders],
     }
+
+
+def _exception_raw(entry: dict[str, Any], all_day: bool) -> dict[str, Any]:
+    """A CRM occurrence exception as a raw one: an all-day exception's ``end`` is its last day,
+    INCLUSIVE like the activity's ``end_date`` (the contract says so); canonical ends are exclusive."""
+    if all_day and entry.get("end"):
+        entry["end"] = (date.fromisoformat(str(entry["end"])[:10]) + timedelta(days=1)).isoformat()
+    return entry
+
+
+def _exception_end(entry: Canon, all_day: bool) -> str | None:
+    """The CRM's ``end`` of a canonical exception (all-day: the inclusive last day)."""
+    end = entry.get("end")
+    if not all_day or not end:
+        return end
+    last = date.fromisoformat(str(end)) - timedelta(days=1)
+    start = entry.get("start") or entry["value"]
+    return max(last, date.fromisoformat(str(start)[:10])).isoformat()
 
 
 def _occurrence(line: str, all_day: bool) -> str:
@@ -101,7 +119,7 @@ def time_body(full: Canon) -> dict[str, Any]:
             "rdates": [_occurrence(x, all_day) for x in lines if x.startswith("RDATE")],
         }
         body["exceptions"] = [
-            {"original_start": e["value"], **{k: e.get(k) for k in _EXC_FIELDS}}
+            {"original_start": e["value"], **{k: e.get(k) for k in _EXC_FIELDS}, "end": _exception_end(e, all_day)}
             for e in exceptions
             if not e["cancelled"]
         ]

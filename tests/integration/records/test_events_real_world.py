@@ -120,3 +120,28 @@ def test_renaming_a_series_in_the_crm_renames_its_moved_occurrences(emulator: An
     moved = w.service.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
     assert {i["summary"] for i in moved} == {"Daily standup"}
     assert w.sync().writes == {}
+
+
+def test_an_all_day_exception_end_is_inclusive_like_end_date(emulator: Any) -> None:
+    """Point 9 (the contract now says so): an all-day occurrence moved to span two days ends on
+    its last day in the CRM, like ``end_date``; main wrote Google's exclusive end into the CRM."""
+    w = World(emulator)
+    body = activity_body(
+        {"subject": "Offsite", "all_day": True, "start_date": "2026-11-02", "end_date_inclusive": "2026-11-02",
+         "rrule": "FREQ=WEEKLY;COUNT=4"}
+    )  # fmt: skip
+    body["exceptions"] = [{"original_start": "2026-11-09", "start": "2026-11-10", "end": "2026-11-11"}]
+    aid = w.add(body)
+    w.sync()
+    (master,) = (e for e in w.events() if e.get("recurrence"))
+    items = w.service.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
+    moved = next(i for i in items if i["originalStartTime"]["date"] == "2026-11-09")
+    assert (moved["start"], moved["end"]) == ({"date": "2026-11-10"}, {"date": "2026-11-12"})  # two days
+    # Moved again in Google, to three days: the CRM gets the last day.
+    w.service.events().patch(
+        calendarId="primary", eventId=moved["id"], body={"start": {"date": "2026-11-10"}, "end": {"date": "2026-11-13"}}
+    ).execute()
+    w.sync()
+    (exc,) = w.activities()[aid].exceptions
+    assert (exc.start, exc.end) == ("2026-11-10", "2026-11-12")
+    assert w.sync().writes == {}
