@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -89,6 +89,32 @@ def _exception_end(entry: Canon, all_day: bool) -> str | None:
     last = date.fromisoformat(str(end)) - timedelta(days=1)
     start = entry.get("start") or entry["value"]
     return max(last, date.fromisoformat(str(start)[:10])).isoformat()
+
+
+def held_recurrence(full: Canon) -> str | None:
+    """Why the CRM cannot hold a canonical series' recurrence as it is (None if it can): it takes
+    one RRULE with dates, no EXRULE and no dates-only series. Google keeps the whole of it (the
+    link holds the CRM's stand-in), and the run's notes say so."""
+    lines = full.get("recurrence") or []
+    rules = [x for x in lines if x.startswith("RRULE:")]
+    if len(rules) > 1:
+        return f"recurrence: the CRM holds the first of {len(rules)} rules; the series as a whole is held in Google"
+    if any(x.startswith("EXRULE") for x in lines):
+        return "recurrence: the CRM cannot hold an exclusion rule (EXRULE); the series is held in Google"
+    if lines and not rules:
+        return (
+            "recurrence: the CRM cannot hold a series of dates only; it shows the first, the series is held in Google"
+        )
+    return None
+
+
+def _with_notes(results: list[WriteResult], ops: Sequence[WriteOp]) -> list[WriteResult]:
+    """Results carrying a note for each series the CRM holds only part of (see held_recurrence)."""
+    out = []
+    for res, op in zip(results, ops, strict=True):
+        note = held_recurrence(op.full) if res.ok and "recurrence" in op.fields else None
+        out.append(replace(res, notes=(*res.notes, note)) if note else res)
+    return out
 
 
 def _occurrence(line: str, all_day: bool) -> str:
@@ -298,7 +324,7 @@ class CrmEvents:
             )
             for op in ops
         ]
-        return self._bulk(ops, bulk)
+        return _with_notes(self._bulk(ops, bulk), ops)
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Patch changed fields only, If-Match the version last seen."""
@@ -316,7 +342,7 @@ class CrmEvents:
         bulk: list[BulkOp] = [
             BulkUpdate(str(op.target_id), int(op.version or 0), b) for op, b in zip(ops, bodies, strict=True)
         ]
-        return self._bulk(ops, bulk)
+        return _with_notes(self._bulk(ops, bulk), ops)
 
     def _records(self, ids: Sequence[str]) -> dict[str, Activity]:
         out: dict[str, Activity] = {}

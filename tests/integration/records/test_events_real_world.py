@@ -145,3 +145,30 @@ def test_an_all_day_exception_end_is_inclusive_like_end_date(emulator: Any) -> N
     (exc,) = w.activities()[aid].exceptions
     assert (exc.start, exc.end) == ("2026-11-10", "2026-11-12")
     assert w.sync().writes == {}
+
+
+def test_a_series_the_crm_cannot_express_is_held_said_and_still_moves(emulator: Any) -> None:
+    """Point 8: failed on main — two RRULEs reached the CRM as the first alone without a word."""
+    w = World(emulator)
+    insert(
+        w,
+        {
+            "summary": "Gym",
+            "start": {"dateTime": "2026-10-19T18:00:00+02:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-10-19T19:00:00+02:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=MO", "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=TH"],
+        },
+    )
+    report = w.sync()
+    assert any("recurrence" in n and "held" in n for n in report.notes), report.notes
+    (activity,) = w.activities().values()
+    assert activity.recurrence is not None and activity.recurrence.rrule == "FREQ=WEEKLY;COUNT=4;BYDAY=MO"
+    assert w.sync().writes == {}  # the stand-in is not taken for an edit
+    w.crm.update(
+        "activities", activity.id, {"start": "2026-10-19T19:00:00", "end": "2026-10-19T20:00:00"}, activity.version
+    )
+    w.sync()
+    (event,) = w.events()
+    assert event["start"]["dateTime"].startswith("2026-10-19T19:00:00")
+    assert sorted(event["recurrence"]) == ["RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=MO", "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=TH"]
+    assert w.sync().writes == {}
