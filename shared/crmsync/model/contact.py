@@ -98,7 +98,9 @@ def canonical_contact(raw: Mapping[str, Any], *, default_region: str = "US") -> 
         "department": n.text(raw.get("department")),
         "notes": n.multiline(raw.get("notes")),
         "birthday": _birthday(raw.get("birthday")),
-        "emails": n.typed_values(_typed("emails", raw.get("emails")), n.loose_email),
+        # Strict here (unlike event attendees): an e-mail is a contact's first-sync match key, and a
+        # contact matched by an address the CRM cannot hold would be copied again after a relink.
+        "emails": n.typed_values(_typed("emails", raw.get("emails")), n.email),
         "phones": n.typed_values(_typed("phones", raw.get("phones")), partial(n.phone, default_region=default_region)),
         "urls": n.typed_values(_typed("urls", raw.get("urls")), n.text),
         "addresses": _addresses(raw.get("addresses")),

@@ -164,10 +164,10 @@ def test_a_refusal_names_the_field_and_the_record_is_retried_until_it_syncs(emul
     """Point 4: failed on main — the error did not name the field, and a contact the CRM refused
     was never sent again (no feed reports it again)."""
     with stack(emulator, tmp_path, region="US") as s:
-        s.seed_google_contacts([{"emailAddresses": [{"value": "someone@lisbon", "type": "work"}]}])
+        s.seed_google_contacts([{"urls": [{"value": "see my card", "type": "work"}]}])
         for _ in range(2):  # refused, named, and sent again next run (not dropped in silence)
             report = s.sync()["kinds"]["contacts"]
             assert len(report["errors"]) == 1
-            assert "/emails/0/value" in report["errors"][0] and "someone@lisbon" in report["errors"][0]
+            assert "/urls/0/value" in report["errors"][0] and "a URL starts with http" in report["errors"][0]
         assert report["listed"]["google"] == 0  # no feed reported it again: it was retried from the cursor
         assert s.crm_contacts() == {}

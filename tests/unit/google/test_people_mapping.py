@@ -57,13 +57,10 @@ def test_round_trip_of_every_tricky_contact(key: str, raw: dict[str, Any], regio
     assert _through_google(canon, region) == canon
 
 
-def test_bad_email_from_google_is_kept_not_the_whole_contact_skipped() -> None:
-    """Issue 12 point 7: one odd address no longer skips the contact; it is kept as written (the
-    CRM, which refuses it, holds it back and says so)."""
-    person = Person.model_validate(
-        {"resourceName": "people/c1", "names": [{"givenName": "A"}], "emailAddresses": [{"value": "Not-An-Email@"}]}
-    )
-    assert person_canon(person, default_region="US")["emails"] == [{"value": "not-an-email@", "type": "other"}]
+def test_bad_email_from_google_is_an_invalid_value() -> None:
+    person = Person.model_validate({"resourceName": "people/c1", "emailAddresses": [{"value": "not-an-email@"}]})
+    with pytest.raises(InvalidValue, match="not-an-email@"):
+        person_canon(person, default_region="US")
 
 
 def test_reading_google_shapes() -> None:
