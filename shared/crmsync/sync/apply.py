@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..errors import TransientError
+from ..errors import CrmSyncError, TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash, held_fields
 from ..ports import RecordSide, WriteOp, WriteResult
@@ -149,8 +149,8 @@ def _isolated(call: Callable[[Sequence[WriteOp]], list[WriteResult]], ops: list[
     one record), each op is sent alone, so the one that fails is recorded and the others go out."""
     try:
         return call(ops)
-    except TransientError:
-        raise
+    except CrmSyncError:
+        raise  # the project's own signals (transient, stop the kind, reauth) are not one record's problem
     except Exception as err:
         if len(ops) == 1:
             return [WriteResult(ops[0].key, False, error=unreadable(err))]
