@@ -32,7 +32,8 @@ from typing import Any
 
 import requests
 from rich.console import Console
-from rich.table import Table
+
+from infra.stack_report import print_link, reset_local, run_table, write_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / ".local"
@@ -178,29 +179,6 @@ def _last_run(store: Any, crm_user_id: str) -> dict[str, Any] | None:
     return conn.last_run if conn is not None else None
 
 
-def _run_table(run: dict[str, Any]) -> Table:
-    table = Table(title=f"crmsync: last run {run.get('run_id', '?')} ({run.get('duration_s', '?')} s)")
-    for col in ("kind", "listed google", "listed crm", "→ google", "→ crm", "conflicts", "notes", "errors", "complete"):
-        table.add_column(col)
-    kinds = run.get("kinds") or {}
-    rows = kinds.values() if isinstance(kinds, dict) else kinds
-    for rep in rows:
-        writes: dict[str, int] = rep.get("writes") or {}
-        listed = rep.get("listed") or {}
-        table.add_row(
-            str(rep.get("kind")),
-            str(listed.get("google", "-")),
-            str(listed.get("crm", "-")),
-            ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("google.")) or "-",
-            ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("crm.")) or "-",
-            str(len(rep.get("conflicts") or [])),
-            str(len(rep.get("notes") or [])),
-            str(len(rep.get("errors") or [])),
-            "yes" if rep.get("complete") else f"no {rep.get('stopped', '')}",
-        )
-    return table
-
-
 def _tick(fanout: str, internal: str) -> dict[str, Any]:
     resp = requests.post(fanout, json={}, headers={"X-CrmSync-Internal": internal}, timeout=60)
     return dict(resp.json()) if resp.headers.get("Content-Type", "").startswith("application/json") else {}
@@ -225,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     LOCAL = (args.local_dir or LOCAL).resolve()
     LOCAL.mkdir(parents=True, exist_ok=True)
     if args.reset:
-        for name in ("crm.sqlite", "crm.sqlite-wal", "crm.sqlite-shm", "vault.json", "vault.json.key", "secrets.json"):
-            (LOCAL / name).unlink(missing_ok=True)
+        reset_local(LOCAL)
+        console.print(f"[dim]--reset: forgot the local CRM database, vault, keys and CLI state in {LOCAL}[/dim]")
     children = Children()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -343,6 +321,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     user = RestCrmConnector(crm, keys["crm_key"]).user_by_email(DEMO_CRM_USER)
     if user is None:
         raise StackError(f"the demo CRM user {DEMO_CRM_USER} is missing; run `make run -- --reset`")
+    write_stack_file(LOCAL, {"web": web, "crm": crm, "google": google, "fanout": fanout, "worker": worker})
     if args.state_file:
         state = {
             "web": web,
@@ -360,8 +339,10 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
         from crmsync.security.links import mint_connect_token
 
         link = mint_connect_token(keys["link_key"].encode(), user.id, timedelta(minutes=15), datetime.now(UTC))
-        console.print(
-            f"\nOpen this link in a browser within 15 minutes to connect a Google account:\n  {web}/connect?t={link}\n"
+        print_link(
+            console,
+            "\nOpen this link in a browser within 15 minutes to connect a Google account:",
+            f"{web}/connect?t={link}",
         )
     else:
         _connect_demo(web, google, keys["link_key"], user.id)
@@ -388,12 +369,14 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
             break
         time.sleep(1)
     if run:
-        console.print(_run_table(run))
+        console.print(run_table(run))
     from crmsync.security.links import mint_settings_token
 
     link = mint_settings_token(keys["link_key"].encode(), user.id, timedelta(minutes=15), datetime.now(UTC))
-    console.print(
-        f"\nSettings page (a settings link: open it within 15 minutes; it signs you in):\n  {web}/settings?t={link}"
+    print_link(
+        console,
+        "\nSettings page (a settings link: open it within 15 minutes; it signs you in):",
+        f"{web}/settings?t={link}",
     )
     console.print(f"Google emulator controls: {google}/__emulator/   CRM: {crm}/openapi.json   logs: {LOCAL}/")
     if args.once:
@@ -407,7 +390,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
         latest = _last_run(store, user.id) or {}
         if latest.get("run_id") and latest.get("run_id") != last:
             last = latest["run_id"]
-            console.print(_run_table(latest))
+            console.print(run_table(latest))
     return 0
 
 

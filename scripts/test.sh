@@ -4,8 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff" && ruff check . && ruff format --check shared functions infra tests bench >/dev/null || { echo "ruff format: run 'ruff format .'"; exit 1; }
-echo "== mypy" && mypy shared/crmsync functions infra
+scripts/lint.sh
 # Browser tests drive Debian's Chromium; install it when the machine lacks it.
 scripts/ensure_chromium.sh
 echo "== pytest"

@@ -11,7 +11,7 @@ def register_all() -> None:
     _registered = True
     import importlib
 
-    for name in ("oauth", "controls", "realism", "people", "calendar", "tasks", "batch"):
+    for name in ("oauth", "controls", "controls_index", "realism", "people", "calendar", "tasks", "batch"):
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as err:

@@ -9,12 +9,15 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .crm.port import CrmAuthError, CrmError
 from .crm.rest import RestCrmConnector
 from .errors import CrmSyncError, NeedsReauth, TransientError
 from .google.client import Endpoint
@@ -23,10 +26,40 @@ from .model.settings import ContactOptions, SyncSettings
 from .model.state import Connection
 from .services import kinds as _all_kinds  # noqa: F401  (registers every kind)
 from .services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, RunSummary, StateStore, sync_connection
+from .services.run_words import kind_name, write_sentences
+from .store.contract import StoreError
+
+DEFAULT_STATE = Path(".local") / "cli-state.sqlite"
+# The names a user may give a kind: the kinds themselves and what the pages call them.
+KIND_NAMES = {
+    "contacts": Kind.CONTACTS,
+    "contact": Kind.CONTACTS,
+    "events": Kind.EVENTS,
+    "event": Kind.EVENTS,
+    "calendar": Kind.EVENTS,
+    "activities": Kind.EVENTS,
+    "tasks": Kind.TASKS,
+    "task": Kind.TASKS,
+}
 
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
+
+
+def kinds_arg(text: str) -> list[Kind]:
+    """``contacts,calendar,tasks`` (or events/activities for the calendar) as kinds, in order, once each."""
+    kinds: list[Kind] = []
+    for word in (w.strip().lower() for w in text.split(",")):
+        if not word:
+            continue
+        if word not in KIND_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown kind {word!r}: use contacts, calendar (or events), tasks")
+        if KIND_NAMES[word] not in kinds:
+            kinds.append(KIND_NAMES[word])
+    if not kinds:
+        raise argparse.ArgumentTypeError("name at least one kind: contacts, calendar, tasks")
+    return kinds
 
 
 def parser() -> argparse.ArgumentParser:
@@ -57,25 +90,43 @@ def parser() -> argparse.ArgumentParser:
         help="the Google refresh token [CRMSYNC_REFRESH_TOKEN]",
     )
     s.add_argument("--google-email", default="", help="the Google account's e-mail (for the report)")
-    s.add_argument("--kinds", default="contacts,events,tasks", help="comma-separated kinds to sync (default: all)")
+    s.add_argument(
+        "--kinds",
+        type=kinds_arg,
+        default=[Kind.CONTACTS, Kind.EVENTS, Kind.TASKS],
+        help="comma-separated kinds to sync: contacts, calendar (or events), tasks (default: all)",
+    )
     s.add_argument("--region", default="US", help="default phone region for numbers without a country code")
     s.add_argument(
         "--store",
-        choices=("memory", "firestore"),
+        choices=("file", "memory", "firestore"),
         default="firestore"
         if os.environ.get("FIRESTORE_EMULATOR_HOST") or os.environ.get("CRMSYNC_PROJECT")
-        else "memory",
-        help="where links and cursors live (firestore needs FIRESTORE_EMULATOR_HOST or CRMSYNC_PROJECT)",
+        else "file",
+        help="where links and cursors live: a local file (default; see --state), memory (forgotten when the "
+        "command ends: every run is a first sync), firestore (default when FIRESTORE_EMULATOR_HOST or "
+        "CRMSYNC_PROJECT is set)",
+    )
+    s.add_argument(
+        "--state",
+        type=Path,
+        default=Path(_env("CRMSYNC_STATE_FILE") or DEFAULT_STATE),
+        help=f"the local state file of --store file (default {DEFAULT_STATE}) [CRMSYNC_STATE_FILE]",
     )
     s.add_argument("--json", action="store_true", help="print the run summary as JSON instead of a table")
+    s.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     return p
 
 
-def _store(kind: str) -> StateStore:
+def _store(kind: str, state: Path) -> StateStore:
     if kind == "memory":
         from .store.memory import MemoryStore
 
         return MemoryStore()
+    if kind == "file":
+        from .store.sqlite import SqliteStore
+
+        return SqliteStore(state)
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
 
@@ -88,25 +139,38 @@ def _store(kind: str) -> StateStore:
 
 def _table(summary: RunSummary) -> Table:
     table = Table(title=f"crmsync run {summary.run_id} ({summary.duration_s:.1f} s)")
-    for col in ("kind", "listed google", "listed crm", "→ google", "→ crm", "conflicts", "notes", "errors", "complete"):
-        table.add_column(col, justify="right" if col not in ("kind", "complete") else "left")
+    for col in (
+        "kind",
+        "listed in Google",
+        "listed in the CRM",
+        "changes",
+        "conflicts",
+        "skipped",
+        "errors",
+        "complete",
+    ):
+        table.add_column(
+            col, justify="right" if col.startswith(("listed", "conflicts", "skipped", "errors")) else "left"
+        )
     for kind, rep in summary.kinds.items():
-        writes: dict[str, int] = rep.get("writes", {})
-        to_google = ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("google.")) or "-"
-        to_crm = ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("crm.")) or "-"
         listed = rep.get("listed", {})
         table.add_row(
-            kind,
+            kind_name(kind),
             str(listed.get("google", "-")),
             str(listed.get("crm", "-")),
-            to_google,
-            to_crm,
+            "\n".join(write_sentences(kind, rep.get("writes", {}))) or "no changes",
             str(len(rep.get("conflicts", []))),
             str(len(rep.get("notes", []))),
             str(len(rep.get("errors", []))),
-            "yes" if rep.get("complete") else f"no {rep.get('stopped', '')}",
+            "yes" if rep.get("complete") else f"no: {rep.get('stopped') or 'continues next run'}",
         )
     return table
+
+
+def connection_id(args: argparse.Namespace) -> str:
+    """The CLI's connection id: one per CRM, CRM user, Google endpoint and account (never shared by two)."""
+    key = "\n".join((args.crm_url or "", args.crm_user, args.google_base_url or "google", args.google_email.lower()))
+    return "cli-" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def run_sync(args: argparse.Namespace, console: Console) -> int:
@@ -116,9 +180,9 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
             f"[red]missing: {', '.join('--' + m.replace('_', '-') for m in missing)}[/red] (or their environment variables; see --help)"
         )
         return 2
-    kinds = [Kind(k.strip()) for k in args.kinds.split(",") if k.strip()]
+    kinds: list[Kind] = args.kinds
     conn = Connection(
-        id="cli-" + hashlib.sha256(args.crm_user.encode()).hexdigest()[:20],
+        id=connection_id(args),
         crm_user_id=args.crm_user,
         google_subject="",
         google_email=args.google_email,
@@ -127,7 +191,7 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
         created_at=datetime.now(UTC),
     )
     deps = RunDeps(
-        _store(args.store),
+        _store(args.store, args.state),
         RestCrmConnector(args.crm_url, args.crm_api_key),
         GoogleAccess(Endpoint(args.google_base_url), args.client_id, args.client_secret),
         lambda: datetime.now(UTC),
@@ -151,26 +215,50 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
         try:
             summary = sync_connection(conn, args.refresh_token, deps, progress=progress, kinds=kinds)
         except NeedsReauth as err:
-            console.print(f"[red]Google refused the refresh token:[/red] {err}")
+            console.print(f"[red]Google refused the refresh token:[/red] {escape(str(err))}")
+            return 3
+        except CrmAuthError as err:
+            console.print(f"[red]the CRM refused the API key or user:[/red] {escape(str(err))}")
             return 3
         except TransientError as err:
-            console.print(f"[yellow]temporary failure, run again later:[/yellow] {err}")
+            console.print(f"[yellow]temporary failure, run again later:[/yellow] {escape(str(err))}")
             return 75
         except CrmSyncError as err:
-            console.print(f"[red]sync failed:[/red] {err}")
+            console.print(f"[red]sync failed:[/red] {escape(str(err))}")
             return 1
     if args.json:
         console.print_json(json.dumps(summary.as_dict()))
     else:
         console.print(_table(summary))
+        if args.store == "file":
+            console.print(f"[dim]state kept in {args.state} (the next run continues from it)[/dim]")
     return 0 if summary.complete else 4
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 160)
-    if args.command == "sync":
-        return run_sync(args, console)
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+    try:
+        if args.command == "sync":
+            return run_sync(args, console)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]: what was written is kept; the next run continues")
+        return 130
+    except (CrmError, CrmSyncError, StoreError, OSError) as error:
+        if args.debug:
+            raise
+        err.print(f"[red]crmsync:[/red] {type(error).__name__}: {escape(str(error))}", markup=True, highlight=False)
+        return 1
+    except Exception as error:  # the last resort: a message, the traceback only when asked for
+        if args.debug:
+            raise
+        err.print(
+            f"[red]crmsync: unexpected error[/red] {type(error).__name__}: {escape(str(error))}\n"
+            "Run again with --debug for the traceback, and please report it.",
+            highlight=False,
+        )
+        return 1
     return 2
 
 

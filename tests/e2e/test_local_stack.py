@@ -213,3 +213,40 @@ def test_connect_sync_now_and_edits_both_ways(stack: dict[str, Any]) -> None:
     secrets_used = [link, *keys.values(), *[v for v in vault.values() if isinstance(v, str) and len(v) > 12]]
     for secret in secrets_used:
         assert secret not in logs, "a secret reached the logs"
+
+
+def test_the_printed_link_the_stack_file_and_the_mint_script_lead_to_google_consent(stack: dict[str, Any]) -> None:
+    """The newcomer path: the link `make run` prints is one whole line (140 columns, no terminal);
+    scripts/mint_connect_link.py finds the running stack and the user by e-mail; /__emulator/ is a page."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+
+    local = Path(stack["local"])
+    printed = _wait(
+        lambda: [line.strip() for line in (local / "stack.out").read_text().splitlines() if "/connect?t=" in line],
+        "the printed connect link",
+        timeout=60,
+    )
+    assert all(line.startswith(stack["web"] + "/connect?t=") and line.count(".") >= 2 for line in printed)
+    assert json.loads((local / "stack.json").read_text())["web"] == stack["web"]
+    minted = subprocess.run(
+        [sys.executable, "scripts/mint_connect_link.py", "--local-dir", str(local), "--crm-user", "user1@crm.example"],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert minted.returncode == 0, minted.stderr
+    assert requests.get(stack["google"] + "/__emulator/", timeout=10).status_code == 200
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for link in (*printed, minted.stdout.strip()):
+            page = browser.new_page(java_script_enabled=False)
+            page.goto(link)
+            assert urlsplit(page.url).path == "/o/oauth2/auth"  # Google's consent page, the link was accepted
+            assert page.locator("#allow").count() == 1
+            page.close()
+        browser.close()

@@ -1,0 +1,141 @@
+"""``python -m crmsync sync`` as a newcomer runs it: state kept in a local file between runs (a second
+run is not a first sync again), ``--kinds calendar``, errors as one line of words, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from crmsync.cli import main
+from infra.crm import CrmServer
+from infra.crm.seed import seed
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+ACCOUNT = "cli@example.com"
+KEY = "cli-test-key"
+STORE = "file"
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Iterator[tuple[CrmServer, str]]:
+    db = tmp_path / "crm.sqlite"
+    seed(db, contacts=15, activities=8, tasks=5, users=2)
+    server = CrmServer(db, api_key=KEY).start()
+    user = server.store.user_by_email("user1@crm.example")
+    assert user is not None
+    yield server, user.id
+    server.stop()
+
+
+def _args(emulator: Any, crm: tuple[CrmServer, str], *extra: str) -> list[str]:
+    grant = requests.post(
+        emulator.base_url + "/__emulator/grants",
+        json={
+            "email": ACCOUNT,
+            "client_id": "crmsync-local",
+            "scopes": [
+                "https://www.googleapis.com/auth/contacts",
+                "https://www.googleapis.com/auth/calendar",
+                "https://www.googleapis.com/auth/tasks",
+            ],
+        },
+        timeout=10,
+    ).json()
+    server, user_id = crm
+    return [
+        "sync",
+        "--crm-url", server.base_url,
+        "--crm-api-key", KEY,
+        "--crm-user", user_id,
+        "--google-base-url", emulator.base_url,
+        "--refresh-token", grant["refresh_token"],
+        "--google-email", ACCOUNT,
+        "--region", "DE",
+        "--json",
+        *extra,
+    ]  # fmt: skip
+
+
+def _google_contacts(emulator: Any) -> int:
+    dump = requests.get(emulator.base_url + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()
+    return len(dump["people"]["connections"])
+
+
+def test_the_state_file_keeps_the_links_so_the_second_run_writes_nothing(
+    emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.sqlite"
+    args = _args(emulator, crm, "--kinds", "contacts", "--state", str(state), "--store", STORE)
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert '"google.create"' in first
+    created = _google_contacts(emulator)
+    assert created > 0 and state.exists()
+    assert main(args) == 0
+    second = capsys.readouterr().out
+    assert '"writes": {}' in second
+    assert _google_contacts(emulator) == created
+    # A contact deleted in Google is a delete to pass on (the link remembers it), not a CRM record to copy again.
+    dump = requests.get(emulator.base_url + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()
+    gone = dump["people"]["connections"][0]["resourceName"]
+    token = requests.post(
+        emulator.base_url + "/__emulator/tokens",
+        json={"email": ACCOUNT, "scopes": ["https://www.googleapis.com/auth/contacts"]},
+        timeout=10,
+    ).json()["access_token"]
+    requests.delete(
+        f"{emulator.base_url}/v1/{gone}:deleteContact", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).raise_for_status()
+    assert main(args) == 0
+    third = capsys.readouterr().out
+    assert '"crm.delete": 1' in third and '"google.create"' not in third
+    assert _google_contacts(emulator) == created - 1
+
+
+def test_the_default_store_is_the_local_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from crmsync.cli import DEFAULT_STATE, parser
+
+    monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)
+    monkeypatch.delenv("CRMSYNC_PROJECT", raising=False)
+    monkeypatch.delenv("CRMSYNC_STATE_FILE", raising=False)
+    args = parser().parse_args(["sync", "--crm-user", "u"])
+    assert (args.store, args.state) == ("file", DEFAULT_STATE)
+
+
+def test_kinds_calendar_is_the_events_kind(
+    emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _args(emulator, crm, "--kinds", "calendar", "--state", str(tmp_path / "s.sqlite"))
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert '"events"' in out and '"contacts"' not in out
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crmsync", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_errors_are_one_message_not_a_traceback(emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path) -> None:
+    base = _args(emulator, crm, "--state", str(tmp_path / "s.sqlite"))
+    bad_kind = _cli(*[a if a != "--json" else "--json" for a in base], "--kinds", "contacts,notes")
+    assert bad_kind.returncode == 2
+    assert "unknown kind 'notes'" in bad_kind.stderr and "Traceback" not in bad_kind.stderr
+    wrong_key = list(base)
+    wrong_key[wrong_key.index("--crm-api-key") + 1] = "not-the-key"
+    refused = _cli(*wrong_key)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "the CRM refused" in refused.stdout and "Traceback" not in refused.stdout + refused.stderr
+    not_a_file = tmp_path / "notes.txt"
+    not_a_file.write_text("not a database\n" * 200)
+    bad_state = _cli(*base, "--state", str(not_a_file))
+    assert bad_state.returncode == 1
+    assert "not a crmsync state file" in bad_state.stderr and "Traceback" not in bad_state.stderr
