@@ -80,7 +80,9 @@ class SafetyStop(KindStopped):
 class MassDeleteBlocked(SafetyStop):
     """The run would delete more than the allowed share of linked records."""
 
-    def __init__(self, kind: str, deletes: int, linked: int, share: float) -> None:
+    def __init__(
+        self, kind: str, deletes: int, linked: int, share: float, records: list[dict[str, str | None]] | None = None
+    ) -> None:
         super().__init__(
             f"{kind}: stopped before deleting {deletes} of {linked} linked records "
             f"(more than the allowed {share:.0%}); check the data, then raise the limit in settings to proceed"
@@ -88,3 +90,5 @@ class MassDeleteBlocked(SafetyStop):
         self.kind = kind
         self.deletes = deletes
         self.linked = linked
+        # What would have been deleted: {"side": where, "crm_id", "google_id", "name"} (a sample, for the user).
+        self.records = records or []

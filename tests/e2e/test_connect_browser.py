@@ -91,7 +91,7 @@ def test_connect_allow_change_settings_and_keep_a_screenshot(browser: Any, web: 
     consent(page, web.link("u1"), "ana@example.com")
     assert page.url.startswith(web.base_url + "/settings")
     assert page.inner_text("#google-email") == "ana@example.com"
-    assert "Active" in page.inner_text("#status")
+    assert "Connected" in page.inner_text("#status")
     assert page.is_visible("#notice-connected")
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input:not([type=hidden]), select')]

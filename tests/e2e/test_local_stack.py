@@ -199,7 +199,7 @@ def test_connect_sync_now_and_edits_both_ways(stack: dict[str, Any]) -> None:
 
         _wait(both_arrived, "both edits on the other side")
         page.goto(f"{web}/settings")
-        assert "Active" in page.inner_text("#status")
+        assert "Connected" in page.inner_text("#status")
         browser.close()
 
     # No secret in any structured log line of the run.

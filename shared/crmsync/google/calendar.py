@@ -112,6 +112,11 @@ class GoogleCalendar:
     # ------------------------------------------------------------------ plumbing
 
     @property
+    def time_zone(self) -> str | None:
+        """The time zone of the user's calendar once a listing read it (times on the settings page use it)."""
+        return self._tz.get(PRIMARY) or (self._tz.get(self._write_cal) if self._write_cal else None)
+
+    @property
     def write_chunk(self) -> int:
         """Writes per engine chunk: a whole HTTP batch, or ``PACED_CHUNK`` while a quota is paced
         (``budget`` checks room for one such chunk between chunks)."""

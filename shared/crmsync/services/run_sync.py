@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from ..crm.capabilities import kinds_off
 from ..crm.port import CrmConnector, CrmValidation
-from ..errors import KindStopped, OperatorError, TransientError
+from ..errors import KindStopped, MassDeleteBlocked, OperatorError, TransientError
 from ..google.client import Endpoint, user_credentials
 from ..google.errors import GoogleError
 from ..model.kinds import Kind
@@ -226,6 +226,9 @@ def _sync_kind(
             raise
         restart_feed(links, kind, filters, f"the CRM refused the stored cursor ({err})")
         report = engine().run()
+    zone = getattr(wiring.google, "time_zone", None)  # a calendar's: times on the settings page
+    if isinstance(zone, str):
+        report.time_zone = zone
     if report.complete:
         restart_done(links, kind)
     after = links.cursor(kind)
@@ -290,6 +293,9 @@ def sync_connection(
                 report = _sync_kind(conn, kind, credentials, deps, links, counter, budget, step, kept)
             except KindStopped as err:  # a setting names something gone, an admin policy, the operator, a safety stop
                 summary.kinds[kind.value] = stopped(kind, err)
+                if isinstance(err, MassDeleteBlocked):  # what it held back, by name, for the user to decide
+                    summary.kinds[kind.value]["would_delete"] = err.records
+                    summary.kinds[kind.value]["would_delete_count"] = err.deletes
                 summary.complete = False
                 continue
             except GoogleError as err:  # Google refused a call no record owns (a listing): a bug or a new reply

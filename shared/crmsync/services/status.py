@@ -11,11 +11,14 @@ from crmsync.crm.capabilities import kinds_off
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection
 from crmsync.services.admin_config import AdminConfig, load_admin_config
+from crmsync.services.health import HISTORY, Conflict, KindHealth, RunLine, State, conflicts_of, history, kind_health
 from crmsync.services.scopes import granted_kinds
 from crmsync.services.settings import connection_of
 
-RECENT_RUNS = 10
+RECENT_RUNS = HISTORY
 MAX_ITEMS = 20
+# States that need the user (or their administrator) to act.
+NEEDS_USER = (State.STOPPED, State.NEEDS_RECONNECT)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,20 @@ class StatusView:
     last_run: RunView | None
     errors: list[str] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    health: list[KindHealth] = field(default_factory=list)
+    history: list[RunLine] = field(default_factory=list)
+    resolved: list[Conflict] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # the run log read, newest first
+
+    @property
+    def needs_user(self) -> list[KindHealth]:
+        """The kinds that wait for the user: stopped, or needing a reconnect."""
+        return [h for h in self.health if h.state in NEEDS_USER]
+
+    @property
+    def ok(self) -> bool:
+        """Nothing stopped, nothing waits for the user, no record failing."""
+        return not self.needs_user and not any(h.failing for h in self.health)
 
     def as_json(self) -> dict[str, Any]:
         """The GET /status body."""
@@ -70,6 +87,11 @@ class StatusView:
             else {"at": last.at.isoformat() if last.at else None, "counts": last.counts, "ok": last.ok},
             "recent_errors": self.errors,
             "recent_conflicts": self.conflicts,
+            "ok": self.ok,
+            "needs_you": [h.kind.value for h in self.needs_user],
+            "health": {h.kind.value: h.as_json() for h in self.health},
+            "conflicts": [c.as_json() for c in self.resolved],
+            "history": [r.as_json() for r in self.history],
         }
 
 
@@ -136,4 +158,21 @@ def get_status(app: App, crm_user_id: str) -> StatusView:
     runs = app.store.recent_runs(connection.id, RECENT_RUNS)
     last = summarise_run(runs[0]) if runs else (summarise_run(connection.last_run) if connection.last_run else None)
     errors, conflicts = _problems(runs)
-    return StatusView(connection, rules, kinds, last, errors, conflicts)
+    now = app.clock()
+    running = connection.lease is not None and connection.lease.expires_at > now
+    links = app.store.connection_store(connection.id)
+    health = [
+        kind_health(
+            k.kind,
+            connection,
+            rules,
+            k.granted,
+            runs,
+            links.count_links(k.kind) if k.enabled and k.granted else None,
+            running,
+        )
+        for k in kinds
+    ]
+    return StatusView(
+        connection, rules, kinds, last, errors, conflicts, health, history(runs), conflicts_of(runs), runs
+    )

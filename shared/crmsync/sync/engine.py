@@ -15,7 +15,7 @@ from ..model.settings import KindSettings
 from ..model.state import Cursor
 from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
-from .plan import STALE, Plan
+from .plan import STALE, Plan, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
 from .retry import RetryList, reread_failed
 from .table import StandIns
@@ -39,6 +39,7 @@ class KindReport:
     full: bool = False
     complete: bool = False  # every change applied and the cursors advanced
     incomplete: list[str] = field(default_factory=list)  # why not complete (never empty when not complete)
+    time_zone: str | None = None  # the Google side's own zone (a calendar's), for showing times to the user
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class KindReport:
             "full": self.full,
             "complete": self.complete,
             **({"incomplete": self.incomplete} if self.incomplete else {}),
+            **({"time_zone": self.time_zone} if self.time_zone else {}),
         }
 
 
@@ -281,7 +283,9 @@ class KindSync:
             return
         total = linked if linked is not None else self.store.count_links(self.kind)
         if deletes > self.settings.max_delete_share * total:
-            raise MassDeleteBlocked(self.kind.value, deletes, total, self.settings.max_delete_share)
+            raise MassDeleteBlocked(
+                self.kind.value, deletes, total, self.settings.max_delete_share, doomed(plan, self.kind)
+            )
 
     def _apply(self, plan: Plan, report: KindReport) -> Applied:
         sides: dict[Side, RecordSide] = {Side.CRM: self.crm, Side.GOOGLE: self.google}

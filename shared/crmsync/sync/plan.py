@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..model.kinds import Side
+from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link
+from ..model.names import record_name
 from .merge import FieldConflict
 
 STALE = ""  # a parked side's hash: not synced on purpose, re-read when its partner changes
@@ -88,6 +89,26 @@ class Plan:
     def conflicts(self) -> list[FieldConflict]:
         return [c for s in self.steps for c in s.conflicts]
 
+    def linked_deletes(self) -> list[tuple[Step, Write]]:
+        """The deletes of linked records, each with its step."""
+        return [(s, w) for s in self.steps if s.link is not None for w in s.writes if w.op is Op.DELETE]
+
     def deletes_of_linked(self) -> int:
         """How many linked records this plan deletes (for the mass-delete check)."""
         return sum(1 for s in self.steps if s.link is not None for w in s.writes if w.op is Op.DELETE)
+
+
+MAX_DOOMED = 200  # records listed when a safety stop holds deletes back
+
+
+def doomed(plan: Plan, kind: Kind) -> list[dict[str, str | None]]:
+    """The records a stopped plan would have deleted (at most MAX_DOOMED): where, ids and name."""
+    return [
+        {
+            "side": w.side.value,
+            "crm_id": s.crm_id,
+            "google_id": s.google_id,
+            "name": record_name(kind, s.link.base if s.link is not None else None),
+        }
+        for s, w in plan.linked_deletes()[:MAX_DOOMED]
+    ]

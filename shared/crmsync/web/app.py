@@ -149,7 +149,7 @@ class WebApp:
             if request.method == "GET":
                 if form:
                     notice, missing = request.args.get("notice"), request.args.get("missing", "")
-                    return pages.settings_page(app, who, notice=notice, missing=missing)
+                    return pages.settings_page(app, who, request=request, notice=notice, missing=missing)
                 return api.get_settings(app, who)
             if request.method == "POST" and form:
                 return pages.save_settings(app, request, who)

@@ -15,9 +15,11 @@ from crmsync.security.sessions import Session, SessionStage, check_csrf, csrf_to
 from crmsync.services import access, connect, disconnect, oauth_callback, settings, status, sync_now
 from crmsync.services.admin_config import EmailMatch, load_admin_config
 from crmsync.services.errors import InvalidInput, NotConnected, ServiceError
+from crmsync.services.health import history
 from crmsync.services.scopes import KIND_LABELS, connection_id_for
 from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
+from crmsync.web.i18n import Locale, page_locale
 from crmsync.web.responses import html, message_page, redirect, render
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ NOTICES = {
     ),
 }
 _STATUS_TEXT = {
-    ConnectionStatus.ACTIVE: "Active — syncing",
+    ConnectionStatus.ACTIVE: "Connected",
     ConnectionStatus.NEEDS_REAUTH: "Needs reconnecting",
     ConnectionStatus.PAUSED: "Paused",
     ConnectionStatus.DISCONNECTED: "Disconnected",
@@ -191,6 +193,7 @@ def settings_page(
     app: App,
     who: Caller,
     *,
+    request: Request | None = None,
     notice: str | None = None,
     missing: str = "",
     form: dict[str, Any] | None = None,
@@ -223,8 +226,16 @@ def settings_page(
     try:
         view = status.get_status(app, who.crm_user_id)
     except NotConnected:
-        return html("settings.html", status_code=status_code, **values)
+        loc = page_locale(request, None, [])
+        return html("settings.html", status_code=status_code, **values, **_speech(loc))
     connection: Connection = view.connection
+    loc = page_locale(request, None, view.runs)
+    values.update(_speech(loc))
+    values.update(
+        health=view.health,
+        history=history(view.runs, loc),
+        resolved=view.resolved,
+    )
     values.update(
         connection=connection,
         status=view,
@@ -233,6 +244,11 @@ def settings_page(
         missing_any=any(k.allowed and not k.granted for k in view.kinds),
     )
     return html("settings.html", status_code=status_code, **values)
+
+
+def _speech(loc: Locale) -> dict[str, Any]:
+    """What templates speak with: the locale (times) and gettext."""
+    return {"loc": loc, "_": loc.gettext, "ngettext": loc.ngettext, "lang": loc.language}
 
 
 def save_settings(app: App, request: Request, who: Caller) -> Response:
@@ -246,7 +262,7 @@ def save_settings(app: App, request: Request, who: Caller) -> Response:
         except InvalidInput as err:
             problems = err.problems
     if problems:
-        return settings_page(app, who, form=doc, errors=forms.field_errors(problems), status_code=422)
+        return settings_page(app, who, request=request, form=doc, errors=forms.field_errors(problems), status_code=422)
     return redirect("/settings?notice=saved")
 
 

@@ -29,7 +29,10 @@ _SECURITY_HEADERS = {
 @cache
 def templates() -> Environment:
     """The Jinja2 environment (autoescaping on)."""
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    # English unless a page passes its locale's gettext (see web/i18n.py).
+    env.globals.update(_=lambda message: message, ngettext=lambda s, p, n: s if n == 1 else p, lang="en")
+    return env
 
 
 def secure(resp: Response) -> Response:

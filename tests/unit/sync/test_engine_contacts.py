@@ -181,9 +181,13 @@ def test_delete_propagates_and_mass_delete_is_blocked() -> None:
     assert w.sync().writes == {"google.delete": 1}
     for rid in ids[1:10]:
         w.crm.delete("contacts", rid, w.crm.get("contacts", rid).version)
-    with pytest.raises(MassDeleteBlocked):
+    with pytest.raises(MassDeleteBlocked) as stop:
         w.sync()
     assert len(w.google.records) == 19  # nothing deleted by the stopped run
+    # The stop names what it held back, for the user to decide on.
+    assert sorted(r["name"] or "" for r in stop.value.records) == sorted(f"P{i} X" for i in range(1, 10))
+    assert {r["side"] for r in stop.value.records} == {"google"}
+    assert {r["crm_id"] for r in stop.value.records} == set(ids[1:10])
 
 
 def test_transient_failure_leaves_cursor_and_next_run_converges() -> None:

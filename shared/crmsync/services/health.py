@@ -1,0 +1,291 @@
+"""Sync health as a user reads it, from the connection, the administrator's rules and the run log:
+per kind one state (in sync / syncing / stopped / needs reconnect / paused by the administrator / off),
+why and the one action that fixes it, the last successful sync, the records in sync, excluded and
+failing (name, side, reason, since when), the conflicts resolved, and the last runs in words.
+The settings page and GET /status show the same view."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from crmsync.model.kinds import Kind
+from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.services.admin_config import AdminConfig
+from crmsync.services.run_words import ENGLISH, Translations, run_sentences
+
+HISTORY = 20  # runs shown
+MAX_RECORDS = 50  # excluded / failing records listed per kind
+_NOTE = re.compile(r"^(crm|google) (\S+): (.*)$", re.S)
+_WRITE_ERROR = re.compile(r"^(create|update|delete) in (crm|google) of (\S+): (.*)$", re.S)
+_SIDES = {"crm": "CRM", "google": "Google"}
+
+
+class State(StrEnum):
+    IN_SYNC = "in_sync"
+    SYNCING = "syncing"  # a run is on, or the last run stopped part-way and continues
+    WAITING = "waiting"  # turned on, no run yet
+    STOPPED = "stopped"  # a safety check held the run back: the user decides
+    NEEDS_RECONNECT = "needs_reconnect"
+    PAUSED_BY_ADMIN = "paused_by_admin"
+    OFF = "off"  # turned off by the user
+
+
+class Action(StrEnum):
+    NONE = "none"
+    RECONNECT = "reconnect"
+    REVIEW_DELETES = "review_deletes"
+    ASK_ADMIN = "ask_admin"
+    TURN_ON = "turn_on"
+    WAIT = "wait"
+
+
+@dataclass(frozen=True)
+class RecordIssue:
+    """A record left out of the sync (excluded) or whose write failed (failing)."""
+
+    side: str  # where the record is: "crm" or "google"
+    record_id: str
+    reason: str
+    since: datetime | None
+    name: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "record_id": self.record_id,
+            "name": self.name,
+            "reason": self.reason,
+            "since": _iso(self.since),
+        }
+
+
+@dataclass(frozen=True)
+class KindHealth:
+    """One kind's line on the page."""
+
+    kind: Kind
+    state: State
+    why: str | None
+    action: Action
+    last_success_at: datetime | None
+    in_sync: int | None
+    excluded: list[RecordIssue] = field(default_factory=list)
+    failing: list[RecordIssue] = field(default_factory=list)
+    would_delete: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "why": self.why,
+            "action": self.action.value,
+            "last_success_at": _iso(self.last_success_at),
+            "records": {"in_sync": self.in_sync, "excluded": len(self.excluded), "failing": len(self.failing)},
+            "excluded": [i.as_json() for i in self.excluded],
+            "failing": [i.as_json() for i in self.failing],
+            "would_delete": self.would_delete,
+        }
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A field both sides changed, and how it was settled."""
+
+    kind: str
+    record_id: str | None
+    name: str | None
+    field: str
+    crm_value: Any
+    google_value: Any
+    winner: str
+    policy: str
+    at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "record_id": self.record_id,
+            "name": self.name,
+            "field": self.field,
+            "crm_value": self.crm_value,
+            "google_value": self.google_value,
+            "winner": self.winner,
+            "policy": self.policy,
+            "at": _iso(self.at),
+        }
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """One run of the history, in words."""
+
+    run_id: str
+    at: datetime | None
+    trigger: str
+    duration_s: float | None
+    changes: list[str]
+    problem: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "at": _iso(self.at),
+            "trigger": self.trigger,
+            "duration_s": self.duration_s,
+            "changes": self.changes,
+            "problem": self.problem,
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _when(run: Mapping[str, Any]) -> datetime | None:
+    at = run.get("finished_at") or run.get("started_at")
+    return at if isinstance(at, datetime) else None
+
+
+def _report(run: Mapping[str, Any], kind: Kind) -> Mapping[str, Any] | None:
+    kinds = run.get("kinds") or {}
+    if isinstance(kinds, Mapping):
+        found = kinds.get(kind.value)
+        return found if isinstance(found, Mapping) else None
+    return next((r for r in kinds if isinstance(r, Mapping) and r.get("kind") == kind.value), None)
+
+
+def parse_note(note: str) -> tuple[str, str, str] | None:
+    """(side, record id, reason in words) of a run note such as ``google people/c1: skipped: ...``."""
+    match = _NOTE.match(note)
+    if not match:
+        return None
+    reason = match.group(3).removeprefix("skipped: ").strip()
+    return match.group(1), match.group(2), reason[:1].upper() + reason[1:]
+
+
+def parse_write_error(error: str) -> tuple[str, str, str] | None:
+    """(side, record id, reason) of a failed write such as ``update in crm of c1: CRM 422: ...``."""
+    match = _WRITE_ERROR.match(error)
+    if not match:
+        return None
+    op, side, record_id, reason = match.groups()
+    return side, record_id, f"Could not {op} it in the {_SIDES[side]}: {reason.strip()}"
+
+
+def record_issues(runs: Sequence[Mapping[str, Any]], kind: Kind, key: str) -> list[RecordIssue]:
+    """The records the latest runs report (``notes`` or ``errors``), newest reason first, each with
+    since when it has been reported run after run. Runs back to the kind's last full listing count
+    (an incremental run only sees records that changed); a record the latest full run did not report
+    has left the list."""
+    parse = parse_note if key == "notes" else parse_write_error
+    current: dict[tuple[str, str], RecordIssue] = {}
+    for run in runs:  # newest first
+        report = _report(run, kind)
+        if report is None or "stopped" in report:
+            continue
+        for text in report.get(key) or []:
+            parsed = parse(str(text))
+            if parsed is None:
+                continue
+            side, record_id, reason = parsed
+            newer = current.get((side, record_id))  # the newest run's reason, the oldest run's time
+            current[(side, record_id)] = RecordIssue(side, record_id, newer.reason if newer else reason, _when(run))
+        if report.get("full"):
+            break
+    return sorted(current.values(), key=lambda i: (i.since is None, i.since or datetime.min))[:MAX_RECORDS]
+
+
+def conflicts_of(runs: Iterable[Mapping[str, Any]], limit: int = MAX_RECORDS) -> list[Conflict]:
+    """The conflicts the runs resolved, newest first."""
+    out: list[Conflict] = []
+    for run in runs:
+        kinds = run.get("kinds") or {}
+        for kind, report in kinds.items() if isinstance(kinds, Mapping) else []:
+            for c in (report or {}).get("conflicts") or []:
+                if isinstance(c, Mapping):
+                    out.append(
+                        Conflict(
+                            kind=str(kind),
+                            record_id=c.get("crm_id") or c.get("google_id"),
+                            name=c.get("name"),
+                            field=str(c.get("field") or ""),
+                            crm_value=c.get("crm"),
+                            google_value=c.get("google"),
+                            winner=str(c.get("winner") or ""),
+                            policy=str(c.get("policy") or ""),
+                            at=_when(run),
+                        )
+                    )
+    return out[:limit]
+
+
+TRIGGERS = {"tick": "Scheduled", "sync_now": "Sync now", "rerun": "Sync now (again)", "continuation": "Continued"}
+
+
+def history(runs: Iterable[Mapping[str, Any]], t: Translations = ENGLISH) -> list[RunLine]:
+    """The runs in words, newest first."""
+    lines = []
+    for run in runs:
+        kinds = run.get("kinds") or {}
+        stopped = [
+            str(r.get("stopped")) for r in (kinds.values() if isinstance(kinds, Mapping) else []) if r.get("stopped")
+        ]
+        problem = run.get("error") or ("; ".join(stopped) if stopped else None)
+        duration = run.get("duration_s")
+        lines.append(
+            RunLine(
+                run_id=str(run.get("run_id") or ""),
+                at=_when(run),
+                trigger=t.gettext(TRIGGERS.get(str(run.get("reason") or "tick"), "Scheduled")),
+                duration_s=float(duration) if isinstance(duration, int | float) else None,
+                changes=run_sentences(kinds if isinstance(kinds, Mapping) else {}, t),
+                problem=str(problem) if problem else None,
+            )
+        )
+    return lines
+
+
+def kind_health(
+    kind: Kind,
+    connection: Connection,
+    rules: AdminConfig,
+    granted: bool,
+    runs: Sequence[Mapping[str, Any]],
+    in_sync: int | None,
+    running: bool,
+) -> KindHealth:
+    """One kind's state, why, action and record counts."""
+    last = next((r for r in runs if _report(r, kind) is not None), None)
+    report = _report(last, kind) if last is not None else None
+    success = next((r for r in runs if (_report(r, kind) or {}).get("complete")), None)
+    excluded = record_issues(runs, kind, "notes")
+    failing = record_issues(runs, kind, "errors")
+    last_success = _when(success) if success else None
+
+    def line(
+        state: State, why: str | None, action: Action, problems: bool = True, doomed: list[dict[str, Any]] | None = None
+    ) -> KindHealth:
+        out, bad = (excluded, failing) if problems else ([], [])
+        return KindHealth(kind, state, why, action, last_success, in_sync, out, bad, doomed or [])
+
+    enabled = connection.settings.kind(kind).enabled
+    if connection.status is ConnectionStatus.NEEDS_REAUTH or (enabled and not granted):
+        why = connection.status_reason or "Google did not grant crmsync access to this kind."
+        return line(State.NEEDS_RECONNECT, why, Action.RECONNECT)
+    if connection.status is ConnectionStatus.PAUSED or not rules.sync_enabled or not rules.kinds.on(kind):
+        why = "Your administrator paused syncing." if rules.kinds.on(kind) else "Your administrator turned this off."
+        return line(State.PAUSED_BY_ADMIN, why, Action.ASK_ADMIN, problems=False)
+    if not enabled:
+        return line(State.OFF, "You turned this off.", Action.TURN_ON, problems=False)
+    if report is not None and report.get("stopped"):
+        doomed = [dict(r) for r in report.get("would_delete") or []]
+        return line(State.STOPPED, str(report["stopped"]), Action.REVIEW_DELETES, doomed=doomed)
+    if running or (report is not None and not report.get("complete")):
+        return line(State.SYNCING, None, Action.WAIT)
+    if report is None:
+        return line(State.WAITING, "The first sync has not run yet.", Action.WAIT, problems=False)
+    return line(State.IN_SYNC, None, Action.NONE)
