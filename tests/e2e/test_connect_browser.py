@@ -181,6 +181,7 @@ def test_no_secret_in_any_log_line_of_a_full_browser_run(browser: Any, web: Stac
         cookies = [c["value"] for c in context.cookies()]
         csrf = page.get_attribute('input[name="csrf"]', "value")
         refresh = web.vault.get(connection_id_for("u1"))
+        page.click("#disconnect-start")  # Disconnect asks first
         page.click("#disconnect")
         page.wait_for_selector("#notice-disconnected")
         context.close()

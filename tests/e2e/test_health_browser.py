@@ -7,6 +7,7 @@ sideways scrolling. A screenshot of every state goes to artifacts/ (gitignored: 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -151,4 +152,25 @@ def test_every_health_state_in_a_browser_without_javascript(browser: Any, web: S
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, wide[:15]
     shot(page, "stopped-360px")
+
+    # German, chosen by the browser: the same facts in the user's language and time format.
+    context.close()
+    context = browser.new_context(java_script_enabled=False, locale="de-DE")
+    page = context.new_page()
+    connect(page, web)  # signing in again from a German browser
+    assert page.get_attribute("html", "lang") == "de"
+    assert page.inner_text("h1") == "Einstellungen der Google-Synchronisierung"
+    assert page.inner_text("#health-contacts-state") == "Angehalten"
+    assert page.inner_text("#health-events-state") == "Synchron"
+    page.click("#history summary")
+    runs = page.inner_text("#runs")
+    assert "30 Kontakte in Google erstellt" in runs and "Jetzt synchronisieren" in runs
+    assert re.match(r"\d\d\.\d\d\.\d{4}, \d\d:\d\d:\d\d \(", page.inner_text("#health-events-last"))  # German dates
+    shot(page, "stopped-de")
+
+    # Disconnect asks first (a disclosure, no JavaScript needed).
+    assert not page.is_visible("#disconnect")
+    page.click("#disconnect-start")
+    assert page.is_visible("#disconnect") and page.inner_text("#disconnect") == "Ja, trennen"
+    shot(page, "disconnect-confirm-de")
     context.close()

@@ -16,7 +16,7 @@ from typing import Any
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.admin_config import AdminConfig
-from crmsync.services.run_words import ENGLISH, Translations, run_sentences
+from crmsync.services.run_words import ENGLISH, N_, Translations, run_sentences
 
 HISTORY = 20  # runs shown
 MAX_RECORDS = 50  # excluded / failing records listed per kind
@@ -223,7 +223,12 @@ def conflicts_of(runs: Iterable[Mapping[str, Any]], limit: int = MAX_RECORDS) ->
     return out[:limit]
 
 
-TRIGGERS = {"tick": "Scheduled", "sync_now": "Sync now", "rerun": "Sync now (again)", "continuation": "Continued"}
+TRIGGERS = {
+    "tick": N_("Scheduled"),
+    "sync_now": N_("Sync now"),
+    "rerun": N_("Sync now (again)"),
+    "continuation": N_("Continued"),
+}
 
 
 def history(runs: Iterable[Mapping[str, Any]], t: Translations = ENGLISH) -> list[RunLine]:
@@ -274,18 +279,22 @@ def kind_health(
 
     enabled = connection.settings.kind(kind).enabled
     if connection.status is ConnectionStatus.NEEDS_REAUTH or (enabled and not granted):
-        why = connection.status_reason or "Google did not grant crmsync access to this kind."
+        why = connection.status_reason or N_("Google did not grant crmsync access to this kind.")
         return line(State.NEEDS_RECONNECT, why, Action.RECONNECT)
     if connection.status is ConnectionStatus.PAUSED or not rules.sync_enabled or not rules.kinds.on(kind):
-        why = "Your administrator paused syncing." if rules.kinds.on(kind) else "Your administrator turned this off."
+        why = (
+            N_("Your administrator paused syncing.")
+            if rules.kinds.on(kind)
+            else N_("Your administrator turned this off.")
+        )
         return line(State.PAUSED_BY_ADMIN, why, Action.ASK_ADMIN, problems=False)
     if not enabled:
-        return line(State.OFF, "You turned this off.", Action.TURN_ON, problems=False)
+        return line(State.OFF, N_("You turned this off."), Action.TURN_ON, problems=False)
     if report is not None and report.get("stopped"):
         doomed = [dict(r) for r in report.get("would_delete") or []]
         return line(State.STOPPED, str(report["stopped"]), Action.REVIEW_DELETES, doomed=doomed)
     if running or (report is not None and not report.get("complete")):
         return line(State.SYNCING, None, Action.WAIT)
     if report is None:
-        return line(State.WAITING, "The first sync has not run yet.", Action.WAIT, problems=False)
+        return line(State.WAITING, N_("The first sync has not run yet."), Action.WAIT, problems=False)
     return line(State.IN_SYNC, None, Action.NONE)

@@ -19,26 +19,55 @@ class Translations(Protocol):
 
 ENGLISH: Translations = gettext.NullTranslations()
 
+
+def N_(message: str) -> str:
+    """gettext's marker: the message goes into the catalogue and is translated where it is shown."""
+    return message
+
+
+def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
+    """A plural pair marked for the catalogue, translated when shown."""
+    return singular, plural
+
+
 # (kind, op, side) -> (singular, plural); all spelled out so the extractor finds each one.
 _SENTENCES: dict[tuple[str, str, str], tuple[str, str]] = {
-    ("contacts", "create", "google"): ("%(n)d contact created in Google", "%(n)d contacts created in Google"),
-    ("contacts", "update", "google"): ("%(n)d contact updated in Google", "%(n)d contacts updated in Google"),
-    ("contacts", "delete", "google"): ("%(n)d contact deleted in Google", "%(n)d contacts deleted in Google"),
-    ("contacts", "create", "crm"): ("%(n)d contact created in the CRM", "%(n)d contacts created in the CRM"),
-    ("contacts", "update", "crm"): ("%(n)d contact updated in the CRM", "%(n)d contacts updated in the CRM"),
-    ("contacts", "delete", "crm"): ("%(n)d contact deleted in the CRM", "%(n)d contacts deleted in the CRM"),
-    ("events", "create", "google"): ("%(n)d event created in Google", "%(n)d events created in Google"),
-    ("events", "update", "google"): ("%(n)d event updated in Google", "%(n)d events updated in Google"),
-    ("events", "delete", "google"): ("%(n)d event deleted in Google", "%(n)d events deleted in Google"),
-    ("events", "create", "crm"): ("%(n)d activity created in the CRM", "%(n)d activities created in the CRM"),
-    ("events", "update", "crm"): ("%(n)d activity updated in the CRM", "%(n)d activities updated in the CRM"),
-    ("events", "delete", "crm"): ("%(n)d activity deleted in the CRM", "%(n)d activities deleted in the CRM"),
-    ("tasks", "create", "google"): ("%(n)d task created in Google", "%(n)d tasks created in Google"),
-    ("tasks", "update", "google"): ("%(n)d task updated in Google", "%(n)d tasks updated in Google"),
-    ("tasks", "delete", "google"): ("%(n)d task deleted in Google", "%(n)d tasks deleted in Google"),
-    ("tasks", "create", "crm"): ("%(n)d task created in the CRM", "%(n)d tasks created in the CRM"),
-    ("tasks", "update", "crm"): ("%(n)d task updated in the CRM", "%(n)d tasks updated in the CRM"),
-    ("tasks", "delete", "crm"): ("%(n)d task deleted in the CRM", "%(n)d tasks deleted in the CRM"),
+    ("contacts", "create", "google"): ngettext_noop(
+        "%(n)d contact created in Google", "%(n)d contacts created in Google"
+    ),
+    ("contacts", "update", "google"): ngettext_noop(
+        "%(n)d contact updated in Google", "%(n)d contacts updated in Google"
+    ),
+    ("contacts", "delete", "google"): ngettext_noop(
+        "%(n)d contact deleted in Google", "%(n)d contacts deleted in Google"
+    ),
+    ("contacts", "create", "crm"): ngettext_noop(
+        "%(n)d contact created in the CRM", "%(n)d contacts created in the CRM"
+    ),
+    ("contacts", "update", "crm"): ngettext_noop(
+        "%(n)d contact updated in the CRM", "%(n)d contacts updated in the CRM"
+    ),
+    ("contacts", "delete", "crm"): ngettext_noop(
+        "%(n)d contact deleted in the CRM", "%(n)d contacts deleted in the CRM"
+    ),
+    ("events", "create", "google"): ngettext_noop("%(n)d event created in Google", "%(n)d events created in Google"),
+    ("events", "update", "google"): ngettext_noop("%(n)d event updated in Google", "%(n)d events updated in Google"),
+    ("events", "delete", "google"): ngettext_noop("%(n)d event deleted in Google", "%(n)d events deleted in Google"),
+    ("events", "create", "crm"): ngettext_noop(
+        "%(n)d activity created in the CRM", "%(n)d activities created in the CRM"
+    ),
+    ("events", "update", "crm"): ngettext_noop(
+        "%(n)d activity updated in the CRM", "%(n)d activities updated in the CRM"
+    ),
+    ("events", "delete", "crm"): ngettext_noop(
+        "%(n)d activity deleted in the CRM", "%(n)d activities deleted in the CRM"
+    ),
+    ("tasks", "create", "google"): ngettext_noop("%(n)d task created in Google", "%(n)d tasks created in Google"),
+    ("tasks", "update", "google"): ngettext_noop("%(n)d task updated in Google", "%(n)d tasks updated in Google"),
+    ("tasks", "delete", "google"): ngettext_noop("%(n)d task deleted in Google", "%(n)d tasks deleted in Google"),
+    ("tasks", "create", "crm"): ngettext_noop("%(n)d task created in the CRM", "%(n)d tasks created in the CRM"),
+    ("tasks", "update", "crm"): ngettext_noop("%(n)d task updated in the CRM", "%(n)d tasks updated in the CRM"),
+    ("tasks", "delete", "crm"): ngettext_noop("%(n)d task deleted in the CRM", "%(n)d tasks deleted in the CRM"),
 }
 _ORDER = ("create", "update", "delete")
 

@@ -16,6 +16,7 @@ from crmsync.services import access, connect, disconnect, oauth_callback, settin
 from crmsync.services.admin_config import EmailMatch, load_admin_config
 from crmsync.services.errors import InvalidInput, NotConnected, ServiceError
 from crmsync.services.health import history
+from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS, connection_id_for
 from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
@@ -23,13 +24,18 @@ from crmsync.web.i18n import Locale, page_locale
 from crmsync.web.responses import html, message_page, redirect, render
 
 log = logging.getLogger(__name__)
+
+
 NOTICES = {
-    "saved": ("ok", "Your settings were saved."),
-    "sync": ("ok", "A sync was requested; it starts within a minute."),
-    "rerun": ("ok", "A sync is running; another one will follow right after it."),
-    "queued": ("ok", "A sync was already requested in the last minute."),
-    "connected": ("ok", "Google is connected. The first sync starts within a minute."),
-    "disconnected": ("ok", "Disconnected. crmsync's access was revoked; records already synced stay where they are."),
+    "saved": ("ok", N_("Your settings were saved.")),
+    "sync": ("ok", N_("A sync was requested; it starts within a minute.")),
+    "rerun": ("ok", N_("A sync is running; another one will follow right after it.")),
+    "queued": ("ok", N_("A sync was already requested in the last minute.")),
+    "connected": ("ok", N_("Google is connected. The first sync starts within a minute.")),
+    "disconnected": (
+        "ok",
+        N_("Disconnected. crmsync's access was revoked; records already synced stay where they are."),
+    ),
     "disconnected-unrevoked": (
         "warn",
         "Disconnected and crmsync deleted its token, but Google could not be reached to revoke access. "
@@ -37,10 +43,10 @@ NOTICES = {
     ),
 }
 _STATUS_TEXT = {
-    ConnectionStatus.ACTIVE: "Connected",
-    ConnectionStatus.NEEDS_REAUTH: "Needs reconnecting",
-    ConnectionStatus.PAUSED: "Paused",
-    ConnectionStatus.DISCONNECTED: "Disconnected",
+    ConnectionStatus.ACTIVE: N_("Connected"),
+    ConnectionStatus.NEEDS_REAUTH: N_("Needs reconnecting"),
+    ConnectionStatus.PAUSED: N_("Paused"),
+    ConnectionStatus.DISCONNECTED: N_("Disconnected"),
 }
 _LINK_TITLES = {LinkExpired: "This link has expired", LinkReplayed: "This link was already used"}
 SELECTS = [
