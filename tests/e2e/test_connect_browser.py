@@ -142,8 +142,9 @@ def test_partial_grant_without_javascript_shows_tasks_off(browser: Any, web: Sta
     page = context.new_page()
     consent(page, web.link("u2"), "bo@example.com", uncheck=(TASKS,))
     assert page.url.startswith(web.base_url + "/settings")
-    assert "You did not allow Tasks" in page.inner_text("#notice-partial")
-    assert "permission for Tasks was not granted" in page.inner_text("#not-granted-tasks")
+    assert page.inner_text("#health-tasks-state") == "Needs reconnecting"
+    assert "You did not allow Google access" in page.inner_text("#health-tasks-why")
+    assert page.locator("#health-tasks-reconnect").count() == 1
     assert page.is_disabled("#tasks-enabled")
     assert page.is_visible("#reconnect")
     conn = web.store.get_connection(connection_id_for("u2"))

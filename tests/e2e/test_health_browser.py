@@ -125,6 +125,7 @@ def test_every_health_state_in_a_browser_without_javascript(browser: Any, web: S
     assert "1 excluded" in page.inner_text("#health-contacts-counts")
     conflicts = page.inner_text("#conflicts")
     assert "Chief in the CRM" in conflicts and "Chief in Google" in conflicts and "title" in conflicts
+    assert "Person0 Muster" in conflicts  # the record by name, not id
     shot(page, "excluded-and-conflict")
 
     # A safety stop: 15 of 30 contacts deleted in the CRM at once.

@@ -10,11 +10,13 @@ from .kinds import Kind
 MAX_NAME = 120
 
 
-def record_name(kind: Kind | str, canon: Mapping[str, Any] | None) -> str | None:
+def record_name(kind: Kind | str | None, canon: Mapping[str, Any] | None) -> str | None:
     """Contacts: the person's name, else the company, else the first e-mail; activities: the subject;
-    tasks: the title. None when the record has none of these."""
+    tasks: the title. None when the record has none of these. ``kind`` None: told by the fields."""
     if not canon:
         return None
+    if kind is None:
+        kind = Kind.CONTACTS if "given" in canon else Kind.EVENTS if "subject" in canon else Kind.TASKS
     kind = Kind(kind)
     if kind is Kind.CONTACTS:
         parts = [canon.get(k) for k in ("prefix", "given", "middle", "family", "suffix")]

@@ -19,6 +19,7 @@ from crmsync.services.admin_config import AdminConfig
 from crmsync.services.run_words import ENGLISH, N_, Translations, run_sentences
 
 HISTORY = 20  # runs shown
+NOT_GRANTED = N_("You did not allow Google access for this, so it is turned off. Reconnect Google and allow it.")
 MAX_RECORDS = 50  # excluded / failing records listed per kind
 _NOTE = re.compile(r"^(crm|google) (\S+): (.*)$", re.S)
 _WRITE_ERROR = re.compile(r"^(create|update|delete) in (crm|google) of (\S+): (.*)$", re.S)
@@ -278,9 +279,8 @@ def kind_health(
         return KindHealth(kind, state, why, action, last_success, in_sync, out, bad, doomed or [])
 
     enabled = connection.settings.kind(kind).enabled
-    if connection.status is ConnectionStatus.NEEDS_REAUTH or (enabled and not granted):
-        why = connection.status_reason or N_("Google did not grant crmsync access to this kind.")
-        return line(State.NEEDS_RECONNECT, why, Action.RECONNECT)
+    if connection.status is ConnectionStatus.NEEDS_REAUTH:
+        return line(State.NEEDS_RECONNECT, None, Action.RECONNECT)  # the page's status notice says why, once
     if connection.status is ConnectionStatus.PAUSED or not rules.sync_enabled or not rules.kinds.on(kind):
         why = (
             N_("Your administrator paused syncing.")
@@ -288,6 +288,8 @@ def kind_health(
             else N_("Your administrator turned this off.")
         )
         return line(State.PAUSED_BY_ADMIN, why, Action.ASK_ADMIN, problems=False)
+    if not granted:
+        return line(State.NEEDS_RECONNECT, NOT_GRANTED, Action.RECONNECT, problems=False)
     if not enabled:
         return line(State.OFF, N_("You turned this off."), Action.TURN_ON, problems=False)
     if report is not None and report.get("stopped"):

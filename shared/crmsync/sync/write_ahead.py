@@ -11,6 +11,7 @@ from typing import Any
 
 from ..model.kinds import Side
 from ..model.link import Link
+from ..model.names import record_name
 from ..model.state import Cursor
 from ..ports import Change, LinkStore
 from .apply import version_tag
@@ -36,6 +37,7 @@ def conflict_dicts(step: Step) -> list[dict[str, Any]]:
             "policy": c.policy.value,
             "crm": c.crm,
             "google": c.google,
+            "name": record_name(None, step.base or (step.link.base if step.link is not None else None)),
         }
         for c in step.conflicts
     ]

@@ -38,31 +38,36 @@ _MESSAGES = {
     **options_form.MESSAGES,
 }
 # A read-only view of how fields map (canonical field: CRM field, Google field).
+# The real mapping: CRM Sync API fields (docs/crm-sync-api.md, crm/models.py) and Google API fields
+# (People Person, Calendar Event, Tasks Task); tests/unit/web/test_field_map.py checks every name exists.
 FIELD_MAP: dict[Kind, list[tuple[str, str, str]]] = {
     Kind.CONTACTS: [
-        ("Name", "first_name, last_name", "names"),
+        ("Name", "name_prefix, given_name, middle_name, family_name, name_suffix", "names"),
         ("E-mail addresses", "emails", "emailAddresses"),
         ("Phone numbers", "phones", "phoneNumbers"),
-        ("Company and title", "company, title", "organizations"),
+        ("Company, job title, department", "company_id, title, department", "organizations"),
         ("Addresses", "addresses", "addresses"),
+        ("Websites", "urls", "urls"),
         ("Birthday", "birthday", "birthdays"),
         ("Notes", "notes", "biographies"),
-        ("Tags / groups", "tags", "memberships"),
+        ("Tags and contact groups", "tags", "memberships"),
     ],
     Kind.EVENTS: [
         ("Subject", "subject", "summary"),
-        ("Start, end, all-day, time zone", "start, end, all_day, timezone", "start, end"),
+        ("Start and end", "start, end, start_date, end_date, all_day, time_zone", "start, end"),
         ("Location", "location", "location"),
         ("Description", "description", "description"),
         ("Attendees", "attendees", "attendees"),
-        ("Recurrence", "recurrence", "recurrence"),
+        ("Organizer", "organizer_email", "organizer"),
+        ("Repeats", "recurrence, exceptions", "recurrence"),
+        ("Private", "private", "visibility"),
         ("Reminders", "reminders", "reminders"),
     ],
     Kind.TASKS: [
         ("Title", "title", "title"),
         ("Notes", "notes", "notes"),
-        ("Due date", "due_date", "due"),
-        ("Status, completed time", "status, completed_at", "status, completed"),
+        ("Due date", "due", "due"),
+        ("Done, and when", "status, completed_at", "status, completed"),
     ],
 }
 

@@ -8,7 +8,6 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
-from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.security.links import LinkError, LinkExpired, LinkReplayed
 from crmsync.security.sessions import Session, SessionStage, check_csrf, csrf_token
@@ -201,7 +200,7 @@ def settings_page(
     *,
     request: Request | None = None,
     notice: str | None = None,
-    missing: str = "",
+    missing: str = "",  # kinds not granted (their health lines say so)
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
@@ -212,12 +211,7 @@ def settings_page(
     if notice in NOTICES:
         cls, text = NOTICES[notice]
         notices.append({"id": notice, "cls": cls, "text": text})
-    missing_kinds = [Kind(m) for m in missing.split(",") if m in {k.value for k in Kind}]
-    if missing_kinds:
-        names = ", ".join(KIND_LABELS[k] for k in missing_kinds)
-        notices.append(
-            {"id": "partial", "cls": "warn", "text": f"You did not allow {names}, so {names} sync is turned off."}
-        )
+    # A kind not granted is said once, on its health line (it needs a reconnect), not in a notice too.
     values: dict[str, Any] = {
         "title": "Google sync settings",
         "csrf": csrf_token(who.session),

@@ -44,8 +44,8 @@ def test_deny_connects_nothing_and_says_so(stack: Stack) -> None:
 def test_partial_grant_turns_tasks_off_and_says_why(stack: Stack) -> None:
     _, page = connect(stack, uncheck=(TASKS,))
     assert page.status_code == 200
-    assert "You did not allow Tasks, so Tasks sync is turned off." in page.text
-    assert 'id="not-granted-tasks"' in page.text
+    assert 'id="health-tasks-why">You did not allow Google access for this, so it is turned off.' in page.text
+    assert "You did not allow" not in page.text.split('id="health-tasks-why"')[0]  # said once, on its line
     conn = stack.store.get_connection(connection_id_for("u1"))
     assert conn is not None
     assert not conn.settings.tasks.enabled
