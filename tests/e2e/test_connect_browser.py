@@ -98,6 +98,7 @@ def test_connect_allow_change_settings_and_keep_a_screenshot(browser: Any, web: 
                  .filter(e => e.labels.length === 0).map(e => e.id || e.name)"""
     )
     assert unlabelled == []
+    page.click("#advanced-contacts summary")  # the rules sit under a disclosure
     page.select_option("#contacts-conflict_policy", "google_wins")
     page.fill("#interval_minutes", "45")
     page.click("#save")

@@ -35,6 +35,7 @@ DELETE_CONFLICTS = {
 # Friendlier messages than pydantic's for the fields a person types into.
 _MESSAGES = {
     "interval_minutes": "Enter a whole number of minutes from 1 to 1440.",
+    "contact_options.default_region": "Choose the country of phone numbers written without a country code.",
     **options_form.MESSAGES,
 }
 # A read-only view of how fields map (canonical field: CRM field, Google field).
@@ -88,6 +89,11 @@ def form_to_settings(form: Mapping[str, str], current: SyncSettings) -> tuple[di
         for key in ("crm_tag", "google_group"):
             if f"{kind}.{key}" in form:
                 ks[key] = form[f"{kind}.{key}"].strip() or None
+    if "contact_options.present" in form:  # the page's contact options (a browser leaves unchecked boxes out)
+        co = doc["contact_options"]
+        co["default_region"] = form.get("contact_options.default_region", "").strip().upper()
+        for key in ("link_companies", "create_companies", "groups_as_tags"):
+            co[key] = form.get(f"contact_options.{key}") == "on"
     if "interval_minutes" in form:
         doc["interval_minutes"] = form["interval_minutes"].strip()
     problems = options_form.apply_event_options(form, doc["event_options"])

@@ -6,6 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import phonenumbers
+from babel import Locale as BabelLocale
+
 from crmsync.services.errors import FieldProblem
 
 # (value, label, one-line explanation) per choice.
@@ -69,6 +72,12 @@ MESSAGES: dict[str, str] = {
 for _key, _legend, _what in WINDOWS:
     for _field, (_lo, _hi) in WINDOW_LIMITS.items():
         MESSAGES[f"event_options.{_key}.{_field}"] = f"Enter a whole number of days from {_lo} to {_hi}."
+
+
+def regions(language: str) -> list[tuple[str, str]]:
+    """The countries phone numbers can belong to, (code, name in the language), sorted by name."""
+    names = BabelLocale.parse(language).territories
+    return sorted(((code, names.get(code, code)) for code in phonenumbers.SUPPORTED_REGIONS), key=lambda r: r[1])
 
 
 def id_list(raw: str) -> list[str]:

@@ -232,6 +232,7 @@ def settings_page(
     loc = page_locale(request, None, view.runs)
     values.update(_speech(loc))
     values.update(
+        regions=options_form.regions(loc.language),
         health=view.health,
         history=history(view.runs, loc),
         resolved=view.resolved,

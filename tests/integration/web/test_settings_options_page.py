@@ -176,3 +176,22 @@ def test_admin_managed_settings_show_the_options_read_only(stack: Stack) -> None
     assert crafted.status_code == 403, crafted.text
     assert "Your administrator manages the sync settings" in crafted.text
     assert stored(stack).event_options.crm_window.back_days == 60
+
+
+def test_the_contact_options_once_only_in_the_api_are_on_the_page(stack: Stack) -> None:
+    http, page = connect(stack)
+    fields = fields_of(page.text).fields
+    assert fields["contact_options.default_region"] == "US"
+    assert 'id="advanced-contacts"' in page.text  # the rules are under a disclosure
+    fields = {k: v for k, v in fields.items() if k != "contact_options.link_companies"}  # unchecked
+    fields |= {"contact_options.default_region": "DE", "contact_options.groups_as_tags": "on"}
+    resp = http.post(stack.base_url + "/settings", data=fields, timeout=10)
+    assert "Your settings were saved." in resp.text
+    co = stored(stack).contact_options
+    assert (co.default_region, co.link_companies, co.create_companies, co.groups_as_tags) == ("DE", False, False, True)
+    bad = http.post(stack.base_url + "/settings", data=fields | {"contact_options.default_region": "XX1"}, timeout=10)
+    assert bad.status_code == 422
+    assert 'id="contact_options-default_region-error"' in bad.text
+    assert "Choose the country of phone numbers" in bad.text
+    assert 'id="advanced-contacts" open' in bad.text  # a field to fix is never hidden
+    assert stored(stack).contact_options.default_region == "DE"
