@@ -175,4 +175,18 @@ def test_every_health_state_in_a_browser_without_javascript(browser: Any, web: S
     page.click("#disconnect-start")
     assert page.is_visible("#disconnect") and page.inner_text("#disconnect") == "Ja, trennen"
     shot(page, "disconnect-confirm-de")
+
+    # "Delete them": approved on the page, applied by the next run, recorded in the history.
+    page.goto(web.base_url + "/settings")
+    page.click("#stop-contacts-delete")
+    page.wait_for_selector("#notice-approved")
+    assert page.is_visible("#stop-contacts-approved")
+    shot(page, "stop-approved-de")
+    sync(web, 4)
+    page.goto(web.base_url + "/settings")
+    assert page.inner_text("#health-contacts-state") == "Synchron"
+    assert page.locator("#stop-contacts").count() == 0
+    page.click("#history summary")
+    assert "15 Kontakte in Google gelöscht" in page.inner_text("#runs")
+    shot(page, "after-delete-de")
     context.close()

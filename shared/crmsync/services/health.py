@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -78,6 +78,8 @@ class KindHealth:
     excluded: list[RecordIssue] = field(default_factory=list)
     failing: list[RecordIssue] = field(default_factory=list)
     would_delete: list[dict[str, Any]] = field(default_factory=list)
+    would_delete_count: int = 0
+    approved: bool = False  # the user said "Delete them"; the next run applies it
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +91,8 @@ class KindHealth:
             "excluded": [i.as_json() for i in self.excluded],
             "failing": [i.as_json() for i in self.failing],
             "would_delete": self.would_delete,
+            "would_delete_count": self.would_delete_count,
+            "deletes_approved": self.approved,
         }
 
 
@@ -294,7 +298,8 @@ def kind_health(
         return line(State.OFF, N_("You turned this off."), Action.TURN_ON, problems=False)
     if report is not None and report.get("stopped"):
         doomed = [dict(r) for r in report.get("would_delete") or []]
-        return line(State.STOPPED, str(report["stopped"]), Action.REVIEW_DELETES, doomed=doomed)
+        stopped = line(State.STOPPED, str(report["stopped"]), Action.REVIEW_DELETES, doomed=doomed)
+        return replace(stopped, would_delete_count=int(report.get("would_delete_count") or len(doomed)))
     if running or (report is not None and not report.get("complete")):
         return line(State.SYNCING, None, Action.WAIT)
     if report is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from crmsync.bootstrap import App
 from crmsync.crm.capabilities import kinds_off
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection
+from crmsync.services import stops
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.health import HISTORY, Conflict, KindHealth, RunLine, State, conflicts_of, history, kind_health
 from crmsync.services.scopes import granted_kinds
@@ -172,6 +173,10 @@ def get_status(app: App, crm_user_id: str) -> StatusView:
             running,
         )
         for k in kinds
+    ]
+    health = [
+        replace(h, approved=stops.approved(app, connection.id, h.kind)) if h.state is State.STOPPED else h
+        for h in health
     ]
     return StatusView(
         connection, rules, kinds, last, errors, conflicts, health, history(runs), conflicts_of(runs), runs

@@ -15,6 +15,7 @@ from ..model.settings import KindSettings
 from ..model.state import Cursor
 from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
+from .approvals import DELETES_APPROVED, approves
 from .plan import STALE, Plan, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
 from .retry import RetryList, reread_failed
@@ -40,6 +41,7 @@ class KindReport:
     complete: bool = False  # every change applied and the cursors advanced
     incomplete: list[str] = field(default_factory=list)  # why not complete (never empty when not complete)
     time_zone: str | None = None  # the Google side's own zone (a calendar's), for showing times to the user
+    approved_deletes: int = 0  # deletions past the safety limit the user approved ("Delete them")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class KindReport:
             "complete": self.complete,
             **({"incomplete": self.incomplete} if self.incomplete else {}),
             **({"time_zone": self.time_zone} if self.time_zone else {}),
+            "approved_deletes": self.approved_deletes,
         }
 
 
@@ -137,7 +140,7 @@ class KindSync:
             self._stand_ins(),
         )
         plan = reconcile(inputs)
-        self._check_deletes(plan, len(links) if report.full else None)
+        self._check_deletes(plan, len(links) if report.full else None, cursor, report)
         self._write_ahead(plan)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
@@ -277,15 +280,17 @@ class KindSync:
         crm.update({i: replace(ch, in_scope=False) for i, ch in found.items()})
         return frozenset(w for w in wanted if w not in found)
 
-    def _check_deletes(self, plan: Plan, linked: int | None) -> None:
+    def _check_deletes(self, plan: Plan, linked: int | None, cursor: Cursor, report: KindReport) -> None:
         deletes = plan.deletes_of_linked()
         if deletes <= self.settings.max_delete_floor:
             return
         total = linked if linked is not None else self.store.count_links(self.kind)
         if deletes > self.settings.max_delete_share * total:
-            raise MassDeleteBlocked(
-                self.kind.value, deletes, total, self.settings.max_delete_share, doomed(plan, self.kind)
-            )
+            records = doomed(plan, self.kind)
+            if approves(cursor.extra.pop(DELETES_APPROVED, None), deletes, records):
+                report.approved_deletes = deletes  # the user said "Delete them" to exactly these
+                return
+            raise MassDeleteBlocked(self.kind.value, deletes, total, self.settings.max_delete_share, records)
 
     def _apply(self, plan: Plan, report: KindReport) -> Applied:
         sides: dict[Side, RecordSide] = {Side.CRM: self.crm, Side.GOOGLE: self.google}

@@ -38,6 +38,7 @@ URLS = Map(
         Rule("/status", endpoint="status", methods=["GET"]),
         Rule("/sync", endpoint="sync", methods=["POST"]),
         Rule("/disconnect", endpoint="disconnect", methods=["POST"]),
+        Rule("/stops/<kind>/delete", endpoint="approve_deletes", methods=["POST"]),
         Rule("/admin/config", endpoint="admin_config", methods=["GET", "PUT"]),
         Rule("/admin/connections", endpoint="admin_connections", methods=["GET"]),
         Rule("/admin/connections/<cid>/pause", endpoint="admin_pause", methods=["POST"]),
@@ -80,7 +81,7 @@ class WebApp:
             endpoint, args = adapter.match()
             if endpoint.startswith("admin_"):
                 return self._admin(endpoint, request, args)
-            return self._route(endpoint, request, browser)
+            return self._route(endpoint, request, browser, args)
         except Unauthorized as err:
             if browser:
                 return message_page(401, "Please sign in", "Open Connect Google in the CRM to reach your settings.")
@@ -116,7 +117,7 @@ class WebApp:
                 return message_page(500, "Something went wrong", "Please try again in a minute.", settings_link=True)
             return problem(500, "Internal error", "Something went wrong on our side; try again in a minute.")
 
-    def _route(self, endpoint: str, request: Request, browser: bool) -> Response:
+    def _route(self, endpoint: str, request: Request, browser: bool, args: Mapping[str, Any]) -> Response:
         app = self.app
         if endpoint == "health":
             return as_json({"status": "ok"})
@@ -138,9 +139,11 @@ class WebApp:
             return redirect("/settings", status=302)
         who = caller(app, request)
         with log_context(connection_id=connection_id_for(who.crm_user_id)):
-            return self._user_route(endpoint, request, who, browser)
+            return self._user_route(endpoint, request, who, browser, args)
 
-    def _user_route(self, endpoint: str, request: Request, who: Caller, browser: bool) -> Response:
+    def _user_route(
+        self, endpoint: str, request: Request, who: Caller, browser: bool, args: Mapping[str, Any]
+    ) -> Response:
         app = self.app
         form = browser and who.session is not None
         if endpoint == "reconnect" and who.session is not None:
@@ -159,6 +162,8 @@ class WebApp:
             return api.get_status(app, who)
         if endpoint == "sync":
             return pages.sync(app, request, who) if form else api.post_sync(app, request, who)
+        if endpoint == "approve_deletes":
+            return pages.approve_deletes(app, request, who, str(args.get("kind", "")), browser=form)
         if endpoint == "disconnect":
             return pages.disconnect_form(app, request, who) if form else api.post_disconnect(app, request, who)
         raise MethodNotAllowed(valid_methods=["GET", "PUT"] if endpoint == "settings" else ["POST"])

@@ -8,12 +8,13 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
+from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.security.links import LinkError, LinkExpired, LinkReplayed
 from crmsync.security.sessions import Session, SessionStage, check_csrf, csrf_token
-from crmsync.services import access, connect, disconnect, oauth_callback, settings, status, sync_now
+from crmsync.services import access, connect, disconnect, oauth_callback, settings, status, stops, sync_now
 from crmsync.services.admin_config import EmailMatch, load_admin_config
-from crmsync.services.errors import InvalidInput, NotConnected, ServiceError
+from crmsync.services.errors import FieldProblem, InvalidInput, NotConnected, ServiceError
 from crmsync.services.health import history
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS, connection_id_for
@@ -30,6 +31,7 @@ NOTICES = {
     "sync": ("ok", N_("A sync was requested; it starts within a minute.")),
     "rerun": ("ok", N_("A sync is running; another one will follow right after it.")),
     "queued": ("ok", N_("A sync was already requested in the last minute.")),
+    "approved": ("ok", N_("Approved. The next sync, starting within a minute, deletes those records.")),
     "connected": ("ok", N_("Google is connected. The first sync starts within a minute.")),
     "disconnected": (
         "ok",
@@ -282,3 +284,17 @@ def disconnect_form(app: App, request: Request, who: Caller) -> Response:
     resp = redirect("/settings?notice=" + ("disconnected" if result.revoked_at_google else "disconnected-unrevoked"))
     start_session(app, resp, who.crm_user_id)  # this browser goes on to see the result
     return resp
+
+
+def approve_deletes(app: App, request: Request, who: Caller, raw: str, *, browser: bool) -> Response:
+    """POST /stops/<kind>/delete: "Delete them" — approve what the stopped run held back (form or JSON)."""
+    from crmsync.web.auth import CSRF_HEADER
+    from crmsync.web.responses import as_json
+
+    require_csrf(who, request.form.get("csrf") if browser else request.headers.get(CSRF_HEADER))
+    if raw not in {k.value for k in Kind}:
+        raise InvalidInput([FieldProblem("kind", f"unknown kind {raw!r}: contacts, events or tasks")])
+    count = stops.approve_deletes(app, who.crm_user_id, Kind(raw))
+    if browser:
+        return redirect("/settings?notice=approved")
+    return as_json({"kind": raw, "deletes_approved": count}, status=202)

@@ -18,6 +18,7 @@ from crmsync.model.kinds import Kind
 from crmsync.model.settings import ContactOptions, KindSettings
 from crmsync.ports import OpCounter
 from crmsync.store.memory import MemoryStore
+from crmsync.sync.approvals import DELETES_APPROVED, approval
 from crmsync.sync.engine import KindSync
 from tests.support.fakes import FakeSide
 
@@ -188,6 +189,19 @@ def test_delete_propagates_and_mass_delete_is_blocked() -> None:
     assert sorted(r["name"] or "" for r in stop.value.records) == sorted(f"P{i} X" for i in range(1, 10))
     assert {r["side"] for r in stop.value.records} == {"google"}
     assert {r["crm_id"] for r in stop.value.records} == set(ids[1:10])
+    # "Delete them": an approval of exactly that set lets the next run delete them, once, and says so.
+    cursor = w.links.cursor(Kind.CONTACTS)
+    cursor.extra[DELETES_APPROVED] = approval(stop.value.records[:-1], 8, datetime.now(UTC), "u1")
+    w.links.save_cursor(cursor)
+    with pytest.raises(MassDeleteBlocked):
+        w.sync()  # an approval of another set does not count
+    assert len(w.google.records) == 19
+    cursor.extra[DELETES_APPROVED] = approval(stop.value.records, 9, datetime.now(UTC), "u1")
+    w.links.save_cursor(cursor)
+    report = w.sync()
+    assert report.approved_deletes == 9 and report.writes == {"google.delete": 9}
+    assert len(w.google.records) == 10
+    assert DELETES_APPROVED not in w.links.cursor(Kind.CONTACTS).extra
 
 
 def test_transient_failure_leaves_cursor_and_next_run_converges() -> None:
