@@ -114,6 +114,11 @@ def parser() -> argparse.ArgumentParser:
         help=f"the local state file of --store file (default {DEFAULT_STATE}) [CRMSYNC_STATE_FILE]",
     )
     s.add_argument("--json", action="store_true", help="print the run summary as JSON instead of a table")
+    s.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="preview: list both sides and say what a sync would create, update, delete, pair and skip; write nothing",
+    )
     s.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     return p
 
@@ -196,6 +201,8 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
         GoogleAccess(Endpoint(args.google_base_url), args.client_id, args.client_secret),
         lambda: datetime.now(UTC),
     )
+    if args.dry_run:
+        return _preview(conn, args, deps, kinds, console)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -233,6 +240,39 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
         if args.store == "file":
             console.print(f"[dim]state kept in {args.state} (the next run continues from it)[/dim]")
     return 0 if summary.complete else 4
+
+
+def _preview(conn: Connection, args: argparse.Namespace, deps: RunDeps, kinds: list[Kind], console: Console) -> int:
+    from .services.preview_run import preview_connection
+
+    try:
+        found = preview_connection(conn, args.refresh_token, deps, kinds)
+    except NeedsReauth as err:
+        console.print(f"[red]Google refused the refresh token:[/red] {escape(str(err))}")
+        return 3
+    except CrmAuthError as err:
+        console.print(f"[red]the CRM refused the API key or user:[/red] {escape(str(err))}")
+        return 3
+    if args.json:
+        console.print_json(json.dumps({"dry_run": True, "kinds": found}))
+        return 0
+    table = Table(title="crmsync dry run: what a sync would do (nothing was written)")
+    for col in ("kind", "listed in Google", "listed in the CRM", "a sync would write", "paired", "skipped"):
+        table.add_column(col)
+    for kind, p in found.items():
+        table.add_row(
+            kind_name(kind),
+            str(p["listed"]["google"]),
+            str(p["listed"]["crm"]),
+            "\n".join(write_sentences(kind, p["writes"])) or "nothing",
+            str(p["paired_count"]),
+            str(len(p["skipped"])),
+        )
+    console.print(table)
+    for kind, p in found.items():
+        for note in p["skipped"]:
+            console.print(f"  {kind_name(kind)}: skipped {escape(note)}", highlight=False)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

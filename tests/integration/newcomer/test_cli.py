@@ -139,3 +139,25 @@ def test_errors_are_one_message_not_a_traceback(emulator: Any, crm: tuple[CrmSer
     bad_state = _cli(*base, "--state", str(not_a_file))
     assert bad_state.returncode == 1
     assert "not a crmsync state file" in bad_state.stderr and "Traceback" not in bad_state.stderr
+
+
+def test_dry_run_says_what_a_sync_would_do_and_writes_nothing(
+    emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    state = tmp_path / "s.sqlite"
+    args = _args(emulator, crm, "--state", str(state))
+    stats = emulator.base_url + "/__emulator/stats"
+    assert main([*args, "--dry-run"]) == 0
+    preview = json.loads(capsys.readouterr().out)
+    calls = requests.get(stats, params={"account": ACCOUNT}, timeout=10).json()["accounts"][ACCOUNT]["calls"]
+    assert not [m for m in calls if not m.endswith((".list", ".get")) and "List" not in m], calls  # reads only
+    assert _google_contacts(emulator) == 0
+    assert preview["dry_run"] is True
+    would = {k: p["writes"].get("google.create", 0) for k, p in preview["kinds"].items()}
+    assert would["contacts"] > 0
+    # The real run then does what the preview said.
+    assert main(args) == 0
+    ran = json.loads(capsys.readouterr().out)["kinds"]
+    assert {k: r["writes"].get("google.create", 0) for k, r in ran.items()} == would
