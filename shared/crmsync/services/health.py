@@ -110,6 +110,14 @@ class Conflict:
     policy: str
     at: datetime | None
 
+    @property
+    def crm_text(self) -> str:
+        return value_text(self.crm_value)
+
+    @property
+    def google_text(self) -> str:
+        return value_text(self.google_value)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -144,6 +152,19 @@ class RunLine:
             "changes": self.changes,
             "problem": self.problem,
         }
+
+
+def value_text(value: Any) -> str:
+    """A field value as a person reads it: lists joined, typed values ({type, value}) as their value."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, Mapping):
+        if "value" in value:
+            return str(value["value"])
+        return ", ".join(f"{k}: {value_text(v)}" for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(v) for v in value)
+    return str(value)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -112,3 +112,13 @@ def test_history_and_conflicts_in_words() -> None:
     [conflict] = conflicts_of(runs)
     assert (conflict.field, conflict.crm_value, conflict.google_value, conflict.winner) == ("title", "A", "B", "crm")
     assert run_sentences({"events": {"writes": {"crm.delete": 2}}}) == ["2 activities deleted in the CRM"]
+
+
+def test_conflict_values_read_as_text() -> None:
+    from crmsync.services.health import value_text
+
+    assert value_text([{"type": "work", "value": "a@x.de"}, {"type": "home", "value": "b@x.de"}]) == "a@x.de, b@x.de"
+    assert value_text(None) == "—" and value_text("CTO") == "CTO"
+    assert (
+        value_text({"street": "Hauptstr. 1", "city": "Berlin", "region": None}) == "street: Hauptstr. 1, city: Berlin"
+    )
