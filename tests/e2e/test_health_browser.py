@@ -18,6 +18,7 @@ import requests
 from crmsync.model.kinds import Kind
 from crmsync.services.scopes import connection_id_for
 from crmsync.services.worker import SyncTask, handle_task, worker_deps
+from infra.google_emulator.calendar_store import CalendarStore
 from infra.google_emulator.server import EmulatorServer
 from tests.integration.web.stack import Stack, running_stack
 
@@ -85,6 +86,9 @@ def test_every_health_state_in_a_browser_without_javascript(browser: Any, web: S
     page.click("#save")
     page.wait_for_selector("#notice-saved")
 
+    # The user's Google Calendar is in Berlin time: the page shows times there.
+    calendars = emulator.state.account(ACCOUNT).store("calendar", CalendarStore)
+    calendars.ensure_primary(ACCOUNT, emulator.state).time_zone = "Europe/Berlin"
     ids = [
         web.crm.create("contacts", {"given_name": f"Person{i}", "family_name": "Muster", "owner_id": "u1"}, f"k{i}").id
         for i in range(30)
@@ -94,6 +98,7 @@ def test_every_health_state_in_a_browser_without_javascript(browser: Any, web: S
     assert page.inner_text("#health-contacts-state") == "In sync"
     assert "30 records in sync" in page.inner_text("#health-contacts-counts")
     assert "Last successful sync:" in page.inner_text("#health-contacts")
+    assert page.inner_text("#health-contacts-last").endswith("(Europe/Berlin)")
     page.click("#history summary")
     assert "30 contacts created in Google" in page.inner_text("#runs")
     assert "Sync now" in page.inner_text("#runs")
