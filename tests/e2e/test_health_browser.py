@@ -103,6 +103,15 @@ def test_every_health_state_in_a_browser_without_javascript(browser: Any, web: S
     assert "30 contacts created in Google" in page.inner_text("#runs")
     assert "Sync now" in page.inner_text("#runs")
     shot(page, "in-sync-history")
+    # The user picks another zone for the page.
+    page.select_option("#time_zone", "America/New_York")
+    page.click("#save")
+    page.wait_for_selector("#notice-saved")
+    assert page.inner_text("#health-contacts-last").endswith("(America/New_York)")
+    page.select_option("#time_zone", "")  # back to the calendar's
+    page.click("#save")
+    page.wait_for_selector("#notice-saved")
+    assert page.inner_text("#health-contacts-last").endswith("(Europe/Berlin)")
 
     # A record left out: a Google contact whose e-mail is not an address.
     base, auth = emulator.base_url, google_token(emulator.base_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -118,6 +119,19 @@ class SyncSettings(BaseModel):
     task_options: TaskOptions = TaskOptions()
     event_options: EventOptions = EventOptions()
     interval_minutes: int = Field(default=5, ge=1, le=1440)
+    # Times on the settings page: an IANA zone the user chose; None = their Google Calendar's.
+    time_zone: str | None = Field(default=None, max_length=64)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as Europe/Berlin") from None
+        return value
 
     def kind(self, kind: Kind) -> KindSettings:
         """Settings of one kind."""

@@ -35,6 +35,7 @@ DELETE_CONFLICTS = {
 # Friendlier messages than pydantic's for the fields a person types into.
 _MESSAGES = {
     "interval_minutes": "Enter a whole number of minutes from 1 to 1440.",
+    "time_zone": "Choose a time zone from the list.",
     "contact_options.default_region": "Choose the country of phone numbers written without a country code.",
     **options_form.MESSAGES,
 }
@@ -96,6 +97,8 @@ def form_to_settings(form: Mapping[str, str], current: SyncSettings) -> tuple[di
             co[key] = form.get(f"contact_options.{key}") == "on"
     if "interval_minutes" in form:
         doc["interval_minutes"] = form["interval_minutes"].strip()
+    if "time_zone" in form:
+        doc["time_zone"] = form["time_zone"].strip() or None
     problems = options_form.apply_event_options(form, doc["event_options"])
     problems += options_form.apply_task_options(form, doc["task_options"])
     return doc, problems

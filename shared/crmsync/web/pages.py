@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from zoneinfo import available_timezones
 
 from werkzeug.wrappers import Request, Response
 
@@ -20,7 +21,7 @@ from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS, connection_id_for
 from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
-from crmsync.web.i18n import Locale, page_locale
+from crmsync.web.i18n import Locale, calendar_zone, page_locale
 from crmsync.web.responses import html, message_page, redirect, render
 
 log = logging.getLogger(__name__)
@@ -231,10 +232,12 @@ def settings_page(
         loc = page_locale(request, None, [])
         return html("settings.html", status_code=status_code, **values, **_speech(loc))
     connection: Connection = view.connection
-    loc = page_locale(request, None, view.runs)
+    loc = page_locale(request, connection.settings.time_zone, view.runs)
     values.update(_speech(loc))
     values.update(
         regions=options_form.regions(loc.language),
+        zones=sorted(available_timezones()),
+        calendar_zone=calendar_zone(view.runs),
         health=view.health,
         history=history(view.runs, loc),
         resolved=view.resolved,

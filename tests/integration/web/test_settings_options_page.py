@@ -195,3 +195,15 @@ def test_the_contact_options_once_only_in_the_api_are_on_the_page(stack: Stack) 
     assert "Choose the country of phone numbers" in bad.text
     assert 'id="advanced-contacts" open' in bad.text  # a field to fix is never hidden
     assert stored(stack).contact_options.default_region == "DE"
+
+
+def test_a_time_zone_that_does_not_exist_is_explained(stack: Stack) -> None:
+    http, page = connect(stack)
+    fields = fields_of(page.text).fields
+    assert fields["time_zone"] == ""
+    bad = http.post(stack.base_url + "/settings", data=fields | {"time_zone": "Mars/Olympus_Mons"}, timeout=10)
+    assert bad.status_code == 422
+    assert 'id="time_zone-error"' in bad.text and "Choose a time zone from the list." in bad.text
+    ok = http.post(stack.base_url + "/settings", data=fields | {"time_zone": "Asia/Tokyo"}, timeout=10)
+    assert "Your settings were saved." in ok.text
+    assert stored(stack).time_zone == "Asia/Tokyo"
