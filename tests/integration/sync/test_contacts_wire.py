@@ -121,7 +121,7 @@ def test_first_sync_then_quiet_then_edits_both_ways(stack: Stack) -> None:
     assert updated["organizations"][0]["title"] == "Chief Sync Officer"
 
 
-def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack) -> None:
+def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack, tmp_path: Path) -> None:
     import json
     import os
     import subprocess
@@ -139,6 +139,8 @@ def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack) -> None:
         "-m",
         "crmsync",
         "sync",
+        "--state",
+        str(tmp_path / "cli-state.sqlite"),
         "--crm-url",
         stack.crm_server.base_url,
         "--crm-api-key",
@@ -154,7 +156,7 @@ def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack) -> None:
     summary = json.loads(out.stdout)
     assert summary["complete"] and summary["kinds"]["contacts"]["writes"].get("google.create", 0) > 0
     table = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=True)
-    assert "crmsync run" in table.stdout and "contacts" in table.stdout
+    assert "crmsync run" in table.stdout and "Contacts" in table.stdout
     bad = subprocess.run(
         [*args[:-4]], env={**env, "CRMSYNC_REFRESH_TOKEN": ""}, capture_output=True, text=True, timeout=60
     )

@@ -27,7 +27,7 @@ HTML_ONLY = {
 def test_document_matches_the_routes() -> None:
     doc = yaml.safe_load(OPENAPI.read_text())
     assert doc["openapi"] == "3.1.0"
-    documented = {re.sub(r"\{id\}", "<cid>", p) for p in doc["paths"]}
+    documented = {re.sub(r"\{(\w+)\}", lambda m: "<cid>" if m[1] == "id" else f"<{m[1]}>", p) for p in doc["paths"]}
     served = {r.rule for r in URLS.iter_rules()} - HTML_ONLY
     assert documented == served
     for path, ops in doc["paths"].items():
