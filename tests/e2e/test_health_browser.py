@@ -68,6 +68,7 @@ def google_token(base: str) -> dict[str, str]:
 
 def connect(page: Any, web: Stack) -> None:
     page.goto(web.link("u1"))
+    page.click("#confirm-continue")
     page.wait_for_selector("#allow")
     page.fill("#email", ACCOUNT)
     page.click("#allow")
@@ -173,7 +174,8 @@ def test_every_health_state_in_a_browser_without_javascript(browser: Any, web: S
     context.close()
     context = browser.new_context(java_script_enabled=False, locale="de-DE")
     page = context.new_page()
-    connect(page, web)  # signing in again from a German browser
+    page.goto(web.settings_link("u1"))  # the CRM's settings link, opened in a German browser
+    page.wait_for_selector("#health")
     assert page.get_attribute("html", "lang") == "de"
     assert page.inner_text("h1") == "Einstellungen der Google-Synchronisierung"
     assert page.inner_text("#health-contacts-state") == "Angehalten"
