@@ -42,6 +42,7 @@ class Action(StrEnum):
     REVIEW_DELETES = "review_deletes"
     ASK_ADMIN = "ask_admin"
     TURN_ON = "turn_on"
+    CHANGE_SETTING = "change_setting"  # a setting names something that is gone (a calendar, a list)
     WAIT = "wait"
 
 
@@ -319,8 +320,13 @@ def kind_health(
         return line(State.OFF, N_("You turned this off."), Action.TURN_ON, problems=False)
     if report is not None and report.get("stopped"):
         doomed = [dict(r) for r in report.get("would_delete") or []]
+        if not doomed:  # stopped by a setting (change it) or for the operator (ask the administrator)
+            action = Action.CHANGE_SETTING if report.get("setting") else Action.ASK_ADMIN
+            return line(State.STOPPED, str(report["stopped"]), action)
         stopped = line(State.STOPPED, str(report["stopped"]), Action.REVIEW_DELETES, doomed=doomed)
         return replace(stopped, would_delete_count=int(report.get("would_delete_count") or len(doomed)))
+    if report is not None and report.get("waiting"):  # a used-up Google quota: it goes on by itself
+        return line(State.SYNCING, str(report["waiting"]), Action.WAIT)
     if running or (report is not None and not report.get("complete")):
         return line(State.SYNCING, None, Action.WAIT)
     if report is None:

@@ -122,3 +122,21 @@ def test_conflict_values_read_as_text() -> None:
     assert (
         value_text({"street": "Hauptstr. 1", "city": "Berlin", "region": None}) == "street: Hauptstr. 1, city: Berlin"
     )
+
+
+def test_a_kind_stopped_by_a_setting_or_waiting_for_a_quota() -> None:
+    by_setting = {
+        **run(2),
+        "kinds": {
+            "contacts": {
+                "stopped": "the calendar is gone",
+                "setting": "event_options.read_calendars",
+                "complete": False,
+            }
+        },
+    }
+    health = kind_health(Kind.CONTACTS, conn(), AdminConfig(), True, [by_setting], 1, running=False)
+    assert (health.state, health.action) == (State.STOPPED, Action.CHANGE_SETTING)
+    quota = {**run(2), "kinds": {"contacts": {"waiting": "waiting for a used-up Google quota", "complete": False}}}
+    health = kind_health(Kind.CONTACTS, conn(), AdminConfig(), True, [quota], 1, running=False)
+    assert (health.state, health.why) == (State.SYNCING, "waiting for a used-up Google quota")
