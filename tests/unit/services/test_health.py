@@ -66,7 +66,19 @@ def test_failing_writes_are_parsed_into_words() -> None:
         (
             conn(),
             AdminConfig(),
-            [{**run(2), "kinds": {"contacts": {"stopped": "x", "complete": False}}}, run(1)],
+            [
+                {
+                    **run(2),
+                    "kinds": {
+                        "contacts": {
+                            "stopped": "x",
+                            "complete": False,
+                            "would_delete": [{"side": "google", "name": "A"}],
+                        }
+                    },
+                },
+                run(1),
+            ],
             State.STOPPED,
             Action.REVIEW_DELETES,
         ),
