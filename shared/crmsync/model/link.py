@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from .kinds import Kind, Side
 
 Canon = dict[str, Any]  # canonical field name -> normalised JSON value
+
+# Stored per-side hashes that are no content hash (today's stored shape, read by ``Link.side``):
+PARKED = ""  # the side is not synced on purpose (left the scope): re-read when its partner changes
+UNCONFIRMED = "unconfirmed"  # a write answered without the record: what the side holds is unknown
+
+
+@dataclass(frozen=True)
+class LinkSide:
+    """What a link knows of one side: the record's id, the content hash last seen or written (None
+    when unknown), its version (CRM version or Google etag), what it holds in place of agreed
+    values (``held``), and whether it is parked (left the scope while its partner was edited)."""
+
+    side: Side
+    id: str
+    seen_hash: str | None
+    version: str | None
+    held: Canon
+    parked: bool
 
 
 def content_hash(canon: Canon) -> str:
@@ -41,13 +60,26 @@ class Link(BaseModel):
     crm_held: dict[str, Any] = Field(default_factory=dict)
     google_held: dict[str, Any] = Field(default_factory=dict)
 
-    def side_held(self, side: Side) -> Canon:
-        """What ``side`` holds in place of agreed values."""
-        return self.crm_held if side is Side.CRM else self.google_held
+    def side(self, side: Side) -> LinkSide:
+        """One side of the link, typed (``link.side(Side.CRM).parked``)."""
+        if side is Side.CRM:
+            stored, version = self.crm_hash, None if self.crm_version is None else str(self.crm_version)
+            return LinkSide(side, self.crm_id, _known(stored), version, self.crm_held, stored == PARKED)
+        stored = self.google_hash
+        return LinkSide(side, self.google_id, _known(stored), self.google_etag, self.google_held, stored == PARKED)
+
+    @property
+    def parked(self) -> bool:
+        """A pair kept linked while (at least) one side is out of scope: that side is parked."""
+        return PARKED in (self.crm_hash, self.google_hash)
 
     @property
     def doc_id(self) -> str:
         return link_doc_id(self.kind, self.crm_id)
+
+
+def _known(stored: str) -> str | None:
+    return None if stored in (PARKED, UNCONFIRMED) else stored
 
 
 def effective(canon: Canon, held: Canon, base: Canon) -> Canon:

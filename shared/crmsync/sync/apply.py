@@ -10,10 +10,10 @@ from datetime import datetime
 
 from ..errors import CrmSyncError, TransientError
 from ..model.kinds import Kind, Side
-from ..model.link import Canon, Link, content_hash, held_fields
+from ..model.link import PARKED, UNCONFIRMED, Canon, Link, content_hash, held_fields
 from ..ports import RecordSide, WriteOp, WriteResult
 from .normalise import unreadable
-from .plan import STALE, UNCONFIRMED, Op, Plan, Step, Write
+from .plan import Op, Plan, Step, Write
 
 
 @dataclass
@@ -186,10 +186,10 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         crm_id=crm_id,
         google_id=google_id,
         base=base,
-        crm_hash=STALE
+        crm_hash=PARKED
         if Side.CRM in step.stale
         else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else UNCONFIRMED),
-        google_hash=STALE
+        google_hash=PARKED
         if Side.GOOGLE in step.stale
         else UNCONFIRMED
         if first
@@ -238,7 +238,7 @@ def _held(res: WriteResult | None, step: Step, side: Side, base: Canon) -> Canon
     if res is not None and res.ok and res.canon is not None:
         return held_fields(res.canon, base)
     link = step.link
-    old = {**(link.side_held(side) if link is not None else {}), **step.held.get(side, {})}
+    old = {**(link.side(side).held if link is not None else {}), **step.held.get(side, {})}
     before = {**(link.base if link is not None else {}), **{f: base.get(f) for f in step.held.get(side, {})}}
     return {f: v for f, v in old.items() if base.get(f) == before.get(f) and base.get(f) != v}
 

@@ -16,7 +16,7 @@ from ..model.state import Cursor
 from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .approvals import DELETES_APPROVED, approves
-from .plan import STALE, Plan, doomed
+from .plan import Plan, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
 from .retry import RetryList, reread_failed
 from .table import StandIns
@@ -236,15 +236,15 @@ class KindSync:
         want_crm = [
             lk.crm_id
             for lk in links
-            if lk.crm_hash == STALE
-            and lk.google_hash != STALE
+            if lk.side(Side.CRM).parked
+            and not lk.side(Side.GOOGLE).parked
             and (google_full or lk.google_id in google)
             and lk.crm_id not in crm
         ]
         want_google = [
             lk.google_id
             for lk in links
-            if lk.google_hash == STALE and (crm_full or lk.crm_id in crm) and lk.google_id not in google
+            if lk.side(Side.GOOGLE).parked and (crm_full or lk.crm_id in crm) and lk.google_id not in google
         ]
         if want_crm:
             found = self.crm.get(want_crm)

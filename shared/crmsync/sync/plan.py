@@ -11,11 +11,40 @@ from ..model.link import Canon, Link
 from ..model.names import record_name
 from .merge import FieldConflict
 
-STALE = ""  # a parked side's hash: not synced on purpose, re-read when its partner changes
-# A side's hash after a write it answered without the record (what it holds is unknown until
-# re-read): never taken for an echo, so the side is compared with the base — and never read as
-# parked (the empty STALE once meant both, and a one-sided edit of such a pair was parked).
-UNCONFIRMED = "unconfirmed"
+
+class Rule(StrEnum):
+    """The decision-table branch a step comes from (see reconcile's table): what reports, notes
+    and tests name; a side-specific branch is built with ``Rule.on``."""
+
+    BOTH_CHANGED = "both_changed"
+    BOTH_GONE = "both_gone"
+    LEFT_SCOPE_PARKED = "left_scope_parked"
+    CRM_CHANGED = "crm_changed"
+    GOOGLE_CHANGED = "google_changed"
+    CRM_CHANGED_NO_WRITE = "crm_changed_no_write"
+    GOOGLE_CHANGED_NO_WRITE = "google_changed_no_write"
+    CRM_GONE_UNLINK = "crm_gone_unlink"
+    GOOGLE_GONE_UNLINK = "google_gone_unlink"
+    CRM_GONE_DELETE = "crm_gone_delete"
+    GOOGLE_GONE_DELETE = "google_gone_delete"
+    CRM_LEFT_SCOPE_EDITED_PARKED = "crm_left_scope_edited_parked"
+    GOOGLE_LEFT_SCOPE_EDITED_PARKED = "google_left_scope_edited_parked"
+    CRM_GONE_EDITED_UNLINK = "crm_gone_edited_unlink"
+    GOOGLE_GONE_EDITED_UNLINK = "google_gone_edited_unlink"
+    CRM_GONE_EDITED_RECREATE = "crm_gone_edited_recreate"
+    GOOGLE_GONE_EDITED_RECREATE = "google_gone_edited_recreate"
+    GOOGLE_GONE_EDITED_ADOPT = "google_gone_edited_adopt"
+    CREATE_IN_CRM = "create_in_crm"
+    CREATE_IN_GOOGLE = "create_in_google"
+    HINT_LINK = "hint_link"
+    MATCHED = "matched"
+    ORPHAN_DELETE = "orphan_delete"
+    DUPLICATE_DELETE = "duplicate_delete"
+
+    @classmethod
+    def on(cls, side: Side, branch: str) -> Rule:
+        """The branch ``branch`` of ``side`` (``Rule.on(Side.CRM, "gone_delete")`` is CRM_GONE_DELETE)."""
+        return cls(f"{side.value}_{branch}")
 
 
 class Op(StrEnum):
@@ -43,7 +72,7 @@ class Step:
     the link. ``keep_base`` keeps the old base (a write into one side was
     suppressed by a rule, so the sides deliberately differ)."""
 
-    rule: str  # the decision-table branch, for reports and tests
+    rule: Rule  # the decision-table branch
     crm_id: str | None
     google_id: str | None
     link: Link | None

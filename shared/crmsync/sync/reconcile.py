@@ -39,7 +39,7 @@ from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
 from .merge import MergeResult, coherent, three_way
 from .normalise import unreadable
-from .plan import Note, Op, Plan, Step, Write
+from .plan import Note, Op, Plan, Rule, Step, Write
 from .table import (
     Inputs,
     MatchKeys,
@@ -117,7 +117,7 @@ class _Reconciler(UnlinkedPairing):
             inside = frozenset(s for s, out in ((Side.CRM, crm_out), (Side.GOOGLE, g_out)) if not out)
             self._add(
                 Step(
-                    "left_scope_parked",
+                    Rule.LEFT_SCOPE_PARKED,
                     link.crm_id,
                     link.google_id,
                     link,
@@ -141,7 +141,7 @@ class _Reconciler(UnlinkedPairing):
             assert goo is not None
             self._both_changed(link, crm, goo, crm_ch, g_ch, versions)
         elif gs is State.GONE and cs is State.GONE:
-            self._add(Step("both_gone", link.crm_id, link.google_id, link, base=None))
+            self._add(Step(Rule.BOTH_GONE, link.crm_id, link.google_id, link, base=None))
         elif cs is State.GONE:
             self._gone(
                 link,
@@ -167,7 +167,7 @@ class _Reconciler(UnlinkedPairing):
             write = Write(Op.UPDATE, target, fields, {**link.base, **fields})
             self._add(
                 Step(
-                    f"{changed.value}_changed",
+                    Rule.on(changed, "changed"),
                     link.crm_id,
                     link.google_id,
                     link,
@@ -189,7 +189,7 @@ class _Reconciler(UnlinkedPairing):
         crm_seen, google_seen = (record, None) if changed is Side.CRM else (None, record)
         self._add(
             Step(
-                f"{changed.value}_changed_no_write",
+                Rule.on(changed, "changed_no_write"),
                 link.crm_id,
                 link.google_id,
                 link,
@@ -220,12 +220,12 @@ class _Reconciler(UnlinkedPairing):
             crm_updated=crm_ch.updated_at if crm_ch else None,
             google_updated=g_ch.updated_at if g_ch else None,
         )
-        self._merged(link, "both_changed", link.crm_id, link.google_id, crm, goo, result, link.created_by, versions)
+        self._merged(link, Rule.BOTH_CHANGED, link.crm_id, link.google_id, crm, goo, result, link.created_by, versions)
 
     def _merged(
         self,
         link: Link | None,
-        rule: str,
+        rule: Rule,
         crm_id: str,
         google_id: str,
         crm: Canon,
@@ -291,7 +291,7 @@ class _Reconciler(UnlinkedPairing):
             # record comes back into scope.
             self._add(
                 Step(
-                    f"{gone.value}_left_scope_edited_parked",
+                    Rule.on(gone, "left_scope_edited_parked"),
                     link.crm_id,
                     link.google_id,
                     link,
@@ -314,12 +314,12 @@ class _Reconciler(UnlinkedPairing):
             return
         _, _, rule, _ = _rules(self.s, target)
         if not _writable(self.s, target) or rule is DeleteRule.UNLINK_ONLY:
-            self._add(Step(f"{gone.value}_gone_unlink", link.crm_id, link.google_id, link, base=None))
+            self._add(Step(Rule.on(gone, "gone_unlink"), link.crm_id, link.google_id, link, base=None))
         elif rule is DeleteRule.DELETE:
             write = Write(Op.DELETE, target, {}, {})
             self._add(
                 Step(
-                    f"{gone.value}_gone_delete",
+                    Rule.on(gone, "gone_delete"),
                     link.crm_id,
                     link.google_id,
                     link,
@@ -334,7 +334,7 @@ class _Reconciler(UnlinkedPairing):
     def _recreate(self, link: Link, into: Side, record: Canon, versions: Versions) -> None:
         create, _, _, _ = _rules(self.s, into)
         if not (create and _writable(self.s, into)):
-            self._add(Step(f"{into.value}_gone_edited_unlink", link.crm_id, link.google_id, link, base=None))
+            self._add(Step(Rule.on(into, "gone_edited_unlink"), link.crm_id, link.google_id, link, base=None))
             return
         keep = {"google_id": link.google_id} if into is Side.CRM else {"crm_id": link.crm_id}
         # A CRM create carries one idempotency key per re-create, and the CRM refuses that key with
@@ -344,7 +344,7 @@ class _Reconciler(UnlinkedPairing):
         body = link.base if into is Side.CRM else record
         self._add(
             Step(
-                f"{into.value}_gone_edited_recreate",
+                Rule.on(into, "gone_edited_recreate"),
                 crm_id=keep.get("crm_id"),
                 google_id=keep.get("google_id"),
                 link=link,
@@ -373,7 +373,7 @@ class _Reconciler(UnlinkedPairing):
             google_updated=g.updated_at,
         )
         versions = Versions(versions.crm, g.version)
-        self._merged(link, "google_gone_edited_adopt", link.crm_id, g.id, crm, g.canon, result, Side.CRM, versions)
+        self._merged(link, Rule.GOOGLE_GONE_EDITED_ADOPT, link.crm_id, g.id, crm, g.canon, result, Side.CRM, versions)
 
     def _add(self, step: Step) -> None:
         self.plan.steps.append(step)

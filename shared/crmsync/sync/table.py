@@ -12,7 +12,6 @@ from ..model.link import Canon, Link, content_hash, effective
 from ..model.settings import DeleteRule, Direction, KindSettings, UpdateRule
 from ..ports import Change
 from .merge import changed_fields
-from .plan import STALE
 
 MatchKeys = Callable[[Canon], tuple[list[str], ...]]
 StandIns = Callable[[Canon, Canon], Canon]  # see ports.HoldsStandIns
@@ -84,8 +83,9 @@ def _state(change: Change | None, link: Link, side: Side, full: bool, source: bo
         return (State.GONE if full and change is None else State.SAME), None
     if change.canon is None or not change.in_scope:
         return State.GONE, None
-    seen_hash = link.crm_hash if side is Side.CRM else link.google_hash
-    canon = effective(change.canon, link.crm_held if side is Side.CRM else link.google_held, link.base)
+    own = link.side(side)
+    seen_hash = own.seen_hash
+    canon = effective(change.canon, own.held, link.base)
     if canon == link.base or (seen_hash and content_hash(change.canon) == seen_hash):
         return State.SAME, canon  # unchanged, or our own write echoing back
     return (State.CHANGED if source else State.SAME), canon
@@ -107,15 +107,14 @@ def _still_out(link: Link, side: Side, full: bool) -> Change | None:
     """A parked pair (``side`` left the scope while its partner, marked stale, was edited): a side
     missing from an incremental listing has not changed since, so it is still out of scope, not
     back at the base (taking it for the base wrote the partner's edits into an out-of-scope record)."""
-    partner_hash = link.google_hash if side is Side.CRM else link.crm_hash
-    if full or partner_hash != STALE:
+    if full or not link.side(side.other).parked:
         return None
     return Change(_id_on(link, side), None, in_scope=False)
 
 
 def _parked(link: Link) -> bool:
     """A pair kept linked while (at least) one side is out of scope: a side of it is stale."""
-    return STALE in (link.crm_hash, link.google_hash)
+    return link.parked
 
 
 def _version(change: Change | None) -> str | None:
@@ -123,4 +122,4 @@ def _version(change: Change | None) -> str | None:
 
 
 def _id_on(link: Link, side: Side) -> str:
-    return link.crm_id if side is Side.CRM else link.google_id
+    return link.side(side).id

@@ -12,7 +12,7 @@ from ..model.link import Canon, Link
 from ..model.settings import DeleteConflictRule, DeleteRule, KindSettings
 from ..ports import Change
 from .merge import MergeResult, three_way, two_way
-from .plan import Note, Op, Plan, Step, Write
+from .plan import Note, Op, Plan, Rule, Step, Write
 from .table import Inputs, Versions, _rules, _writable
 
 
@@ -33,7 +33,7 @@ class UnlinkedPairing:
     def _merged(
         self,
         link: Link | None,
-        rule: str,
+        rule: Rule,
         crm_id: str,
         google_id: str,
         crm: Canon,
@@ -64,14 +64,14 @@ class UnlinkedPairing:
             if hint in crm_new and hint not in hinted:
                 # Our own create whose link was lost: link it, never create it again.
                 hinted.add(hint)
-                self._pair(hint, gid, crm_new.pop(hint), g, "hint_link")
+                self._pair(hint, gid, crm_new.pop(hint), g, Rule.HINT_LINK)
             elif hint in self.inp.crm_gone and self.s.delete_conflict is DeleteConflictRule.DELETE:
                 # Our create of a CRM record since deleted: do not resurrect it.
-                self._delete_ours(gid, hint, "orphan_delete")
+                self._delete_ours(gid, hint, Rule.ORPHAN_DELETE)
             elif hint in by_crm or hint in hinted:
                 # A second Google record carrying the same CRM id (a create retried by the
                 # transport after a lost reply): ours, and a duplicate.
-                self._delete_ours(gid, hint, "duplicate_delete")
+                self._delete_ours(gid, hint, Rule.DUPLICATE_DELETE)
             elif hint in self.inp.crm and not self.inp.crm[hint].in_scope:
                 # Our copy of a CRM record out of the sync's scope: left alone (no link, no CRM duplicate).
                 self.plan.notes.append(Note(Side.GOOGLE, gid, f"its CRM record {hint} is out of the sync's scope"))
@@ -90,7 +90,7 @@ class UnlinkedPairing:
         for gid, g in google_new.items():
             self._create(Side.CRM, g, crm_id=None, google_id=gid)
 
-    def _delete_ours(self, google_id: str, crm_id: str, rule: str) -> None:
+    def _delete_ours(self, google_id: str, crm_id: str, rule: Rule) -> None:
         """Delete a Google record crmsync created that has no CRM counterpart to link to."""
         _, _, delete_rule, _ = _rules(self.s, Side.GOOGLE)
         if delete_rule is DeleteRule.DELETE and _writable(self.s, Side.GOOGLE):
@@ -122,7 +122,7 @@ class UnlinkedPairing:
             for key in sorted(set(idx_c) & set(idx_g)):
                 cs, gs = idx_c[key] & set(crm_new), idx_g[key] & set(google_new)
                 for cid, gid in _decided(cs, gs, crm_new, google_new):
-                    self._pair(cid, gid, crm_new.pop(cid), google_new.pop(gid), "matched")
+                    self._pair(cid, gid, crm_new.pop(cid), google_new.pop(gid), Rule.MATCHED)
                 cs, gs = cs & set(crm_new), gs & set(google_new)
                 if cs and gs:
                     # A shared key (e.g. a shared inbox, two tasks "Call back" due the same day) that
@@ -144,7 +144,7 @@ class UnlinkedPairing:
                 )
             )
 
-    def _pair(self, crm_id: str, google_id: str, c: Change, g: Change, rule: str) -> None:
+    def _pair(self, crm_id: str, google_id: str, c: Change, g: Change, rule: Rule) -> None:
         assert c.canon is not None
         assert g.canon is not None
         # With no base, a field one side cannot hold as the other has it (Google sets an event's
@@ -154,7 +154,7 @@ class UnlinkedPairing:
         # A hint-linked Google record is our copy of the CRM record, as it was then: with that base
         # unknown, a value on one side only may be an addition or a removal, so every difference
         # goes to the policy. Records matched on a first sync were made apart: their values add up.
-        merge = two_way if rule == "hint_link" else partial(three_way, {})
+        merge = two_way if rule is Rule.HINT_LINK else partial(three_way, {})
         result = merge(crm, goo, policy=self.s.conflict_policy, crm_updated=c.updated_at, google_updated=g.updated_at)
         # Paired records existed on both sides; the CRM counts as their origin.
         self._merged(None, rule, crm_id, google_id, crm, goo, result, Side.CRM, Versions(c.version, g.version), held)
@@ -184,7 +184,7 @@ class UnlinkedPairing:
         versions = Versions(change.version, None) if into is Side.GOOGLE else Versions(None, change.version)
         self._add(
             Step(
-                f"create_in_{into.value}",
+                Rule(f"create_in_{into.value}"),
                 crm_id,
                 google_id,
                 None,
