@@ -13,9 +13,9 @@ from typing import Any
 from ..model.contact import ADDRESS_PARTS, canonical_contact
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.normalise import unreadable
 from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import unreadable
 from .bulk_writes import BULK_MAX, write_result
 from .capabilities import companies_offered
 from .contact_adapt import adapt, without_refused

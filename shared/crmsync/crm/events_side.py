@@ -21,9 +21,9 @@ from typing import Any
 from ..model.event import EventOptions, busy_canon, canonical_event, never_happens, overlaps, parse_local
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.normalise import unreadable
 from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import unreadable
 from .bulk_writes import bulk_write
 from .contacts_side import _key
 from .feed import feed_change, guard, parse_time, read_feed

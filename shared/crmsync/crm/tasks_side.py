@@ -18,10 +18,10 @@ from typing import Any
 
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.normalise import unreadable
 from ..model.settings import KindSettings
 from ..model.task import COMPLETED, canonical_task
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import unreadable
 from .bulk_writes import bulk_write
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Task
@@ -158,8 +158,8 @@ class CrmTasks:
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete, If-Match the version last seen (a newer edit makes it a conflict).
 
-        The engine's delete steps carry no version today; for those the version is read
-        just before deleting, so the delete is still conditional on that read."""
+        The engine's delete steps carry the version last seen; a delete without one (another
+        caller) reads it just before deleting, so the delete is still conditional on that read."""
         blind = [str(op.target_id) for op in ops if op.version is None and op.target_id not in self._versions]
         if blind:
             self._fetch(blind)

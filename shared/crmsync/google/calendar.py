@@ -23,8 +23,8 @@ from typing import Any
 from ..model.event import EventOptions, never_happens, overlaps
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import unreadable
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
 from .calendar_mapping import (
     Event,

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..model.kinds import Kind
+from ..model.normalise import unreadable
 from ..model.settings import ContactOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import unreadable
 from .errors import SyncTokenExpired, Transient
 from .paging import fetch_all
 from .people_groups import GroupDirectory

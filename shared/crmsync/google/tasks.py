@@ -27,9 +27,9 @@ from typing import Any
 
 from ..model.kinds import Kind
 from ..model.link import content_hash
+from ..model.normalise import InvalidValue, unreadable
 from ..model.task import TaskOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
-from ..sync.normalise import InvalidValue, unreadable
 from .errors import NotFound
 from .gone import task_list_gone
 from .intents import Intent, IntentStore

@@ -25,9 +25,9 @@ from datetime import datetime
 from typing import Any
 
 from ..model.kinds import Kind
+from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, RecordSide, WriteOp, WriteResult
 from ..sync.merge import changed_fields
-from ..sync.normalise import unreadable
 from .calendar import error_result, is_duplicate
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
 from .errors import EtagMismatch, NotFound, SyncTokenExpired

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from ..model import normalise as n
 from ..model.link import Canon
 from ..model.task import COMPLETED, NEEDS_ACTION, canonical_task
-from ..sync import normalise as n
 from .calendar_mapping import CONNECTION_PROP, UID_DOMAIN
 
 CHECK = "✓"

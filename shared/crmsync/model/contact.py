@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from ..sync import normalise as n
+from . import normalise as n
 from .link import Canon
 
 SCALAR_FIELDS = ("given", "middle", "family", "prefix", "suffix", "company", "title", "department", "notes", "birthday")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rruleset, rrulestr
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..sync import normalise as n
+from . import normalise as n
 from .ids import MAX_CALENDARS, CalendarId, Text200
 from .link import Canon
 

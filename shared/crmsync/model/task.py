@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..sync import normalise as n
+from . import normalise as n
 from .ids import MAX_TASK_LISTS, TaskListId, Text1024
 from .link import Canon
 

@@ -84,7 +84,8 @@ class KindFactory(Protocol):
     ) -> KindWiring: ...
 
 
-# Kind -> how to wire it. Contacts register below; events and tasks register in their modules.
+# Kind -> how to wire it. Each kind's wiring module registers itself when imported
+# (``import crmsync.services.kinds`` imports all three).
 KIND_FACTORIES: dict[Kind, KindFactory] = {}
 
 

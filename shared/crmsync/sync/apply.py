@@ -4,15 +4,15 @@ changes to persist. One bad record never stops the rest."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..errors import CrmSyncError, TransientError
 from ..model.kinds import Kind, Side
 from ..model.link import PARKED, UNCONFIRMED, Canon, Link, content_hash, held_fields
+from ..model.normalise import unreadable
 from ..ports import RecordSide, WriteOp, WriteResult
-from .normalise import unreadable
 from .plan import Op, Plan, Step, Write
 
 
@@ -95,9 +95,9 @@ def apply_plan(
     delete_chunk: int = 500,
     keys: Mapping[str, str] | None = None,
 ) -> Applied:
-    """Send every write of ``plan`` (Google first, creates before updates before
-    deletes), in chunks so the budget is checked between batches, and work out
-    the links to save or delete from the results."""
+    """Send every write of ``plan`` in ``_ORDER`` (CRM creates first, then Google's creates,
+    updates and deletes, then the CRM's updates and deletes), in chunks so the budget is checked
+    between batches, and work out the links to save or delete from the results."""
     out = Applied()
     keys = keys or {}
     results: dict[tuple[int, Side], WriteResult] = {}
@@ -245,8 +245,3 @@ def _held(res: WriteResult | None, step: Step, side: Side, base: Canon) -> Canon
 
 def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
-
-
-def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    """``items`` in slices of at most ``size``."""
-    return [items[i : i + size] for i in range(0, len(items), size)]

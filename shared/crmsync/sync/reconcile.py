@@ -35,10 +35,10 @@ from collections.abc import Mapping
 
 from ..model.kinds import Side
 from ..model.link import Canon, Link
+from ..model.normalise import unreadable
 from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
 from .merge import MergeResult, coherent, three_way
-from .normalise import unreadable
 from .plan import Note, Op, Plan, Rule, Step, Write
 from .table import (
     Inputs,

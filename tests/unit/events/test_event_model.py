@@ -15,7 +15,7 @@ from crmsync.model.event import (
     overlaps,
     recurrence_lines,
 )
-from crmsync.sync.normalise import InvalidValue
+from crmsync.model.normalise import InvalidValue
 
 pytestmark = pytest.mark.unit
 

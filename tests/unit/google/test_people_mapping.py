@@ -18,7 +18,7 @@ from crmsync.google.people_mapping import (
 )
 from crmsync.google.people_models import Person
 from crmsync.model.contact import canonical_contact
-from crmsync.sync.normalise import InvalidValue
+from crmsync.model.normalise import InvalidValue
 
 pytestmark = pytest.mark.unit
 

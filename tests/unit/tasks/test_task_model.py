@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from crmsync.crm.tasks_side import crm_due
 from crmsync.google.tasks_mapping import GoogleTask, insert_body, patch_body, task_canon
+from crmsync.model.normalise import InvalidValue
 from crmsync.model.task import TaskOptions, canonical_task, due_date_of, instant, match_keys
-from crmsync.sync.normalise import InvalidValue
 
 pytestmark = pytest.mark.unit
 

@@ -19,10 +19,10 @@ from crmsync.google.tasks_event_mapping import (
     task_crm_id,
     task_event_id,
 )
+from crmsync.model.normalise import InvalidValue
 from crmsync.model.settings import KindSettings
 from crmsync.model.task import canonical_task
 from crmsync.sync.merge import changed_fields
-from crmsync.sync.normalise import InvalidValue
 
 pytestmark = pytest.mark.unit
 CONN = "conn1"
