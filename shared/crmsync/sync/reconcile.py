@@ -45,18 +45,18 @@ from .table import (
     MatchKeys,
     State,
     Versions,
-    _id_on,
-    _left_scope,
-    _may_update,
-    _parked,
-    _patch,
-    _rules,
-    _state,
-    _still_out,
-    _version,
-    _writable,
+    id_on,
+    is_parked,
+    left_scope,
+    may_update,
+    patch_for,
+    rules_for,
+    side_state,
+    still_out,
+    version_of,
+    writable,
 )
-from .unlinked import UnlinkedPairing, _recreated_in_google
+from .unlinked import UnlinkedPairing, recreated_in_google
 
 
 class _Reconciler(UnlinkedPairing):
@@ -69,7 +69,7 @@ class _Reconciler(UnlinkedPairing):
     def run(self) -> Plan:
         by_crm = {lk.crm_id: lk for lk in self.inp.links}
         by_google = {lk.google_id: lk for lk in self.inp.links}
-        self.recreated = _recreated_in_google(self.inp.google, by_crm, by_google)
+        self.recreated = recreated_in_google(self.inp.google, by_crm, by_google)
         for side, changes in ((Side.CRM, self.inp.crm), (Side.GOOGLE, self.inp.google)):
             for rid, ch in changes.items():
                 if ch.error:
@@ -97,19 +97,19 @@ class _Reconciler(UnlinkedPairing):
     # ----------------------------------------------------------------- linked pairs
 
     def _linked(self, link: Link) -> None:
-        crm_ch = self.inp.crm.get(link.crm_id) or _still_out(link, Side.CRM, self.inp.crm_full)
-        g_ch = self.inp.google.get(link.google_id) or _still_out(link, Side.GOOGLE, self.inp.google_full)
-        crm_source = _writable(self.s, Side.GOOGLE)  # CRM edits flow only if Google may be written
-        g_source = _writable(self.s, Side.CRM)
-        cs, crm = _state(crm_ch, link, Side.CRM, self.inp.crm_full, crm_source)
-        gs, goo = _state(g_ch, link, Side.GOOGLE, self.inp.google_full, g_source)
-        versions = Versions(_version(crm_ch) or _str(link.crm_version), _version(g_ch) or link.google_etag)
+        crm_ch = self.inp.crm.get(link.crm_id) or still_out(link, Side.CRM, self.inp.crm_full)
+        g_ch = self.inp.google.get(link.google_id) or still_out(link, Side.GOOGLE, self.inp.google_full)
+        crm_source = writable(self.s, Side.GOOGLE)  # CRM edits flow only if Google may be written
+        g_source = writable(self.s, Side.CRM)
+        cs, crm = side_state(crm_ch, link, Side.CRM, self.inp.crm_full, crm_source)
+        gs, goo = side_state(g_ch, link, Side.GOOGLE, self.inp.google_full, g_source)
+        versions = Versions(version_of(crm_ch) or _str(link.crm_version), version_of(g_ch) or link.google_etag)
         base = link.base
         if cs is State.SAME and gs is State.SAME:
             return  # nothing changed, or both are echoes of our own writes
-        crm_out, g_out = _left_scope(crm_ch), _left_scope(g_ch)
+        crm_out, g_out = left_scope(crm_ch), left_scope(g_ch)
         other_gone = (not crm_out and cs is State.GONE) or (not g_out and gs is State.GONE)
-        if (crm_out and g_out) or (_parked(link) and (crm_out or g_out) and not other_gone):
+        if (crm_out and g_out) or (is_parked(link) and (crm_out or g_out) and not other_gone):
             # Both left the scope (neither deleted), or a parked pair still has one side out: keep the
             # link and its base, the side in scope (both while both are out) stale, so the pair merges
             # from that base once both are back, rather than being matched again with no base (which
@@ -148,7 +148,7 @@ class _Reconciler(UnlinkedPairing):
                 gone=Side.CRM,
                 other_changed=goo if gs is State.CHANGED else None,
                 versions=versions,
-                left=_left_scope(crm_ch),
+                left=left_scope(crm_ch),
             )
         else:
             self._gone(
@@ -156,14 +156,14 @@ class _Reconciler(UnlinkedPairing):
                 gone=Side.GOOGLE,
                 other_changed=crm if cs is State.CHANGED else None,
                 versions=versions,
-                left=_left_scope(g_ch),
+                left=left_scope(g_ch),
             )
 
     def _one_sided(self, link: Link, changed: Side, record: Canon, versions: Versions) -> None:
         # One side changed: send only the changed fields to the other side.
         target = changed.other
-        fields = _patch(self.s, target, link.base, record)
-        if fields and _may_update(self.s, target, link):
+        fields = patch_for(self.s, target, link.base, record)
+        if fields and may_update(self.s, target, link):
             write = Write(Op.UPDATE, target, fields, {**link.base, **fields})
             self._add(
                 Step(
@@ -183,7 +183,7 @@ class _Reconciler(UnlinkedPairing):
             return
         if fields:
             self.plan.notes.append(
-                Note(target, _id_on(link, target), f"update into {target.value} suppressed by settings")
+                Note(target, id_on(link, target), f"update into {target.value} suppressed by settings")
             )
         # Nothing to write: remember the changed side's new state, keep the agreed base.
         crm_seen, google_seen = (record, None) if changed is Side.CRM else (None, record)
@@ -239,8 +239,8 @@ class _Reconciler(UnlinkedPairing):
         writes = []
         after = {Side.CRM: crm, Side.GOOGLE: goo}
         for side, current in ((Side.GOOGLE, goo), (Side.CRM, crm)):
-            fields = _patch(self.s, side, current, result.merged)
-            if fields and _may_update(self.s, side, link):
+            fields = patch_for(self.s, side, current, result.merged)
+            if fields and may_update(self.s, side, link):
                 writes.append(Write(Op.UPDATE, side, fields, {**current, **fields}))
                 after[side] = {**current, **fields}
             elif fields:
@@ -285,7 +285,7 @@ class _Reconciler(UnlinkedPairing):
             # both and the link as they are (no delete, no copy); if the record comes back into
             # scope the pair merges again from the same base.
             self.plan.notes.append(
-                Note(gone, _id_on(link, gone), "left the sync scope while edited on the other side: kept")
+                Note(gone, id_on(link, gone), "left the sync scope while edited on the other side: kept")
             )
             # The edited side is not synced now: mark it stale, so it is re-read and merged when the
             # record comes back into scope.
@@ -312,8 +312,8 @@ class _Reconciler(UnlinkedPairing):
             # Deleted on one side, edited on the other: the edit survives, re-created where it was deleted.
             self._recreate(link, into=gone, record=other_changed, versions=versions)
             return
-        _, _, rule, _ = _rules(self.s, target)
-        if not _writable(self.s, target) or rule is DeleteRule.UNLINK_ONLY:
+        _, _, rule, _ = rules_for(self.s, target)
+        if not writable(self.s, target) or rule is DeleteRule.UNLINK_ONLY:
             self._add(Step(Rule.on(gone, "gone_unlink"), link.crm_id, link.google_id, link, base=None))
         elif rule is DeleteRule.DELETE:
             write = Write(Op.DELETE, target, {}, {})
@@ -332,8 +332,8 @@ class _Reconciler(UnlinkedPairing):
         # DeleteRule.IGNORE: the deletion is not propagated and the link stays.
 
     def _recreate(self, link: Link, into: Side, record: Canon, versions: Versions) -> None:
-        create, _, _, _ = _rules(self.s, into)
-        if not (create and _writable(self.s, into)):
+        create, _, _, _ = rules_for(self.s, into)
+        if not (create and writable(self.s, into)):
             self._add(Step(Rule.on(into, "gone_edited_unlink"), link.crm_id, link.google_id, link, base=None))
             return
         keep = {"google_id": link.google_id} if into is Side.CRM else {"crm_id": link.crm_id}

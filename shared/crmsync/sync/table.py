@@ -56,27 +56,27 @@ class Inputs:
     stand_ins: Mapping[Side, StandIns] = field(default_factory=dict)
 
 
-def _writable(settings: KindSettings, side: Side) -> bool:
+def writable(settings: KindSettings, side: Side) -> bool:
     """Whether the direction lets crmsync write into ``side`` at all."""
     if settings.direction is Direction.TWO_WAY:
         return True
     return (settings.direction is Direction.CRM_TO_GOOGLE) == (side is Side.GOOGLE)
 
 
-def _rules(settings: KindSettings, side: Side) -> tuple[bool, UpdateRule, DeleteRule, frozenset[str]]:
+def rules_for(settings: KindSettings, side: Side) -> tuple[bool, UpdateRule, DeleteRule, frozenset[str]]:
     r = settings.google if side is Side.GOOGLE else settings.crm
     never = settings.never_overwrite_google if side is Side.GOOGLE else settings.never_overwrite_crm
     return r.create, r.update, r.delete, never
 
 
-def _may_update(settings: KindSettings, side: Side, link: Link | None) -> bool:
-    _, rule, _, _ = _rules(settings, side)
-    if not _writable(settings, side) or rule is UpdateRule.NEVER:
+def may_update(settings: KindSettings, side: Side, link: Link | None) -> bool:
+    _, rule, _, _ = rules_for(settings, side)
+    if not writable(settings, side) or rule is UpdateRule.NEVER:
         return False
     return rule is UpdateRule.ALWAYS or link is None or link.created_by is side
 
 
-def _state(change: Change | None, link: Link, side: Side, full: bool, source: bool) -> tuple[State, Canon | None]:
+def side_state(change: Change | None, link: Link, side: Side, full: bool, source: bool) -> tuple[State, Canon | None]:
     """Classify one side of a linked pair; ``source`` is False when the direction
     makes this side's edits invisible (one-way sync)."""
     if change is None or change.error is not None:
@@ -91,35 +91,35 @@ def _state(change: Change | None, link: Link, side: Side, full: bool, source: bo
     return (State.CHANGED if source else State.SAME), canon
 
 
-def _patch(settings: KindSettings, side: Side, current: Canon, target: Canon) -> Canon:
+def patch_for(settings: KindSettings, side: Side, current: Canon, target: Canon) -> Canon:
     """Changed fields to send to ``side``, minus its never-overwrite fields that hold a value."""
-    _, _, _, never = _rules(settings, side)
+    _, _, _, never = rules_for(settings, side)
     return {k: v for k, v in changed_fields(current, target).items() if not (k in never and current.get(k))}
 
 
-def _left_scope(change: Change | None) -> bool:
+def left_scope(change: Change | None) -> bool:
     """The record still exists but left the sync's scope: the user took it out of sync on
     purpose, so the delete rule applies, never the delete-conflict rule (no re-create)."""
     return change is not None and not change.in_scope
 
 
-def _still_out(link: Link, side: Side, full: bool) -> Change | None:
+def still_out(link: Link, side: Side, full: bool) -> Change | None:
     """A parked pair (``side`` left the scope while its partner, marked stale, was edited): a side
     missing from an incremental listing has not changed since, so it is still out of scope, not
     back at the base (taking it for the base wrote the partner's edits into an out-of-scope record)."""
     if full or not link.side(side.other).parked:
         return None
-    return Change(_id_on(link, side), None, in_scope=False)
+    return Change(id_on(link, side), None, in_scope=False)
 
 
-def _parked(link: Link) -> bool:
+def is_parked(link: Link) -> bool:
     """A pair kept linked while (at least) one side is out of scope: a side of it is stale."""
     return link.parked
 
 
-def _version(change: Change | None) -> str | None:
+def version_of(change: Change | None) -> str | None:
     return change.version if change else None
 
 
-def _id_on(link: Link, side: Side) -> str:
+def id_on(link: Link, side: Side) -> str:
     return link.side(side).id

@@ -13,7 +13,7 @@ from ..model.settings import DeleteConflictRule, DeleteRule, KindSettings
 from ..ports import Change
 from .merge import MergeResult, three_way, two_way
 from .plan import Note, Op, Plan, Rule, Step, Write
-from .table import Inputs, Versions, _rules, _writable
+from .table import Inputs, Versions, rules_for, writable
 
 
 class UnlinkedPairing:
@@ -92,8 +92,8 @@ class UnlinkedPairing:
 
     def _delete_ours(self, google_id: str, crm_id: str, rule: Rule) -> None:
         """Delete a Google record crmsync created that has no CRM counterpart to link to."""
-        _, _, delete_rule, _ = _rules(self.s, Side.GOOGLE)
-        if delete_rule is DeleteRule.DELETE and _writable(self.s, Side.GOOGLE):
+        _, _, delete_rule, _ = rules_for(self.s, Side.GOOGLE)
+        if delete_rule is DeleteRule.DELETE and writable(self.s, Side.GOOGLE):
             step = Step(rule, crm_id, google_id, None, (Write(Op.DELETE, Side.GOOGLE, {}, {}),), base=None)
             self._add(step)
         else:
@@ -175,8 +175,8 @@ class UnlinkedPairing:
         return views[Side.CRM], views[Side.GOOGLE], held
 
     def _create(self, into: Side, change: Change, crm_id: str | None, google_id: str | None) -> None:
-        create, _, _, _ = _rules(self.s, into)
-        if not (create and _writable(self.s, into)):
+        create, _, _, _ = rules_for(self.s, into)
+        if not (create and writable(self.s, into)):
             return
         assert change.canon is not None
         record = change.canon
@@ -238,7 +238,7 @@ def display_name(canon: Canon) -> str:
     return name or str(canon.get("subject") or canon.get("title") or emails[0].get("value") or "(no name)")
 
 
-def _recreated_in_google(
+def recreated_in_google(
     google: Mapping[str, Change], by_crm: Mapping[str, Link], by_google: Mapping[str, Link]
 ) -> dict[str, Change]:
     """Unlinked Google records in scope that carry a linked CRM id, by that id (the first by Google
