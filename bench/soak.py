@@ -208,6 +208,8 @@ def soak(minutes: float, seed: int, work: Path) -> dict[str, Any]:
         (work / "edits.json").write_text(json.dumps([e.__dict__ for e in s.log.edits], indent=1))
         (work / "final.json").write_text(json.dumps(final.__dict__, indent=1, default=str))
         (work / "conflicts.json").write_text(json.dumps(list(s.conflicts.values()), indent=1, default=str))
+        pairs = [[list(a), list(b)] for a, b in s.groups.parent.items()]
+        (work / "groups.json").write_text(json.dumps({"parent": pairs, "linked": sorted(map(list, s.groups.linked))}))
         if quiet_runs < 0:
             violations.append("no two quiet runs in a row after the faults stopped")
         ops = [e.op for e in s.log.edits]

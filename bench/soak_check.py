@@ -7,8 +7,8 @@ pair survives Firestore being emptied). Checks:
   record whose group the users created is linked;
 - fields equal: both records of a link hold the same value of the edited field;
 - no duplicates: no value the users wrote (each is unique) is held by two records of one side;
-- no lost edit: a group's last edit of the field is what both its records hold, unless a
-  reported conflict names that value, or the users deleted a record of the group;
+- no lost edit: a group's last edit of the field is what the record edited and its counterpart
+  hold, unless a reported conflict names that value, or the users deleted a record of the group;
 - no unexpected delete: a group that was ever linked and never lost a record to a user's
   delete still has a live record on each side.
 """
@@ -95,19 +95,26 @@ def check(
                 if value in written:
                     counts[value] += 1
             violations += [f"{kind}: {n} {side} records hold {v!r} (a duplicate)" for v, n in counts.items() if n > 1]
-    last: dict[Node, str] = {}
+    last: dict[Node, tuple[Node, str]] = {}  # group -> (the record edited last, its value)
     for e in log.edits:
         if e.op in ("create", "edit") and e.value is not None:
-            last[groups.find((e.side, e.kind, e.id))] = e.value
+            last[groups.find((e.side, e.kind, e.id))] = ((e.side, e.kind, e.id), e.value)
+    partner: dict[Node, Node] = {}
+    for kind in KINDS:
+        for cid, gid in final.links[kind]:
+            partner[("crm", kind, cid)], partner[("google", kind, gid)] = ("google", kind, gid), ("crm", kind, cid)
     live: dict[Node, dict[str, list[str | None]]] = defaultdict(lambda: {"crm": [], "google": []})
     for side in ("crm", "google"):
         for kind in KINDS:
             for rid, value in held[side][kind].items():
                 live[groups.find((side, kind, rid))][side].append(value)
-    for root, value in last.items():
+    for root, (node, value) in last.items():
         if root in deleted or value in excused.get(root, set()):
             continue
-        values = live[root]["crm"] + live[root]["google"]
+        # The record edited last and its counterpart now (a group may hold two pairs of identical
+        # records, paired either way when matched again without a base: both ways are right).
+        pair = [n for n in (node, partner.get(node)) if n is not None and n[2] in held[n[0]][n[1]]]
+        values = [held[s][k][i] for s, k, i in pair] or live[root]["crm"] + live[root]["google"]
         if not values:
             violations.append(f"{root[1]}: the edit {value!r} vanished with its records")
         elif any(v != value for v in values):
