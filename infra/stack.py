@@ -354,6 +354,14 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
         settings = current.json()["settings"]
         settings["interval_minutes"] = args.interval
         requests.put(f"{web}/settings", json=settings, headers=api, timeout=30).raise_for_status()
+        # The admin's polling bounds let the demo poll as often as asked (adaptive polling starts there).
+        admin = {"Authorization": f"Bearer {keys['admin_key']}", "Accept": "application/json"}
+        rules = requests.get(f"{web}/admin/config", headers=admin, timeout=30)
+        rules.raise_for_status()
+        config = rules.json()
+        slowest = max(args.interval, config["polling"]["slowest_minutes"])
+        config["polling"] = {"fastest_minutes": args.interval, "slowest_minutes": slowest}
+        requests.put(f"{web}/admin/config", json=config, headers=admin, timeout=30).raise_for_status()
 
     from crmsync.store.firestore import FirestoreStore
     from infra.firestore_emulator import new_firestore_client

@@ -53,6 +53,8 @@ class Connection(BaseModel):
     status_reason: str | None = None
     settings: SyncSettings = SyncSettings()
     next_sync_at: datetime | None = None
+    # Complete runs in a row that found nothing: the polling interval doubles with each (services/polling.py).
+    quiet_runs: int = Field(default=0, ge=0)
     created_at: datetime
     lease: Lease | None = None
     last_run: dict[str, Any] | None = None

@@ -15,6 +15,7 @@ from crmsync.model.ids import CrmUserId, Text200
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import Direction, SyncSettings
 from crmsync.services.errors import FieldProblem, InvalidInput
+from crmsync.services.polling import PollingBounds
 from crmsync.store.contract import StateStore
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class AdminConfig(BaseModel):
     # whether one Google account may be joined to several CRM users.
     email_match: EmailMatch = EmailMatch.EXACT
     share_google_accounts: bool = False
+    # Adaptive polling: every connection's interval stays within these bounds (services/polling.py).
+    polling: PollingBounds = PollingBounds()
 
     @classmethod
     def deny_all(cls) -> AdminConfig:

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from crmsync.model.state import Connection
 from crmsync.queue.port import TaskQueue
 from crmsync.services.admin_config import load_admin_config
+from crmsync.services.polling import PollingBounds, poll_interval
 from crmsync.store.contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore, chunked
 from crmsync.store.due import DUE_SHARDS, SWEEP_PAGE, DueConnection
 
@@ -121,11 +122,6 @@ class FanoutResult:
                 setattr(self, f.name, mine + theirs)
 
 
-def interval_of(conn: Connection) -> timedelta:
-    """The connection's polling interval."""
-    return timedelta(minutes=conn.settings.interval_minutes)
-
-
 def slot_name(connection_id: str, now: datetime, interval: timedelta) -> str:
     """The task name of this connection's slot (slot = floor(now / interval)): a repeated tick reuses it."""
     slot = int(now.timestamp() // interval.total_seconds())
@@ -147,6 +143,7 @@ class _Tick:
     now: datetime
     settings: FanoutSettings
     deadline: float  # time.monotonic() after which no further page is fetched
+    bounds: PollingBounds  # the admin's polling bounds, read once per tick
 
 
 def fan_out(
@@ -160,12 +157,13 @@ def fan_out(
     started = time.monotonic()
     result = FanoutResult()
     rng = rng or random.Random()
-    if not load_admin_config(store).sync_enabled:
+    admin = load_admin_config(store)
+    if not admin.sync_enabled:
         result.paused = True
         return result
     now = clock()
     with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="fanout") as pool:
-        tick = _Tick(store, queue, pool, now, settings, started + settings.max_seconds)
+        tick = _Tick(store, queue, pool, now, settings, started + settings.max_seconds, admin.polling)
         if isinstance(store, ShardedDue) and _shards_ready(store):
             result.sharded = True
             for part in _sharded(tick, store, rng):
@@ -271,8 +269,11 @@ def _attempt(call: Callable[[], T]) -> T | None:
 def _process(items: Sequence[DueConnection], tick: _Tick, rng: random.Random, result: FanoutResult) -> None:
     result.due += len(items)
 
+    def interval(conn: DueConnection) -> timedelta:
+        return poll_interval(conn.interval_minutes, conn.quiet_runs, tick.bounds)
+
     def enqueue(conn: DueConnection) -> bool | None:
-        name = slot_name(conn.id, tick.now, timedelta(minutes=conn.interval_minutes))
+        name = slot_name(conn.id, tick.now, interval(conn))
         payload = {"connection_id": conn.id, "reason": "tick", "task": name}
         try:
             return tick.queue.enqueue(conn.id, name=name, payload=payload)
@@ -288,8 +289,7 @@ def _process(items: Sequence[DueConnection], tick: _Tick, rng: random.Random, re
             continue
         result.enqueued += int(outcome)
         result.duplicates += int(not outcome)
-        interval = timedelta(minutes=conn.interval_minutes)
-        moves[conn.id] = {"next_sync_at": next_sync_time(tick.now, interval, tick.settings.jitter, rng)}
+        moves[conn.id] = {"next_sync_at": next_sync_time(tick.now, interval(conn), tick.settings.jitter, rng)}
     result.rescheduled += _reschedule(tick.store, moves, tick.pool)
 
 

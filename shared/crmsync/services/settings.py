@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from crmsync.model.settings import SyncSettings
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.admin_config import AdminConfig, load_admin_config, problems_of
 from crmsync.services.errors import FieldProblem, InvalidInput, NotAllowed, NotConnected, WrongState
+from crmsync.services.polling import fastest_interval
 from crmsync.services.scopes import KIND_LABELS, connection_id_for, granted_kinds
 
 
@@ -77,6 +79,12 @@ def update_settings(app: App, crm_user_id: str, data: Any) -> Connection:
     problems = rule_problems(new, connection, rules)
     if problems:
         raise InvalidInput(problems)
-    if new != connection.settings:
-        app.store.update_connection(connection.id, {"settings": new})
-    return connection.model_copy(update={"settings": new})
+    if new == connection.settings:
+        return connection
+    # A settings change brings a backed-off connection back to its fastest polling interval at once.
+    fields: dict[str, Any] = {"settings": new, "quiet_runs": 0}
+    soon = app.clock() + timedelta(minutes=fastest_interval(new.interval_minutes, rules.polling))
+    if connection.next_sync_at is not None and connection.next_sync_at > soon:
+        fields["next_sync_at"] = soon
+    app.store.update_connection(connection.id, fields)
+    return connection.model_copy(update=fields)

@@ -29,8 +29,9 @@ from crmsync.obs.logging import log_context, redact
 from crmsync.queue.port import TaskQueue
 from crmsync.services import kinds as _all_kinds  # noqa: F401  (registers contacts, events and tasks)
 from crmsync.services.admin_config import AdminConfig, load_admin_config
-from crmsync.services.fanout import interval_of, next_sync_time
+from crmsync.services.fanout import next_sync_time
 from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
+from crmsync.services.polling import found_changes, poll_interval, quiet_runs_after
 from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection
 from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
@@ -214,7 +215,7 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             kinds = _still_to_retry(conn, task, enabled_kinds(conn))
             result, record = _run(conn, task, run_id, kinds, deps)
             try:
-                _report(conn, task, run_id, result, record, deps)
+                _report(conn, task, run_id, result, record, deps, admin)
             finally:  # the run itself is over: a failed report must not block the retry until the lease expires
                 store.release_lease(conn.id, run_id)
             follow = _follow_up(conn, task, run_id, result, deps)
@@ -322,17 +323,30 @@ def _run(
     return ran, record
 
 
-def _report(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, record: dict[str, Any], deps: WorkerDeps) -> None:
+def _report(
+    conn: Connection,
+    task: SyncTask,
+    run_id: str,
+    ran: _Ran,
+    record: dict[str, Any],
+    deps: WorkerDeps,
+    admin: AdminConfig,
+) -> None:
     now = deps.run.clock()
     fields: dict[str, Any] = {"last_run": record}
+    # Adaptive polling: a finished run that found nothing backs the interval off; any change found resets it.
+    quiet = conn.quiet_runs
+    if ran.summary is not None and ran.outcome is Outcome.SYNCED:
+        quiet = fields["quiet_runs"] = quiet_runs_after(quiet, task.reason, ran.summary)
+    elif ran.summary is not None and found_changes(ran.summary):  # a continued or retried run's changes
+        quiet = fields["quiet_runs"] = 0
+    interval = poll_interval(conn.settings.interval_minutes, quiet, admin.polling)
     if ran.outcome is Outcome.NEEDS_REAUTH:
         fields.update(status=ConnectionStatus.NEEDS_REAUTH, status_reason=ran.detail)
     elif ran.outcome is Outcome.DEFERRED and ran.retry_at is not None:
-        fields["next_sync_at"] = max(
-            ran.retry_at, next_sync_time(now, interval_of(conn), deps.settings.jitter, deps.rng)
-        )
+        fields["next_sync_at"] = max(ran.retry_at, next_sync_time(now, interval, deps.settings.jitter, deps.rng))
     elif ran.outcome is not Outcome.RETRY:
-        fields["next_sync_at"] = next_sync_time(now, interval_of(conn), deps.settings.jitter, deps.rng)
+        fields["next_sync_at"] = next_sync_time(now, interval, deps.settings.jitter, deps.rng)
     # The run log first: last_run is what marks this task done, so it is written last.
     deps.store.append_run(conn.id, run_id, record, now + timedelta(days=deps.settings.run_log_days))
     deps.store.update_connection(conn.id, fields)

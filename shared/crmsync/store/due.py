@@ -37,12 +37,13 @@ class DueConnection:
     id: str
     next_sync_at: datetime
     interval_minutes: int
+    quiet_runs: int = 0  # complete runs in a row that found nothing (adaptive polling)
 
     @classmethod
     def of(cls, conn: Connection) -> DueConnection:
         """The due view of a full connection (which must have a next_sync_at)."""
         assert conn.next_sync_at is not None, "a due connection has a next_sync_at"
-        return cls(conn.id, conn.next_sync_at, conn.settings.interval_minutes)
+        return cls(conn.id, conn.next_sync_at, conn.settings.interval_minutes, conn.quiet_runs)
 
 
 def due_shard(connection_id: str) -> int:
@@ -83,7 +84,8 @@ def due_page(rows: list[tuple[str, Doc]], spec: Spec) -> Page[DueConnection]:
         if not isinstance(when, datetime):
             raise StoreError(f"connections/{doc_id}: next_sync_at is {when!r}, not a timestamp")
         interval = doc.get("settings", {}).get("interval_minutes", DEFAULT_INTERVAL_MINUTES)
-        items.append(DueConnection(doc_id, when, int(interval)))
+        quiet = doc.get("quiet_runs", 0)  # absent on documents written before adaptive polling
+        items.append(DueConnection(doc_id, when, int(interval), int(quiet)))
     full = spec.limit is not None and len(rows) == spec.limit
     next_cursor = encode_page_cursor(items[-1].next_sync_at, items[-1].id) if full and items else None
     return Page(items=items, next_cursor=next_cursor)

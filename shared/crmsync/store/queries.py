@@ -53,7 +53,7 @@ DUE_CONNECTIONS = Query(
 
 # Fan-out, partitioned: one shard of the due connections, reading only what the tick needs.
 # ``due_shard`` is a store-only field derived from the connection id (store/due.py).
-DUE_SHARD_FIELDS = ("next_sync_at", "settings.interval_minutes")
+DUE_SHARD_FIELDS = ("next_sync_at", "settings.interval_minutes", "quiet_runs")
 DUE_CONNECTIONS_BY_SHARD = Query(
     name="due_connections_by_shard",
     collection=CONNECTIONS,

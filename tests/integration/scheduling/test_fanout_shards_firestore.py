@@ -105,3 +105,22 @@ def test_the_projected_listing_reads_only_what_the_tick_needs(firestore_emulator
     stored = with_shard("c1", connection_to_doc(connection("c1", NOW - timedelta(minutes=3), interval=30)))
     assert {s.id: s.to_dict() for s in raw}["c1"] == project(stored, DUE_SHARD_FIELDS)  # the fake does the same
     assert reads == 1  # one row, one read
+
+
+def test_the_projected_listing_carries_the_backoff_of_each_connection(firestore_emulator_host: str) -> None:
+    """Adaptive polling: the tick reads each connection's quiet runs with its due time (a document
+    written before the field existed reads as 0), and moves a quiet one by its backed-off interval."""
+    client = new_firestore_client(firestore_emulator_host)
+    store = FirestoreStore(client, OpCounter())
+    store.put_connection(connection("quiet", NOW - timedelta(minutes=1)).model_copy(update={"quiet_runs": 3}))
+    legacy = connection_to_doc(connection("old", NOW - timedelta(minutes=1)))
+    del legacy["quiet_runs"]  # as written before adaptive polling
+    client.collection(CONNECTIONS).document("old").set(legacy)
+    while not store.backfill_due_shards(NOW):
+        pass
+    listed = [i for s in range(DUE_SHARDS) for i in store.due_listing(NOW, s).items]
+    assert {d.id: d.quiet_runs for d in listed} == {"quiet": 3, "old": 0}
+    result = fan_out(store, MemoryTaskQueue(), lambda: NOW, FanoutSettings(jitter=0.0))
+    assert (result.sharded, result.enqueued) == (True, 2)
+    moved = {cid: (store.get_connection(cid) or connection(cid, NOW)).next_sync_at for cid in ("quiet", "old")}
+    assert moved == {"quiet": NOW + timedelta(minutes=40), "old": NOW + timedelta(minutes=5)}
