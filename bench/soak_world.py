@@ -123,6 +123,7 @@ class Processes:
             "CRMSYNC_OAUTH_CLIENT_ID": CLIENT,
             "CRMSYNC_OAUTH_CLIENT_SECRET": "soak-secret",
             "CRMSYNC_LINK_SIGNING_KEY": "c29hay1saW5rLWtleS0wMTIzNDU2Nzg5MDEyMzQ1Njc4OQ==",
+            "CRMSYNC_SESSION_KEY": "soak-session-key-0123456789abcdef0123456789",
             "CRMSYNC_ADMIN_API_KEY": "soak-admin-key-0123456789abcdef0123456789",
             "CRMSYNC_CRM_BASE_URL": self.crm,
             "CRMSYNC_CRM_API_KEY": self.crm_key,
