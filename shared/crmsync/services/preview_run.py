@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..google.client import user_credentials
 from ..model.kinds import Kind
 from ..model.state import Connection
 from ..ports import OpCounter
@@ -19,13 +18,7 @@ def preview_connection(
 ) -> dict[str, dict[str, Any]]:
     """What a sync of ``conn`` would do now, per kind."""
     counter = OpCounter()
-    credentials = user_credentials(
-        refresh_token=refresh_token,
-        client_id=deps.google.client_id,
-        client_secret=deps.google.client_secret,
-        scopes=conn.scopes,
-        endpoint=deps.google.endpoint,
-    )
+    credentials = deps.credentials(conn, refresh_token)
     links = deps.store.connection_store(conn.id)
     out: dict[str, dict[str, Any]] = {}
     for kind in kinds if kinds is not None else enabled_kinds(conn):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from google.oauth2.credentials import Credentials
+
 from ..crm.capabilities import kinds_off
 from ..crm.port import CrmConnector, CrmValidation
 from ..errors import KindStopped, MassDeleteBlocked, OperatorError, TransientError
@@ -61,6 +63,16 @@ class RunDeps:
     crm: CrmConnector
     google: GoogleAccess
     clock: Callable[[], datetime]
+
+    def credentials(self, conn: Connection, refresh_token: str) -> Credentials:
+        """The user's Google credentials for one run of ``conn``."""
+        return user_credentials(
+            refresh_token=refresh_token,
+            client_id=self.google.client_id,
+            client_secret=self.google.client_secret,
+            scopes=conn.scopes,
+            endpoint=self.google.endpoint,
+        )
 
 
 @dataclass(frozen=True)
@@ -260,13 +272,7 @@ def sync_connection(
     started = time.monotonic()
     summary = RunSummary(uuid.uuid4().hex[:16], conn.id, deps.clock())
     counter = OpCounter()
-    credentials = user_credentials(
-        refresh_token=refresh_token,
-        client_id=deps.google.client_id,
-        client_secret=deps.google.client_secret,
-        scopes=conn.scopes,
-        endpoint=deps.google.endpoint,
-    )
+    credentials = deps.credentials(conn, refresh_token)
     links = RunCursors(deps.store.connection_store(conn.id))
 
     def kept(report: KindReport) -> None:
