@@ -158,6 +158,11 @@ class FakeSide:
         out = []
         for op in ops:
             assert op.target_id is not None
+            rec = self.records.get(op.target_id)
+            if rec is not None and op.version is not None and op.version != str(rec.version):
+                # Conditional, as every adapter's delete is (If-Match; People by an etag probe).
+                out.append(WriteResult(op.key, False, conflict=True, error="version mismatch"))
+                continue
             self._crash_point()
             if op.target_id in self.records:
                 self.remove(op.target_id)

@@ -204,7 +204,11 @@ class WriteBatches:
         self.p.call("people.batchDeleteContacts", lambda: people.batchDeleteContacts(body={"resourceNames": names}))
 
     def _delete_batch(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        stale = self._changed_since_read(ops)
+        ops = [op for op in ops if op.key not in stale]
         names = list(dict.fromkeys(str(op.target_id) for op in ops))
+        if not names:
+            return list(stale.values())
         errors: dict[str, str] = {}
         try:
             self._send_delete(names)
@@ -217,11 +221,32 @@ class WriteBatches:
                 except PERMANENT:
                     errors = {n: e for n in rest if (e := self._delete_one(n))}
         return [
-            WriteResult(op.key, False, error=errors[str(op.target_id)])
-            if str(op.target_id) in errors
-            else WriteResult(op.key, True, id=op.target_id)
-            for op in ops
+            *stale.values(),
+            *(
+                WriteResult(op.key, False, error=errors[str(op.target_id)])
+                if str(op.target_id) in errors
+                else WriteResult(op.key, True, id=op.target_id)
+                for op in ops
+            ),
         ]
+
+    def _changed_since_read(self, ops: Sequence[WriteOp]) -> dict[str, WriteResult]:
+        """Deletes of contacts whose etag moved since the engine read them, answered as conflicts.
+
+        People's delete takes no etag, and its sync listings lag its writes by minutes: a contact
+        the user just edited can still be listed as it was. One ``getBatchGet`` (read-after-write)
+        of the ops that carry the version they expect makes the delete conditional, as Calendar's
+        and Tasks' If-Match deletes are, so an edit the engine has not seen yet is never deleted."""
+        expecting = [op for op in ops if op.version is not None]
+        if not expecting:
+            return {}
+        current = self.p.fetch([str(op.target_id) for op in expecting], PROBE_MASK)
+        out: dict[str, WriteResult] = {}
+        for op in expecting:
+            person = current.get(str(op.target_id))
+            if person is not None and Person.model_validate(person).etag != op.version:
+                out[op.key] = WriteResult(op.key, False, error="changed in Google since it was read", conflict=True)
+        return out
 
     def _delete_one(self, name: str) -> str | None:
         people = self.p.service.people()

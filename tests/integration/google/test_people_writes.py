@@ -163,3 +163,22 @@ def test_read_only_grant_is_a_connection_error(emulator) -> None:
     with pytest.raises(PermissionDenied, match="reconnect"):
         side.create([create_op("crm-1", _raw(1))])
     assert side.counter.counts == {"people.batchCreateContacts": 1}
+
+
+def test_a_delete_expecting_an_older_etag_is_a_conflict_and_deletes_nothing(emulator) -> None:
+    # People's delete takes no etag and its listings lag: the adapter probes the etag first, so a
+    # contact edited since the engine read it is never deleted (answered as a conflict instead).
+    names = seed_contacts(emulator, 2)
+    svc = people_service(emulator)
+    seen = [svc.people().get(resourceName=n, personFields="metadata").execute()["etag"] for n in names]
+    edited = svc.people().get(resourceName=names[0], personFields="names").execute()
+    edited["names"] = [{"givenName": "Edited"}]
+    svc.people().updateContact(resourceName=names[0], updatePersonFields="names", body=edited).execute()
+    side = adapter(emulator, group_resource_name=CRM_GROUP)
+    results = side.delete([WriteOp(n, n, {}, {}, version=etag) for n, etag in zip(names, seen, strict=True)])
+    by_key = {r.key: r for r in results}
+    assert by_key[names[0]].conflict and not by_key[names[0]].ok
+    assert by_key[names[1]].ok
+    assert side.counter.counts == {"people.getBatchGet": 1, "people.batchDeleteContacts": 1}
+    still = svc.people().get(resourceName=names[0], personFields="names").execute()
+    assert still["names"][0]["givenName"] == "Edited"

@@ -1,14 +1,13 @@
-"""Open counterexamples the contacts state machine found under the explore profile (not yet fixed).
+"""Regression: a contacts state machine counterexample (explore profile, realistic People lag).
 
-Each replays the exact steps Hypothesis printed. They are strict xfails: the day the engine
-keeps the edit, the test passes, strict xfail turns that into a failure, and the marker comes off.
-"""
+The CRM record leaves scope while the user edits its Google contact; People's listing still shows
+the contact as it was, so the delete rule deleted the edit. Deletes are now conditional on the
+version the engine read (People: an etag probe by ``getBatchGet``), so the pair is re-read and
+kept. Replays the exact steps Hypothesis printed."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from crmsync.model.settings import ConflictPolicy
 from tests.unit.sync.machine_support import gcanon
@@ -28,12 +27,7 @@ class _Drawn:
 ANNA = {"given": "Anna", "family": "Schmidt", "title": None, "emails": [], "phones": []}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (found 2026-12-02, explore profile, realistic People lag): a Google edit in a "
-    "conflict with a CRM record taken out of scope vanishes under crm_wins",
-)
-def test_a_google_edit_survives_a_conflict_with_a_crm_record_out_of_scope_under_lag() -> None:
+def test_regression_a_google_edit_survives_a_conflict_with_a_crm_record_out_of_scope_under_lag() -> None:
     state = RealisticContactSyncMachine()
     state.configure(policy=ConflictPolicy.CRM_WINS)
     state.google_create(canon=gcanon(ANNA))
