@@ -221,18 +221,8 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
 
         try:
             summary = sync_connection(conn, args.refresh_token, deps, progress=progress, kinds=kinds)
-        except NeedsReauth as err:
-            console.print(f"[red]Google refused the refresh token:[/red] {escape(str(err))}")
-            return 3
-        except CrmAuthError as err:
-            console.print(f"[red]the CRM refused the API key or user:[/red] {escape(str(err))}")
-            return 3
-        except TransientError as err:
-            console.print(f"[yellow]temporary failure, run again later:[/yellow] {escape(str(err))}")
-            return 75
-        except CrmSyncError as err:
-            console.print(f"[red]sync failed:[/red] {escape(str(err))}")
-            return 1
+        except _caught(_RUN_FAILURES) as err:
+            return _failed(err, _RUN_FAILURES, console)
     if args.json:
         console.print_json(json.dumps(summary.as_dict()))
     else:
@@ -242,17 +232,40 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
     return 0 if summary.complete else 4
 
 
+# What a failed run prints and exits with, most specific first (the first match wins).
+_Failure = tuple[type[Exception], str, int]
+_REFUSALS: tuple[_Failure, ...] = (
+    (NeedsReauth, "[red]Google refused the refresh token:[/red]", 3),
+    (CrmAuthError, "[red]the CRM refused the API key or user:[/red]", 3),
+)
+_RUN_FAILURES: tuple[_Failure, ...] = (
+    *_REFUSALS,
+    (TransientError, "[yellow]temporary failure, run again later:[/yellow]", 75),
+    (CrmSyncError, "[red]sync failed:[/red]", 1),
+)
+
+
+def _caught(failures: tuple[_Failure, ...]) -> tuple[type[Exception], ...]:
+    """The exception types a table of failures handles."""
+    return tuple(kind for kind, _, _ in failures)
+
+
+def _failed(err: Exception, failures: tuple[_Failure, ...], console: Console) -> int:
+    """Print the failure's one line and return its exit code."""
+    for kind, words, code in failures:
+        if isinstance(err, kind):
+            console.print(f"{words} {escape(str(err))}")
+            return code
+    raise err
+
+
 def _preview(conn: Connection, args: argparse.Namespace, deps: RunDeps, kinds: list[Kind], console: Console) -> int:
     from .services.preview_run import preview_connection
 
     try:
         found = preview_connection(conn, args.refresh_token, deps, kinds)
-    except NeedsReauth as err:
-        console.print(f"[red]Google refused the refresh token:[/red] {escape(str(err))}")
-        return 3
-    except CrmAuthError as err:
-        console.print(f"[red]the CRM refused the API key or user:[/red] {escape(str(err))}")
-        return 3
+    except _caught(_REFUSALS) as err:
+        return _failed(err, _REFUSALS, console)
     if args.json:
         console.print_json(json.dumps({"dry_run": True, "kinds": found}))
         return 0
