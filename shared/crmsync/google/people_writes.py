@@ -170,8 +170,8 @@ class WriteBatches:
             person = current.get(str(op.target_id))
             if person is None:
                 out[op.key] = WriteResult(op.key, False, error=f"{op.target_id} no longer exists in Google Contacts")
-            elif Person.model_validate(person).etag != op.version:
-                out[op.key] = WriteResult(op.key, False, error="changed in Google since it was read", conflict=True)
+            elif _moved(op, person):
+                out[op.key] = _changed_since_read(op)
         return out
 
     def _update_one(self, op: WriteOp) -> WriteResult:
@@ -204,7 +204,7 @@ class WriteBatches:
         self.p.call("people.batchDeleteContacts", lambda: people.batchDeleteContacts(body={"resourceNames": names}))
 
     def _delete_batch(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        stale = self._changed_since_read(ops)
+        stale = self._stale_deletes(ops)
         ops = [op for op in ops if op.key not in stale]
         names = list(dict.fromkeys(str(op.target_id) for op in ops))
         if not names:
@@ -230,7 +230,7 @@ class WriteBatches:
             ),
         ]
 
-    def _changed_since_read(self, ops: Sequence[WriteOp]) -> dict[str, WriteResult]:
+    def _stale_deletes(self, ops: Sequence[WriteOp]) -> dict[str, WriteResult]:
         """Deletes of contacts whose etag moved since the engine read them, answered as conflicts.
 
         People's delete takes no etag, and its sync listings lag its writes by minutes: a contact
@@ -244,8 +244,8 @@ class WriteBatches:
         out: dict[str, WriteResult] = {}
         for op in expecting:
             person = current.get(str(op.target_id))
-            if person is not None and Person.model_validate(person).etag != op.version:
-                out[op.key] = WriteResult(op.key, False, error="changed in Google since it was read", conflict=True)
+            if person is not None and _moved(op, person):
+                out[op.key] = _changed_since_read(op)
         return out
 
     def _delete_one(self, name: str) -> str | None:
@@ -257,3 +257,13 @@ class WriteBatches:
         except PERMANENT as err:
             return str(err)
         return None
+
+
+def _moved(op: WriteOp, person: dict[str, Any]) -> bool:
+    """Whether the contact's etag is no longer the one the op was planned on."""
+    return Person.model_validate(person).etag != op.version
+
+
+def _changed_since_read(op: WriteOp) -> WriteResult:
+    """The answer to a write planned on a version the contact no longer has: re-read and merge."""
+    return WriteResult(op.key, False, error="changed in Google since it was read", conflict=True)
