@@ -20,6 +20,10 @@ from .port import (
 from .validation import FieldError
 
 _VALIDATION = {400, 409, 413, 415, 422, 428}
+# The two problem types crmsync relies on, matched by their exact URI (docs/crm-sync-api.md,
+# "Problem types"): a look-alike type is read by its status like any other.
+KEY_REUSED = "urn:crm-sync:problem:idempotency-key-reused"
+CURSOR_EXPIRED = "urn:crm-sync:problem:cursor-expired"
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -49,7 +53,7 @@ def error_from_problem(status: int, problem: Mapping[str, Any] | None, retry_aft
         if isinstance(e, Mapping)
     ]
     kind = str(problem.get("type", ""))
-    if kind.endswith((":cursor-expired", "/cursor-expired")):
+    if kind == CURSOR_EXPIRED:
         return CrmCursorExpired(message, errors=errors, status=status, problem=problem)
     if status == 400 and any(e.path == "/cursor" for e in errors):
         # A cursor refused as malformed or foreign is refused forever: starting over is the way out.
@@ -63,7 +67,7 @@ def error_from_problem(status: int, problem: Mapping[str, Any] | None, retry_aft
         return CrmConflict(
             message, current_version=int(current) if isinstance(current, int) else -1, status=status, problem=problem
         )
-    if status == 422 and kind.endswith("idempotency-key-reused"):
+    if status == 422 and kind == KEY_REUSED:
         return CrmIdempotencyReuse(message, errors=errors, status=status, problem=problem)
     if status in _VALIDATION:
         return CrmValidation(message, errors=errors, status=status, problem=problem)

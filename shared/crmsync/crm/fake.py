@@ -222,7 +222,7 @@ class FakeCrm:
                     errors=[FieldError("", "Idempotency-Key reused with a different body")],
                     status=422,
                     problem={
-                        "type": "idempotency-key-reused",
+                        "type": "urn:crm-sync:problem:idempotency-key-reused",
                         **({"record_id": seen[1]["id"], "record": copy.deepcopy(seen[1])} if owned else {}),
                     },
                 )

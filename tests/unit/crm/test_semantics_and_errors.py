@@ -115,3 +115,21 @@ def test_backoff_is_capped_full_jitter_and_honours_retry_after() -> None:
     assert conn.backoff(1, 10.0) == 10.0
     assert conn.backoff(1, 3600.0) == 60.0
     conn.close()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "idempotency-key-reused",
+        "https://crm.example/problems/idempotency-key-reused",
+        "urn:other:idempotency-key-reused",
+    ],
+)
+def test_regression_key_reuse_is_recognised_by_its_exact_uri_only(kind: str) -> None:
+    """The docs promise crmsync relies on the exact URI: another type that merely ends alike is a
+    plain refusal, never read as "your record is this one"."""
+    assert type(error_from_problem(422, {"type": "urn:crm-sync:problem:idempotency-key-reused"})) is (
+        CrmIdempotencyReuse
+    )
+    err = error_from_problem(422, {"type": kind, "record_id": "c1"})
+    assert type(err) is CrmValidation
