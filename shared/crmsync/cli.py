@@ -223,6 +223,10 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
             summary = sync_connection(conn, args.refresh_token, deps, progress=progress, kinds=kinds)
         except _caught(_RUN_FAILURES) as err:
             return _failed(err, _RUN_FAILURES, console)
+    refused = next((r for r in summary.kinds.values() if str(r.get("alert", "")).startswith("crm.")), None)
+    if refused is not None:  # the CRM refused the key or user (an operator alert): nothing synced
+        console.print(f"[red]the CRM refused the API key or user:[/red] {escape(str(refused['stopped']))}")
+        return 3
     if args.json:
         console.print_json(json.dumps(summary.as_dict()))
     else:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from ..errors import TransientError
+from ..errors import OperatorError, TransientError
 from ..model.settings import KindSettings, OwnerScope
 from ..ports import Change as SideChange
 from ..ports import OpCounter
 from .models import Kind, Record
-from .port import Change, CrmConnector, CrmTransient
+from .port import Change, CrmAuthError, CrmConnector, CrmTransient
 
 log = logging.getLogger(__name__)
 PAGE = 1000
@@ -33,12 +33,32 @@ class FeedRead:
 
 @contextmanager
 def guard(counter: OpCounter, name: str) -> Iterator[None]:
-    """Count one CRM call and map its transient failure to the engine's error."""
+    """Count one CRM call and map its failures to the engine's errors: a transient one is retried; a
+    401/403 (crmsync's API key revoked or rotated, or the CRM user gone) is the operator's to fix —
+    the kind stops under a stable alert code, the connection is kept and the user is not asked to
+    reconnect anything."""
     counter.add(name)
     try:
         yield
     except CrmTransient as err:
         raise TransientError(f"CRM unavailable: {err}", retry_after=err.retry_after) from err
+    except CrmAuthError as err:
+        raise refused(err) from err
+
+
+def refused(err: CrmAuthError) -> OperatorError:
+    """The operator alert for a CRM refusing crmsync's API key (401) or the acting user (403)."""
+    if err.status == 401:
+        return OperatorError(
+            f"The CRM refused crmsync's API key ({err}). Your administrator must set the CRM API key again; "
+            "syncing resumes by itself after that.",
+            alert="crm.api_key_refused",
+        )
+    return OperatorError(
+        f"The CRM refused access for this connection's CRM user ({err}). Your administrator must check that "
+        "the user is active in the CRM and that crmsync's API key may act for them.",
+        alert="crm.access_refused",
+    )
 
 
 def read_feed(
