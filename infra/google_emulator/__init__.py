@@ -11,7 +11,17 @@ def register_all() -> None:
     _registered = True
     import importlib
 
-    for name in ("oauth", "controls", "controls_index", "realism", "people", "calendar", "tasks", "batch"):
+    for name in (
+        "oauth",
+        "controls",
+        "controls_index",
+        "realism",
+        "people",
+        "calendar",
+        "calendar_watch",
+        "tasks",
+        "batch",
+    ):
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as err:

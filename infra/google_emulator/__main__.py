@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
         default="plain",
         help="realistic: Google's propagation delays, short pages, sequential People writes (see realism.py)",
     )
+    parser.add_argument(
+        "--allow-http-push",
+        action="store_true",
+        help="let events.watch deliver to http:// on a loopback host (Google requires https; the local stack needs this)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     register_all()
@@ -38,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     server.state.extras["startup_settings"] = startup
     apply_settings(server.state, dict(startup))
     set_startup_profile(server.state, args.profile)
+    if args.allow_http_push:
+        from .calendar_watch import PushSettings, set_startup
+
+        set_startup(server.state, PushSettings(allow_http_loopback=True))
     server.start()
     print(server.base_url, flush=True)  # first line: the base URL alone (port 0 picks a free port)
     print(f"Google Workspace emulator listening on {server.base_url}", flush=True)

@@ -184,7 +184,9 @@ def current_settings(state: EmulatorState) -> dict[str, Any]:
 def reset(ctx: Ctx) -> dict[str, Any]:
     """Forget all data, tokens, counters, faults and settings (start-up flags are re-applied)."""
     keep: dict[str, Any] = {
-        k: ctx.state.extras[k] for k in ("base_url", "startup_settings", "realism_startup") if k in ctx.state.extras
+        k: ctx.state.extras[k]
+        for k in ("base_url", "startup_settings", "realism_startup", "push_startup")
+        if k in ctx.state.extras
     }
     ctx.state.reset()
     ctx.state.extras.update(keep)

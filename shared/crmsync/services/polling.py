@@ -2,8 +2,9 @@
 
 Each complete run that found nothing on either side raises the connection's ``quiet_runs``; the
 interval doubles with each (5 -> 10 -> 20 -> 40 -> 60 min with the default bounds) up to the admin's
-slowest interval, which stays the safety poll. Any change found (either side, any kind), a "Sync now"
-(and the rerun it asks for) or a settings change sets ``quiet_runs`` back to 0: the fastest interval.
+slowest interval, which stays the safety poll. Any change found (either side, any kind), a push run,
+a "Sync now" (and the rerun it asks for) or a settings change sets ``quiet_runs`` back to 0: the
+fastest interval.
 
 The connection's own ``settings.interval_minutes`` is where it starts, held inside the admin's bounds.
 """
@@ -19,7 +20,8 @@ if TYPE_CHECKING:  # no import at run time: admin_config imports this module, ru
     from crmsync.services.run_sync import RunSummary
 
 MAX_QUIET_RUNS = 16  # 2**16 times the fastest minute is past any slowest bound: more would change nothing
-ACTIVE_REASONS = frozenset({"sync_now", "rerun"})  # a user asked for these runs: back to the fastest interval
+# A user asked for these runs, or a push announced a change: back to the fastest interval.
+ACTIVE_REASONS = frozenset({"sync_now", "rerun", "push"})
 
 
 class PollingBounds(BaseModel):

@@ -37,7 +37,8 @@ from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
 
 log = logging.getLogger(__name__)
-REASONS = ("tick", "sync_now", "continuation", "rerun")
+REASONS = ("tick", "sync_now", "continuation", "rerun", "push")
+ASKED_REASONS = frozenset({"sync_now", "rerun", "push"})  # a busy lease asks the running sync to go again
 MAX_CONTINUATION = 1_000_000
 _TASK_NAME = re.compile(r"[\x21-\x7e]{1,500}")
 REAUTH_MESSAGE = "Google no longer accepts this connection's access (it was revoked or expired). Reconnect Google."
@@ -78,6 +79,7 @@ class SyncTask:
     task: str | None = None  # this task's name, if it has one (duplicate deliveries carry the same)
     root: str | None = None  # the task that started a continuation chain
     continuation: int = 0
+    kinds: tuple[Kind, ...] | None = None  # only these kinds (a push names what changed); None: every kind
 
     @property
     def key(self) -> str | None:
@@ -104,7 +106,7 @@ class SyncTask:
             raise InvalidTask(
                 f"continuation must be a non-negative whole number up to {MAX_CONTINUATION}, got {str(n)[:30]}"
             )
-        return cls(cid, reason, task, root, n)
+        return cls(cid, reason, task, root, n, _parse_kinds(payload.get("kinds")))
 
     def body(self) -> dict[str, Any]:
         """The JSON body of this task."""
@@ -115,7 +117,21 @@ class SyncTask:
             out["root"] = self.root
         if self.continuation:
             out["continuation"] = self.continuation
+        if self.kinds is not None:
+            out["kinds"] = [k.value for k in self.kinds]
         return out
+
+
+def _parse_kinds(raw: Any) -> tuple[Kind, ...] | None:
+    """The task's kinds: absent means every enabled kind; else a non-empty list of distinct kind names."""
+    if raw is None:
+        return None
+    names = [k.value for k in Kind]
+    if not isinstance(raw, list) or not raw or len(raw) > len(names):
+        raise InvalidTask(f"kinds must be a non-empty list of {', '.join(names)} when given")
+    if any(not isinstance(k, str) or k not in names for k in raw) or len(set(raw)) != len(raw):
+        raise InvalidTask(f"kinds must name distinct kinds from {', '.join(names)}")
+    return tuple(Kind(k) for k in raw)
 
 
 @dataclass(frozen=True)
@@ -199,7 +215,7 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             return WorkResult(Outcome.SKIPPED, "this task already ran (duplicate delivery)")
         run_id = uuid.uuid4().hex[:16]
         if not store.acquire_lease(conn.id, run_id, deps.settings.lease_ttl, clock()):
-            if task.reason in ("sync_now", "rerun"):
+            if task.reason in ASKED_REASONS:
                 store.request_rerun(conn.id)  # the running sync goes again right after
             return WorkResult(Outcome.BUSY, "another run holds the lease")
         # Read again under the lease: a duplicate that raced the first delivery sees its report now.
@@ -213,6 +229,11 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             conn = conn.model_copy(update={"settings": admin.run_settings(conn.settings)})
             # A crash inside the run leaves the lease to expire, exactly as a killed instance would.
             kinds = _still_to_retry(conn, task, enabled_kinds(conn))
+            if task.kinds is not None:
+                kinds = [k for k in kinds if k in task.kinds]
+                if not kinds:
+                    store.release_lease(conn.id, run_id)
+                    return WorkResult(Outcome.SKIPPED, "none of the task's kinds is enabled for this connection")
             result, record = _run(conn, task, run_id, kinds, deps)
             try:
                 _report(conn, task, run_id, result, record, deps, admin)
@@ -347,6 +368,9 @@ def _report(
         fields["next_sync_at"] = max(ran.retry_at, next_sync_time(now, interval, deps.settings.jitter, deps.rng))
     elif ran.outcome is not Outcome.RETRY:
         fields["next_sync_at"] = next_sync_time(now, interval, deps.settings.jitter, deps.rng)
+        if task.kinds is not None and conn.next_sync_at is not None:
+            # A run of some kinds (a push) must not put off the poll of the others.
+            fields["next_sync_at"] = min(conn.next_sync_at, fields["next_sync_at"])
     # The run log first: last_run is what marks this task done, so it is written last.
     deps.store.append_run(conn.id, run_id, record, now + timedelta(days=deps.settings.run_log_days))
     deps.store.update_connection(conn.id, fields)
@@ -357,7 +381,7 @@ def _follow_up(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, deps: W
     if ran.outcome is Outcome.CONTINUED:
         root = task.root or task.task or f"{conn.id}-run-{run_id}"
         n = task.continuation + 1
-        nxt = SyncTask(conn.id, "continuation", f"{root}-c{n}", root, n)
+        nxt = SyncTask(conn.id, "continuation", f"{root}-c{n}", root, n, task.kinds)
         deps.queue.enqueue(conn.id, name=nxt.task, payload=nxt.body())
         return nxt.task
     if ran.outcome is Outcome.SYNCED and deps.store.take_rerun(conn.id):
