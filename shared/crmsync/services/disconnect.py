@@ -41,6 +41,8 @@ def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
             "session_generation": connection.session_generation + 1,  # every browser session of the user ends
         },
     )
+    if connection.google_subject:
+        app.store.release_google_account(connection.google_subject, connection.id)
     deleted = app.store.delete_connection_data(connection.id)
     log.info("disconnected", extra={"connection_id": connection.id, "revoked": revoked, "links_deleted": deleted})
     return DisconnectResult(revoked_at_google=revoked, links_deleted=deleted)

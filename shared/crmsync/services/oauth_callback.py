@@ -210,6 +210,8 @@ def _connect(app: App, crm_user_id: str, requested: set[Kind], token: dict[str, 
             "Google did not issue offline access. Remove crmsync at https://myaccount.google.com/permissions "
             "and connect again."
         )
+    if not rules.share_google_accounts and not app.store.claim_google_account(subject, cid, app.clock()):
+        raise AccountTaken(_taken(email))  # another first connect of this account won the race just now
     app.vault.put(cid, str(refresh))
     allowed = {k for k in Kind if rules.kinds.on(k)} & granted
     settings = _settings(existing, rules.new_connection_settings(granted), granted, allowed)
@@ -261,11 +263,15 @@ def _check_account(app: App, rules: AdminConfig, user: User, subject: str, email
     if others:
         # No revoke here: at Google the grant is per account and app, so revoking would also end the
         # other user's working connection.
-        raise AccountTaken(
-            f"The Google account {email} is already connected to another CRM user. One Google account can "
-            "sync with one CRM user only. Nothing was connected; sign in with another Google account, or "
-            "disconnect it from the other CRM user first."
-        )
+        raise AccountTaken(_taken(email))
+
+
+def _taken(email: str) -> str:
+    return (
+        f"The Google account {email} is already connected to another CRM user. One Google account can "
+        "sync with one CRM user only. Nothing was connected; sign in with another Google account, or "
+        "disconnect it from the other CRM user first."
+    )
 
 
 def email_matches(mode: EmailMatch, google_email: str, crm_email: str) -> bool:

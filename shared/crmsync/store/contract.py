@@ -69,6 +69,15 @@ class StateStore(Protocol):
         """Connections joined to one Google account (its OpenID subject), any status, at most ``limit``."""
         ...
 
+    def claim_google_account(self, subject: str, connection_id: str, now: datetime) -> bool:
+        """Make ``connection_id`` the one connection of a Google account, atomically; False if another
+        live connection holds it (see ``store.claims``)."""
+        ...
+
+    def release_google_account(self, subject: str, connection_id: str) -> None:
+        """Drop the account's claim if ``connection_id`` holds it."""
+        ...
+
     def list_connections(
         self, status: ConnectionStatus | None = None, limit: int = 100, start_after: str | None = None
     ) -> Page[Connection]:

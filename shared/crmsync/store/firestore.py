@@ -13,6 +13,7 @@ from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.ports import LinkStore, OpCounter
 
 from . import firestore_io as io
+from .claims import GOOGLE_ACCOUNTS, claim_doc, claim_id, claim_is_free, holder_id
 from .codec import (
     check_aware,
     check_doc_id,
@@ -309,6 +310,39 @@ class FirestoreStore:
         result, taken = io.run_in_transaction(self._client, body)
         self._meter.commit(deletes=int(taken))
         return result
+
+    def claim_google_account(self, subject: str, connection_id: str, now: datetime) -> bool:
+        """Make ``connection_id`` the one connection of a Google account, in one transaction; False if
+        another live connection holds it (see ``store.claims``)."""
+        ref = self._client.collection(GOOGLE_ACCOUNTS).document(claim_id(subject))
+        doc = claim_doc(connection_id, now)
+
+        def body(tx: io.Transaction) -> bool:
+            claim = io.get(ref, tx)
+            holder = holder_id(claim)
+            self._meter.gets(2 if holder else 1)
+            if not claim_is_free(claim, io.get(self._conn(holder), tx) if holder else None, connection_id, now):
+                return False
+            tx.set(ref, doc)
+            return True
+
+        taken = io.run_in_transaction(self._client, body)
+        self._meter.commit(writes=int(taken))
+        return taken
+
+    def release_google_account(self, subject: str, connection_id: str) -> None:
+        """Drop the account's claim if ``connection_id`` holds it."""
+        ref = self._client.collection(GOOGLE_ACCOUNTS).document(claim_id(subject))
+
+        def body(tx: io.Transaction) -> bool:
+            self._meter.gets(1)
+            if holder_id(io.get(ref, tx)) != connection_id:
+                return False
+            tx.delete(ref)
+            return True
+
+        if io.run_in_transaction(self._client, body):
+            self._meter.commit(deletes=1)
 
     def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:
         """Record a nonce; False if it was seen before (create-if-absent)."""

@@ -14,6 +14,7 @@ from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.ports import LinkStore, OpCounter
 
+from .claims import GOOGLE_ACCOUNTS, claim_doc, claim_id, claim_is_free, holder_id
 from .codec import (
     check_aware,
     check_doc_id,
@@ -297,6 +298,29 @@ class MemoryStore:
                 self._docs.delete((OAUTH_STATES,), sid)
         self._meter.commit(deletes=int(take))
         return result
+
+    def claim_google_account(self, subject: str, connection_id: str, now: datetime) -> bool:
+        """Make ``connection_id`` the one connection of a Google account, atomically; False if another
+        live connection holds it (see ``store.claims``)."""
+        key, doc = claim_id(subject), claim_doc(connection_id, now)
+        with self._docs.lock:
+            claim = self._docs.get((GOOGLE_ACCOUNTS,), key)
+            holder = holder_id(claim)
+            self._meter.gets(2 if holder else 1)
+            if not claim_is_free(claim, self._docs.get(_CONNECTIONS, holder) if holder else None, connection_id, now):
+                return False
+            self._docs.set((GOOGLE_ACCOUNTS,), key, doc)
+        self._meter.commit(writes=1)
+        return True
+
+    def release_google_account(self, subject: str, connection_id: str) -> None:
+        """Drop the account's claim if ``connection_id`` holds it."""
+        key = claim_id(subject)
+        with self._docs.lock:
+            self._meter.gets(1)
+            if holder_id(self._docs.get((GOOGLE_ACCOUNTS,), key)) == connection_id:
+                self._docs.delete((GOOGLE_ACCOUNTS,), key)
+                self._meter.commit(deletes=1)
 
     def consume_nonce(self, nonce: str, expires_at: datetime) -> bool:
         """Record a nonce; False if it was seen before (create-if-absent)."""
