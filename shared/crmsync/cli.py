@@ -62,6 +62,44 @@ def kinds_arg(text: str) -> list[Kind]:
     return kinds
 
 
+class _SecretOnCommandLine(argparse.Action):
+    """Refuses a secret given as an argument: every user of the machine can read a command line (``ps``,
+    /proc) and it stays in the shell's history."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        env = self.metavar
+        parser.error(
+            f"{self.option_strings[0]} is not taken on the command line, where other users of this machine "
+            f"can read it (ps) and the shell keeps it in its history: set {env} or use "
+            f"{self.option_strings[0]}-file PATH (- reads standard input); the secret was not used"
+        )
+
+
+def _secret_option(s: argparse.ArgumentParser, flag: str, env: str, what: str, default: str | None = None) -> None:
+    """A secret comes from the environment or from a file, never from the command line."""
+    dest = flag.lstrip("-").replace("-", "_")
+    s.add_argument(
+        flag, action=_SecretOnCommandLine, metavar=env, dest=dest, default=_env(env, default), help=argparse.SUPPRESS
+    )
+    s.add_argument(
+        f"{flag}-file",
+        dest=f"{dest}_file",
+        type=Path,
+        metavar="PATH",
+        help=f"read {what} from a file (- for standard input) [or set {env}]",
+    )
+
+
+def read_secrets(args: argparse.Namespace) -> None:
+    """Replace each secret with the contents of its ``--…-file`` where one was given."""
+    for name in ("crm_api_key", "client_secret", "refresh_token"):
+        path: Path | None = getattr(args, f"{name}_file", None)
+        if path is None:
+            continue
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        setattr(args, name, text.strip())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crmsync", description="crmsync command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -69,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--crm-url", default=_env("CRMSYNC_CRM_BASE_URL"), help="CRM Sync API base URL [CRMSYNC_CRM_BASE_URL]"
     )
-    s.add_argument("--crm-api-key", default=_env("CRMSYNC_CRM_API_KEY"), help="CRM API key [CRMSYNC_CRM_API_KEY]")
+    _secret_option(s, "--crm-api-key", "CRMSYNC_CRM_API_KEY", "the CRM API key")
     s.add_argument("--crm-user", required=True, help="the CRM user id whose data syncs")
     s.add_argument(
         "--google-base-url",
@@ -79,16 +117,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--client-id", default=_env("CRMSYNC_OAUTH_CLIENT_ID", "crmsync-local"), help="[CRMSYNC_OAUTH_CLIENT_ID]"
     )
-    s.add_argument(
-        "--client-secret",
-        default=_env("CRMSYNC_OAUTH_CLIENT_SECRET", "local-secret"),
-        help="[CRMSYNC_OAUTH_CLIENT_SECRET]",
-    )
-    s.add_argument(
-        "--refresh-token",
-        default=_env("CRMSYNC_REFRESH_TOKEN"),
-        help="the Google refresh token [CRMSYNC_REFRESH_TOKEN]",
-    )
+    _secret_option(s, "--client-secret", "CRMSYNC_OAUTH_CLIENT_SECRET", "the OAuth client secret", "local-secret")
+    _secret_option(s, "--refresh-token", "CRMSYNC_REFRESH_TOKEN", "the Google refresh token")
     s.add_argument("--google-email", default="", help="the Google account's e-mail (for the report)")
     s.add_argument(
         "--kinds",
@@ -179,11 +209,11 @@ def connection_id(args: argparse.Namespace) -> str:
 
 
 def run_sync(args: argparse.Namespace, console: Console) -> int:
+    read_secrets(args)
     missing = [n for n in ("crm_url", "crm_api_key", "refresh_token") if not getattr(args, n)]
     if missing:
-        console.print(
-            f"[red]missing: {', '.join('--' + m.replace('_', '-') for m in missing)}[/red] (or their environment variables; see --help)"
-        )
+        names = ", ".join("--" + m.replace("_", "-") + ("" if m == "crm_url" else "-file") for m in missing)
+        console.print(f"[red]missing: {names}[/red] (or their environment variables; see --help)")
         return 2
     kinds: list[Kind] = args.kinds
     conn = Connection(

@@ -34,7 +34,7 @@ def crm(tmp_path: Path) -> Iterator[tuple[CrmServer, str]]:
     server.stop()
 
 
-def _args(emulator: Any, crm: tuple[CrmServer, str], *extra: str) -> list[str]:
+def _args(emulator: Any, crm: tuple[CrmServer, str], secrets: Path, *extra: str) -> list[str]:
     grant = requests.post(
         emulator.base_url + "/__emulator/grants",
         json={
@@ -49,13 +49,16 @@ def _args(emulator: Any, crm: tuple[CrmServer, str], *extra: str) -> list[str]:
         timeout=10,
     ).json()
     server, user_id = crm
+    secrets.mkdir(exist_ok=True)
+    (secrets / "crm-key").write_text(KEY + "\n")
+    (secrets / "refresh-token").write_text(grant["refresh_token"])
     return [
         "sync",
         "--crm-url", server.base_url,
-        "--crm-api-key", KEY,
+        "--crm-api-key-file", str(secrets / "crm-key"),
         "--crm-user", user_id,
         "--google-base-url", emulator.base_url,
-        "--refresh-token", grant["refresh_token"],
+        "--refresh-token-file", str(secrets / "refresh-token"),
         "--google-email", ACCOUNT,
         "--region", "DE",
         "--json",
@@ -72,7 +75,7 @@ def test_the_state_file_keeps_the_links_so_the_second_run_writes_nothing(
     emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = tmp_path / "state.sqlite"
-    args = _args(emulator, crm, "--kinds", "contacts", "--state", str(state), "--store", STORE)
+    args = _args(emulator, crm, tmp_path / "secrets", "--kinds", "contacts", "--state", str(state), "--store", STORE)
     assert main(args) == 0
     first = capsys.readouterr().out
     assert '"google.create"' in first
@@ -112,7 +115,7 @@ def test_the_default_store_is_the_local_file(monkeypatch: pytest.MonkeyPatch, tm
 def test_kinds_calendar_is_the_events_kind(
     emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = _args(emulator, crm, "--kinds", "calendar", "--state", str(tmp_path / "s.sqlite"))
+    args = _args(emulator, crm, tmp_path / "secrets", "--kinds", "calendar", "--state", str(tmp_path / "s.sqlite"))
     assert main(args) == 0
     out = capsys.readouterr().out
     assert '"events"' in out and '"contacts"' not in out
@@ -125,13 +128,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_errors_are_one_message_not_a_traceback(emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path) -> None:
-    base = _args(emulator, crm, "--state", str(tmp_path / "s.sqlite"))
+    base = _args(emulator, crm, tmp_path / "secrets", "--state", str(tmp_path / "s.sqlite"))
     bad_kind = _cli(*[a if a != "--json" else "--json" for a in base], "--kinds", "contacts,notes")
     assert bad_kind.returncode == 2
     assert "unknown kind 'notes'" in bad_kind.stderr and "Traceback" not in bad_kind.stderr
-    wrong_key = list(base)
-    wrong_key[wrong_key.index("--crm-api-key") + 1] = "not-the-key"
-    refused = _cli(*wrong_key)
+    (tmp_path / "wrong-key").write_text("not-the-key")
+    refused = _cli(*base, "--crm-api-key-file", str(tmp_path / "wrong-key"))
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "the CRM refused" in refused.stdout and "Traceback" not in refused.stdout + refused.stderr
     not_a_file = tmp_path / "notes.txt"
@@ -147,7 +149,7 @@ def test_dry_run_says_what_a_sync_would_do_and_writes_nothing(
     import json
 
     state = tmp_path / "s.sqlite"
-    args = _args(emulator, crm, "--state", str(state))
+    args = _args(emulator, crm, tmp_path / "secrets", "--state", str(state))
     stats = emulator.base_url + "/__emulator/stats"
     assert main([*args, "--dry-run"]) == 0
     preview = json.loads(capsys.readouterr().out)
@@ -161,3 +163,40 @@ def test_dry_run_says_what_a_sync_would_do_and_writes_nothing(
     assert main(args) == 0
     ran = json.loads(capsys.readouterr().out)["kinds"]
     assert {k: r["writes"].get("google.create", 0) for k, r in ran.items()} == would
+
+
+def test_a_secret_on_the_command_line_is_refused_without_being_used_or_echoed(
+    emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path
+) -> None:
+    base = _args(emulator, crm, tmp_path / "secrets", "--state", str(tmp_path / "s.sqlite"))
+    for flag in ("--crm-api-key", "--refresh-token", "--client-secret"):
+        given = _cli(*base, flag, "s3cret-value-on-argv")
+        assert given.returncode == 2, given.stdout + given.stderr
+        assert f"{flag} is not taken on the command line" in given.stderr
+        assert f"{flag}-file PATH" in given.stderr
+        assert "s3cret-value-on-argv" not in given.stdout + given.stderr
+    assert not (tmp_path / "s.sqlite").exists()  # nothing ran
+
+
+def test_secrets_come_from_the_environment_or_standard_input(
+    emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path
+) -> None:
+    import os
+
+    secrets = tmp_path / "secrets"
+    args = _args(emulator, crm, secrets, "--kinds", "tasks", "--state", str(tmp_path / "s.sqlite"))
+    for flag in ("--crm-api-key-file", "--refresh-token-file"):
+        at = args.index(flag)
+        del args[at : at + 2]
+    ran = subprocess.run(
+        [sys.executable, "-m", "crmsync", *args, "--refresh-token-file", "-"],
+        cwd=ROOT,
+        env={**os.environ, "CRMSYNC_CRM_API_KEY": KEY},
+        input=(secrets / "refresh-token").read_text(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert '"tasks"' in ran.stdout

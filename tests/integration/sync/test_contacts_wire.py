@@ -132,6 +132,7 @@ def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack, tmp_path: Path) ->
         "CRMSYNC_REFRESH_TOKEN": stack.refresh_token,
         "CRMSYNC_OAUTH_CLIENT_ID": "cid",
         "CRMSYNC_OAUTH_CLIENT_SECRET": "secret",
+        "CRMSYNC_CRM_API_KEY": "k",
     }
     env.pop("FIRESTORE_EMULATOR_HOST", None)
     args = [
@@ -143,8 +144,6 @@ def test_cli_runs_one_sync_and_prints_a_summary(stack: Stack, tmp_path: Path) ->
         str(tmp_path / "cli-state.sqlite"),
         "--crm-url",
         stack.crm_server.base_url,
-        "--crm-api-key",
-        "k",
         "--crm-user",
         stack.conn.crm_user_id,
         "--google-base-url",
