@@ -65,14 +65,15 @@ def bulk_write(
     record_change: Callable[[R], SideChange],
     missing_ok: bool = False,
     what: str,
-) -> list[WriteResult]:
-    """Send ``bulk`` (one operation per op) in calls of at most 500; a result per op."""
-    out: list[WriteResult] = []
+) -> list[tuple[WriteResult, BulkResult]]:
+    """Send ``bulk`` (one operation per op) in calls of at most 500; per op, its result and the
+    CRM's own answer (which says what a refusal was about)."""
+    out: list[tuple[WriteResult, BulkResult]] = []
     for start in range(0, len(bulk), BULK_MAX):
         with guard(counter, "crm.bulk"):
             results = bulk_converging(connector, kind, bulk[start : start + BULK_MAX], on_behalf_of=crm_user_id)
         out.extend(
-            write_result(op, res, record_type, record_change, missing_ok=missing_ok, what=what)
+            (write_result(op, res, record_type, record_change, missing_ok=missing_ok, what=what), res)
             for op, res in zip(ops[start : start + BULK_MAX], results, strict=True)
         )
     return out

@@ -1,20 +1,16 @@
 """Contact values the CRM Sync API refuses as Google holds them, adapted where that loses
 nothing (a URL without a scheme, a country given by name) and otherwise held back from the
-CRM write, so one odd value never keeps the rest of a contact out of the CRM. Every
-adaptation and every held value is named with its field and reason for the run's notes."""
+CRM write (``held_values``), so one odd value never keeps the rest of a contact out of the CRM.
+Every adaptation and every held value is named with its field and reason for the run's notes."""
 
 from __future__ import annotations
 
-import copy
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from phonenumbers.geodata.locale import LOCALE_DATA
-
-from .validation_formats import FieldError
 
 _CODE = re.compile(r"^[A-Za-z]{2}$")
 _HOSTLIKE = re.compile(r"^[^\s/:@]+\.[^\s/:@]{2,}(?:[:/?#]\S*)?$")
@@ -81,37 +77,4 @@ def adapt(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         addresses.append(item)
     if "addresses" in body:
         out["addresses"] = addresses
-    return out, notes
-
-
-def _value_at(body: Mapping[str, Any], path: Sequence[str]) -> Any:
-    node: Any = body
-    for part in path:
-        node = node[int(part)] if isinstance(node, list) else node.get(part)
-    return node
-
-
-def without_refused(
-    body: dict[str, Any], errors: Sequence[FieldError], *, required: frozenset[str] = frozenset({"owner_id"})
-) -> tuple[dict[str, Any], list[str]] | None:
-    """``body`` without the values the CRM refused (an item of a list field, or a single
-    field), and a note per value held back; None when a refused value cannot be left out."""
-    out = copy.deepcopy(body)
-    drop: dict[str, set[int]] = {}
-    notes = []
-    for err in errors:
-        path = [p.replace("~1", "/").replace("~0", "~") for p in err.path.strip("/").split("/") if p]
-        if not path or path[0] not in body or path[0] in required:
-            return None
-        try:
-            value = _value_at(body, path)
-        except (LookupError, ValueError, TypeError, AttributeError):
-            return None
-        notes.append(f"{err.path} {value!r} kept out of the CRM: {err.message}")
-        if isinstance(body[path[0]], list) and len(path) > 1 and path[1].isdigit():
-            drop.setdefault(path[0], set()).add(int(path[1]))
-        else:
-            out[path[0]] = None
-    for field, indexes in drop.items():
-        out[field] = [item for i, item in enumerate(body[field]) if i not in indexes]
     return out, notes

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.contact import ADDRESS_PARTS, canonical_contact
@@ -18,11 +17,12 @@ from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from .bulk_writes import BULK_MAX, write_result
 from .capabilities import companies_offered
-from .contact_adapt import adapt, without_refused
+from .contact_adapt import adapt
 from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
+from .held_values import write_holding_refused
 from .models import Contact
-from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector, CrmValidation
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
 
 PAGE = 1000
@@ -219,22 +219,7 @@ class CrmContacts:
         """Send creates or patches: values the CRM's format cannot take as they are adapted (see
         contact_adapt); a contact the CRM still refuses for some values is sent once more without
         them (held in Google, named in the notes), so the rest of it reaches the CRM."""
-        adapted = [adapt(b) for b in bodies]
-        sent = self._bulk(ops, [make(op, body, "") for op, (body, _) in zip(ops, adapted, strict=True)])
-        out = [_noted(res, notes) for (res, _), (_, notes) in zip(sent, adapted, strict=True)]
-        again: list[tuple[int, dict[str, Any], list[str]]] = []
-        for i, (res, raw) in enumerate(sent):
-            if not res.ok and isinstance(raw.error, CrmValidation) and raw.error.errors:
-                reduced = without_refused(adapted[i][0], raw.error.errors)
-                if reduced is not None:
-                    again.append((i, reduced[0], adapted[i][1] + reduced[1]))
-        if again:
-            retry_ops = [ops[i] for i, _, _ in again]
-            held = [make(ops[i], body, "|held:" + _digest(body)) for i, body, _ in again]
-            for (i, _, notes), (res, _) in zip(again, self._bulk(retry_ops, held), strict=True):
-                if res.ok or res.conflict or res.transient:
-                    out[i] = _noted(res, notes)  # else the first refusal says best what is wrong
-        return out
+        return write_holding_refused(ops, [adapt(b) for b in bodies], make, self._bulk)
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete, If-Match the version last seen (a newer edit makes it a conflict)."""
@@ -263,14 +248,6 @@ class CrmContacts:
 
     def _guard(self, name: str) -> AbstractContextManager[None]:
         return guard(self.counter, name)
-
-
-def _noted(res: WriteResult, notes: list[str]) -> WriteResult:
-    return replace(res, notes=tuple(notes)) if res.ok and notes else res
-
-
-def _digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def _key(connection_id: str, kind: str, source_id: str) -> str:

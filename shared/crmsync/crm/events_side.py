@@ -27,13 +27,20 @@ from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from .bulk_writes import bulk_write
 from .contacts_side import _key
 from .feed import feed_change, guard, parse_time, read_feed
+from .held_values import write_holding_refused
 from .models import Activity
-from .port import BulkCreate, BulkDelete, BulkOp, BulkUpdate, CrmConnector
+from .port import BulkCreate, BulkDelete, BulkOp, BulkResult, BulkUpdate, CrmConnector
 from .port import Change as FeedChange
 
 PAGE = 1000
 TIME_FIELDS = frozenset({"all_day", "start", "end", "recurrence", "exceptions"})
 _BASIC = "%Y%m%dT%H%M%S"
+# Fields a refused value is never held back from: without them the activity would say something
+# else (a series turned single, another organizer), not merely less (an attendee, a reminder).
+REQUIRED = frozenset(
+    {"owner_id", "subject", "all_day", "start", "end", "start_date", "end_date", "time_zone", "recurrence",
+     "organizer_email", "private", "show_in_calendar"}
+)  # fmt: skip
 BUSY_KEPT = frozenset({"subject", "description", "location", "attendees"})  # never written into a busy activity
 
 ContactLookup = Callable[[Sequence[str]], dict[str, str]]  # e-mails -> CRM contact ids
@@ -317,14 +324,14 @@ class CrmEvents:
         return out
 
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """Create activities, each with an idempotency key from the connection and the Google id."""
-        bulk: list[BulkOp] = [
-            BulkCreate(
-                self.body(op.fields, op.full, creating=True), _key(self.connection_id, "activities", op.idempotency)
-            )
-            for op in ops
-        ]
-        return _with_notes(self._bulk(ops, bulk), ops)
+        """Create activities, each with an idempotency key from the connection and the Google id; a
+        value the CRM refuses (an attendee ``someone@lisbon``) is held back (``held_values``)."""
+
+        def make(op: WriteOp, body: dict[str, Any], held: str) -> BulkOp:
+            return BulkCreate(body, _key(self.connection_id, "activities", op.idempotency + held))
+
+        bodies = [(self.body(op.fields, op.full, creating=True), list[str]()) for op in ops]
+        return _with_notes(write_holding_refused(ops, bodies, make, self._send, required=REQUIRED), ops)
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Patch changed fields only, If-Match the version last seen."""
@@ -339,10 +346,12 @@ class CrmEvents:
             for op, b in zip(ops, bodies, strict=True):
                 if str(op.target_id) in current:
                     b["exceptions"] = keep_exception_texts(b["exceptions"], current[str(op.target_id)])
-        bulk: list[BulkOp] = [
-            BulkUpdate(str(op.target_id), int(op.version or 0), b) for op, b in zip(ops, bodies, strict=True)
-        ]
-        return _with_notes(self._bulk(ops, bulk), ops)
+
+        def make(op: WriteOp, body: dict[str, Any], held: str) -> BulkOp:
+            return BulkUpdate(str(op.target_id), int(op.version or 0), body)
+
+        noted = [(b, list[str]()) for b in bodies]
+        return _with_notes(write_holding_refused(ops, noted, make, self._send, required=REQUIRED), ops)
 
     def _records(self, ids: Sequence[str]) -> dict[str, Activity]:
         out: dict[str, Activity] = {}
@@ -357,9 +366,11 @@ class CrmEvents:
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete, If-Match the version last seen."""
         bulk: list[BulkOp] = [BulkDelete(str(op.target_id), int(op.version or 0)) for op in ops]
-        return self._bulk(ops, bulk, missing_ok=True)
+        return [res for res, _ in self._send(ops, bulk, missing_ok=True)]
 
-    def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
+    def _send(
+        self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False
+    ) -> list[tuple[WriteResult, BulkResult]]:
         return bulk_write(
             self.connector,
             "activities",

@@ -169,18 +169,21 @@ class CrmTasks:
         return self._bulk(ops, bulk, missing_ok=True)
 
     def _bulk(self, ops: Sequence[WriteOp], bulk: list[BulkOp], *, missing_ok: bool = False) -> list[WriteResult]:
-        return bulk_write(
-            self.connector,
-            "tasks",
-            ops,
-            bulk,
-            crm_user_id=self.crm_user_id,
-            counter=self.counter,
-            record_type=Task,
-            record_change=self._record_change,
-            missing_ok=missing_ok,
-            what="task",
-        )
+        return [
+            res
+            for res, _ in bulk_write(
+                self.connector,
+                "tasks",
+                ops,
+                bulk,
+                crm_user_id=self.crm_user_id,
+                counter=self.counter,
+                record_type=Task,
+                record_change=self._record_change,
+                missing_ok=missing_ok,
+                what="task",
+            )
+        ]
 
     def _guard(self, name: str) -> AbstractContextManager[None]:
         return guard(self.counter, name)

@@ -172,3 +172,39 @@ def test_a_series_the_crm_cannot_express_is_held_said_and_still_moves(emulator: 
     assert event["start"]["dateTime"].startswith("2026-10-19T19:00:00")
     assert sorted(event["recurrence"]) == ["RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=MO", "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=TH"]
     assert w.sync().writes == {}
+
+
+def test_regression_an_attendee_the_crm_refuses_is_held_and_the_event_syncs(emulator: Any) -> None:
+    """Point 7: ``someone@lisbon`` (no dot) made the reference CRM refuse the whole activity, on
+    create and on update. The activity syncs without that one attendee, the run's notes name it,
+    Google keeps it, and nothing ping-pongs."""
+    w = World(emulator)
+    when = {k: EXTRA_DATE_CANCELLED[k] for k in ("start", "end")}
+    ann = {"email": "ann@example.org", "displayName": "Ann"}
+    insert(w, {"summary": "Port call", **when, "attendees": [ann, {"email": "someone@lisbon"}]})
+    later = insert(w, {"summary": "Debrief", **when, "attendees": [ann]})
+    report = w.sync()
+    assert report.errors == [], report.errors
+    assert any("someone@lisbon" in n and "attendees" in n for n in report.notes), report.notes
+    subjects = {a.subject: a for a in w.activities().values()}
+    assert set(subjects) == {"Port call", "Debrief"}
+    assert [a.email for a in subjects["Port call"].attendees] == ["ann@example.org"]
+    assert w.sync().writes == {}
+    # Google adds the odd attendee to a synced event: the update goes through without it.
+    w.service.events().patch(
+        calendarId="primary", eventId=later["id"],
+        body={"attendees": [ann, {"email": "someone@lisbon"}, {"email": "bo@example.org"}]},
+    ).execute()  # fmt: skip
+    report = w.sync()
+    assert report.errors == [], report.errors
+    assert any("someone@lisbon" in n for n in report.notes), report.notes
+    debrief = next(a for a in w.activities().values() if a.subject == "Debrief")
+    assert sorted(a.email for a in debrief.attendees) == ["ann@example.org", "bo@example.org"]
+    assert w.sync().writes == {}
+    # The CRM edits the activity: Google keeps the attendee the CRM could not hold.
+    w.crm.update("activities", debrief.id, {"location": "Quay 3"}, debrief.version)
+    assert w.sync().errors == []
+    event = next(e for e in w.events() if e.get("summary") == "Debrief")
+    assert event.get("location") == "Quay 3"
+    assert {a["email"] for a in event["attendees"]} == {"ann@example.org", "someone@lisbon", "bo@example.org"}
+    assert w.sync().writes == {}
