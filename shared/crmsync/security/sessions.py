@@ -27,6 +27,7 @@ class SessionStage(StrEnum):
 
     CONNECT = "connect"  # opened by a connect link: confirm or cancel, then Google's consent; nothing else
     SETTINGS = "settings"  # the Google account was verified (or a settings link was used): the settings page
+    ADMIN = "admin"  # signed in with the admin key: the admin pages, never a user's settings
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Admin operations: read/replace the global rules, list connections, pause and resume one."""
+"""Admin operations: read/replace the global rules, list connections, pause, resume and sync one now."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from crmsync.bootstrap import App
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.admin_config import AdminConfig, load_admin_config, parse_admin_config
 from crmsync.services.errors import FieldProblem, InvalidInput, NotConnected, WrongState
+from crmsync.services.sync_now import SyncRequest, request_sync
 from crmsync.store.contract import Page, StoreError
 
 
@@ -45,24 +46,30 @@ def list_connections(app: App, status: str | None, limit: int, cursor: str | Non
 
 def pause(app: App, connection_id: str) -> Connection:
     """Stop syncing one connection until it is resumed."""
-    connection = _get(app, connection_id)
+    connection = get_connection(app, connection_id)
     if connection.status is ConnectionStatus.DISCONNECTED:
         raise WrongState("the connection is disconnected; the user must connect again")
     app.store.update_connection(connection.id, {"status": ConnectionStatus.PAUSED, "status_reason": "paused by admin"})
-    return _get(app, connection_id)
+    return get_connection(app, connection_id)
 
 
 def resume(app: App, connection_id: str) -> Connection:
     """Resume a paused connection; it syncs at the next tick."""
-    connection = _get(app, connection_id)
+    connection = get_connection(app, connection_id)
     if connection.status is not ConnectionStatus.PAUSED:
         raise WrongState(f"only a paused connection can be resumed; this one is {connection.status.value}")
     fields: dict[str, Any] = {"status": ConnectionStatus.ACTIVE, "status_reason": None, "next_sync_at": app.clock()}
     app.store.update_connection(connection.id, fields)
-    return _get(app, connection_id)
+    return get_connection(app, connection_id)
 
 
-def _get(app: App, connection_id: str) -> Connection:
+def sync_now(app: App, connection_id: str) -> SyncRequest:
+    """ "Sync now" for one connection, as the user's own button does (same checks, same named task)."""
+    return request_sync(app, get_connection(app, connection_id).crm_user_id)
+
+
+def get_connection(app: App, connection_id: str) -> Connection:
+    """One connection by id, or NotConnected (404)."""
     try:
         connection = app.store.get_connection(connection_id)
     except StoreError:

@@ -142,10 +142,17 @@ def _problems(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any
 
 def get_status(app: App, crm_user_id: str) -> StatusView:
     """The connection's status, with the latest run and recent errors and resolved conflicts."""
-    connection = connection_of(app, crm_user_id)
-    rules = load_admin_config(app.store)
+    return status_of(app, connection_of(app, crm_user_id))
+
+
+def status_of(
+    app: App, connection: Connection, rules: AdminConfig | None = None, off: dict[Kind, str] | None = None
+) -> StatusView:
+    """``get_status`` of a connection already read; the admin's list passes the rules and the kinds the
+    CRM does not offer, read once for the whole page."""
+    rules = rules if rules is not None else load_admin_config(app.store)
     granted = granted_kinds(connection.scopes)
-    off = kinds_off(app.crm)
+    off = off if off is not None else kinds_off(app.crm)
     kinds = [
         KindState(
             k,

@@ -125,3 +125,9 @@ def admin_pause(app: App, connection_id: str) -> Response:
 def admin_resume(app: App, connection_id: str) -> Response:
     """POST /admin/connections/{id}/resume."""
     return as_json(connection_json(admin.resume(app, connection_id)))
+
+
+def admin_sync(app: App, connection_id: str) -> Response:
+    """POST /admin/connections/{id}/sync: "Sync now" for one connection (202)."""
+    result = admin.sync_now(app, connection_id)
+    return as_json({"enqueued": result.enqueued, "rerun_requested": result.rerun_requested}, status=202)

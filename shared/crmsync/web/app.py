@@ -17,7 +17,8 @@ from crmsync.obs.logging import log_context
 from crmsync.security.input import BodyTooLarge, limit_request
 from crmsync.services.errors import ServiceError
 from crmsync.services.scopes import connection_id_for
-from crmsync.web import api, pages
+from crmsync.web import admin_pages, api, pages
+from crmsync.web.admin_auth import AdminCsrfFailed, LoginThrottle, admin_session
 from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
 from crmsync.web.responses import as_json, message_page, problem, redirect, secure, service_problem, wants_html
 
@@ -43,6 +44,10 @@ URLS = Map(
         Rule("/admin/connections", endpoint="admin_connections", methods=["GET"]),
         Rule("/admin/connections/<cid>/pause", endpoint="admin_pause", methods=["POST"]),
         Rule("/admin/connections/<cid>/resume", endpoint="admin_resume", methods=["POST"]),
+        Rule("/admin/connections/<cid>/sync", endpoint="admin_sync", methods=["POST"]),
+        Rule("/admin", endpoint="admin_home", methods=["GET"]),
+        Rule("/admin/login", endpoint="admin_login", methods=["GET", "POST"]),
+        Rule("/admin/logout", endpoint="admin_logout", methods=["POST"]),
     ],
     strict_slashes=False,
 )
@@ -54,6 +59,7 @@ class WebApp:
     def __init__(self, app: App) -> None:
         app.config.session_key  # noqa: B018  (fail at start-up, naming CRMSYNC_SESSION_KEY, not on a request)
         self.app = app
+        self.login_throttle = LoginThrottle()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         return self.handle(Request(environ))(environ, start_response)
@@ -169,19 +175,52 @@ class WebApp:
         raise MethodNotAllowed(valid_methods=["GET", "PUT"] if endpoint == "settings" else ["POST"])
 
     def _admin(self, endpoint: str, request: Request, args: Mapping[str, Any]) -> Response:
+        """The admin API (bearer admin key, JSON) and the admin pages (admin session cookie, forms)."""
         app = self.app
-        if not is_admin(app, request):
+        if is_admin(app, request):
+            with log_context(admin=True):
+                return self._admin_api(endpoint, request, args)
+        try:
+            return self._admin_page(endpoint, request, args)
+        except AdminCsrfFailed as err:
+            return admin_pages.csrf_failed(request, err)
+
+    def _admin_page(self, endpoint: str, request: Request, args: Mapping[str, Any]) -> Response:
+        app = self.app
+        if endpoint == "admin_logout":
+            return admin_pages.logout(app, request)
+        if endpoint == "admin_login":
+            if request.method == "GET":
+                return admin_pages.login_page(request)
+            return admin_pages.login(app, request, self.login_throttle)
+        session = admin_session(app, request)
+        page = endpoint == "admin_home" or request.mimetype == "application/x-www-form-urlencoded"
+        if session is None or not page:
+            if endpoint == "admin_home" or (page and wants_html(request)):
+                return redirect("/admin/login", status=303)
             resp = problem(401, "Unauthorized", "send the admin API key as 'Authorization: Bearer <key>'")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="crmsync-admin"'
             return resp
         with log_context(admin=True):
-            if endpoint == "admin_config":
-                return api.admin_get_config(app) if request.method == "GET" else api.admin_put_config(app, request)
-            if endpoint == "admin_connections":
-                return api.admin_list(app, request)
-            if not is_connection_id(args["cid"]):
-                return problem(404, "Not found", "no connection with that id")
-            with log_context(connection_id=args["cid"]):
-                if endpoint == "admin_pause":
-                    return api.admin_pause(app, args["cid"])
+            if endpoint == "admin_home":
+                return admin_pages.connections_page(app, request, session)
+            if endpoint in admin_pages.ACTIONS:
+                return admin_pages.action(app, request, session, endpoint, str(args["cid"]))
+        raise NotFound()  # the admin config has no page (yet): the API only
+
+    def _admin_api(self, endpoint: str, request: Request, args: Mapping[str, Any]) -> Response:
+        app = self.app
+        if endpoint == "admin_config":
+            return api.admin_get_config(app) if request.method == "GET" else api.admin_put_config(app, request)
+        if endpoint == "admin_connections":
+            return api.admin_list(app, request)
+        if endpoint not in admin_pages.ACTIONS:
+            raise NotFound()  # the pages are for browsers with an admin session, not for the API key
+        if not is_connection_id(args["cid"]):
+            return problem(404, "Not found", "no connection with that id")
+        with log_context(connection_id=args["cid"]):
+            if endpoint == "admin_pause":
+                return api.admin_pause(app, args["cid"])
+            if endpoint == "admin_resume":
                 return api.admin_resume(app, args["cid"])
+            return api.admin_sync(app, args["cid"])

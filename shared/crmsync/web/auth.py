@@ -64,6 +64,8 @@ def session_of(app: App, request: Request) -> Session | None:
     """The request's authentic, unexpired session cookie (any stage), if any; not yet checked against
     the user's session generation or the admin's policy (see ``caller``)."""
     session = read_session(request.cookies.get(cookie_name(app)), app.config.session_key, app.clock())
+    if session is not None and session.stage is SessionStage.ADMIN:
+        return None  # an admin session is never a user's, whatever cookie it is put in
     if session is not None and session.generation != session_generation(app, session.crm_user_id):
         return None  # ended by a disconnect or logout since it was issued
     return session

@@ -21,6 +21,9 @@ HTML_ONLY = {
     "/logout",
     "/oauth/callback",
     "/reconnect",
+    "/admin",  # the admin pages (tests/unit/web/test_admin_pages.py)
+    "/admin/login",
+    "/admin/logout",
 }
 
 
