@@ -1,4 +1,4 @@
-"""Cloud Tasks TaskQueue: one named HTTP task per connection and slot, spread over shard queues."""
+"""Cloud Tasks TaskQueue: one named HTTP task per connection and due time, spread over shard queues."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The scheduler tick: one named sync task per due connection and slot, then move next_sync_at forward.
+"""The scheduler tick: one named sync task per due connection and due time, then move next_sync_at forward.
 
 The due set is split into DUE_SHARDS disjoint shards (store/due.py) paged in parallel with a projected
 listing; until the store's one-time shard backfill has finished, the tick pages one unsharded listing.
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -26,6 +26,7 @@ from crmsync.store.due import DUE_SHARDS, SWEEP_PAGE, DueConnection
 
 log = logging.getLogger(__name__)
 QUERY_ATTEMPTS = 3
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
 
@@ -98,7 +99,7 @@ class FanoutResult:
 
     due: int = 0
     enqueued: int = 0
-    duplicates: int = 0  # a task of that slot already existed (a repeated tick)
+    duplicates: int = 0  # a task of that due time already existed (a repeated tick)
     failed: int = 0  # enqueue failed: not rescheduled, so the next tick tries again
     rescheduled: int = 0
     pages: int = 0
@@ -122,10 +123,13 @@ class FanoutResult:
                 setattr(self, f.name, mine + theirs)
 
 
-def slot_name(connection_id: str, now: datetime, interval: timedelta) -> str:
-    """The task name of this connection's slot (slot = floor(now / interval)): a repeated tick reuses it."""
-    slot = int(now.timestamp() // interval.total_seconds())
-    return f"{connection_id}-{slot}"
+def due_task_name(connection_id: str, due: datetime) -> str:
+    """The task name of the run that serves this due time (to the microsecond): a repeated tick that finds the
+    same due time (its reschedule was lost) reuses it, and every new due time gets a new name. A name by
+    ``floor(now / interval)`` slot could collide with the previous run's slot when jitter put the due time
+    early, and that poll was skipped."""
+    micros = (due - _EPOCH) // timedelta(microseconds=1)
+    return f"{connection_id}-due-{micros}"
 
 
 def next_sync_time(now: datetime, interval: timedelta, jitter: float, rng: random.Random) -> datetime:
@@ -273,7 +277,7 @@ def _process(items: Sequence[DueConnection], tick: _Tick, rng: random.Random, re
         return poll_interval(conn.interval_minutes, conn.quiet_runs, tick.bounds)
 
     def enqueue(conn: DueConnection) -> bool | None:
-        name = slot_name(conn.id, tick.now, interval(conn))
+        name = due_task_name(conn.id, conn.next_sync_at)
         payload = {"connection_id": conn.id, "reason": "tick", "task": name}
         try:
             return tick.queue.enqueue(conn.id, name=name, payload=payload)

@@ -13,7 +13,7 @@ from crmsync.model.settings import SyncSettings
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.ports import OpCounter
 from crmsync.queue.memory import MemoryTaskQueue
-from crmsync.services.fanout import FanoutSettings, fan_out
+from crmsync.services.fanout import FanoutSettings, due_task_name, fan_out
 from crmsync.store.codec import connection_to_doc
 from crmsync.store.due import DUE_SHARDS, DueConnection, due_shard, with_shard
 from crmsync.store.firestore import FirestoreStore
@@ -74,12 +74,12 @@ def test_legacy_and_new_documents_are_all_enqueued_once_before_and_after_the_bac
     assert got == connection(ids[-1], got.next_sync_at or NOW)
 
     later = NOW + timedelta(minutes=10)
+    due_before = {cid: (store.get_connection(cid) or got).next_sync_at for cid in [*ids, "later"]}
     second = fan_out(store, queue, lambda: later, FanoutSettings(page_size=7, partitions=4))
     assert second.sharded
     assert (second.due, second.enqueued, second.rescheduled, second.failed_pages) == (301, 301, 301, 0)
-    slot = int(later.timestamp() // 300)
-    names = Counter(t.name for t in queue.tasks if t.name and t.name.endswith(f"-{slot}"))
-    assert names == Counter({f"{cid}-{slot}": 1 for cid in [*ids, "later"]})
+    names = Counter(t.name for t in queue.tasks[first.enqueued :])
+    assert names == Counter({due_task_name(cid, due): 1 for cid, due in due_before.items() if due is not None})
     again = fan_out(store, queue, lambda: later, FanoutSettings(page_size=7, partitions=4))
     assert (again.due, again.pages, again.failed_pages) == (0, DUE_SHARDS, 0)
 

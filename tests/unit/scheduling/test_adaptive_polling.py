@@ -15,7 +15,7 @@ from crmsync.queue.memory import MemoryTaskQueue
 from crmsync.services import settings
 from crmsync.services.admin_config import AdminConfig, parse_admin_config
 from crmsync.services.errors import InvalidInput
-from crmsync.services.fanout import FanoutSettings, fan_out, slot_name
+from crmsync.services.fanout import FanoutSettings, due_task_name, fan_out
 from crmsync.services.polling import PollingBounds, poll_interval
 from crmsync.services.worker import SyncTask, handle_task
 from tests.unit.scheduling.support import World
@@ -145,7 +145,7 @@ def test_the_fan_out_moves_a_quiet_connection_by_its_backed_off_interval(world: 
             pass
     result = fan_out(world.store, world.queue, world.clock, FanoutSettings(), random.Random(3))
     assert (result.sharded, result.enqueued) == (sharded, 1)
-    assert world.queue.tasks[0].name == slot_name("c1", world.clock(), timedelta(minutes=40))
+    assert world.queue.tasks[0].name == due_task_name("c1", world.clock())  # connected due now
     assert _near(_minutes_to_next(world, "c1"), 40)
     _set_bounds(world, 5, 20)  # the admin lowers the safety poll: it applies at the next tick
     world.store.update_connection("c1", {"next_sync_at": world.clock()})
@@ -189,12 +189,6 @@ def test_a_quiet_connection_runs_about_25_times_a_day_instead_of_263(world: Worl
     assert gaps[:4] == sorted(gaps[:4])  # backing off: 5 -> 10 -> 20 -> 40 (jittered)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, pre-existing: the fan-out names a task by floor(now / interval); a due time that jitter puts "
-    "in the slot of the previous task is a duplicate, yet next_sync_at moves on, so one poll is skipped (a gap "
-    "of up to 2 intervals). Fix: name the task by the due time it serves (notes/push.md)",
-)
 def test_the_safety_poll_never_leaves_more_than_the_slowest_interval_between_runs(world: World) -> None:
     world.connect("quiet", records=0)
     ran = run_minutes(world, "quiet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.queue.local import LocalTaskQueue
 from crmsync.queue.memory import MemoryTaskQueue
-from crmsync.services.fanout import FanoutSettings, fan_out, slot_name
+from crmsync.services.fanout import FanoutSettings, due_task_name, fan_out
 from crmsync.services.worker import SyncTask, handle_task
 from crmsync.store.contract import Page
 from crmsync.store.memory import MemoryStore
@@ -27,8 +27,8 @@ def test_each_due_connection_gets_one_named_task_and_moves_forward(world: World)
     world.connect("later", due=world.clock() + timedelta(minutes=1))
     result = fan_out(world.store, world.queue, world.clock, FanoutSettings(page_size=3), random.Random(1))
     assert (result.due, result.enqueued, result.rescheduled, result.pages) == (7, 7, 7, 3)
-    slot = int(world.clock().timestamp() // 300)
-    assert sorted(t.name or "" for t in world.queue.tasks) == sorted(f"c{i}-{slot}" for i in range(7))
+    served = {f"c{i}": due_task_name(f"c{i}", world.clock() - timedelta(minutes=i)) for i in range(7)}
+    assert sorted(t.name or "" for t in world.queue.tasks) == sorted(served.values())
     task = world.queue.tasks[0]
     assert task.payload == {"connection_id": task.connection_id, "reason": "tick", "task": task.name}
     times = set()
@@ -42,23 +42,36 @@ def test_each_due_connection_gets_one_named_task_and_moves_forward(world: World)
     assert len(times) == 7  # jittered: not all on one instant
 
 
-def test_a_repeated_tick_in_the_same_slot_enqueues_nothing_twice(world: World) -> None:
+def test_a_repeated_tick_for_the_same_due_time_enqueues_nothing_twice(world: World) -> None:
     world.connect("c1")
+    due = world.clock()
     fan_out(world.store, world.queue, world.clock)
-    world.store.update_connection("c1", {"next_sync_at": world.clock()})  # e.g. a tick that failed to reschedule
+    world.store.update_connection("c1", {"next_sync_at": due})  # e.g. a tick that failed to reschedule
+    world.clock.advance(minutes=1)
     again = fan_out(world.store, world.queue, world.clock)
     assert (again.enqueued, again.duplicates) == (0, 1)
     assert len(world.queue.tasks) == 1
 
 
-def test_slot_names_follow_the_interval() -> None:
-    base = datetime.fromtimestamp(1_800_000_000 - 1_800_000_000 % 600).astimezone()
-    assert slot_name("c", base, timedelta(minutes=10)) == slot_name(
-        "c", base + timedelta(minutes=9), timedelta(minutes=10)
-    )
-    assert slot_name("c", base, timedelta(minutes=10)) != slot_name(
-        "c", base + timedelta(minutes=10), timedelta(minutes=10)
-    )
+def test_task_names_follow_the_due_time_they_serve() -> None:
+    base = datetime(2026, 11, 20, 12, 0, 0, 123456, tzinfo=UTC)
+    assert due_task_name("c", base) == due_task_name("c", base.astimezone(timezone(timedelta(hours=5))))
+    assert due_task_name("c", base) == "c-due-1795176000123456"
+    assert due_task_name("c", base) != due_task_name("c", base + timedelta(microseconds=1))
+    assert due_task_name("c", base) != due_task_name("d", base)
+
+
+def test_a_due_time_jitter_puts_early_still_gets_its_own_task(world: World) -> None:
+    """Named by floor(now / interval), a run due 57 minutes after the last one (60 min interval, jitter)
+    fell into the same hour slot, was a duplicate, and the poll was skipped (a gap of up to two hours)."""
+    world.connect("c1", records=0)
+    world.store.update_connection("c1", {"quiet_runs": 10})  # the 60-minute safety poll
+    first = fan_out(world.store, world.queue, world.clock)
+    world.store.update_connection("c1", {"next_sync_at": world.clock() + timedelta(minutes=57)})
+    world.clock.advance(minutes=57)
+    second = fan_out(world.store, world.queue, world.clock)
+    assert (first.enqueued, second.enqueued, second.duplicates) == (1, 1, 0)
+    assert len(world.queue.tasks) == 2
 
 
 def test_non_active_connections_are_not_enqueued(world: World) -> None:

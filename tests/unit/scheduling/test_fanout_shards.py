@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from crmsync.model.state import Connection, ConnectionStatus
-from crmsync.services.fanout import FanoutSettings, ShardedDue, fan_out
+from crmsync.services.fanout import FanoutSettings, ShardedDue, due_task_name, fan_out
 from crmsync.store.contract import MAX_BATCH_WRITES, Page, StoreError
 from crmsync.store.due import DUE_SHARDS, DueConnection, due_shard
 from crmsync.store.memory import MemoryStore
@@ -84,17 +84,14 @@ def test_the_projection_returns_what_the_tick_needs_and_nothing_else(world: Worl
         world.store.due_listing(world.clock(), DUE_SHARDS)
 
 
-def test_the_slot_and_the_next_run_follow_each_connections_interval(world: World) -> None:
+def test_the_task_name_and_the_next_run_follow_each_connections_interval(world: World) -> None:
     world.connect("fast", records=0, interval=5)
     world.connect("slow", records=0, interval=60)
     ready(world.store)
     fan_out(world.store, world.queue, world.clock, FanoutSettings(jitter=0), random.Random(3))
     names = {t.connection_id: t.name for t in world.queue.tasks}
     now = world.clock()
-    assert names == {
-        "fast": f"fast-{int(now.timestamp() // 300)}",
-        "slow": f"slow-{int(now.timestamp() // 3600)}",
-    }
+    assert names == {"fast": due_task_name("fast", now), "slow": due_task_name("slow", now)}
     assert world.store.get_connection("slow").next_sync_at == now + timedelta(minutes=60)  # type: ignore[union-attr]
 
 
