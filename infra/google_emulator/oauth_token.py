@@ -151,14 +151,17 @@ def token(ctx: Ctx) -> Response:
 @route("GET", "/revoke", api=OAUTH, method_id="oauth.revoke")
 @route("POST", "/o/oauth2/revoke", api=OAUTH, method_id="oauth.revoke")
 def revoke(ctx: Ctx) -> Response:
-    """Revoke a refresh or access token: the whole grant (refresh token and its access tokens) goes."""
+    """Revoke a refresh or access token. As at Google, what goes is the app's access to the account: every
+    grant of that account to that OAuth client (all its refresh tokens and access tokens), not one token."""
     value = ctx.param("token") or (read_form(ctx).get("token") or [""])[0]
     store, state = oauth_store(ctx.state), ctx.state
     grant = store.by_refresh.get(value) or store.by_access.get(value)
     if grant is not None and not grant.revoked:
-        grant.revoked = True
-        for t in grant.access_tokens:
-            state.access_tokens.pop(t, None)
+        for g in store.grants:
+            if (g.email, g.client_id) == (grant.email, grant.client_id) and not g.revoked:
+                g.revoked = True
+                for t in g.access_tokens:
+                    state.access_tokens.pop(t, None)
         return Response.json(200, {})
     if value and grant is None and state.access_tokens.pop(value, None) is not None:
         return Response.json(200, {})

@@ -20,6 +20,7 @@ class DisconnectResult:
 
     revoked_at_google: bool
     links_deleted: int
+    google_access_kept: bool = False  # not revoked: another CRM user still syncs with this Google account
 
 
 def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
@@ -30,7 +31,13 @@ def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
         token: str | None = app.vault.get(connection.id)
     except TokenNotFound:
         token = None
-    revoked = revoke_grant(app, token) if token else True
+    # At Google, revoking any token ends the app's access to the whole account, so a Google account another
+    # CRM user still syncs with (the admin allows sharing) keeps its access; only our token is destroyed.
+    shared = connection.google_subject != "" and any(
+        c.id != connection.id and c.status is not ConnectionStatus.DISCONNECTED
+        for c in app.store.find_connections_by_google_subject(connection.google_subject)
+    )
+    revoked = revoke_grant(app, token) if token and not shared else not shared
     app.vault.delete(connection.id)
     app.store.update_connection(
         connection.id,
@@ -44,5 +51,8 @@ def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
     if connection.google_subject:
         app.store.release_google_account(connection.google_subject, connection.id)
     deleted = app.store.delete_connection_data(connection.id)
-    log.info("disconnected", extra={"connection_id": connection.id, "revoked": revoked, "links_deleted": deleted})
-    return DisconnectResult(revoked_at_google=revoked, links_deleted=deleted)
+    log.info(
+        "disconnected",
+        extra={"connection_id": connection.id, "revoked": revoked, "shared": shared, "links_deleted": deleted},
+    )
+    return DisconnectResult(revoked_at_google=revoked, links_deleted=deleted, google_access_kept=shared)

@@ -84,7 +84,13 @@ def post_disconnect(app: App, request: Request, who: Caller) -> Response:
     """POST /disconnect (JSON)."""
     require_csrf(who, request.headers.get(CSRF_HEADER))
     result = disconnect.disconnect(app, who.crm_user_id)
-    return as_json({"status": "disconnected", "revoked_at_google": result.revoked_at_google})
+    return as_json(
+        {
+            "status": "disconnected",
+            "revoked_at_google": result.revoked_at_google,
+            "google_access_kept": result.google_access_kept,
+        }
+    )
 
 
 def openapi(_: App) -> Response:

@@ -38,6 +38,13 @@ NOTICES = {
         "ok",
         N_("Disconnected. crmsync's access was revoked; records already synced stay where they are."),
     ),
+    "disconnected-shared": (
+        "ok",
+        N_(
+            "Disconnected. crmsync deleted its token for you; Google access stays because another CRM user "
+            "syncs with the same Google account. Records already synced stay where they are."
+        ),
+    ),
     "disconnected-unrevoked": (
         "warn",
         "Disconnected and crmsync deleted its token, but Google could not be reached to revoke access. "
@@ -284,7 +291,14 @@ def disconnect_form(app: App, request: Request, who: Caller) -> Response:
     """POST /disconnect (form)."""
     require_csrf(who, request.form.get("csrf"))
     result = disconnect.disconnect(app, who.crm_user_id)  # ends every session of the user
-    resp = redirect("/settings?notice=" + ("disconnected" if result.revoked_at_google else "disconnected-unrevoked"))
+    notice = (
+        "disconnected-shared"
+        if result.google_access_kept
+        else "disconnected"
+        if result.revoked_at_google
+        else "disconnected-unrevoked"
+    )
+    resp = redirect("/settings?notice=" + notice)
     start_session(app, resp, who.crm_user_id)  # this browser goes on to see the result
     return resp
 

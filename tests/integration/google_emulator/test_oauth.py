@@ -187,6 +187,29 @@ def test_revoking_an_access_token_revokes_the_refresh_token(emulator: EmulatorSe
     assert resp.json()["error"] == "invalid_grant"
 
 
+def test_revoking_one_token_ends_the_apps_access_to_the_whole_account(emulator: EmulatorServer) -> None:
+    def grant(email: str, client_id: str = CLIENT_ID) -> dict[str, str]:
+        return dict(
+            requests.post(
+                emulator.base_url + "/__emulator/grants",
+                json={"email": email, "client_id": client_id, "scopes": [SCOPE_TASKS]},
+                timeout=5,
+            ).json()
+        )
+
+    def refreshes(g: dict[str, str], client_id: str = CLIENT_ID) -> bool:
+        form = {"grant_type": "refresh_token", "refresh_token": g["refresh_token"], "client_id": client_id}
+        return requests.post(emulator.base_url + "/token", data=form, timeout=5).status_code == 200
+
+    first, second, other_account = grant("di@example.com"), grant("di@example.com"), grant("ed@example.com")
+    other_app = grant("di@example.com", "another-app.apps.googleusercontent.com")
+    assert requests.post(emulator.base_url + "/revoke", data={"token": first["refresh_token"]}, timeout=5).ok
+    assert not refreshes(first)
+    assert not refreshes(second)  # same account, same app: its access is gone too
+    assert refreshes(other_account)
+    assert refreshes(other_app, "another-app.apps.googleusercontent.com")
+
+
 def test_expired_access_token_is_401_and_google_auth_refreshes_and_retries(emulator: EmulatorServer) -> None:
     grant = requests.post(
         emulator.base_url + "/__emulator/grants",

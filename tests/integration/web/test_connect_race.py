@@ -12,6 +12,8 @@ import requests
 from crmsync.model.state import ConnectionStatus
 from crmsync.services.disconnect import disconnect
 from crmsync.services.scopes import connection_id_for
+from infra.google_emulator.oauth import oauth_store
+from infra.google_emulator.server import EmulatorServer
 from tests.integration.web.browserless import browser_session, confirm
 from tests.integration.web.stack import Stack
 
@@ -80,3 +82,27 @@ def test_after_a_disconnect_the_account_can_join_another_crm_user(stack: Stack) 
     assert refused == [403]
     disconnect(stack.app, "u1")
     assert _both_at_once([_callback_url(stack, "u2", "ana@example.com")]) == [200]
+
+
+def test_disconnecting_one_of_two_users_sharing_a_google_account_keeps_the_others_access(
+    stack: Stack, emulator: EmulatorServer
+) -> None:
+    stack.store.put_global_config({"email_match": "any", "share_google_accounts": True})
+    assert _both_at_once([_callback_url(stack, "u1", "ana@example.com")]) == [200]
+    assert _both_at_once([_callback_url(stack, "u2", "ana@example.com")]) == [200]
+    result = disconnect(stack.app, "u1")
+    assert result.google_access_kept  # revoking would end Bo's sync too: at Google access is per account and app
+    fresh = requests.post(
+        emulator.base_url + "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": stack.vault.get(connection_id_for("u2")),
+            "client_id": stack.app.config.oauth_client_id,
+            "client_secret": stack.app.config.oauth_client_secret,
+        },
+        timeout=10,
+    )
+    assert fresh.status_code == 200, fresh.text
+    # The last one to disconnect revokes.
+    assert not disconnect(stack.app, "u2").google_access_kept
+    assert all(g.revoked for g in oauth_store(emulator.state).grants if g.email == "ana@example.com")
