@@ -15,7 +15,7 @@ from tests.integration.google_emulator.people_helpers import ME, error_of, peopl
 
 pytestmark = pytest.mark.integration
 
-TRICKY = json.loads(Path("/work/shared/data/tricky_records.json").read_text())["contacts"]
+TRICKY = json.loads((Path(__file__).parents[3] / "infra/crm/data/tricky_records.json").read_text())["contacts"]
 ALL = "names,emailAddresses,phoneNumbers,biographies,birthdays,organizations,clientData,memberships,metadata"
 
 

@@ -22,7 +22,7 @@ from crmsync.model.normalise import InvalidValue
 
 pytestmark = pytest.mark.unit
 
-TRICKY = Path("/work/shared/data/tricky_records.json")
+TRICKY = Path(__file__).parents[3] / "infra/crm/data/tricky_records.json"
 
 
 def _raw(record: dict[str, Any]) -> dict[str, Any]:
