@@ -142,7 +142,8 @@ class FakeSide:
             assert op.target_id is not None
             rec = self.records.get(op.target_id)
             if rec is None:
-                out.append(WriteResult(op.key, False, error="not found"))
+                # Gone since it was read: a conflict, as every adapter answers it (re-read, then the delete rule).
+                out.append(WriteResult(op.key, False, conflict=True, error="deleted since it was read"))
                 continue
             if op.version is not None and op.version != str(rec.version):
                 out.append(WriteResult(op.key, False, conflict=True, error="version mismatch"))

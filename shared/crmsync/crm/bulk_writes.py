@@ -27,7 +27,8 @@ def write_result(
     what: str,
 ) -> WriteResult:
     """One bulk item as the engine's ``WriteResult``: the record as the CRM now holds it, a
-    conflict (412), a delete of a record already gone (``missing_ok``), or an error."""
+    conflict (412, or an update of a record gone since), a delete of a record already gone
+    (``missing_ok``), or an error."""
     if res.ok:
         if isinstance(res.record, record_type):
             if res.unconfirmed:  # see converge.py: ours, possibly edited since; re-read it
@@ -37,8 +38,12 @@ def write_result(
                 op.key, True, res.record.id, str(res.record.version), change.canon, replayed_other=res.replayed_other
             )
         return WriteResult(op.key, True, op.target_id)
-    if res.status == 404 and missing_ok:
-        return WriteResult(op.key, True, op.target_id)
+    if res.status in (404, 410) and op.target_id is not None:
+        if missing_ok:
+            return WriteResult(op.key, True, op.target_id)
+        # An update of a record deleted since it was read: re-read, then the delete rule decides
+        # (as every Google adapter answers it), never a permanent error.
+        return WriteResult(op.key, False, conflict=True, error=f"the CRM {what} was deleted since it was read")
     if res.status == 412:
         return WriteResult(op.key, False, conflict=True, error=f"the CRM {what} changed since it was read")
     transient = res.status == 429 or res.status >= 500

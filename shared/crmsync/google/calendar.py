@@ -39,10 +39,11 @@ from .calendar_mapping import (
     patch_body,
     when_body,
 )
-from .errors import AlreadyExists, EtagMismatch, NotFound, SyncTokenExpired, Transient
+from .errors import NotFound, SyncTokenExpired
 from .gone import calendar_gone
 from .paging import fetch_all
 from .retry import call_with_retry
+from .write_results import error_result
 
 PAGE_SIZE = 2500
 PACED_CHUNK = 200  # records per engine write chunk while pacing against a per-user quota
@@ -405,13 +406,6 @@ class GoogleCalendar:
         return body
 
 
-def error_result(key: str, err: BaseException) -> WriteResult:
-    """A failed write as the engine wants it: conflicts re-merged, transient ones retried."""
-    if isinstance(err, EtagMismatch):
-        return WriteResult(key, False, error=str(err), conflict=True)
-    return WriteResult(key, False, error=str(err), transient=isinstance(err, Transient))
-
-
 def _raise_transient(outcome: Outcome, *, none_on: type[BaseException]) -> Event | None:
     if isinstance(outcome, none_on):
         return None
@@ -431,11 +425,6 @@ def _read_token(token: str | None) -> dict[str, str] | None:
     if not isinstance(cals, dict) or not all(isinstance(v, str) for v in cals.values()):
         return None
     return {str(k): str(v) for k, v in cals.items()}
-
-
-def is_duplicate(outcome: Outcome) -> bool:
-    """A 409: the id (or iCalUID) is taken already."""
-    return isinstance(outcome, AlreadyExists)
 
 
 def _instances_page(events: Any, cal: str, eid: str, token: str) -> Callable[[], Any]:

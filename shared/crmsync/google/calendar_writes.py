@@ -10,6 +10,7 @@ from ..ports import WriteOp, WriteResult
 from .calendar_batch import Call, Outcome
 from .calendar_mapping import Event, crm_id_of, event_canon
 from .errors import NotFound
+from .write_results import error_result, gone_since_read, is_duplicate
 
 if TYPE_CHECKING:
     from .calendar import GoogleCalendar
@@ -34,8 +35,6 @@ def _finish(
 ) -> WriteResult:
     failed = [o for o in written.values() if isinstance(o, BaseException) and not isinstance(o, NotFound)]
     if failed:
-        from .calendar import error_result
-
         return error_result(op.key, failed[0])
     canon = (
         g.canon_after(cal, master, written, op.full)
@@ -50,8 +49,6 @@ def _finish(
 
 def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult]:
     """Insert (idempotently), link 409s, then write exceptions."""
-    from .calendar import error_result, is_duplicate
-
     cal, events = g.write_calendar, g.events
     calls = [
         Call("calendar.events.insert", events.insert(calendarId=cal, body=g.insert_body(op), **g._send())) for op in ops
@@ -120,6 +117,7 @@ def current_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> dict[str, Event
 
 
 _INHERITED = ("subject", "description", "location")
+EVENT = "the event"
 
 
 def _exceptions_follow(op: WriteOp) -> bool:
@@ -133,9 +131,9 @@ def _exceptions_follow(op: WriteOp) -> bool:
 
 
 def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult]:
-    """PATCH changed fields with If-Match; then exceptions against the series as Google holds it."""
-    from .calendar import error_result
-
+    """PATCH changed fields with If-Match; then exceptions against the series as Google holds it.
+    An event deleted since it was read (404/410, or answered cancelled) is a conflict: re-read,
+    then the delete rule decides."""
     events = g.events
     results: dict[str, WriteResult] = {}
     patched: dict[str, Event] = {}
@@ -153,7 +151,9 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
         sent.append(op)
     for op, outcome in zip(sent, g.runner.run(calls), strict=True):
         if isinstance(outcome, BaseException):
-            results[op.key] = error_result(op.key, outcome)
+            results[op.key] = error_result(op.key, outcome, updating=True, what=EVENT)
+        elif outcome.get("status") == "cancelled":
+            results[op.key] = gone_since_read(op.key, EVENT)
         else:
             patched[op.key] = outcome
     needs_exc = [op for op in ops if op.key not in results and _exceptions_follow(op)]
@@ -166,10 +166,8 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
         for op in cal_ops:
             eid = g.split(str(op.target_id))[1]
             series = found.get(eid)
-            if series is None or series.master is None:
-                results[op.key] = WriteResult(
-                    op.key, False, error=f"{op.target_id} no longer exists in Google Calendar"
-                )
+            if series is None or series.master is None or series.master.get("status") == "cancelled":
+                results[op.key] = gone_since_read(op.key, EVENT)
                 continue
             current = event_canon(series.master, series.exceptions, g._tz.get(cal, "UTC"), g.me)
             jobs.append((op, cal, eid, series.master, current))

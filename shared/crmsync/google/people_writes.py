@@ -18,6 +18,7 @@ from ..ports import WriteOp, WriteResult
 from .errors import BadRequest, EtagMismatch, GoogleError, NotFound
 from .people_mapping import READ_MASK
 from .people_models import Person
+from .write_results import changed_since_read, gone_since_read
 
 if TYPE_CHECKING:
     from .people import GooglePeople
@@ -27,6 +28,7 @@ MAX_UPDATE = 200
 MAX_DELETE = 500
 PROBE_MASK = "metadata"
 PERMANENT = (BadRequest, EtagMismatch, NotFound)
+CONTACT = "the contact"
 
 
 def _chunks(ops: Sequence[WriteOp], size: int) -> list[Sequence[WriteOp]]:
@@ -145,8 +147,11 @@ class WriteBatches:
         out = {}
         for op in ops:
             item = result.get(str(op.target_id)) or {}
-            if int(item.get("httpStatusCode") or 200) == 200:
+            status = int(item.get("httpStatusCode") or 200)
+            if status == 200:
                 out[op.key] = self._ok(op, item.get("person"))
+            elif status == 404:
+                out[op.key] = gone_since_read(op.key, CONTACT)
             else:
                 message = (item.get("status") or {}).get("message") or f"HTTP {item.get('httpStatusCode')}"
                 out[op.key] = WriteResult(op.key, False, error=f"update failed: {message}")
@@ -159,9 +164,13 @@ class WriteBatches:
             out = {}
             for op in ops:
                 status = named.get(str(op.target_id))
-                if status is not None:
-                    message = str(status.get("message") or status)
-                    conflict = int(status.get("code") or 0) == 9 or "etag" in message.lower()  # 9: FAILED_PRECONDITION
+                if status is None:
+                    continue
+                message, code = str(status.get("message") or status), int(status.get("code") or 0)
+                if code == 5:  # NOT_FOUND: deleted since it was read
+                    out[op.key] = gone_since_read(op.key, CONTACT)
+                else:
+                    conflict = code == 9 or "etag" in message.lower()  # 9: FAILED_PRECONDITION
                     out[op.key] = WriteResult(op.key, False, error=message, conflict=conflict)
             return out
         current = self.p.fetch([str(op.target_id) for op in ops], PROBE_MASK)
@@ -169,9 +178,9 @@ class WriteBatches:
         for op in ops:
             person = current.get(str(op.target_id))
             if person is None:
-                out[op.key] = WriteResult(op.key, False, error=f"{op.target_id} no longer exists in Google Contacts")
+                out[op.key] = gone_since_read(op.key, CONTACT)
             elif _moved(op, person):
-                out[op.key] = _changed_since_read(op)
+                out[op.key] = changed_since_read(op.key)
         return out
 
     def _update_one(self, op: WriteOp) -> WriteResult:
@@ -187,6 +196,8 @@ class WriteBatches:
             )
         except EtagMismatch as err:
             return WriteResult(op.key, False, error=str(err), conflict=True)
+        except NotFound:
+            return gone_since_read(op.key, CONTACT)
         except PERMANENT as err:
             return WriteResult(op.key, False, error=str(err))
         return self._ok(op, person)
@@ -245,7 +256,7 @@ class WriteBatches:
         for op in expecting:
             person = current.get(str(op.target_id))
             if person is not None and _moved(op, person):
-                out[op.key] = _changed_since_read(op)
+                out[op.key] = changed_since_read(op.key)
         return out
 
     def _delete_one(self, name: str) -> str | None:
@@ -262,8 +273,3 @@ class WriteBatches:
 def _moved(op: WriteOp, person: dict[str, Any]) -> bool:
     """Whether the contact's etag is no longer the one the op was planned on."""
     return Person.model_validate(person).etag != op.version
-
-
-def _changed_since_read(op: WriteOp) -> WriteResult:
-    """The answer to a write planned on a version the contact no longer has: re-read and merge."""
-    return WriteResult(op.key, False, error="changed in Google since it was read", conflict=True)

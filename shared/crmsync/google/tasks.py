@@ -38,9 +38,11 @@ from .retry import call_with_retry
 from .tasks_batch import DEFAULT_BATCH_SIZE, BatchRunner, Call, Outcome
 from .tasks_mapping import GoogleTask, insert_body, patch_body, task_canon
 from .tasks_watermark import ListMark, Watermark, decode, rfc3339, seen_key
+from .write_results import gone_since_read
 
 PAGE_SIZE = 100  # the Tasks maximum
 DEFAULT_OVERLAP = timedelta(seconds=60)
+TASK = "the task"
 
 
 def _req(method: Callable[..., Any], **kwargs: Any) -> Callable[[], Any]:
@@ -328,7 +330,7 @@ class GoogleTasks:
         return [
             self._result(op, outcomes[op.key], updating=True)
             if op.key in outcomes
-            else WriteResult(op.key, False, error=f"task {op.target_id} is in no synced task list")
+            else gone_since_read(op.key, TASK)  # in no synced list any more: deleted, or moved out of scope
             for op in ops
         ]
 
@@ -359,10 +361,9 @@ class GoogleTasks:
         if outcome.ok:
             task = GoogleTask.model_validate(outcome.body or {"id": op.target_id or ""})
             if updating and task.deleted:
-                # Deleted in Google since it was listed: re-read and re-merge (the delete rules decide).
-                return WriteResult(op.key, False, error="the task was deleted in Google", conflict=True)
+                return gone_since_read(op.key, TASK)  # re-read and re-merge: the delete rules decide
             change = self._change(task)
             return WriteResult(op.key, True, task.id, task.etag, change.canon)
         if isinstance(outcome.error, NotFound) and updating:
-            return WriteResult(op.key, False, error=f"task {op.target_id} no longer exists in Google Tasks")
+            return gone_since_read(op.key, TASK)
         return WriteResult(op.key, False, error=str(outcome.error), transient=outcome.transient)

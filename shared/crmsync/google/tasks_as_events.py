@@ -28,15 +28,16 @@ from ..model.kinds import Kind
 from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, RecordSide, WriteOp, WriteResult
 from ..sync.merge import changed_fields
-from .calendar import error_result, is_duplicate
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
 from .errors import EtagMismatch, NotFound, SyncTokenExpired
 from .paging import fetch_all
 from .retry import call_with_retry
 from .tasks_event_mapping import Event, event_task_canon, insert_body, patch_body, task_crm_id, task_event_id
+from .write_results import error_result, gone_since_read, is_duplicate
 
 PAGE_SIZE = 2500
 PACED_CHUNK = 200
+TASK_EVENT = "the task event"
 NO_DUE = "a task without a due date cannot be a Calendar event; give it a due date in the CRM"
 
 
@@ -175,13 +176,10 @@ class CalendarTasks:
     # ------------------------------------------------------------------ writing
 
     def _result(self, key: str, outcome: Outcome, *, updating: bool = False) -> WriteResult:
-        if isinstance(outcome, NotFound) and updating:
-            return WriteResult(key, False, error=f"task event {key} no longer exists in Google Calendar")
         if isinstance(outcome, BaseException):
-            return error_result(key, outcome)
+            return error_result(key, outcome, updating=updating, what=TASK_EVENT)
         if outcome.get("status") == "cancelled":
-            # Deleted in Google since it was read: re-read and re-merge (the delete rules decide).
-            return WriteResult(key, False, error="the task event was deleted in Google", conflict=True)
+            return gone_since_read(key, TASK_EVENT)  # re-read and re-merge: the delete rules decide
         change = self._change(outcome, full=True)
         canon = change.canon if change is not None else None
         return WriteResult(key, True, str(outcome["id"]), outcome.get("etag"), canon)

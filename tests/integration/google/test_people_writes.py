@@ -108,16 +108,29 @@ def test_update_sends_only_changed_fields_and_reports_a_stale_etag_as_conflict(e
     }
 
 
-def test_update_of_a_contact_deleted_in_google_is_a_per_record_error(emulator) -> None:
+def test_update_of_a_contact_deleted_in_google_is_a_conflict_read_as_its_delete(emulator) -> None:
+    # People's listings lag a delete by minutes, so the engine can update a contact the user has
+    # just deleted. That is a conflict (the engine re-reads, finds it gone, the delete rule decides),
+    # not a permanent per-record error; its neighbours in the batch are written.
     names, seen = _linked(emulator, 3)
     people_service(emulator).people().deleteContact(resourceName=names[0]).execute()
     ops = [WriteOp(r, r, {"notes": "x"}, {**seen[r].canon, "notes": "x"}, seen[r].version) for r in names]
-    results = adapter(emulator, group_resource_name=CRM_GROUP).update(ops)
+    side = adapter(emulator, group_resource_name=CRM_GROUP)
+    results = side.update(ops)
     assert not results[0].ok
-    assert not results[0].conflict
-    assert "no longer exists" in str(results[0].error)
+    assert results[0].conflict
+    assert "deleted in Google since it was read" in str(results[0].error)
     assert results[1].ok
     assert results[2].ok
+    assert side.get([names[0]]) == {}  # the re-read the engine makes: gone
+
+
+def test_update_of_one_contact_deleted_in_google_is_a_conflict(emulator) -> None:
+    names, seen = _linked(emulator, 1)
+    people_service(emulator).people().deleteContact(resourceName=names[0]).execute()
+    op = WriteOp(names[0], names[0], {"notes": "x"}, {**seen[names[0]].canon, "notes": "x"}, seen[names[0]].version)
+    [result] = adapter(emulator, group_resource_name=CRM_GROUP).update([op])
+    assert result.conflict and not result.ok
 
 
 def test_delete_twice_is_ok(emulator) -> None:

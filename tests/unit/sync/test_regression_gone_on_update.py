@@ -1,12 +1,12 @@
-"""Open counterexamples the contacts state machine found under the explore profile (not yet fixed).
+"""A counterexample the contacts state machine found under the explore profile (realistic People lag).
 
-Each replays the exact steps Hypothesis printed. They are strict xfails: the day the engine
-handles the case, the test passes, strict xfail turns that into a failure, and the marker comes off.
-"""
+An update of a contact the user deleted in Google, still listed under People's propagation lag,
+was reported as a permanent "not found" error instead of being read as the delete it is. Every
+adapter (and the fake) now answers "gone on update" as a conflict: the engine re-reads the
+record, finds it gone, and the delete rule applies in the same run. Replays the exact steps
+Hypothesis printed (kept as a strict xfail until the fix)."""
 
 from __future__ import annotations
-
-import pytest
 
 from crmsync.model.settings import ConflictPolicy
 from tests.unit.sync.machine_support import gcanon
@@ -14,12 +14,6 @@ from tests.unit.sync.test_regression_lagging_delete import ANNA, _Drawn
 from tests.unit.sync.test_state_machine import RealisticContactSyncMachine
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (found 2026-12-02, explore profile, realistic People lag): an update of a contact the "
-    "user deleted, not yet listed as deleted, is reported as a permanent error ('not found') instead "
-    "of being read as the delete it is (the next run converges)",
-)
 def test_an_update_of_a_contact_deleted_but_still_listed_is_read_as_its_delete() -> None:
     state = RealisticContactSyncMachine()
     state.configure(policy=ConflictPolicy.CRM_WINS)
