@@ -80,7 +80,11 @@ class KindHealth:
     failing: list[RecordIssue] = field(default_factory=list)
     would_delete: list[dict[str, Any]] = field(default_factory=list)
     would_delete_count: int = 0
-    approved: bool = False  # the user said "Delete them"; the next run applies it
+    answer: str | None = None  # the user's answer to the stop ("delete" or "restore"); the next run applies it
+
+    @property
+    def approved(self) -> bool:
+        return self.answer == "delete"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +98,7 @@ class KindHealth:
             "would_delete": self.would_delete,
             "would_delete_count": self.would_delete_count,
             "deletes_approved": self.approved,
+            "stop_answer": self.answer,
         }
 
 

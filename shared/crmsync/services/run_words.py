@@ -96,4 +96,49 @@ def run_sentences(kinds: Mapping[str, Any], t: Translations = ENGLISH) -> list[s
     for kind, report in kinds.items():
         if isinstance(report, Mapping):
             out.extend(write_sentences(kind, report.get("writes") or {}, t))
+            out.extend(answer_sentences(kind, report, t))
     return out or [t.gettext("No changes")]
+
+
+def answer_sentences(kind: str, report: Mapping[str, Any], t: Translations = ENGLISH) -> list[str]:
+    """What the run did with the user's answers: a safety stop's deletions applied or records kept,
+    conflicts settled by the user's choice (or not, because the field changed since)."""
+    name = kind_name(kind, t)
+    out: list[str] = []
+    approved = report.get("approved_deletes")
+    if isinstance(approved, int) and approved > 0:
+        out.append(
+            t.ngettext("%(kind)s: %(n)d deletion you approved", "%(kind)s: %(n)d deletions you approved", approved)
+            % {"kind": name, "n": approved}
+        )
+    kept = sum(n for n in (report.get("restored") or {}).values() if isinstance(n, int))
+    if kept:
+        out.append(
+            t.ngettext(
+                "%(kind)s: %(n)d record kept as you chose (restored from the other side)",
+                "%(kind)s: %(n)d records kept as you chose (restored from the other side)",
+                kept,
+            )
+            % {"kind": name, "n": kept}
+        )
+    chosen = [c for c in report.get("choices") or [] if isinstance(c, Mapping)]
+    used = sum(1 for c in chosen if c.get("applied"))
+    if used:
+        out.append(
+            t.ngettext(
+                "%(kind)s: %(n)d conflict settled with the value you chose",
+                "%(kind)s: %(n)d conflicts settled with the value you chose",
+                used,
+            )
+            % {"kind": name, "n": used}
+        )
+    if len(chosen) > used:
+        out.append(
+            t.ngettext(
+                "%(kind)s: %(n)d value you chose was not used: the field changed since",
+                "%(kind)s: %(n)d values you chose were not used: the field changed since",
+                len(chosen) - used,
+            )
+            % {"kind": name, "n": len(chosen) - used}
+        )
+    return out

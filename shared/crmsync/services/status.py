@@ -181,10 +181,12 @@ def status_of(
         )
         for k in kinds
     ]
-    health = [
-        replace(h, approved=stops.approved(app, connection.id, h.kind)) if h.state is State.STOPPED else h
-        for h in health
-    ]
+    health = [replace(h, answer=_answer(app, connection.id, h.kind)) if h.state is State.STOPPED else h for h in health]
     return StatusView(
         connection, rules, kinds, last, errors, conflicts, health, history(runs), conflicts_of(runs), runs
     )
+
+
+def _answer(app: App, connection_id: str, kind: Kind) -> str | None:
+    choice = stops.answered(app, connection_id, kind)
+    return choice.answer.value if choice is not None else None

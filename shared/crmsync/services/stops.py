@@ -1,5 +1,6 @@
-"""The user's answer to a safety stop: "Delete them" approves the deletions the stopped run listed
-(recorded in the kind's cursor, applied by the next run, which is requested at once)."""
+"""The user's answer to a safety stop — "Delete them" approves the deletions the stopped run listed,
+"Keep them" restores those records on the side that lost them — recorded in the kind's cursor,
+applied by the next run (requested at once) and recorded in its report."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from crmsync.model.kinds import Kind
 from crmsync.services.errors import WrongState
 from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
-from crmsync.sync.approvals import DELETES_APPROVED, approval
+from crmsync.sync.approvals import StopAnswer, StopChoice, UserChoices, choices_of, keep_choices, stop_choice
 
 
 def _stopped_report(runs: list[dict[str, Any]], kind: Kind) -> dict[str, Any] | None:
@@ -21,8 +22,8 @@ def _stopped_report(runs: list[dict[str, Any]], kind: Kind) -> dict[str, Any] | 
     return None
 
 
-def approve_deletes(app: App, crm_user_id: str, kind: Kind) -> int:
-    """Approve the deletions the kind's latest (stopped) run held back; returns how many."""
+def answer_stop(app: App, crm_user_id: str, kind: Kind, answer: StopAnswer) -> int:
+    """Record the user's answer to the kind's latest (stopped) run; returns how many records it covers."""
     connection = connection_of(app, crm_user_id)
     report = _stopped_report(app.store.recent_runs(connection.id, 5), kind)
     records = (report or {}).get("would_delete") or []
@@ -33,12 +34,27 @@ def approve_deletes(app: App, crm_user_id: str, kind: Kind) -> int:
         raise WrongState("A sync is running right now; try again in a minute.")
     links = app.store.connection_store(connection.id)
     cursor = links.cursor(kind)
-    cursor.extra[DELETES_APPROVED] = approval(records, int(count), app.clock(), crm_user_id)
+    choices = choices_of(cursor)
+    choice = stop_choice(answer, records, int(count), app.clock(), crm_user_id)
+    keep_choices(cursor, UserChoices(stop=choice, values=choices.values))
     links.save_cursor(cursor)
     request_sync(app, crm_user_id)
-    return int(count)
+    return len(records) if answer is StopAnswer.RESTORE else int(count)
 
 
-def approved(app: App, connection_id: str, kind: Kind) -> bool:
-    """Whether the user approved deletions the next run has not applied yet."""
-    return DELETES_APPROVED in app.store.connection_store(connection_id).cursor(kind).extra
+def approve_deletes(app: App, crm_user_id: str, kind: Kind) -> int:
+    """ "Delete them": approve the deletions the kind's latest (stopped) run held back; returns how many."""
+    return answer_stop(app, crm_user_id, kind, StopAnswer.DELETE)
+
+
+def restore_records(app: App, crm_user_id: str, kind: Kind) -> int:
+    """ "Keep them": restore the records the kind's latest (stopped) run would have deleted; returns how many."""
+    return answer_stop(app, crm_user_id, kind, StopAnswer.RESTORE)
+
+
+def answered(app: App, connection_id: str, kind: Kind) -> StopChoice | None:
+    """The user's answer to the stop that the next run has not applied yet."""
+    return choices_of(app.store.connection_store(connection_id).cursor(kind)).stop
+
+
+__all__ = ["StopAnswer", "answer_stop", "answered", "approve_deletes", "restore_records"]

@@ -15,8 +15,8 @@ from ..model.settings import KindSettings
 from ..model.state import Cursor
 from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
-from .approvals import DELETES_APPROVED, approves
-from .plan import Plan, doomed
+from .approvals import UserChoices, choices_of, keep_choices
+from .plan import Plan, Rule, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
 from .retry import RetryList, reread_failed
 from .table import StandIns
@@ -42,6 +42,7 @@ class KindReport:
     incomplete: list[str] = field(default_factory=list)  # why not complete (never empty when not complete)
     time_zone: str | None = None  # the Google side's own zone (a calendar's), for showing times to the user
     approved_deletes: int = 0  # deletions past the safety limit the user approved ("Delete them")
+    restored: dict[str, int] = field(default_factory=dict)  # per side: records the user kept ("Keep them")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class KindReport:
             **({"incomplete": self.incomplete} if self.incomplete else {}),
             **({"time_zone": self.time_zone} if self.time_zone else {}),
             "approved_deletes": self.approved_deletes,
+            **({"restored": self.restored} if self.restored else {}),
         }
 
 
@@ -105,6 +107,7 @@ class KindSync:
         """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
         report = KindReport(self.kind)
         cursor = self.store.cursor(self.kind)
+        choices = choices_of(cursor)
         retry = RetryList.of(cursor)
         full = cursor.full_sync or self._full_due(cursor) or retry.overflow
         self._progress("listing google", 0, 1)
@@ -138,9 +141,14 @@ class KindSync:
             ahead.sent_before,
             defer,
             self._stand_ins(),
+            choices.restoring(),
         )
         plan = reconcile(inputs)
-        self._check_deletes(plan, len(links) if report.full else None, cursor, report)
+        self._check_deletes(plan, len(links) if report.full else None, choices, report)
+        _count_kept(plan, report)
+        answered = choices.stop is not None
+        if answered:  # applied (or, for a set that changed, stopped again): the next stop asks anew
+            keep_choices(cursor, UserChoices(values=choices.values))
         self._write_ahead(plan)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
@@ -178,7 +186,7 @@ class KindSync:
             google, (lk.google_id for lk, _ in self._link_changes.values())
         )
         failed = RetryList.from_failures(self._failed)
-        pending = keys_moved or self._relist or ahead.reported or failed != retry
+        pending = keys_moved or self._relist or ahead.reported or failed != retry or answered
         if report.complete and not (unchanged and not full and not pending):
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
@@ -280,14 +288,14 @@ class KindSync:
         crm.update({i: replace(ch, in_scope=False) for i, ch in found.items()})
         return frozenset(w for w in wanted if w not in found)
 
-    def _check_deletes(self, plan: Plan, linked: int | None, cursor: Cursor, report: KindReport) -> None:
+    def _check_deletes(self, plan: Plan, linked: int | None, choices: UserChoices, report: KindReport) -> None:
         deletes = plan.deletes_of_linked()
         if deletes <= self.settings.max_delete_floor:
             return
         total = linked if linked is not None else self.store.count_links(self.kind)
         if deletes > self.settings.max_delete_share * total:
             records = doomed(plan, self.kind)
-            if approves(cursor.extra.pop(DELETES_APPROVED, None), deletes, records):
+            if choices.approves_deletes(deletes, records):
                 report.approved_deletes = deletes  # the user said "Delete them" to exactly these
                 return
             raise MassDeleteBlocked(self.kind.value, deletes, total, self.settings.max_delete_share, records)
@@ -388,6 +396,14 @@ def _replayed_since(applied: Applied, crm: dict[str, Change]) -> list[Link]:
         for lk in applied.crm_created
         if lk.crm_id in crm and crm[lk.crm_id].version not in (None, _str(lk.crm_version))
     ]
+
+
+def _count_kept(plan: Plan, report: KindReport) -> None:
+    """The pairs the user kept after a safety stop, per side restored (or parked, out of scope)."""
+    for step in plan.steps:
+        for side in Side:
+            if step.rule in (Rule.on(side, "restored"), Rule.on(side, "left_scope_kept")):
+                report.restored[side.value] = report.restored.get(side.value, 0) + 1
 
 
 def _str(value: int | None) -> str | None:

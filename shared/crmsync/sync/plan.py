@@ -34,6 +34,10 @@ class Rule(StrEnum):
     CRM_GONE_EDITED_RECREATE = "crm_gone_edited_recreate"
     GOOGLE_GONE_EDITED_RECREATE = "google_gone_edited_recreate"
     GOOGLE_GONE_EDITED_ADOPT = "google_gone_edited_adopt"
+    CRM_RESTORED = "crm_restored"  # the user kept the pair after a safety stop: re-created in the CRM
+    GOOGLE_RESTORED = "google_restored"
+    CRM_LEFT_SCOPE_KEPT = "crm_left_scope_kept"  # the user kept the pair: parked, nothing deleted
+    GOOGLE_LEFT_SCOPE_KEPT = "google_left_scope_kept"
     CREATE_IN_CRM = "create_in_crm"
     CREATE_IN_GOOGLE = "create_in_google"
     HINT_LINK = "hint_link"

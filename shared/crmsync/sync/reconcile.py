@@ -313,6 +313,9 @@ class _Reconciler(UnlinkedPairing):
             self._recreate(link, into=gone, record=other_changed, versions=versions)
             return
         _, _, rule, _ = rules_for(self.s, target)
+        if rule is DeleteRule.DELETE and writable(self.s, target) and (link.crm_id, link.google_id) in self.inp.restore:
+            self._keep(link, gone, left, versions)
+            return
         if not writable(self.s, target) or rule is DeleteRule.UNLINK_ONLY:
             self._add(Step(Rule.on(gone, "gone_unlink"), link.crm_id, link.google_id, link, base=None))
         elif rule is DeleteRule.DELETE:
@@ -331,7 +334,29 @@ class _Reconciler(UnlinkedPairing):
             )  # the delete is conditional on the version last seen: a newer edit makes it a conflict
         # DeleteRule.IGNORE: the deletion is not propagated and the link stays.
 
-    def _recreate(self, link: Link, into: Side, record: Canon, versions: Versions) -> None:
+    def _keep(self, link: Link, gone: Side, left: bool, versions: Versions) -> None:
+        """The user kept a pair a safety stop held back: a side deleted is re-created from the other
+        (as last agreed, which the other side still holds), relinked and keyed like any re-create, so
+        never twice; a side that left the scope parks the pair (nothing deleted; merged again if it
+        comes back into scope)."""
+        if not left:
+            self._recreate(link, into=gone, record=link.base, versions=versions, rule=Rule.on(gone, "restored"))
+            return
+        self._add(
+            Step(
+                Rule.on(gone, "left_scope_kept"),
+                link.crm_id,
+                link.google_id,
+                link,
+                base=link.base,
+                created_by=link.created_by,
+                crm_version=versions.crm,
+                google_version=versions.google,
+                stale=frozenset({gone.other}),
+            )
+        )
+
+    def _recreate(self, link: Link, into: Side, record: Canon, versions: Versions, rule: Rule | None = None) -> None:
         create, _, _, _ = rules_for(self.s, into)
         if not (create and writable(self.s, into)):
             self._add(Step(Rule.on(into, "gone_edited_unlink"), link.crm_id, link.google_id, link, base=None))
@@ -344,7 +369,7 @@ class _Reconciler(UnlinkedPairing):
         body = link.base if into is Side.CRM else record
         self._add(
             Step(
-                Rule.on(into, "gone_edited_recreate"),
+                rule or Rule.on(into, "gone_edited_recreate"),
                 crm_id=keep.get("crm_id"),
                 google_id=keep.get("google_id"),
                 link=link,

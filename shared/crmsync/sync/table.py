@@ -54,6 +54,9 @@ class Inputs:
     # Per side, what it keeps instead of values it cannot hold (see ports.HoldsStandIns): a pair
     # matched without a base takes such a field from the side that holds it, with no conflict.
     stand_ins: Mapping[Side, StandIns] = field(default_factory=dict)
+    # (CRM id, Google id) of linked pairs the user chose to keep after a safety stop ("Keep them"):
+    # a side gone is restored from the other side instead of the other side being deleted.
+    restore: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
 
 def writable(settings: KindSettings, side: Side) -> bool:

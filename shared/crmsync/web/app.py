@@ -17,6 +17,7 @@ from crmsync.obs.logging import log_context
 from crmsync.security.input import BodyTooLarge, limit_request
 from crmsync.services.errors import ServiceError
 from crmsync.services.scopes import connection_id_for
+from crmsync.services.stops import StopAnswer
 from crmsync.web import admin_pages, api, pages
 from crmsync.web.admin_auth import AdminCsrfFailed, LoginThrottle, admin_session
 from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
@@ -40,6 +41,7 @@ URLS = Map(
         Rule("/sync", endpoint="sync", methods=["POST"]),
         Rule("/disconnect", endpoint="disconnect", methods=["POST"]),
         Rule("/stops/<kind>/delete", endpoint="approve_deletes", methods=["POST"]),
+        Rule("/stops/<kind>/restore", endpoint="restore_records", methods=["POST"]),
         Rule("/admin/config", endpoint="admin_config", methods=["GET", "PUT"]),
         Rule("/admin/connections", endpoint="admin_connections", methods=["GET"]),
         Rule("/admin/connections/<cid>/pause", endpoint="admin_pause", methods=["POST"]),
@@ -168,8 +170,9 @@ class WebApp:
             return api.get_status(app, who)
         if endpoint == "sync":
             return pages.sync(app, request, who) if form else api.post_sync(app, request, who)
-        if endpoint == "approve_deletes":
-            return pages.approve_deletes(app, request, who, str(args.get("kind", "")), browser=form)
+        if endpoint in ("approve_deletes", "restore_records"):
+            answer = StopAnswer.DELETE if endpoint == "approve_deletes" else StopAnswer.RESTORE
+            return pages.answer_stop(app, request, who, str(args.get("kind", "")), answer, browser=form)
         if endpoint == "disconnect":
             return pages.disconnect_form(app, request, who) if form else api.post_disconnect(app, request, who)
         raise MethodNotAllowed(valid_methods=["GET", "PUT"] if endpoint == "settings" else ["POST"])

@@ -19,6 +19,7 @@ from crmsync.services.errors import FieldProblem, InvalidInput, NotConnected, Se
 from crmsync.services.health import history
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS, connection_id_for
+from crmsync.services.stops import StopAnswer
 from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
 from crmsync.web.i18n import Locale, calendar_zone, page_locale
@@ -33,6 +34,10 @@ NOTICES = {
     "rerun": ("ok", N_("A sync is running; another one will follow right after it.")),
     "queued": ("ok", N_("A sync was already requested in the last minute.")),
     "approved": ("ok", N_("Approved. The next sync, starting within a minute, deletes those records.")),
+    "restoring": (
+        "ok",
+        N_("Kept. The next sync, starting within a minute, restores those records from the other side."),
+    ),
     "connected": ("ok", N_("Google is connected. The first sync starts within a minute.")),
     "disconnected": (
         "ok",
@@ -303,15 +308,17 @@ def disconnect_form(app: App, request: Request, who: Caller) -> Response:
     return resp
 
 
-def approve_deletes(app: App, request: Request, who: Caller, raw: str, *, browser: bool) -> Response:
-    """POST /stops/<kind>/delete: "Delete them" — approve what the stopped run held back (form or JSON)."""
+def answer_stop(app: App, request: Request, who: Caller, raw: str, answer: StopAnswer, *, browser: bool) -> Response:
+    """POST /stops/<kind>/delete ("Delete them": approve what the stopped run held back) or
+    /stops/<kind>/restore ("Keep them": restore those records from the other side); form or JSON."""
     from crmsync.web.auth import CSRF_HEADER
     from crmsync.web.responses import as_json
 
     require_csrf(who, request.form.get("csrf") if browser else request.headers.get(CSRF_HEADER))
     if raw not in {k.value for k in Kind}:
         raise InvalidInput([FieldProblem("kind", f"unknown kind {raw!r}: contacts, events or tasks")])
-    count = stops.approve_deletes(app, who.crm_user_id, Kind(raw))
+    count = stops.answer_stop(app, who.crm_user_id, Kind(raw), answer)
+    deleting = answer is StopAnswer.DELETE
     if browser:
-        return redirect("/settings?notice=approved")
-    return as_json({"kind": raw, "deletes_approved": count}, status=202)
+        return redirect("/settings?notice=" + ("approved" if deleting else "restoring"))
+    return as_json({"kind": raw, "deletes_approved" if deleting else "records_restored": count}, status=202)

@@ -18,7 +18,7 @@ from crmsync.model.kinds import Kind
 from crmsync.model.settings import ContactOptions, KindSettings
 from crmsync.ports import OpCounter
 from crmsync.store.memory import MemoryStore
-from crmsync.sync.approvals import DELETES_APPROVED, approval
+from crmsync.sync.approvals import StopAnswer, UserChoices, choices_of, keep_choices, stop_choice
 from crmsync.sync.engine import KindSync
 from tests.support.fakes import FakeSide
 
@@ -190,18 +190,72 @@ def test_delete_propagates_and_mass_delete_is_blocked() -> None:
     assert {r["side"] for r in stop.value.records} == {"google"}
     assert {r["crm_id"] for r in stop.value.records} == set(ids[1:10])
     # "Delete them": an approval of exactly that set lets the next run delete them, once, and says so.
-    cursor = w.links.cursor(Kind.CONTACTS)
-    cursor.extra[DELETES_APPROVED] = approval(stop.value.records[:-1], 8, datetime.now(UTC), "u1")
-    w.links.save_cursor(cursor)
+    answer(w, StopAnswer.DELETE, stop.value.records[:-1], 8)
     with pytest.raises(MassDeleteBlocked):
         w.sync()  # an approval of another set does not count
     assert len(w.google.records) == 19
-    cursor.extra[DELETES_APPROVED] = approval(stop.value.records, 9, datetime.now(UTC), "u1")
-    w.links.save_cursor(cursor)
+    answer(w, StopAnswer.DELETE, stop.value.records, 9)
     report = w.sync()
     assert report.approved_deletes == 9 and report.writes == {"google.delete": 9}
     assert len(w.google.records) == 10
-    assert DELETES_APPROVED not in w.links.cursor(Kind.CONTACTS).extra
+    assert choices_of(w.links.cursor(Kind.CONTACTS)).stop is None
+
+
+def answer(w: World, how: StopAnswer, records: list[dict[str, Any]], count: int) -> None:
+    """The user's answer to a stop, as services.stops records it."""
+    cursor = w.links.cursor(Kind.CONTACTS)
+    keep_choices(cursor, UserChoices(stop=stop_choice(how, records, count, datetime.now(UTC), "u1")))
+    w.links.save_cursor(cursor)
+
+
+def test_keep_them_restores_the_records_a_stop_held_back_from_the_other_side() -> None:
+    """ "Keep them (restore from the other side)": the records deleted in the CRM are created there
+    again from their Google copies and relinked; nothing is deleted in Google, nothing duplicated,
+    the run says so, the answer is used once and the pairs sync on."""
+    w = World(KindSettings(google_group=None, max_delete_floor=2))
+    ids = [
+        w.add_crm({"given_name": f"P{i}", "family_name": "X", "owner_id": "u1", "title": f"T{i}"}) for i in range(20)
+    ]
+    w.sync()
+    w.sync()
+    for rid in ids[:9]:
+        w.crm.delete("contacts", rid, w.crm.get("contacts", rid).version)
+    with pytest.raises(MassDeleteBlocked) as stop:
+        w.sync()
+    answer(w, StopAnswer.RESTORE, stop.value.records, 9)
+    report = w.sync()
+    assert report.restored == {"crm": 9} and report.approved_deletes == 0
+    assert report.writes == {"crm.create": 9}
+    assert len(w.google.records) == 20  # nothing deleted in Google
+    crm = w.crm_contacts()
+    assert sorted(f"{r.given_name} {r.title}" for r in crm.values()) == sorted(f"P{i} T{i}" for i in range(20))
+    assert choices_of(w.links.cursor(Kind.CONTACTS)).stop is None  # used once
+    assert w.sync().writes == {} and w.sync().writes == {}  # relinked: quiet, no duplicates either side
+    assert len(w.crm_contacts()) == 20 and len(w.google.records) == 20
+    # The restored pairs sync on: an edit in Google reaches the restored CRM record.
+    gid = next(g for g, r in w.google.records.items() if r.canon.get("given") == "P3")
+    w.google.edit(gid, title="Restored and edited")
+    w.sync()
+    assert {r.title for r in w.crm_contacts().values() if r.given_name == "P3"} == {"Restored and edited"}
+
+
+def test_keep_them_restores_records_deleted_in_google_in_google() -> None:
+    w = World(KindSettings(google_group=None, max_delete_floor=2))
+    for i in range(20):
+        w.add_crm({"given_name": f"P{i}", "family_name": "X", "owner_id": "u1"})
+    w.sync()
+    w.sync()
+    for gid in sorted(w.google.records)[:9]:
+        w.google.remove(gid)
+    with pytest.raises(MassDeleteBlocked) as stop:
+        w.sync()
+    assert {r["side"] for r in stop.value.records} == {"crm"}
+    answer(w, StopAnswer.RESTORE, stop.value.records, 9)
+    report = w.sync()
+    assert report.restored == {"google": 9} and report.writes == {"google.create": 9}
+    assert len(w.crm_contacts()) == 20 and len(w.google.records) == 20
+    assert w.sync().writes == {}
+    assert len(w.google.records) == 20
 
 
 def test_transient_failure_leaves_cursor_and_next_run_converges() -> None:
