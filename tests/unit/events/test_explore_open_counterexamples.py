@@ -1,21 +1,21 @@
-"""Open counterexamples the events state machine found under the explore profile (not yet fixed).
+"""Counterexamples the events state machine found under the explore profile, replayed step by step.
 
-Each replays the exact steps Hypothesis printed. They are strict xfails: the day the engine
-keeps the edit, the test passes, strict xfail turns that into a failure, and the marker comes off.
+``test_a_cancelled_occurrence_survives_a_crm_reschedule_of_its_series`` was kept as a strict xfail
+("a Google EXDATE made while the CRM moves the series is lost"). Traced, it was the oracle's
+misjudgement, not a loss: the Google user cancels the 6 January 14:00 occurrence while the CRM user
+moves the series to 09:00 (crm_wins); the sync converges on the 09:00 series, which has no
+6 January 14:00 occurrence, so the exception is superseded (Google drops exceptions of a moved
+series too). Later the CRM user moves the series back to 14:00. The oracle judged the old exception
+against that final series only, found the occurrence there again and called the exception lost.
+An exception that a converged state once superseded now stays superseded (``Model.superseded``).
 """
 
 from __future__ import annotations
-
-import pytest
 
 from crmsync.model.settings import ConflictPolicy
 from tests.unit.events.test_state_machine_events import EventSyncMachine
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (found 2026-12-02, explore profile): a Google EXDATE made while the CRM moves the series is lost",
-)
 def test_a_cancelled_occurrence_survives_a_crm_reschedule_of_its_series() -> None:
     state = EventSyncMachine()
     state.configure(policy=ConflictPolicy.CRM_WINS, crm=[], google=[("Lunch", "series", 2)])

@@ -371,6 +371,9 @@ class Model:
     # Whether an edit of (field, element) no longer applies to a record as it now is (e.g. an
     # exception of an occurrence its series no longer has): such an edit was superseded.
     moot: Callable[[str, str | None, Canon], bool] = lambda fname, key, canon: False
+    # Edits a converged state superseded (ids): an exception whose occurrence a later series move removed
+    # stays superseded when the series moves back (Google drops it too; nothing holds it meanwhile).
+    superseded: set[int] = field(default_factory=set)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -402,6 +405,10 @@ class Model:
         for lk in world.all_links():
             self.agreed[("crm", lk.crm_id)] = lk.base
             self.agreed[("google", lk.google_id)] = lk.base
+        for e in self.edits:
+            base = self.agreed.get(e.node)
+            if base and id(e) not in self.superseded and self.moot(e.field, e.key, base):
+                self.superseded.add(id(e))
 
     def conflicted(self, node: tuple[str, str], fname: str, since: int = 0) -> bool:
         group = self.groups.find(node)
@@ -425,7 +432,7 @@ class Model:
             live.setdefault(find(("crm", cid)), []).append((cid, gid))
         problems = []
         for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
-            if id(e) in self.reverts or self.conflicted(e.node, fname, e.epoch):
+            if id(e) in self.reverts or id(e) in self.superseded or self.conflicted(e.node, fname, e.epoch):
                 continue
             if e.node not in alive and self._removed_after(e, group):
                 continue
