@@ -115,6 +115,19 @@ class Conflict:
     winner: str
     policy: str
     at: datetime | None
+    crm_id: str | None = None
+    google_id: str | None = None
+    # "use the other value": pending (the next run writes it), stale (a side changed the field since),
+    # blocked (the settings write into one side only), failed (a side refused the write)
+    choice: str | None = None
+
+    @property
+    def loser(self) -> str | None:
+        return {"crm": "google", "google": "crm"}.get(self.winner)
+
+    @property
+    def loser_text(self) -> str:
+        return self.google_text if self.winner == "crm" else self.crm_text
 
     @property
     def crm_text(self) -> str:
@@ -135,6 +148,8 @@ class Conflict:
             "winner": self.winner,
             "policy": self.policy,
             "at": _iso(self.at),
+            "crm_id": self.crm_id,
+            "choice": self.choice,
         }
 
 
@@ -231,27 +246,48 @@ def record_issues(runs: Sequence[Mapping[str, Any]], kind: Kind, key: str) -> li
     return sorted(current.values(), key=lambda i: (i.since is None, i.since or datetime.min))[:MAX_RECORDS]
 
 
-def conflicts_of(runs: Iterable[Mapping[str, Any]], limit: int = MAX_RECORDS) -> list[Conflict]:
-    """The conflicts the runs resolved, newest first."""
+def conflicts_of(
+    runs: Iterable[Mapping[str, Any]], limit: int = MAX_RECORDS, pending: Iterable[tuple[str, str, str]] = ()
+) -> list[Conflict]:
+    """The conflicts the runs resolved, newest first; one the user settled with "use the other value"
+    leaves the list, one whose choice ``pending`` (kind, CRM id, field) waits or a later run could not
+    use says so."""
+    waiting = set(pending)
+    used: dict[tuple[str, str, str], str] = {}  # what a newer run did with the user's choice
+    listed: set[tuple[str, str, str]] = set()
     out: list[Conflict] = []
     for run in runs:
         kinds = run.get("kinds") or {}
-        for kind, report in kinds.items() if isinstance(kinds, Mapping) else []:
+        reports = kinds.items() if isinstance(kinds, Mapping) else []
+        for kind, report in reports:
             for c in (report or {}).get("conflicts") or []:
-                if isinstance(c, Mapping):
-                    out.append(
-                        Conflict(
-                            kind=str(kind),
-                            record_id=c.get("crm_id") or c.get("google_id"),
-                            name=c.get("name"),
-                            field=str(c.get("field") or ""),
-                            crm_value=c.get("crm"),
-                            google_value=c.get("google"),
-                            winner=str(c.get("winner") or ""),
-                            policy=str(c.get("policy") or ""),
-                            at=_when(run),
-                        )
+                if not isinstance(c, Mapping):
+                    continue
+                key = (str(kind), str(c.get("crm_id")), str(c.get("field") or ""))
+                outcome = "pending" if key in waiting else used.get(key)
+                if outcome == "applied" or key in listed:
+                    continue  # settled by the user, or an older conflict of the same field (the newest is listed)
+                listed.add(key)
+                out.append(
+                    Conflict(
+                        kind=str(kind),
+                        record_id=c.get("crm_id") or c.get("google_id"),
+                        name=c.get("name"),
+                        field=str(c.get("field") or ""),
+                        crm_value=c.get("crm"),
+                        google_value=c.get("google"),
+                        winner=str(c.get("winner") or ""),
+                        policy=str(c.get("policy") or ""),
+                        at=_when(run),
+                        crm_id=c.get("crm_id"),
+                        google_id=c.get("google_id"),
+                        choice=outcome,
                     )
+                )
+        for kind, report in reports:  # older runs' conflicts come after this run's answers
+            for d in (report or {}).get("choices") or []:
+                if isinstance(d, Mapping):
+                    used.setdefault((str(kind), str(d.get("crm_id")), str(d.get("field") or "")), str(d.get("outcome")))
     return out[:limit]
 
 

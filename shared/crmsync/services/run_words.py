@@ -122,7 +122,7 @@ def answer_sentences(kind: str, report: Mapping[str, Any], t: Translations = ENG
             % {"kind": name, "n": kept}
         )
     chosen = [c for c in report.get("choices") or [] if isinstance(c, Mapping)]
-    used = sum(1 for c in chosen if c.get("applied"))
+    used = sum(1 for c in chosen if c.get("outcome") == "applied")
     if used:
         out.append(
             t.ngettext(
@@ -135,8 +135,8 @@ def answer_sentences(kind: str, report: Mapping[str, Any], t: Translations = ENG
     if len(chosen) > used:
         out.append(
             t.ngettext(
-                "%(kind)s: %(n)d value you chose was not used: the field changed since",
-                "%(kind)s: %(n)d values you chose were not used: the field changed since",
+                "%(kind)s: %(n)d value you chose was not used (see Conflicts)",
+                "%(kind)s: %(n)d values you chose were not used (see Conflicts)",
                 len(chosen) - used,
             )
             % {"kind": name, "n": len(chosen) - used}

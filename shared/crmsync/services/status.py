@@ -10,7 +10,7 @@ from crmsync.bootstrap import App
 from crmsync.crm.capabilities import kinds_off
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection
-from crmsync.services import stops
+from crmsync.services import conflict_choice, stops
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.health import HISTORY, Conflict, KindHealth, RunLine, State, conflicts_of, history, kind_health
 from crmsync.services.scopes import granted_kinds
@@ -183,10 +183,33 @@ def status_of(
     ]
     health = [replace(h, answer=_answer(app, connection.id, h.kind)) if h.state is State.STOPPED else h for h in health]
     return StatusView(
-        connection, rules, kinds, last, errors, conflicts, health, history(runs), conflicts_of(runs), runs
+        connection,
+        rules,
+        kinds,
+        last,
+        errors,
+        conflicts,
+        health,
+        history(runs),
+        _conflicts(app, connection.id, runs),
+        runs,
     )
 
 
 def _answer(app: App, connection_id: str, kind: Kind) -> str | None:
     choice = stops.answered(app, connection_id, kind)
     return choice.answer.value if choice is not None else None
+
+
+def _conflicts(app: App, connection_id: str, runs: list[dict[str, Any]]) -> list[Conflict]:
+    """The conflicts of the runs, with the user's waiting choices (their cursors read only when
+    there is a conflict to show)."""
+    listed = conflicts_of(runs)
+    if not listed:
+        return listed
+    pending = {
+        (kind, v.crm_id, v.field)
+        for kind in sorted({c.kind for c in listed if c.kind in {k.value for k in Kind}})
+        for v in conflict_choice.pending_values(app, connection_id, Kind(kind))
+    }
+    return conflicts_of(runs, pending=pending) if pending else listed

@@ -16,6 +16,7 @@ from ..model.state import Cursor
 from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .approvals import UserChoices, choices_of, keep_choices
+from .choices import decide
 from .plan import Plan, Rule, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
 from .retry import RetryList, reread_failed
@@ -43,6 +44,7 @@ class KindReport:
     time_zone: str | None = None  # the Google side's own zone (a calendar's), for showing times to the user
     approved_deletes: int = 0  # deletions past the safety limit the user approved ("Delete them")
     restored: dict[str, int] = field(default_factory=dict)  # per side: records the user kept ("Keep them")
+    choices: list[dict[str, Any]] = field(default_factory=list)  # "use the other value": what became of each
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class KindReport:
             **({"time_zone": self.time_zone} if self.time_zone else {}),
             "approved_deletes": self.approved_deletes,
             **({"restored": self.restored} if self.restored else {}),
+            **({"choices": self.choices} if self.choices else {}),
         }
 
 
@@ -108,6 +111,8 @@ class KindSync:
         report = KindReport(self.kind)
         cursor = self.store.cursor(self.kind)
         choices = choices_of(cursor)
+        if choices.values:
+            choices = self._use_values(choices, cursor, report)
         retry = RetryList.of(cursor)
         full = cursor.full_sync or self._full_due(cursor) or retry.overflow
         self._progress("listing google", 0, 1)
@@ -299,6 +304,34 @@ class KindSync:
                 report.approved_deletes = deletes  # the user said "Delete them" to exactly these
                 return
             raise MassDeleteBlocked(self.kind.value, deletes, total, self.settings.max_delete_share, records)
+
+    def _use_values(self, choices: UserChoices, cursor: Cursor, report: KindReport) -> UserChoices:
+        """Write the values the user chose for conflicts into both sides, before the run lists
+        anything (its listing then reads them as our own writes); the links and the cursor, without
+        the choices used, are saved at once. A choice whose write met a newer version stays for the
+        next run, which checks it again."""
+        links = self.store.links_by_crm(self.kind, sorted({v.crm_id for v in choices.values}))
+        crm = self.crm.get(sorted({lk.crm_id for lk in links.values()}))
+        google = self.google.get(sorted({lk.google_id for lk in links.values()}))
+        decisions = [decide(self.kind, v, links.get(v.crm_id), crm, google, self.settings) for v in choices.values]
+        applied = self._apply(Plan([d.step for d in decisions if d.step is not None]), report)
+        again = {id(s) for s in applied.conflicted} | {
+            id(s) for s in (d.step for d in decisions) if s is not None and s.writes and id(s) not in applied.attempted
+        }
+        failed = set(applied.failed)
+        left = []
+        for d in decisions:
+            if d.step is not None and id(d.step) in again:
+                left.append(d.choice)
+                continue
+            broken = d.step is not None and {(Side.CRM, d.choice.crm_id), (Side.GOOGLE, d.choice.google_id)} & failed
+            report.choices.append({**d.as_dict(), **({"applied": False, "outcome": "failed"} if broken else {})})
+        self._save_links()
+        self._link_changes.clear()
+        remaining = UserChoices(stop=choices.stop, values=left)
+        keep_choices(cursor, remaining)
+        self.store.save_cursor(cursor)
+        return remaining
 
     def _apply(self, plan: Plan, report: KindReport) -> Applied:
         sides: dict[Side, RecordSide] = {Side.CRM: self.crm, Side.GOOGLE: self.google}

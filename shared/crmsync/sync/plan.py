@@ -38,6 +38,7 @@ class Rule(StrEnum):
     GOOGLE_RESTORED = "google_restored"
     CRM_LEFT_SCOPE_KEPT = "crm_left_scope_kept"  # the user kept the pair: parked, nothing deleted
     GOOGLE_LEFT_SCOPE_KEPT = "google_left_scope_kept"
+    USER_CHOICE = "user_choice"  # "use the other value" for a conflict: written to both sides
     CREATE_IN_CRM = "create_in_crm"
     CREATE_IN_GOOGLE = "create_in_google"
     HINT_LINK = "hint_link"

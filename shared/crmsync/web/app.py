@@ -42,6 +42,7 @@ URLS = Map(
         Rule("/disconnect", endpoint="disconnect", methods=["POST"]),
         Rule("/stops/<kind>/delete", endpoint="approve_deletes", methods=["POST"]),
         Rule("/stops/<kind>/restore", endpoint="restore_records", methods=["POST"]),
+        Rule("/conflicts/<kind>/choose", endpoint="choose_value", methods=["POST"]),
         Rule("/admin/config", endpoint="admin_config", methods=["GET", "PUT"]),
         Rule("/admin/connections", endpoint="admin_connections", methods=["GET"]),
         Rule("/admin/connections/<cid>/pause", endpoint="admin_pause", methods=["POST"]),
@@ -173,6 +174,8 @@ class WebApp:
         if endpoint in ("approve_deletes", "restore_records"):
             answer = StopAnswer.DELETE if endpoint == "approve_deletes" else StopAnswer.RESTORE
             return pages.answer_stop(app, request, who, str(args.get("kind", "")), answer, browser=form)
+        if endpoint == "choose_value":
+            return pages.choose_value(app, request, who, str(args.get("kind", "")), browser=form)
         if endpoint == "disconnect":
             return pages.disconnect_form(app, request, who) if form else api.post_disconnect(app, request, who)
         raise MethodNotAllowed(valid_methods=["GET", "PUT"] if endpoint == "settings" else ["POST"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -13,7 +14,17 @@ from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.security.links import LinkError, LinkExpired, LinkReplayed
 from crmsync.security.sessions import Session, SessionStage, check_csrf, csrf_token
-from crmsync.services import access, connect, disconnect, oauth_callback, settings, status, stops, sync_now
+from crmsync.services import (
+    access,
+    conflict_choice,
+    connect,
+    disconnect,
+    oauth_callback,
+    settings,
+    status,
+    stops,
+    sync_now,
+)
 from crmsync.services.admin_config import EmailMatch, load_admin_config
 from crmsync.services.errors import FieldProblem, InvalidInput, NotConnected, ServiceError
 from crmsync.services.health import history
@@ -34,6 +45,10 @@ NOTICES = {
     "rerun": ("ok", N_("A sync is running; another one will follow right after it.")),
     "queued": ("ok", N_("A sync was already requested in the last minute.")),
     "approved": ("ok", N_("Approved. The next sync, starting within a minute, deletes those records.")),
+    "chosen": (
+        "ok",
+        N_("Your choice was saved. The next sync, starting within a minute, writes that value on both sides."),
+    ),
     "restoring": (
         "ok",
         N_("Kept. The next sync, starting within a minute, restores those records from the other side."),
@@ -322,3 +337,30 @@ def answer_stop(app: App, request: Request, who: Caller, raw: str, answer: StopA
     if browser:
         return redirect("/settings?notice=" + ("approved" if deleting else "restoring"))
     return as_json({"kind": raw, "deletes_approved" if deleting else "records_restored": count}, status=202)
+
+
+def choose_value(app: App, request: Request, who: Caller, raw: str, *, browser: bool) -> Response:
+    """POST /conflicts/<kind>/choose: "use the other value" for a listed conflict, named by the CRM
+    record id and the field (form fields, or a JSON body); the value itself comes from the run log."""
+    from crmsync.web.api import json_body
+    from crmsync.web.auth import CSRF_HEADER
+    from crmsync.web.responses import as_json
+
+    require_csrf(who, request.form.get("csrf") if browser else request.headers.get(CSRF_HEADER))
+    if raw not in {k.value for k in Kind}:
+        raise InvalidInput([FieldProblem("kind", f"unknown kind {raw!r}: contacts, events or tasks")])
+    body = request.form if browser else json_body(request)
+    if not isinstance(body, Mapping):
+        raise InvalidInput([FieldProblem("", "send an object with crm_id and field")])
+    crm_id, field = body.get("crm_id"), body.get("field")
+    problems = [
+        FieldProblem(name, "required: a short text")
+        for name, value in (("crm_id", crm_id), ("field", field))
+        if not isinstance(value, str) or not value or len(value) > 200
+    ]
+    if problems:
+        raise InvalidInput(problems)
+    choice = conflict_choice.choose_other_value(app, who.crm_user_id, Kind(raw), str(crm_id), str(field))
+    if browser:
+        return redirect("/settings?notice=chosen#conflicts-h")
+    return as_json({"kind": raw, "crm_id": choice.crm_id, "field": choice.field, "value": choice.value}, status=202)

@@ -152,3 +152,30 @@ def test_a_kind_stopped_by_a_setting_or_waiting_for_a_quota() -> None:
     quota = {**run(2), "kinds": {"contacts": {"waiting": "waiting for a used-up Google quota", "complete": False}}}
     health = kind_health(Kind.CONTACTS, conn(), AdminConfig(), True, [quota], 1, running=False)
     assert (health.state, health.why) == (State.SYNCING, "waiting for a used-up Google quota")
+
+
+def test_a_conflict_settled_by_the_users_choice_leaves_the_list_and_a_stale_choice_says_so() -> None:
+    title = {"crm_id": "c1", "google_id": "g1", "field": "title", "crm": "A", "google": "B", "winner": "crm"}
+    notes = {"crm_id": "c2", "google_id": "g2", "field": "notes", "crm": "x", "google": "y", "winner": "google"}
+    older = run(1, conflicts=[title, notes])
+    [a, b] = conflicts_of([older])
+    assert (a.loser, a.loser_text, a.choice) == ("google", "B", None) and (b.loser, b.loser_text) == ("crm", "x")
+    assert [c.choice for c in conflicts_of([older], pending=[("contacts", "c1", "title")])] == ["pending", None]
+    used = run(
+        2,
+        choices=[
+            {"crm_id": "c1", "field": "title", "outcome": "applied"},
+            {"crm_id": "c2", "field": "notes", "outcome": "stale"},
+        ],
+    )
+    assert [(c.field, c.choice) for c in conflicts_of([used, older])] == [("notes", "stale")]
+    assert history([used])[0].changes == [
+        "Contacts: 1 conflict settled with the value you chose",
+        "Contacts: 1 value you chose was not used (see Conflicts)",
+    ]
+    # A newer conflict of the same field is listed again (once: the newest).
+    again = run(3, conflicts=[{**title, "crm": "C"}])
+    assert [(c.field, c.crm_value) for c in conflicts_of([again, used, older])] == [
+        ("title", "C"),
+        ("notes", "x"),
+    ]

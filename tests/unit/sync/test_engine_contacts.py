@@ -14,11 +14,11 @@ from crmsync.crm.contacts_side import CrmContacts
 from crmsync.crm.fake import FakeCrm
 from crmsync.errors import MassDeleteBlocked, TransientError
 from crmsync.model.contact import canonical_contact, match_keys
-from crmsync.model.kinds import Kind
+from crmsync.model.kinds import Kind, Side
 from crmsync.model.settings import ContactOptions, KindSettings
 from crmsync.ports import OpCounter
 from crmsync.store.memory import MemoryStore
-from crmsync.sync.approvals import StopAnswer, UserChoices, choices_of, keep_choices, stop_choice
+from crmsync.sync.approvals import StopAnswer, UserChoices, ValueChoice, choices_of, keep_choices, stop_choice
 from crmsync.sync.engine import KindSync
 from tests.support.fakes import FakeSide
 
@@ -337,3 +337,62 @@ def test_crm_record_edited_since_our_read_is_not_deleted_blindly() -> None:
     w.sync()
     assert cid in w.crm_contacts()
     assert any(r.canon.get("title") == "edited meanwhile" for r in w.google.records.values())
+
+
+def choose_other(w: World, conflict: dict[str, Any]) -> None:
+    """ "Use the other value", as services.conflict_choice records it from the run log."""
+    winner = Side(conflict["winner"])
+    choice = ValueChoice(
+        crm_id=conflict["crm_id"],
+        google_id=conflict["google_id"],
+        field=conflict["field"],
+        source=winner.other,
+        value=conflict[winner.other.value],
+        replaces=conflict[winner.value],
+        at=datetime.now(UTC),
+        by="u1",
+    )
+    cursor = w.links.cursor(Kind.CONTACTS)
+    keep_choices(cursor, choices_of(cursor).with_value(choice))
+    w.links.save_cursor(cursor)
+
+
+def conflicted_pair(w: World) -> tuple[str, str, dict[str, Any]]:
+    cid = w.add_crm({"given_name": "Anna", "family_name": "Schmidt", "owner_id": "u1", "title": "CFO"})
+    w.sync()
+    w.sync()
+    [gid] = list(w.google.records)
+    w.crm.update("contacts", cid, {"title": "CEO"}, w.crm.get("contacts", cid).version)
+    w.google.edit(gid, title="CTO")
+    [conflict] = w.sync().conflicts
+    assert conflict["winner"] == "crm" and w.google.records[gid].canon["title"] == "CEO"
+    return cid, gid, conflict
+
+
+def test_use_the_other_value_writes_the_losing_value_on_both_sides_once() -> None:
+    w = World()
+    cid, gid, conflict = conflicted_pair(w)
+    choose_other(w, conflict)
+    report = w.sync()
+    assert report.writes == {"crm.update": 1, "google.update": 1}
+    assert [(c["field"], c["value"], c["outcome"], c["name"]) for c in report.choices] == [
+        ("title", "CTO", "applied", "Anna Schmidt")
+    ]
+    assert w.crm.get("contacts", cid).title == "CTO" and w.google.records[gid].canon["title"] == "CTO"
+    assert choices_of(w.links.cursor(Kind.CONTACTS)).values == []  # used once
+    assert w.sync().writes == {} and w.sync().writes == {}  # our own writes echo back: quiet
+    # The pair syncs on from the chosen value.
+    w.google.edit(gid, title="CIO")
+    w.sync()
+    assert w.crm.get("contacts", cid).title == "CIO"
+
+
+def test_a_choice_for_a_field_changed_since_is_stale_and_writes_nothing() -> None:
+    w = World()
+    cid, gid, conflict = conflicted_pair(w)
+    w.crm.update("contacts", cid, {"title": "Owner"}, w.crm.get("contacts", cid).version)  # changed since
+    choose_other(w, conflict)
+    report = w.sync()
+    assert [c["outcome"] for c in report.choices] == ["stale"]
+    assert w.crm.get("contacts", cid).title == "Owner" and w.google.records[gid].canon["title"] == "Owner"
+    assert choices_of(w.links.cursor(Kind.CONTACTS)).values == []
