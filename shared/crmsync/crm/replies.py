@@ -17,8 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..model.custom import CrmField
-from .models import OPTIONAL_IN_REPLIES, RECORD_MODELS, Capabilities, Company, FieldList, Kind, Record, User
+from .models import RECORD_MODELS, Capabilities, Company, Kind, Record, User
 from .port import Change, ChangePage, CrmContractError
 from .validation import FieldError
 
@@ -38,7 +37,7 @@ def _model_errors(model: type[BaseModel], data: Any, base: str) -> list[FieldErr
     errors = [
         FieldError(_pointer(base, [name]), "missing (the contract requires every field in replies; send null or [])")
         for name in known
-        if name not in data and name not in OPTIONAL_IN_REPLIES
+        if name not in data
     ]
     try:
         model.model_validate(data, strict=True)
@@ -237,14 +236,3 @@ def capabilities(data: Any, where: str) -> Capabilities:
         return Capabilities.model_validate(data, strict=True)
     except ValidationError as err:
         raise _fail(where, [FieldError(_pointer("", e["loc"]), e["msg"]) for e in err.errors()]) from err
-
-
-def fields(data: Any, where: str) -> list[CrmField]:
-    """``GET /{kind}/fields``: ``{"items": [field declarations]}``, each exactly as the contract has it."""
-    errors = _model_errors(FieldList, data, "")
-    if not errors:
-        try:
-            return FieldList.model_validate(data).items
-        except ValidationError as err:  # a declaration's own rules (a picklist without options, ...)
-            errors = [FieldError(_pointer("", e["loc"]), e["msg"]) for e in err.errors()]
-    raise _fail(where, errors)

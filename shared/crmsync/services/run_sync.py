@@ -18,7 +18,6 @@ from ..crm.port import CrmConnector, CrmValidation
 from ..errors import KindStopped, MassDeleteBlocked, OperatorError, TransientError
 from ..google.client import Endpoint, user_credentials
 from ..google.errors import GoogleError
-from ..model.field_mapping import FieldMapping
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
 from ..model.task import TaskTarget
@@ -36,7 +35,6 @@ from .feed_filters import (
     restarting,
 )
 from .kind_outcome import held_until, hold_for_quota, stopped, waiting
-from .mapping_runs import check_mapping
 from .run_cursors import RunCursors
 
 log = logging.getLogger(__name__)
@@ -65,7 +63,6 @@ class RunDeps:
     crm: CrmConnector
     google: GoogleAccess
     clock: Callable[[], datetime]
-    field_mapping: FieldMapping = field(default_factory=FieldMapping)  # the admin's custom fields, as the run starts
 
     def credentials(self, conn: Connection, refresh_token: str) -> Credentials:
         """The user's Google credentials for one run of ``conn``."""
@@ -213,7 +210,6 @@ def _sync_kind(
     _relocated(links, kind, wiring.place)
     filters = feed_filters(conn, kind)
     check_filters(links, kind, filters)
-    check_mapping(links, kind, deps.field_mapping)
     paced = wiring.budget
     kind_budget = budget if paced is None else (lambda: budget() and paced())
 

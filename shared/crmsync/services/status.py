@@ -13,6 +13,7 @@ from crmsync.model.state import Connection
 from crmsync.services import conflict_choice, stops
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.health import HISTORY, Conflict, KindHealth, RunLine, State, conflicts_of, history, kind_health
+from crmsync.services.run_log import latest_runs
 from crmsync.services.scopes import granted_kinds
 from crmsync.services.settings import connection_of
 
@@ -163,7 +164,7 @@ def status_of(
         )
         for k in Kind
     ]
-    runs = app.store.recent_runs(connection.id, RECENT_RUNS)
+    runs = latest_runs(app.store, connection, RECENT_RUNS)
     last = summarise_run(runs[0]) if runs else (summarise_run(connection.last_run) if connection.last_run else None)
     errors, conflicts = _problems(runs)
     now = app.clock()

@@ -9,6 +9,7 @@ from typing import Any
 from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
 from crmsync.services.errors import WrongState
+from crmsync.services.run_log import latest_runs
 from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
 from crmsync.sync.approvals import StopAnswer, StopChoice, UserChoices, choices_of, keep_choices, stop_choice
@@ -25,7 +26,7 @@ def _stopped_report(runs: list[dict[str, Any]], kind: Kind) -> dict[str, Any] | 
 def answer_stop(app: App, crm_user_id: str, kind: Kind, answer: StopAnswer) -> int:
     """Record the user's answer to the kind's latest (stopped) run; returns how many records it covers."""
     connection = connection_of(app, crm_user_id)
-    report = _stopped_report(app.store.recent_runs(connection.id, 5), kind)
+    report = _stopped_report(latest_runs(app.store, connection, 5), kind)
     records = (report or {}).get("would_delete") or []
     count = (report or {}).get("would_delete_count") or len(records)
     if report is None or not records:

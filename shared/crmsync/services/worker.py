@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -32,6 +32,7 @@ from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.fanout import next_sync_time
 from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
 from crmsync.services.polling import found_changes, poll_interval, quiet_runs_after
+from crmsync.services.run_log import worth_logging
 from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection
 from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
@@ -194,35 +195,41 @@ class WorkResult:
 
 
 def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
-    """Run one sync of the task's connection if it is due to run, and report it."""
+    """Run one sync of the task's connection if it is due to run, and report it.
+
+    The connection is read once, in the transaction that takes the lease, and the report, the lease's
+    release and the rerun flag are one write at the end: a run that changes nothing reads the
+    connection, the admin's settings, the token and each kind's cursor, and writes twice."""
     store, clock = deps.store, deps.run.clock
     with log_context(connection_id=task.connection_id, reason=task.reason):
-        conn = store.get_connection(task.connection_id)
+        admin = load_admin_config(store)
+        if not admin.sync_enabled:
+            return WorkResult(Outcome.SKIPPED, "syncing is paused by the administrator")
+        run_id = uuid.uuid4().hex[:16]
+
+        def admit(conn: Connection) -> bool:
+            # A duplicate that raced the first delivery sees its report here, under the lease's transaction.
+            return conn.status is ConnectionStatus.ACTIVE and not _already_ran(conn, task)
+
+        leased = store.lease_connection(task.connection_id, run_id, deps.settings.lease_ttl, clock(), admit)
+        conn = leased.connection
         if conn is None:
             return WorkResult(Outcome.SKIPPED, "no such connection (disconnected?)")
         if conn.status is not ConnectionStatus.ACTIVE:
             return WorkResult(Outcome.SKIPPED, f"connection is {conn.status.value}")
-        admin = load_admin_config(store)
-        if not admin.sync_enabled:
-            return WorkResult(Outcome.SKIPPED, "syncing is paused by the administrator")
-        refusal = _policy_refusal(conn, admin, deps)
-        if refusal is not None:
-            # The admin's connect policy applies to existing connections too: pause, visibly, until resumed.
-            store.update_connection(conn.id, {"status": ConnectionStatus.PAUSED, "status_reason": refusal})
-            log.warning("connection paused: %s", refusal)
-            return WorkResult(Outcome.SKIPPED, refusal)
         if _already_ran(conn, task):
             return WorkResult(Outcome.SKIPPED, "this task already ran (duplicate delivery)")
-        run_id = uuid.uuid4().hex[:16]
-        if not store.acquire_lease(conn.id, run_id, deps.settings.lease_ttl, clock()):
+        if not leased.taken:
             if task.reason in ASKED_REASONS:
                 store.request_rerun(conn.id)  # the running sync goes again right after
             return WorkResult(Outcome.BUSY, "another run holds the lease")
-        # Read again under the lease: a duplicate that raced the first delivery sees its report now.
-        conn = store.get_connection(task.connection_id)
-        if conn is None or conn.status is not ConnectionStatus.ACTIVE or _already_ran(conn, task):
-            store.release_lease(task.connection_id, run_id)
-            return WorkResult(Outcome.SKIPPED, "this task already ran, or the connection changed meanwhile")
+        refusal = _policy_refusal(conn, admin, deps)
+        if refusal is not None:
+            # The admin's connect policy applies to existing connections too: pause, visibly, until resumed.
+            fields = {"status": ConnectionStatus.PAUSED, "status_reason": refusal}
+            store.finish_run(conn.id, run_id, fields, take_rerun=False)
+            log.warning("connection paused: %s", refusal)
+            return WorkResult(Outcome.SKIPPED, refusal)
         with log_context(run_id=run_id):
             # The admin's rules as they are now apply to this run: kinds switched off stay off, and
             # each direction is narrowed to what the allowed directions permit (never written back).
@@ -234,14 +241,13 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
                 if not kinds:
                     store.release_lease(conn.id, run_id)
                     return WorkResult(Outcome.SKIPPED, "none of the task's kinds is enabled for this connection")
-            result, record = _run(
-                conn, task, run_id, kinds, replace(deps, run=replace(deps.run, field_mapping=admin.field_mapping))
-            )
+            result, record = _run(conn, task, run_id, kinds, deps)
             try:
-                _report(conn, task, run_id, result, record, deps, admin)
-            finally:  # the run itself is over: a failed report must not block the retry until the lease expires
+                rerun = _report(conn, task, run_id, result, record, deps, admin)
+            except BaseException:  # the run itself is over: a failed report must not block the retry
                 store.release_lease(conn.id, run_id)
-            follow = _follow_up(conn, task, run_id, result, deps)
+                raise
+            follow = _follow_up(conn, task, run_id, result, deps, rerun)
         log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
         return WorkResult(result.outcome, result.detail, run_id, follow)
 
@@ -354,7 +360,8 @@ def _report(
     record: dict[str, Any],
     deps: WorkerDeps,
     admin: AdminConfig,
-) -> None:
+) -> bool:
+    """Write the run's report (and end the lease) in one write; True if a rerun was asked for meanwhile."""
     now = deps.run.clock()
     fields: dict[str, Any] = {"last_run": record}
     # Adaptive polling: a finished run that found nothing backs the interval off; any change found resets it.
@@ -373,23 +380,26 @@ def _report(
         if task.kinds is not None and conn.next_sync_at is not None:
             # A run of some kinds (a push) must not put off the poll of the others.
             fields["next_sync_at"] = min(conn.next_sync_at, fields["next_sync_at"])
-    # The run log first: last_run is what marks this task done, so it is written last.
-    deps.store.append_run(conn.id, run_id, record, now + timedelta(days=deps.settings.run_log_days))
-    deps.store.update_connection(conn.id, fields)
+    # The run log first: last_run is what marks this task done, so it is written last. A run that changed
+    # nothing after one that changed nothing is not logged: last_run holds its report (status shows it).
+    if worth_logging(record, conn.last_run):
+        deps.store.append_run(conn.id, run_id, record, now + timedelta(days=deps.settings.run_log_days))
+    return deps.store.finish_run(conn.id, run_id, fields, take_rerun=ran.outcome is Outcome.SYNCED)
 
 
-def _follow_up(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, deps: WorkerDeps) -> str | None:
-    """Queue the continuation of an unfinished run, or the rerun "Sync now" asked for during this one."""
+def _follow_up(conn: Connection, task: SyncTask, run_id: str, ran: _Ran, deps: WorkerDeps, rerun: bool) -> str | None:
+    """Queue the continuation of an unfinished run, or the rerun "Sync now" asked for during this one
+    (``rerun``: the flag, taken with the run's report)."""
     if ran.outcome is Outcome.CONTINUED:
         root = task.root or task.task or f"{conn.id}-run-{run_id}"
         n = task.continuation + 1
         nxt = SyncTask(conn.id, "continuation", f"{root}-c{n}", root, n, task.kinds)
         deps.queue.enqueue(conn.id, name=nxt.task, payload=nxt.body())
         return nxt.task
-    if ran.outcome is Outcome.SYNCED and deps.store.take_rerun(conn.id):
-        rerun = SyncTask(conn.id, "rerun", f"{conn.id}-rerun-{run_id}")
-        deps.queue.enqueue(conn.id, name=rerun.task, payload=rerun.body())
-        return rerun.task
+    if ran.outcome is Outcome.SYNCED and rerun:
+        again = SyncTask(conn.id, "rerun", f"{conn.id}-rerun-{run_id}")
+        deps.queue.enqueue(conn.id, name=again.task, payload=again.body())
+        return again.task
     return None
 
 

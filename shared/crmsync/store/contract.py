@@ -42,6 +42,14 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class Leased:
+    """What ``lease_connection`` found and did, in one transaction."""
+
+    connection: Connection | None  # as read (with the new lease when taken); None: there is no such connection
+    taken: bool  # the lease is now the holder's (False: another live lease, or ``admit`` refused the connection)
+
+
 class StateStore(Protocol):
     """Connections, their links/cursors, leases, run log, OAuth states, nonces and global config."""
 
@@ -96,8 +104,25 @@ class StateStore(Protocol):
         """Take or extend the lease; False if another holder's lease is still live."""
         ...
 
+    def lease_connection(
+        self,
+        connection_id: str,
+        holder: str,
+        ttl: timedelta,
+        now: datetime,
+        admit: Callable[[Connection], bool] | None = None,
+    ) -> Leased:
+        """Read the connection and take (or extend) the lease if ``admit(connection)`` holds and no other
+        live lease is in the way: one transaction, one document read, one write when taken."""
+        ...
+
     def release_lease(self, connection_id: str, holder: str) -> bool:
         """Drop the lease if ``holder`` holds it; True if it did."""
+        ...
+
+    def finish_run(self, connection_id: str, holder: str, fields: dict[str, Any], *, take_rerun: bool) -> bool:
+        """Set ``fields`` of the connection, drop ``holder``'s lease and, with ``take_rerun``, clear the rerun
+        flag: one transaction, one read, one write. True if a rerun was asked for (and is now taken)."""
         ...
 
     def request_rerun(self, connection_id: str) -> None:

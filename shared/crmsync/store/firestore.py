@@ -22,7 +22,7 @@ from .codec import (
     connection_to_doc,
     from_value,
 )
-from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
+from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Leased, Page, StateStore
 from .due import (
     MIGRATION_DOC_ID,
     SWEEP_PAGE,
@@ -53,7 +53,9 @@ from .rules import (
     check_lease_args,
     connection_page,
     due_spec,
+    finish_step,
     lease_is_free,
+    lease_step,
     listing_spec,
     oauth_state_doc,
     oauth_state_result,
@@ -226,6 +228,50 @@ class FirestoreStore:
         taken = io.run_in_transaction(self._client, body)
         self._meter.commit(writes=int(taken))
         return taken
+
+    def lease_connection(
+        self,
+        connection_id: str,
+        holder: str,
+        ttl: timedelta,
+        now: datetime,
+        admit: Callable[[Connection], bool] | None = None,
+    ) -> Leased:
+        """Read the connection and take the lease if ``admit`` allows and it is free: one transaction, one
+        read (the worker's only read of the connection), one write when taken."""
+        ref = self._conn(connection_id)
+        expires_at = check_lease_args(holder, ttl, now)
+
+        def body(tx: io.Transaction) -> tuple[Leased, bool]:
+            self._meter.gets(1)
+            doc = io.get(ref, tx)
+            leased, update = lease_step(doc, f"{CONNECTIONS}/{connection_id}", holder, now, expires_at, admit)
+            if update is not None:
+                tx.update(ref, update)
+            return leased, update is not None
+
+        leased, wrote = io.run_in_transaction(self._client, body)
+        self._meter.commit(writes=int(wrote))
+        return leased
+
+    def finish_run(self, connection_id: str, holder: str, fields: dict[str, Any], *, take_rerun: bool) -> bool:
+        """Set fields, drop ``holder``'s lease, take the rerun flag if asked: one transaction, one read,
+        one write (the run's report and the lease's end are one document write)."""
+        ref = self._conn(connection_id)
+        changes = with_shard(connection_id, connection_fields_to_doc(connection_id, fields))
+
+        def body(tx: io.Transaction) -> bool:
+            self._meter.gets(1)
+            doc = io.get(ref, tx)
+            if doc is None:
+                raise ConnectionNotFound(f"connection {connection_id} does not exist")
+            update, rerun = finish_step(doc, holder, changes, take_rerun)
+            tx.update(ref, update)
+            return rerun
+
+        rerun = io.run_in_transaction(self._client, body)
+        self._meter.commit(writes=1)
+        return rerun
 
     def release_lease(self, connection_id: str, holder: str) -> bool:
         """Drop the lease if ``holder`` holds it; True if it did."""

@@ -23,7 +23,7 @@ from .codec import (
     connection_to_doc,
     from_value,
 )
-from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore
+from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Leased, Page, StateStore
 from .due import (
     MIGRATION_DOC_ID,
     SWEEP_PAGE,
@@ -54,7 +54,9 @@ from .rules import (
     check_lease_args,
     connection_page,
     due_spec,
+    finish_step,
     lease_is_free,
+    lease_step,
     listing_spec,
     oauth_state_doc,
     oauth_state_result,
@@ -226,6 +228,38 @@ class MemoryStore:
                 self._docs.set(_CONNECTIONS, cid, {**doc, "lease": {"holder": holder, "expires_at": expires_at}})
         self._meter.commit(writes=int(taken))
         return taken
+
+    def lease_connection(
+        self,
+        connection_id: str,
+        holder: str,
+        ttl: timedelta,
+        now: datetime,
+        admit: Callable[[Connection], bool] | None = None,
+    ) -> Leased:
+        """Read the connection and take the lease if ``admit`` allows and it is free (one read, one write)."""
+        cid = self._conn_id(connection_id)
+        expires_at = check_lease_args(holder, ttl, now)
+        with self._docs.lock:
+            self._meter.gets(1)
+            doc = self._docs.get(_CONNECTIONS, cid)
+            leased, update = lease_step(doc, f"{CONNECTIONS}/{cid}", holder, now, expires_at, admit)
+            if doc is not None and update is not None:
+                self._docs.set(_CONNECTIONS, cid, {**doc, **update})
+        self._meter.commit(writes=int(update is not None))
+        return leased
+
+    def finish_run(self, connection_id: str, holder: str, fields: dict[str, Any], *, take_rerun: bool) -> bool:
+        """Set fields, drop ``holder``'s lease, take the rerun flag if asked: one read, one write."""
+        cid = self._conn_id(connection_id)
+        changes = with_shard(connection_id, connection_fields_to_doc(connection_id, fields))
+        with self._docs.lock:
+            self._meter.gets(1)
+            doc = self._require(cid)
+            update, rerun = finish_step(doc, holder, changes, take_rerun)
+            self._docs.set(_CONNECTIONS, cid, {**doc, **update})
+        self._meter.commit(writes=1)
+        return rerun
 
     def release_lease(self, connection_id: str, holder: str) -> bool:
         """Drop the lease if ``holder`` holds it; True if it did."""

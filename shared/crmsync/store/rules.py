@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.model.state import Connection, ConnectionStatus, Lease
 
 from .codec import (
     Doc,
@@ -17,7 +18,7 @@ from .codec import (
     from_value,
     to_doc,
 )
-from .contract import Page, StoreError, check_limit
+from .contract import Leased, Page, StoreError, check_limit
 from .queries import (
     CONNECTION_BY_CRM_USER,
     CONNECTIONS,
@@ -52,6 +53,37 @@ def lease_is_free(lease: dict[str, Any] | None, holder: str, now: datetime) -> b
     if not lease:
         return True
     return bool(lease.get("holder") == holder or lease["expires_at"] <= now)
+
+
+def lease_step(
+    doc: Doc | None,
+    where: str,
+    holder: str,
+    now: datetime,
+    expires_at: datetime,
+    admit: Callable[[Connection], bool] | None,
+) -> tuple[Leased, Doc | None]:
+    """What ``lease_connection`` finds in the connection document, and the update to write (None: none)."""
+    if doc is None:
+        return Leased(None, False), None
+    connection = connection_from_doc(doc, where)
+    if (admit is not None and not admit(connection)) or not lease_is_free(doc.get("lease"), holder, now):
+        return Leased(connection, False), None
+    lease = Lease(holder=holder, expires_at=expires_at)
+    return Leased(connection.model_copy(update={"lease": lease}), True), {"lease": lease.model_dump()}
+
+
+def finish_step(doc: Doc, holder: str, changes: Doc, take_rerun: bool) -> tuple[Doc, bool]:
+    """The update ``finish_run`` writes (the fields, the lease dropped if ``holder``'s, the rerun flag
+    taken if asked) and whether a rerun was asked for."""
+    update = dict(changes)
+    lease = doc.get("lease")
+    if lease and lease.get("holder") == holder:
+        update["lease"] = None
+    rerun = bool(take_rerun and doc.get("rerun_requested"))
+    if rerun:
+        update["rerun_requested"] = False
+    return update, rerun
 
 
 def run_doc(run_id: str, summary: dict[str, Any], expires_at: datetime) -> Doc:

@@ -92,6 +92,43 @@ def test_rerun_flag_is_taken_once(store: AnyStore) -> None:
         store.request_rerun("missing")
 
 
+def test_lease_connection_reads_once_and_takes_the_lease_only_when_admitted(store: AnyStore) -> None:
+    store.put_connection(make_connection("c1"))
+    store.counter.counts.clear()
+    refused = store.lease_connection("c1", "worker-a", TTL, T0, admit=lambda conn: False)
+    assert refused.connection is not None and refused.connection.id == "c1" and not refused.taken
+    assert (store.get_connection("c1") or refused.connection).lease is None
+    store.counter.counts.clear()
+    leased = store.lease_connection("c1", "worker-a", TTL, T0, admit=lambda conn: conn.id == "c1")
+    assert leased.taken and leased.connection is not None
+    assert leased.connection.lease is not None and leased.connection.lease.holder == "worker-a"
+    assert ops(store.counter.counts) == {"reads": 1, "writes": 1, "deletes": 0, "queries": 0, "commits": 1}
+    busy = store.lease_connection("c1", "worker-b", TTL, T0 + timedelta(minutes=9))
+    assert not busy.taken and busy.connection is not None and busy.connection.lease is not None
+    assert store.lease_connection("c1", "worker-b", TTL, T0 + timedelta(minutes=10)).taken  # a's expired
+    missing = store.lease_connection("missing", "worker-a", TTL, T0)
+    assert (missing.connection, missing.taken) == (None, False)
+
+
+def test_finish_run_reports_drops_the_lease_and_takes_the_rerun_in_one_write(store: AnyStore) -> None:
+    store.put_connection(make_connection("c1"))
+    assert store.lease_connection("c1", "worker-a", TTL, T0).taken
+    store.request_rerun("c1")
+    store.counter.counts.clear()
+    assert store.finish_run("c1", "worker-a", {"quiet_runs": 3}, take_rerun=False) is False
+    assert ops(store.counter.counts) == {"reads": 1, "writes": 1, "deletes": 0, "queries": 0, "commits": 1}
+    conn = store.get_connection("c1")
+    assert conn is not None and conn.lease is None and conn.quiet_runs == 3
+    assert store.lease_connection("c1", "worker-b", TTL, T0).taken
+    assert store.finish_run("c1", "worker-a", {"quiet_runs": 4}, take_rerun=True) is True  # not a's lease
+    conn = store.get_connection("c1")
+    assert conn is not None and conn.lease is not None and conn.lease.holder == "worker-b"  # b's lease stays
+    assert conn.quiet_runs == 4
+    assert store.take_rerun("c1") is False  # taken once
+    with pytest.raises(ConnectionNotFound):
+        store.finish_run("missing", "worker-a", {"quiet_runs": 1}, take_rerun=True)
+
+
 def test_run_log_newest_first(store: AnyStore) -> None:
     for i in range(4):
         summary = {"started_at": T0 + timedelta(minutes=i), "counts": {"contacts": {"created": i}}, "errors": []}
