@@ -284,6 +284,7 @@ def batch_create(ctx: Ctx) -> dict[str, Any]:
         where = f"contacts[{i}].contactPerson"
         person = clean_person((item or {}).get("contactPerson") or {}, None, where)
         store.resolve_groups(person.get("memberships", []), where + ".memberships")
+        store.check_size(person, where)
         cleaned.append(person)
     stamp = _stamp(ctx)
     created = [store.create(person, stamp) for person in cleaned]
@@ -317,6 +318,7 @@ def batch_update(ctx: Ctx) -> dict[str, Any]:
         _check_etag(person or {}, contact, where)
         if "memberships" in fields:
             store.resolve_groups(cleaned.get("memberships", []), where + ".memberships")
+        store.check_update_size(contact, cleaned, fields, where)
         plan.append((name, contact, cleaned))
     stamp = _stamp(ctx)
     for _, contact, cleaned in plan:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .core import ApiError, EmulatorState, rfc3339
+from .people_limits import Fields, check_room, check_size
 from .people_model import FIELD_ORDER, finish_items
 from .people_replica import ContactLog, Replica
 from .realism import realism
@@ -33,7 +34,6 @@ SYSTEM_GROUPS = [
     ("all", "All Contacts", False),
     ("blocked", "Blocked", False),
 ]
-MAX_CONTACTS = 25_000  # per account (public reports; not an official figure: state.extras "people.max_contacts")
 NOT_FOUND = "Requested entity was not found."
 
 
@@ -237,17 +237,21 @@ class PeopleStore(ContactLog):
 
     def check_room(self, adding: int) -> None:
         """400 when ``adding`` contacts would pass the account's contact limit."""
-        limit = int(self.state.extras.get("people.max_contacts", MAX_CONTACTS))
-        if self.live + adding > limit:
-            raise ApiError(
-                400,
-                f"Contact limit reached: this account holds {self.live} contacts and cannot hold more than {limit}.",
-                status="FAILED_PRECONDITION",
-            )
+        check_room(self.state, self.live, adding)
+
+    def check_size(self, fields: Fields, where: str = "person") -> None:
+        """400 when a contact with ``fields`` would pass the per-contact size."""
+        check_size(self.state, fields, where)
+
+    def check_update_size(self, contact: Contact, cleaned: Fields, fields: list[str], where: str = "person") -> None:
+        """``check_size`` of the contact as an update of ``fields`` would leave it."""
+        after = {k: v for k, v in contact.fields.items() if k not in fields}
+        check_size(self.state, {**after, **{f: cleaned.get(f, []) for f in fields}}, where)
 
     def create(self, cleaned: dict[str, list[dict[str, Any]]], stamp: str, key: str | None = None) -> Contact:
         """A new contact in myContacts plus any groups its memberships name."""
         self.check_room(1)
+        self.check_size(cleaned)
         groups = self.resolve_groups(cleaned.get("memberships", []))
         if key is None:
             key, source_id = self.new_key()
@@ -263,6 +267,7 @@ class PeopleStore(ContactLog):
 
     def update(self, contact: Contact, cleaned: dict[str, list[dict[str, Any]]], fields: list[str], stamp: str) -> None:
         """Replace ``fields`` of a contact with the cleaned values (absent = cleared)."""
+        self.check_update_size(contact, cleaned, fields)
         if "memberships" in fields:
             groups = self.resolve_groups(cleaned.get("memberships", []))
             if not groups:

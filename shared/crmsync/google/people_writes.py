@@ -11,6 +11,7 @@ are sent again as one batch, and if that fails too each is sent alone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,10 @@ MAX_DELETE = 500
 PROBE_MASK = "metadata"
 PERMANENT = (BadRequest, EtagMismatch, NotFound)
 CONTACT = "the contact"
+# Google publishes no per-contact size for People, nor the words of its refusal: a contact refused
+# with a 400 that speaks of size, or whose values reach this assumed figure, is named too large.
+ASSUMED_MAX_CONTACT_BYTES = 128 * 1024
+_SIZE_WORDS = ("too large", "too big", "too long", "size")
 
 
 def _chunks(ops: Sequence[WriteOp], size: int) -> list[Sequence[WriteOp]]:
@@ -90,7 +95,7 @@ class WriteBatches:
                 "people.createContact", lambda: people.createContact(body=body, personFields=READ_MASK)
             )
         except PERMANENT as err:
-            return WriteResult(op.key, False, error=str(err))
+            return WriteResult(op.key, False, error=refusal(err, body))
         return self._ok(op, person)
 
     # ------------------------------------------------------------------ update
@@ -199,7 +204,7 @@ class WriteBatches:
         except NotFound:
             return gone_since_read(op.key, CONTACT)
         except PERMANENT as err:
-            return WriteResult(op.key, False, error=str(err))
+            return WriteResult(op.key, False, error=refusal(err, body))
         return self._ok(op, person)
 
     # ------------------------------------------------------------------ delete
@@ -268,6 +273,21 @@ class WriteBatches:
         except PERMANENT as err:
             return str(err)
         return None
+
+
+def refusal(err: GoogleError, body: dict[str, Any]) -> str:
+    """Why Google refused one contact, in plain words: too large (what to do about it), or Google's message."""
+    values = {k: v for k, v in body.items() if k not in ("etag", "memberships", "metadata", "resourceName")}
+    size = len(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode())
+    if isinstance(err, BadRequest) and (
+        size >= ASSUMED_MAX_CONTACT_BYTES or any(w in str(err).lower() for w in _SIZE_WORDS)
+    ):
+        return (
+            f"Google Contacts refused this contact as too large ({size // 1024 or 1} kB of contact data; Google "
+            "publishes no limit, about 128 kB is assumed): shorten its notes or other long fields in the CRM; "
+            f"it is tried again each run (Google: {err})"
+        )
+    return str(err)
 
 
 def _moved(op: WriteOp, person: dict[str, Any]) -> bool:

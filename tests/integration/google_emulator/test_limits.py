@@ -5,7 +5,9 @@ Followed:
   ("The maximum size of a property's key is 44 characters, and properties with longer keys will be silently
   dropped. The maximum size of a property's value is 1024 characters, and properties with longer values will
   be silently truncated. An event can have up to 300 shared properties totaling up to 32kB in size").
-- People: 25,000 contacts per account (public reports; configurable as ``people.max_contacts``);
+- People: 25,000 contacts per account (public reports; configurable as ``people.max_contacts``); a per-contact
+  size (no published figure or error text: 128 KiB of contact values assumed, ``people.max_contact_bytes``,
+  400 INVALID_ARGUMENT; see infra/google_emulator/people_limits.py);
   ContactGroupMembership.contactGroupId is "Output only"
   (https://developers.google.com/people/api/rest/v1/people#contactgroupmembership); the system groups a
   real account lists; "mutate requests for the same user should be sent sequentially"
@@ -57,7 +59,7 @@ def test_extended_properties_keys_dropped_values_truncated_counts_and_size_refus
 
 
 def test_contacts_per_account_are_limited(emulator: Any) -> None:
-    from infra.google_emulator.people_store import MAX_CONTACTS
+    from infra.google_emulator.people_limits import MAX_CONTACTS
 
     assert MAX_CONTACTS == 25_000
     emulator.state.extras["people.max_contacts"] = 3
@@ -69,6 +71,51 @@ def test_contacts_per_account_are_limited(emulator: Any) -> None:
     assert (status, err["status"]) == (400, "FAILED_PRECONDITION") and "cannot hold more than 3" in err["message"]
     svc.people().createContact(body=person("C")).execute()  # nothing of the refused batch was created
     assert error_of(svc.people().createContact(body=person("D")))[0] == 400
+
+
+def test_an_oversized_contact_is_refused_on_create_update_and_in_batches(emulator: Any) -> None:
+    # Google publishes no per-contact size for People, nor its error text: the emulator assumes
+    # 128 KiB of contact values (people_limits.MAX_CONTACT_BYTES), settable as people.max_contact_bytes.
+    from infra.google_emulator.people_limits import MAX_CONTACT_BYTES
+
+    assert MAX_CONTACT_BYTES == 128 * 1024
+    svc = people(emulator)
+    huge = [{"value": "x" * MAX_CONTACT_BYTES}]
+    status, err = error_of(svc.people().createContact(body=person("Anna", biographies=huge)))
+    assert (status, err["status"]) == (400, "INVALID_ARGUMENT") and "too large" in err["message"]
+    emulator.state.extras["people.max_contact_bytes"] = 2000
+    small = svc.people().createContact(body=person("Ben", biographies=[{"value": "x" * 1000}])).execute()
+    # An update is measured as it would leave the contact: other fields count too.
+    body = {"etag": small["etag"], "organizations": [{"name": "y" * 1000}]}
+    status, err = error_of(
+        svc.people().updateContact(resourceName=small["resourceName"], updatePersonFields="organizations", body=body)
+    )
+    assert (status, err["status"]) == (400, "INVALID_ARGUMENT") and "too large" in err["message"]
+    # In a batch one oversized contact fails the whole request; nothing is written.
+    batch = {
+        "contacts": [{"contactPerson": person("C")}, {"contactPerson": person("D", biographies=huge)}],
+        "readMask": "names",
+    }
+    status, err = error_of(svc.people().batchCreateContacts(body=batch))
+    assert status == 400 and "contacts[1].contactPerson" in err["message"]
+    update = {
+        "contacts": {small["resourceName"]: body},
+        "updateMask": "organizations",
+        "readMask": "names",
+    }
+    assert error_of(svc.people().batchUpdateContacts(body=update))[0] == 400
+    names = [
+        p["names"][0]["givenName"]
+        for p in svc.people()
+        .connections()
+        .list(resourceName="people/me", personFields="names")
+        .execute()["connections"]
+    ]
+    assert sorted(names) == ["Ben"]
+    emulator.state.extras["people.max_contact_bytes"] = 4000
+    svc.people().updateContact(
+        resourceName=small["resourceName"], updatePersonFields="organizations", body=body
+    ).execute()
 
 
 def test_contact_group_id_is_output_only_in_membership_writes(emulator: Any) -> None:

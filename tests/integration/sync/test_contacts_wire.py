@@ -218,3 +218,22 @@ def test_realistic_google_late_shuffled_writes_short_pages_still_converge(stack:
     final = next(p for p in stack.google_contacts() if p["resourceName"] == person["resourceName"])
     assert final["organizations"][0]["title"] == "Chief Sync Officer"
     assert len(stack.google_contacts()) == len(google)  # no duplicates
+
+
+def test_a_contact_too_large_for_google_is_skipped_with_a_plain_reason_and_the_run_goes_on(stack: Stack) -> None:
+    # Google's per-contact size (not published; the emulator assumes 128 KiB) set low here.
+    stack.emulator.state.extras["people.max_contact_bytes"] = 40_000  # the seed's 30,000-character notes fit
+    feed = stack.crm.changes("contacts", None, on_behalf_of=stack.conn.crm_user_id)
+    big = next(c.record for c in feed.items if c.record is not None)
+    stack.crm.update("contacts", big.id, {"notes": "A long history. " * 3000}, big.version)
+    first = stack.sync()
+    contacts = first["kinds"]["contacts"]
+    assert contacts["writes"].get("google.create", 0) == len(stack.google_contacts()) > 0
+    [error] = contacts["errors"]
+    assert big.id in error and "refused this contact as too large" in error and "shorten its notes" in error
+    assert first["kinds"]["events"]["complete"] and first["kinds"]["tasks"]["complete"]
+    # Shortened in the CRM, it is created by the next run.
+    now = stack.crm.get("contacts", big.id, on_behalf_of=stack.conn.crm_user_id)
+    stack.crm.update("contacts", big.id, {"notes": "A short history."}, now.version)
+    second = stack.sync()["kinds"]["contacts"]
+    assert second["errors"] == [] and second["writes"].get("google.create") == 1
