@@ -34,6 +34,7 @@ class Change:
     crm_id_hint: str | None = None
     error: str | None = None  # set when the record could not be normalised
     creatable: bool = True  # False: sync it if already linked, never create it (e.g. outside a time window)
+    name: str | None = None  # what the user calls a record whose values could not be read (``error``)
 
     @property
     def deleted(self) -> bool:

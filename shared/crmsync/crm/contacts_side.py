@@ -12,6 +12,7 @@ from typing import Any
 from ..model.contact import ADDRESS_PARTS, canonical_contact
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
@@ -94,7 +95,10 @@ class CrmContacts:
         try:
             canon = canonical_contact(self.raw(record), default_region=self.options.default_region)
         except Exception as err:  # one record's odd value skips that record, never the run
-            return Change(record.id, None, parse_time(record.updated_at), str(record.version), error=unreadable(err))
+            when, version = parse_time(record.updated_at), str(record.version)
+            email = next((e.value for e in record.emails if e.value), None)
+            name = plain_name(record.given_name, record.family_name) or plain_name(email)
+            return Change(record.id, None, when, version, error=unreadable(err), name=name)
         return Change(record.id, canon, parse_time(record.updated_at), str(record.version))
 
     def raw(self, record: Contact) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 from ..model.event import EventOptions, busy_canon, canonical_event, never_happens, overlaps, parse_local
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
@@ -246,7 +247,7 @@ class CrmEvents:
             if record.private and self.busy:
                 canon = busy_canon(canon)
         except Exception as err:  # one record's odd value skips that record, never the run
-            return Change(record.id, None, when, version, error=unreadable(err))
+            return Change(record.id, None, when, version, error=unreadable(err), name=plain_name(record.subject))
         if not self._in_scope(record, canon) or never_happens(canon):
             return Change(record.id, None, when, version, in_scope=False)
         lo, hi = self.options.crm_window.bounds(self.clock())

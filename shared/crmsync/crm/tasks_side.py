@@ -18,6 +18,7 @@ from typing import Any
 
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import KindSettings
 from ..model.task import COMPLETED, canonical_task
@@ -100,7 +101,7 @@ class CrmTasks:
         try:
             canon = canonical_task(raw_task(record))
         except Exception as err:  # one record's odd value skips that record, never the run
-            return Change(record.id, None, when, version, error=unreadable(err))
+            return Change(record.id, None, when, version, error=unreadable(err), name=plain_name(record.title))
         return Change(record.id, canon, when, version)
 
     # ----------------------------------------------------------------- writing

@@ -23,6 +23,7 @@ from typing import Any
 from ..model.event import EventOptions, never_happens, overlaps
 from ..model.kinds import Kind
 from ..model.link import Canon
+from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
@@ -263,7 +264,8 @@ class GoogleCalendar:
         try:
             canon = event_canon(master, exceptions, self._tz.get(cal, "UTC"), self.me)
         except Exception as err:  # one record's odd value skips that record, never the run
-            return Change(gid, None, when, version, crm_id_hint=hint, error=unreadable(err))
+            name = plain_name(master.get("summary"))
+            return Change(gid, None, when, version, crm_id_hint=hint, error=unreadable(err), name=name)
         if never_happens(canon):
             return Change(gid, None, when, version, crm_id_hint=hint, in_scope=False)  # Google shows nothing
         lo, hi = self.options.google_window.bounds(self.clock())

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..model.kinds import Kind
+from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import ContactOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
@@ -96,7 +97,7 @@ class GooglePeople:
         try:
             canon = person_canon(person, default_region=self.options.default_region, group_names=tags)
         except Exception as err:  # one record's odd value skips that record, never the run
-            return Change(rid, None, when, version, crm_id_hint=hint, error=unreadable(err))
+            return Change(rid, None, when, version, crm_id_hint=hint, error=unreadable(err), name=_name_of(person))
         # With a scope group configured, only its members are in scope (none while it does not exist).
         in_scope = self.groups.scope_name is None or (scope is not None and scope in group_ids(person))
         return Change(rid, canon, when, version, in_scope=in_scope, crm_id_hint=hint)
@@ -221,3 +222,10 @@ class GooglePeople:
     def _seen_at(self, op: WriteOp) -> bool:
         item = self.seen.get(str(op.target_id))
         return item is not None and item.get("etag") == op.version
+
+
+def _name_of(person: Person) -> str | None:
+    """The person's name as Google shows it, else the first e-mail address (for a record left out)."""
+    first = person.names[0] if person.names else None
+    name = plain_name(first.given_name, first.family_name) if first is not None else None
+    return name or plain_name(next((e.value for e in person.email_addresses or [] if e.value), None))

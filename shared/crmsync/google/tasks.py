@@ -27,6 +27,7 @@ from typing import Any
 
 from ..model.kinds import Kind
 from ..model.link import content_hash
+from ..model.names import plain_name
 from ..model.normalise import InvalidValue, unreadable
 from ..model.task import TaskOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
@@ -230,7 +231,8 @@ class GoogleTasks:
         try:
             canon = task_canon(task)
         except Exception as err:  # one record's odd value skips that record, never the run
-            return Change(task.id, None, when, task.etag, crm_id_hint=hint, error=unreadable(err))
+            name = plain_name(task.title)
+            return Change(task.id, None, when, task.etag, crm_id_hint=hint, error=unreadable(err), name=name)
         return Change(task.id, canon, when, task.etag, crm_id_hint=hint)
 
     # ------------------------------------------------------------------ RecordSide

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from ..model.kinds import Kind
+from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, RecordSide, WriteOp, WriteResult
 from ..sync.merge import changed_fields
@@ -149,7 +150,8 @@ class CalendarTasks:
         try:
             canon = event_task_canon(ev)
         except Exception as err:  # one record's odd value skips that record, never the run
-            return Change(eid, None, when, etag, crm_id_hint=crm_id, error=unreadable(err))
+            name = plain_name(ev.get("summary"))
+            return Change(eid, None, when, etag, crm_id_hint=crm_id, error=unreadable(err), name=name)
         return Change(eid, canon, when, etag, crm_id_hint=crm_id)
 
     def _fetch(self, ids: Sequence[str]) -> dict[str, Event]:

@@ -10,6 +10,13 @@ from .kinds import Kind
 MAX_NAME = 120
 
 
+def plain_name(*parts: object) -> str | None:
+    """The non-empty parts joined by spaces and shortened like ``record_name``; None when all are empty
+    (names of records whose values could not be read, from what the side holds)."""
+    name = " ".join(" ".join(str(p) for p in parts if p).split())
+    return (name[: MAX_NAME - 1] + "…" if len(name) > MAX_NAME else name) or None
+
+
 def record_name(kind: Kind | str | None, canon: Mapping[str, Any] | None) -> str | None:
     """Contacts: the person's name, else the company, else the first e-mail; activities: the subject;
     tasks: the title. None when the record has none of these. ``kind`` None: told by the fields."""

@@ -226,21 +226,30 @@ def parse_write_error(error: str) -> tuple[str, str, str] | None:
 def record_issues(runs: Sequence[Mapping[str, Any]], kind: Kind, key: str) -> list[RecordIssue]:
     """The records the latest runs report (``notes`` or ``errors``), newest reason first, each with
     since when it has been reported run after run. Runs back to the kind's last full listing count
-    (an incremental run only sees records that changed); a record the latest full run did not report
-    has left the list."""
+    (an incremental run only sees records that changed); a record the latest full run did not report,
+    or a newer run synced again (``cleared``: it re-reads every record to retry), has left the list."""
     parse = parse_note if key == "notes" else parse_write_error
     current: dict[tuple[str, str], RecordIssue] = {}
+    synced: set[str] = set()  # "side id" of records a newer run synced again
     for run in runs:  # newest first
         report = _report(run, kind)
         if report is None or "stopped" in report:
             continue
+        raw_names = report.get("names")
+        names: Mapping[str, Any] = raw_names if isinstance(raw_names, Mapping) else {}
         for text in report.get(key) or []:
             parsed = parse(str(text))
             if parsed is None:
                 continue
             side, record_id, reason = parsed
-            newer = current.get((side, record_id))  # the newest run's reason, the oldest run's time
-            current[(side, record_id)] = RecordIssue(side, record_id, newer.reason if newer else reason, _when(run))
+            if f"{side} {record_id}" in synced:
+                continue
+            newer = current.get((side, record_id))  # the newest run's reason and name, the oldest run's time
+            name = (newer.name if newer else None) or names.get(f"{side} {record_id}")
+            current[(side, record_id)] = RecordIssue(
+                side, record_id, newer.reason if newer else reason, _when(run), str(name) if name else None
+            )
+        synced.update(str(k) for k in report.get("cleared") or [])
         if report.get("full"):
             break
     return sorted(current.values(), key=lambda i: (i.since is None, i.since or datetime.min))[:MAX_RECORDS]

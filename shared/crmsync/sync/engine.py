@@ -17,6 +17,7 @@ from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .approvals import UserChoices, choices_of, keep_choices
 from .choices import decide
+from .names import key, names_of
 from .plan import Plan, Rule, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
 from .retry import RetryList, reread_failed
@@ -45,6 +46,8 @@ class KindReport:
     approved_deletes: int = 0  # deletions past the safety limit the user approved ("Delete them")
     restored: dict[str, int] = field(default_factory=dict)  # per side: records the user kept ("Keep them")
     choices: list[dict[str, Any]] = field(default_factory=list)  # "use the other value": what became of each
+    names: dict[str, str] = field(default_factory=dict)  # "side id" -> name, of the records noted or failing
+    cleared: list[str] = field(default_factory=list)  # "side id" of records earlier runs could not sync that now did
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +64,8 @@ class KindReport:
             "approved_deletes": self.approved_deletes,
             **({"restored": self.restored} if self.restored else {}),
             **({"choices": self.choices} if self.choices else {}),
+            **({"names": self.names} if self.names else {}),
+            **({"cleared": self.cleared} if self.cleared else {}),
         }
 
 
@@ -105,6 +110,7 @@ class KindSync:
     _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
     _ahead: WriteAhead | None = field(default=None, init=False)  # this run's write-ahead state
     _failed: list[tuple[Side, str]] = field(default_factory=list, init=False)  # records to retry next run
+    _listed: dict[Side, dict[str, Change]] = field(default_factory=dict, init=False)  # this run's listing
 
     def run(self) -> KindReport:
         """One pass; raises ``TransientError`` (retry later) or ``SafetyStop``."""
@@ -121,6 +127,7 @@ class KindSync:
         c_listing = self.crm.list_changes(None if full else cursor.crm_cursor)
         google, crm = _by_id(g_listing), _by_id(c_listing)
         report.listed = {"google": len(google), "crm": len(crm)}
+        self._listed = {Side.CRM: crm, Side.GOOGLE: google}
         reread_failed(retry, Side.CRM, self.crm, crm)  # records earlier runs could not sync: until they do
         reread_failed(retry, Side.GOOGLE, self.google, google)
         report.full = g_listing.full or c_listing.full
@@ -181,6 +188,9 @@ class KindSync:
         if interrupted is not None:
             report.incomplete.append(f"interrupted by a temporary failure: {interrupted}")
         report.complete = not report.incomplete
+        if interrupted is None:  # every record to retry was read again: those not failing now synced
+            failing = set(self._failed)
+            report.cleared = [key(s, r) for s in Side for r in retry.ids(s) if (s, r) not in failing]
         if self.on_report is not None:
             self.on_report(report)
         ahead.forget_reported(report.conflicts, report.complete)
@@ -345,6 +355,8 @@ class KindSync:
         self._failed += plan.skipped + applied.failed
         report.notes.extend(f"{n.side.value} {n.record_id}: {n.message}" for n in plan.notes)
         report.notes.extend(applied.notes)
+        noted = {(n.side, n.record_id) for n in plan.notes} | set(plan.skipped) | set(applied.failed)
+        report.names.update(names_of(self.kind, noted, self._listed, plan.steps))
         conflicted = {id(s) for s in applied.conflicted}
         for step in plan.steps:
             if id(step) in conflicted or (step.writes and id(step) not in applied.attempted):
