@@ -102,6 +102,9 @@ class Config:
     # the CRM holds the link key, and must not be able to forge sessions with it. Only the web function needs it.
     session_signing_key: bytes | None = field(default=None, repr=False)
     function: Function = Function.WEB
+    # Google Calendar push: the worker keeps a watch channel per read calendar delivering to
+    # {base_url}/push/calendar (CRMSYNC_CALENDAR_PUSH=on; off: events are polled like the other kinds).
+    calendar_push: bool = False
 
     @property
     def is_local(self) -> bool:
@@ -198,6 +201,7 @@ class Config:
             log_level=reader.choice("CRMSYNC_LOG_LEVEL", _LEVELS, "INFO", upper=True),
             session_signing_key=opt(SESSION_KEY, reader.key),
             function=function,
+            calendar_push=reader.choice("CRMSYNC_CALENDAR_PUSH", ("on", "off"), "off") == "on",
         )
         config.check()
         return config

@@ -6,9 +6,12 @@ import logging
 from dataclasses import dataclass
 
 from crmsync.bootstrap import App
-from crmsync.model.state import ConnectionStatus
+from crmsync.google.calendar_channels import CalendarChannels
+from crmsync.google.client import Endpoint, build_service, user_credentials
+from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.revoke import revoke_grant
 from crmsync.services.settings import connection_of
+from crmsync.services.watch_channels import stop_all
 from crmsync.vault.port import TokenNotFound
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
         token: str | None = app.vault.get(connection.id)
     except TokenNotFound:
         token = None
+    stop_channels(app, connection, token)  # while the token still works
     # At Google, revoking any token ends the app's access to the whole account, so a Google account another
     # CRM user still syncs with (the admin allows sharing) keeps its access; only our token is destroyed.
     shared = connection.google_subject != "" and any(
@@ -56,3 +60,25 @@ def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
         extra={"connection_id": connection.id, "revoked": revoked, "shared": shared, "links_deleted": deleted},
     )
     return DisconnectResult(revoked_at_google=revoked, links_deleted=deleted, google_access_kept=shared)
+
+
+def stop_channels(app: App, connection: Connection, token: str | None) -> None:
+    """Stop the connection's Calendar push channels at Google and forget them (never fails the disconnect:
+    a channel that could not be stopped expires at Google, and the endpoint ignores channels it forgot)."""
+    try:
+        if not app.store.watch_channels(connection.id):
+            return
+        google = None
+        if token:
+            client, endpoint = app.config.oauth_client(), Endpoint(app.config.google_api_base)
+            creds = user_credentials(
+                refresh_token=token,
+                client_id=client.client_id,
+                client_secret=client.client_secret,
+                scopes=connection.scopes,
+                endpoint=endpoint,
+            )
+            google = CalendarChannels(build_service("calendar", creds, endpoint))
+        stop_all(app.store, google, connection.id)
+    except Exception:
+        log.warning("could not stop the push channels on disconnect; they expire on their own", exc_info=True)

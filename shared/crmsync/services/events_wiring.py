@@ -16,6 +16,7 @@ from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
 from ..ports import OpCounter
 from .run_sync import KindWiring, RunDeps, register_kind
+from .watch_channels import keep_channels
 
 CALENDAR_KEY = "write_calendar_id"
 WRITTEN_KEY = "written_calendars"  # every calendar CRM activities were ever written to
@@ -52,6 +53,8 @@ def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Curso
         if options.calendar == "dedicated" and after.extra.get(CALENDAR_KEY) != calendar:
             after.extra[CALENDAR_KEY] = calendar
             changed = True
+        if deps.push is not None:  # one push channel per calendar read, renewed in time
+            keep_channels(deps.store, google.service, counter, conn.id, google.calendars(), deps.push, deps.clock())
         return changed
 
     # Events enter the sync window by the passing of time alone: a daily full listing brings them in.

@@ -36,6 +36,7 @@ from .feed_filters import (
 )
 from .kind_outcome import held_until, hold_for_quota, stopped, waiting
 from .run_cursors import RunCursors
+from .watch_channels import PushTarget
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class RunDeps:
     crm: CrmConnector
     google: GoogleAccess
     clock: Callable[[], datetime]
+    push: PushTarget | None = None  # Calendar push channels are kept open when set (watch_channels.py)
 
     def credentials(self, conn: Connection, refresh_token: str) -> Credentials:
         """The user's Google credentials for one run of ``conn``."""

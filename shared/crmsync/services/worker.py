@@ -34,6 +34,7 @@ from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
 from crmsync.services.polling import found_changes, poll_interval, quiet_runs_after
 from crmsync.services.run_log import worth_logging
 from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection
+from crmsync.services.watch_channels import PushTarget, note_poll
 from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
 
@@ -247,6 +248,9 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             except BaseException:  # the run itself is over: a failed report must not block the retry
                 store.release_lease(conn.id, run_id)
                 raise
+            if deps.run.push is not None and result.summary is not None:
+                previous = (conn.last_run or {}).get("finished_at")
+                note_poll(store, conn.id, task.reason, record, previous if isinstance(previous, datetime) else None)
             follow = _follow_up(conn, task, run_id, result, deps, rerun)
         log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
         return WorkResult(result.outcome, result.detail, run_id, follow)
@@ -413,5 +417,6 @@ def worker_deps(app: App, settings: WorkerSettings | None = None) -> WorkerDeps:
     config = app.config
     client = config.oauth_client()
     google = GoogleAccess(Endpoint(config.google_api_base), client.client_id, client.client_secret)
-    run = RunDeps(store=app.store, crm=app.crm, google=google, clock=app.clock)
+    push = PushTarget.for_base_url(config.base_url) if config.calendar_push else None
+    run = RunDeps(store=app.store, crm=app.crm, google=google, clock=app.clock, push=push)
     return WorkerDeps(app.store, app.vault, app.queue, run, settings or WorkerSettings.from_env())

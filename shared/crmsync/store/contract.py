@@ -10,6 +10,8 @@ from typing import Any, Generic, Protocol, TypeVar
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.ports import LinkStore
 
+from .watch_port import WatchChannelStore
+
 T = TypeVar("T")
 
 MAX_BATCH_WRITES = 500  # Firestore rejects a batch or transaction with more writes
@@ -50,8 +52,9 @@ class Leased:
     taken: bool  # the lease is now the holder's (False: another live lease, or ``admit`` refused the connection)
 
 
-class StateStore(Protocol):
-    """Connections, their links/cursors, leases, run log, OAuth states, nonces and global config."""
+class StateStore(WatchChannelStore, Protocol):
+    """Connections, their links/cursors, leases, run log, OAuth states, nonces, global config and
+    Calendar push channels (store/watch.py)."""
 
     def connection_store(self, connection_id: str) -> LinkStore:
         """The links and cursors of one connection."""

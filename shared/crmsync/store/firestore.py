@@ -38,6 +38,7 @@ from .due import (
     with_shard,
 )
 from .firestore_links import FirestoreLinkStore
+from .firestore_watch import FirestoreWatchChannels
 from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
 from .rules import (
     BLOB_FIELD,
@@ -65,7 +66,7 @@ from .rules import (
 from .spec import Meter, Spec
 
 
-class FirestoreStore:
+class FirestoreStore(FirestoreWatchChannels):
     """Connection-level state in Firestore; ``connection_store(id)`` gives a connection's LinkStore."""
 
     def __init__(self, client: firestore.Client, counter: OpCounter | None = None) -> None:

@@ -39,6 +39,7 @@ from .due import (
     with_shard,
 )
 from .memory_links import CollectionPath, Documents, MemoryLinkStore
+from .memory_watch import MemoryWatchChannels
 from .queries import CONNECTIONS, LINKS, LINKS_OF_KIND, OAUTH_STATES, RUNS
 from .rules import (
     BLOB_FIELD,
@@ -68,7 +69,7 @@ from .spec import Meter, Spec
 _CONNECTIONS: CollectionPath = (CONNECTIONS,)
 
 
-class MemoryStore:
+class MemoryStore(MemoryWatchChannels):
     """Connection-level state in memory; ``connection_store(id)`` gives a connection's LinkStore."""
 
     def __init__(self, counter: OpCounter | None = None) -> None:

@@ -41,6 +41,7 @@ CONNECTIONS = "connections"
 LINKS = "links"
 RUNS = "runs"
 OAUTH_STATES = "oauth_states"
+WATCH_CHANNELS = "watch_channels"
 
 # Fan-out: active connections due for a sync, oldest first.
 DUE_CONNECTIONS = Query(
@@ -137,6 +138,15 @@ RECENT_RUNS = Query(
     ordered=(QueryField("started_at", "DESCENDING"),),
 )
 
+# The Calendar push channels of one connection (equality only: the automatic index serves it).
+WATCH_CHANNELS_OF_CONNECTION = Query(
+    name="watch_channels_of_connection",
+    collection=WATCH_CHANNELS,
+    scope="COLLECTION",
+    equality=("connection_id",),
+    ordered=(),
+)
+
 QUERIES: tuple[Query, ...] = (
     DUE_CONNECTIONS,
     DUE_CONNECTIONS_BY_SHARD,
@@ -148,6 +158,7 @@ QUERIES: tuple[Query, ...] = (
     CONNECTIONS_BY_GOOGLE_SUBJECT,
     CONNECTIONS_NEWEST,
     RECENT_RUNS,
+    WATCH_CHANNELS_OF_CONNECTION,
 )
 
 LINK_NONCES = "link_nonces"

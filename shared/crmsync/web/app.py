@@ -18,7 +18,7 @@ from crmsync.security.input import BodyTooLarge, limit_request
 from crmsync.services.errors import ServiceError
 from crmsync.services.scopes import connection_id_for
 from crmsync.services.stops import StopAnswer
-from crmsync.web import admin_pages, api, pages
+from crmsync.web import admin_pages, api, pages, push
 from crmsync.web.admin_auth import AdminCsrfFailed, LoginThrottle, admin_session
 from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
 from crmsync.web.responses import as_json, message_page, problem, redirect, secure, service_problem, wants_html
@@ -35,6 +35,7 @@ URLS = Map(
         Rule("/connect/cancel", endpoint="connect_cancel", methods=["POST"]),
         Rule("/logout", endpoint="logout", methods=["POST"]),
         Rule("/oauth/callback", endpoint="callback", methods=["GET"]),
+        Rule("/push/calendar", endpoint="push_calendar", methods=["POST"]),
         Rule("/reconnect", endpoint="reconnect", methods=["POST"]),
         Rule("/settings", endpoint="settings", methods=["GET", "POST", "PUT"]),
         Rule("/status", endpoint="status", methods=["GET"]),
@@ -142,6 +143,8 @@ class WebApp:
             return pages.logout(app, request)
         if endpoint == "settings" and request.method == "GET" and "t" in request.args:
             return pages.settings_link(app, request)
+        if endpoint == "push_calendar":
+            return push.calendar_notification(app, request)
         if endpoint == "callback":
             return pages.callback(app, request, session_of(app, request))
         if endpoint == "root":
