@@ -11,6 +11,7 @@ from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind, Side
 from crmsync.services.errors import FieldProblem, InvalidInput, WrongState
 from crmsync.services.health import HISTORY
+from crmsync.services.run_log import latest_runs
 from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
 from crmsync.sync.approvals import UserChoices, ValueChoice, choices_of, keep_choices
@@ -29,7 +30,7 @@ def _latest_conflict(runs: list[dict[str, Any]], kind: Kind, crm_id: str, field:
 def choose_other_value(app: App, crm_user_id: str, kind: Kind, crm_id: str, field: str) -> ValueChoice:
     """Record "use the other value" for the newest conflict on ``field`` of the CRM record ``crm_id``."""
     connection = connection_of(app, crm_user_id)
-    conflict = _latest_conflict(app.store.recent_runs(connection.id, HISTORY), kind, crm_id, field)
+    conflict = _latest_conflict(latest_runs(app.store, connection, HISTORY), kind, crm_id, field)
     if conflict is None or not conflict.get("google_id") or conflict.get("winner") not in ("crm", "google"):
         raise InvalidInput([FieldProblem("field", "no such conflict in the recent runs of this kind")])
     if connection.lease is not None and connection.lease.expires_at > app.clock():
