@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
-    caps = Capabilities(kinds=[k for k in KINDS if k not in args.without])
+    caps = Capabilities(kinds=[k for k in KINDS if k not in args.without], custom_fields=True)
     server = CrmServer(args.db, args.host, args.port, args.api_key, caps).start()
     print(server.base_url, flush=True)
     print(f"reference CRM: db={args.db} contract={server.base_url}/openapi.yaml", file=sys.stderr, flush=True)

@@ -115,7 +115,9 @@ class CrmApp:
     def __init__(self, store: CrmStore, api_key: str, capabilities: Capabilities | None = None) -> None:
         self.store = store
         self.api_key = api_key
-        self.capabilities = capabilities or Capabilities()  # a narrower one plays a CRM without, e.g., tasks
+        self.capabilities = capabilities or Capabilities(
+            custom_fields=True
+        )  # a narrower one plays a CRM without, e.g., tasks
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers: dict[str, str]
@@ -171,6 +173,11 @@ class CrmApp:
         if parts[1] == "changes":
             self._allow(req, "GET")
             return self.changes(req, kind, actor)
+        if parts[1] == "fields":
+            self._allow(req, "GET")
+            if not self.capabilities.custom_fields:
+                raise P.Problem(404, "no-such-path", "this CRM declares no custom fields (GET /capabilities)")
+            return 200, {"items": self.store.custom_fields(kind)}, {}
         if parts[1] == "bulk":
             self._allow(req, "POST")
             return self.bulk(req, kind, actor)

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from crmsync.crm import semantics as sem
+from crmsync.crm.custom_fields import REFERENCE_FIELDS, custom_errors, sent_errors
 from crmsync.crm.models import User
 from crmsync.crm.validation import FieldError, validate_patch, validate_record
+from crmsync.model.custom import CrmField
 
 from . import problems as P
 from .db import Database, current_seq, next_seq
@@ -33,8 +35,13 @@ def record_json(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
 class CrmStore:
     """All record operations; raises ``Problem`` for anything the client did wrong."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, fields: dict[str, list[CrmField]] | None = None) -> None:
         self.db = Database(path)
+        self.fields = REFERENCE_FIELDS if fields is None else fields  # custom fields per kind
+
+    def custom_fields(self, kind: str) -> list[dict[str, Any]]:
+        """``GET /{kind}/fields``: the custom fields of ``kind``."""
+        return [f.model_dump() for f in self.fields.get(kind, [])]
 
     def close(self) -> None:
         """Close the database."""
@@ -172,7 +179,8 @@ class CrmStore:
         with self.db.write() as conn:
             for data in records:
                 clean, errors = validate_record(kind, data)
-                if clean is None:
+                errors += custom_errors(kind, (clean or {}).get("custom_fields"), self.fields.get(kind, []))
+                if clean is None or errors:
                     raise P.validation(errors)
                 out.append(self._insert(conn, kind, sem.finalise(kind, clean)))
         return out
@@ -207,7 +215,9 @@ class CrmStore:
                 )
             return int(seen[1]), json.loads(seen[2]), True
         clean, errors = validate_record(kind, body)
-        if clean is None:
+        if clean is not None:
+            errors = sent_errors(kind, body, self.fields)
+        if clean is None or errors:
             raise P.validation(errors)
         if actor is not None and clean.get("owner_id") is None:
             clean["owner_id"] = actor.id
@@ -241,7 +251,9 @@ class CrmStore:
             raise P.conflict(row[2], if_match)
         current = json.loads(row[4])
         clean, errors = validate_patch(kind, current, sem.prepare_patch(kind, patch))
-        if clean is None:
+        if clean is not None:
+            errors = sent_errors(kind, patch, self.fields)
+        if clean is None or errors:
             raise P.validation(errors, "patch")
         _check_refs(conn, kind, clean, actor, set(patch) & {"owner_id", "company_id"})
         data = sem.finalise(kind, clean)

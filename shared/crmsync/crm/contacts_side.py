@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.contact import ADDRESS_PARTS, canonical_contact
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import ContactOptions, KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from . import custom_side
 from .bulk_writes import BULK_MAX, write_result
 from .capabilities import companies_offered
 from .contact_adapt import adapt
@@ -51,6 +53,7 @@ class CrmContacts:
     options: ContactOptions = field(default_factory=ContactOptions)
     counter: OpCounter = field(default_factory=OpCounter)
     kind: Kind = Kind.CONTACTS
+    mapped: MappedFields = field(default_factory=MappedFields)  # the admin's custom fields of contacts
     _company_names: dict[str, str] = field(default_factory=dict, init=False)
     _company_ids: dict[str, str | None] = field(default_factory=dict, init=False)
     _companies: bool | None = field(default=None, init=False)
@@ -94,6 +97,7 @@ class CrmContacts:
     def _record_change(self, record: Contact) -> Change:
         try:
             canon = canonical_contact(self.raw(record), default_region=self.options.default_region)
+            canon.update(custom_side.read(self.mapped, record.custom_fields))
         except Exception as err:  # one record's odd value skips that record, never the run
             when, version = parse_time(record.updated_at), str(record.version)
             email = next((e.value for e in record.emails if e.value), None)
@@ -144,6 +148,9 @@ class CrmContacts:
                 body["company_id"] = self._company_id(value)
             elif canon == "groups" and self.options.groups_as_tags:
                 body["tags"] = sorted({*(value or []), *([self.settings.crm_tag] if self.settings.crm_tag else [])})
+        custom = custom_side.patch(self.mapped, fields)
+        if custom:
+            body["custom_fields"] = {k: v for k, v in custom.items() if v is not None or not creating}
         if creating:
             body.setdefault("owner_id", self.crm_user_id)
             if self.settings.crm_tag:
@@ -160,7 +167,7 @@ class CrmContacts:
             keeps["company"] = record.get("company")
         if "groups" in wanted and not self.options.groups_as_tags:
             keeps["groups"] = record.get("groups")
-        return keeps
+        return {**keeps, **custom_side.kept(self.mapped, record, wanted)}
 
     def _holds_company(self, name: str) -> bool:
         key = name.casefold()

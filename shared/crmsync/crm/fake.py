@@ -9,7 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..model.custom import CrmField
 from . import semantics as sem
+from .custom_fields import sent_errors
 from .models import Capabilities, Company, Kind, Record, User
 from .port import (
     BulkCreate,
@@ -66,6 +68,13 @@ class FakeCrm:
         self._users: dict[str, User] = {}
         self.calls = 0
         self.caps = Capabilities()  # what this CRM declares; tests narrow it
+        self.custom: dict[str, list[CrmField]] = {}  # custom fields per CRM kind (see ``declare_fields``)
+
+    def declare_fields(self, fields: Mapping[str, list[CrmField]]) -> None:
+        """Give the CRM custom fields (and declare them in its capabilities)."""
+        with self._lock:
+            self.custom = {k: list(v) for k, v in fields.items()}
+            self.caps = self.caps.model_copy(update={"custom_fields": True})
 
     def add_user(self, email: str, name: str, role: str = "user", user_id: str | None = None) -> User:
         """Create a CRM user."""
@@ -228,7 +237,9 @@ class FakeCrm:
                 )
             return copy.deepcopy(seen[1])
         clean, errors = validate_record(kind, body)
-        if clean is None:
+        if clean is not None:
+            errors = sent_errors(kind, body, self.custom)
+        if clean is None or errors:
             raise CrmValidation(f"CRM 422: the record has {len(errors)} invalid field(s)", errors=errors, status=422)
         if actor is not None and clean.get("owner_id") is None:
             clean["owner_id"] = actor.id
@@ -255,7 +266,9 @@ class FakeCrm:
                 f"CRM 412: the record is at version {row.version}, not {if_match}", current_version=row.version
             )
         clean, errors = validate_patch(kind, row.data, sem.prepare_patch(kind, patch))
-        if clean is None:
+        if clean is not None:
+            errors = sent_errors(kind, patch, self.custom)
+        if clean is None or errors:
             raise CrmValidation(f"CRM 422: the patch has {len(errors)} invalid field(s)", errors=errors, status=422)
         self._check_refs(kind, clean, actor, set(patch) & {"owner_id", "company_id"})
         row.data = sem.finalise(kind, clean)
@@ -338,3 +351,9 @@ class FakeCrm:
     def capabilities(self) -> Capabilities:
         """What this CRM declares (``caps``)."""
         return self.caps
+
+    def fields(self, kind: Kind) -> list[CrmField]:
+        """The custom fields declared for ``kind``."""
+        with self._lock:
+            self.calls += 1
+            return list(self.custom.get(kind, [])) if self.caps.custom_fields else []

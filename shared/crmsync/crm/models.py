@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..model.custom import CrmField, CustomValue
+
 Kind = Literal["contacts", "companies", "activities", "tasks"]
 KINDS: tuple[Kind, ...] = ("contacts", "companies", "activities", "tasks")
 META_FIELDS = ("id", "version", "created_at", "updated_at")
@@ -58,7 +60,16 @@ class RecordData(_Strict):
     tags: list[str] = Field(default_factory=list)
 
 
-class ContactData(RecordData):
+class CustomData(RecordData):
+    """Records of the kinds that may carry the CRM's own fields (declared at ``GET /{kind}/fields``):
+    their values by field name. Optional in the contract: a CRM that declares no custom fields
+    leaves it out (None); one that does sends it on every record (``{}`` when none is set). A
+    patch changes only the names it carries (``null`` clears one)."""
+
+    custom_fields: dict[str, CustomValue] | None = None
+
+
+class ContactData(CustomData):
     name_prefix: str | None = None
     given_name: str | None = None
     middle_name: str | None = None
@@ -109,7 +120,7 @@ class Reminder(_Strict):
     minutes_before: int
 
 
-class ActivityData(RecordData):
+class ActivityData(CustomData):
     subject: str
     description: str | None = None
     location: str | None = None
@@ -128,7 +139,7 @@ class ActivityData(RecordData):
     reminders: list[Reminder] = Field(default_factory=list)
 
 
-class TaskData(RecordData):
+class TaskData(CustomData):
     title: str
     notes: str | None = None
     due: str | None = None
@@ -169,6 +180,17 @@ DATA_MODELS: dict[str, type[RecordData]] = {
     "activities": ActivityData,
     "tasks": TaskData,
 }
+CUSTOM_KINDS: tuple[Kind, ...] = ("contacts", "activities", "tasks")  # kinds that may have custom fields
+OPTIONAL_IN_REPLIES = frozenset({"custom_fields"})  # absent from a reply: the CRM has none
+
+
+class FieldList(BaseModel):
+    """The reply of ``GET /{kind}/fields``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    items: list[CrmField]
+
+
 RECORD_MODELS: dict[str, type[Contact] | type[Company] | type[Activity] | type[Task]] = {
     "contacts": Contact,
     "companies": Company,
@@ -204,6 +226,7 @@ class Capabilities(BaseModel):
     api_version: str = "1.0"
     kinds: list[Kind] = Field(default_factory=lambda: list(KINDS))
     recurrence_exceptions: bool = True
+    custom_fields: bool = False  # the CRM declares its own fields at GET /{kind}/fields
     idempotency_key_retention_days: int | None = Field(default=None, ge=1)
 
     def offers(self, kind: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel
 
 from ..errors import SafetyStop
+from ..model.custom import CrmField
 from .models import Capabilities, Company, Kind, Record, User
 from .validation import FieldError
 
@@ -227,6 +228,11 @@ class CrmConnector(Protocol):
 
     def capabilities(self) -> Capabilities:
         """What the CRM declares it offers (all of v1 when it declares nothing)."""
+        ...
+
+    def fields(self, kind: Kind) -> list[CrmField]:
+        """The custom fields the CRM declares for ``kind`` (none unless its capabilities say
+        ``custom_fields``)."""
         ...
 
 

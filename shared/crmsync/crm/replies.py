@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .models import RECORD_MODELS, Capabilities, Company, Kind, Record, User
+from ..model.custom import CrmField
+from .models import OPTIONAL_IN_REPLIES, RECORD_MODELS, Capabilities, Company, FieldList, Kind, Record, User
 from .port import Change, ChangePage, CrmContractError
 from .validation import FieldError
 
@@ -37,7 +38,7 @@ def _model_errors(model: type[BaseModel], data: Any, base: str) -> list[FieldErr
     errors = [
         FieldError(_pointer(base, [name]), "missing (the contract requires every field in replies; send null or [])")
         for name in known
-        if name not in data
+        if name not in data and name not in OPTIONAL_IN_REPLIES
     ]
     try:
         model.model_validate(data, strict=True)
@@ -236,3 +237,14 @@ def capabilities(data: Any, where: str) -> Capabilities:
         return Capabilities.model_validate(data, strict=True)
     except ValidationError as err:
         raise _fail(where, [FieldError(_pointer("", e["loc"]), e["msg"]) for e in err.errors()]) from err
+
+
+def fields(data: Any, where: str) -> list[CrmField]:
+    """``GET /{kind}/fields``: ``{"items": [field declarations]}``, each exactly as the contract has it."""
+    errors = _model_errors(FieldList, data, "")
+    if not errors:
+        try:
+            return FieldList.model_validate(data).items
+        except ValidationError as err:  # a declaration's own rules (a picklist without options, ...)
+            errors = [FieldError(_pointer("", e["loc"]), e["msg"]) for e in err.errors()]
+    raise _fail(where, errors)

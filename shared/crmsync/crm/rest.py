@@ -11,6 +11,7 @@ from urllib.parse import quote
 import requests
 from requests.adapters import HTTPAdapter
 
+from ..model.custom import CrmField
 from . import replies
 from .errors import error_from_problem, parse_retry_after
 from .models import Capabilities, Company, Kind, Record, User
@@ -234,6 +235,12 @@ class RestCrmConnector:
             caps = replies.capabilities(data, "GET /capabilities")
         self._caps = (now, caps)
         return caps
+
+    def fields(self, kind: Kind) -> list[CrmField]:
+        """``GET /{kind}/fields``: the CRM's custom fields of ``kind`` (none when it declares none)."""
+        if not self.capabilities().custom_fields:
+            return []
+        return replies.fields(_json(self._request("GET", f"/{kind}/fields")), f"GET /{kind}/fields")
 
 
 def _json(resp: requests.Response) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import custom_fields
 from .models import DATA_MODELS, META_FIELDS, CompanyData, ContactData, RecordData, TaskData
 from .validation_activity import check_activity
 from .validation_formats import (
@@ -197,7 +198,12 @@ def validate_record(kind: str, data: Any) -> tuple[dict[str, Any] | None, list[F
     except ValidationError as err:
         return None, errors + _pydantic_errors(err, model)
     errors += _text_checks(body) + _check_common(rec) + _CHECKS[kind](rec)
-    return (None, errors) if errors else (rec.model_dump(mode="json"), [])
+    if errors:
+        return None, errors
+    clean = rec.model_dump(mode="json")
+    if "custom_fields" in clean:  # every record of a kind with custom fields carries the object
+        clean["custom_fields"] = custom_fields.merged(clean["custom_fields"], None)
+    return clean, []
 
 
 def validate_patch(kind: str, current: dict[str, Any], patch: Any) -> tuple[dict[str, Any] | None, list[FieldError]]:
@@ -205,6 +211,8 @@ def validate_patch(kind: str, current: dict[str, Any], patch: Any) -> tuple[dict
     if not isinstance(patch, dict):
         return None, [FieldError("", "the patch must be a JSON object of the fields to change")]
     merged = {**{k: v for k, v in current.items() if k not in META_FIELDS}, **patch}
+    if isinstance(patch.get("custom_fields"), dict) and isinstance(current.get("custom_fields") or {}, dict):
+        merged["custom_fields"] = custom_fields.merged(current.get("custom_fields"), patch["custom_fields"])
     rec, errors = validate_record(kind, merged)
     touched = set(patch)
     for group in _GROUPS:

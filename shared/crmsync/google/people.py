@@ -7,13 +7,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..model.custom import is_custom
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.names import plain_name
+from ..model.link import Canon
 from ..model.normalise import unreadable
 from ..model.settings import ContactOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from . import people_custom
 from .errors import SyncTokenExpired, Transient
 from .paging import fetch_all
+from .people_custom import CUSTOM_PERSON_FIELDS
 from .people_groups import GroupDirectory
 from .people_mapping import (
     CONTENT_FIELDS,
@@ -59,8 +64,10 @@ class GooglePeople:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         attempts: int = 5,
+        mapped: MappedFields | None = None,
     ) -> None:
         self.service = service
+        self.mapped = mapped or MappedFields()  # the admin's custom fields of contacts
         self.batch_uri = batch_uri
         self.options = options
         self.counter = counter
@@ -96,6 +103,7 @@ class GooglePeople:
         hint = crm_id_of(person)
         try:
             canon = person_canon(person, default_region=self.options.default_region, group_names=tags)
+            canon.update(people_custom.read(item, self.mapped))
         except Exception as err:  # one record's odd value skips that record, never the run
             return Change(rid, None, when, version, crm_id_hint=hint, error=unreadable(err), name=_name_of(person))
         # With a scope group configured, only its members are in scope (none while it does not exist).
@@ -189,24 +197,35 @@ class GooglePeople:
     def create_body(self, op: WriteOp) -> dict[str, Any]:
         """The Person to create for one op."""
         fields = [*CONTENT_FIELDS, "memberships"]
-        return person_body(op.full, fields, memberships=self.memberships(op.full, for_update=False), crm_id=op.crm_id)
+        body = person_body(op.full, fields, memberships=self.memberships(op.full, for_update=False), crm_id=op.crm_id)
+        for field in sorted(people_custom.person_fields(op.full, self.mapped)):
+            body[field] = people_custom.items(field, op.full, self.mapped, [])
+        return body
 
     def update_mask(self, ops: Sequence[WriteOp]) -> list[str]:
         """The union of Person fields the ops change."""
         groups = self.options.groups_as_tags
-        return sorted({f for op in ops for f in person_fields(op.fields, groups=groups)})
+        out = {f for op in ops for f in person_fields([k for k in op.fields if not is_custom(k)], groups=groups)}
+        return sorted(out | {f for op in ops for f in people_custom.person_fields(op.fields, self.mapped)})
 
     def update_body(self, op: WriteOp, mask: Sequence[str], current: dict[str, Any] | None = None) -> dict[str, Any]:
         """The Person sent for one update: every masked field from the merged record, laid over
         ``current`` (the Person as Google holds it, see people_preserve), with the etag."""
         members = self.memberships(op.full, for_update=True) if "memberships" in mask else []
-        body = person_body(op.full, mask, memberships=members, etag=op.version)
+        holders = [f for f in mask if f in CUSTOM_PERSON_FIELDS]
+        body = person_body(op.full, [f for f in mask if f not in holders], memberships=members, etag=op.version)
         if current is not None:
             region = self.options.default_region
             for field in mask:
-                if field != "memberships":
+                if field != "memberships" and field not in holders:
                     body[field] = preserve(field, body[field], op.full, current, region)
+        for field in holders:
+            body[field] = people_custom.items(field, op.full, self.mapped, (current or {}).get(field) or [])
         return body
+
+    def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
+        """Custom fields mapped google_to_crm: Google keeps its own value."""
+        return people_custom.kept(self.mapped, record, wanted)
 
     def current(self, ops: Sequence[WriteOp]) -> dict[str, dict[str, Any]]:
         """The Persons ``ops`` update, as Google holds them at the etag the ops expect: from the

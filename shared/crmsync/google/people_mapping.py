@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from ..model.contact import canonical_contact
 from ..model.link import Canon
+from .people_custom import CUSTOM_PERSON_FIELDS
 from .people_models import (
     Address,
     Biography,
@@ -45,7 +46,7 @@ PERSON_FIELD_OF = {
 }
 CONTENT_FIELDS = sorted({f for k, f in PERSON_FIELD_OF.items() if k != "groups"})
 # What every read asks for: the mapped fields plus what the sync itself needs.
-READ_MASK = ",".join(sorted({*CONTENT_FIELDS, "metadata", "clientData", "memberships"}))
+READ_MASK = ",".join(sorted({*CONTENT_FIELDS, *CUSTOM_PERSON_FIELDS, "metadata", "clientData", "memberships"}))
 # Canonical types Google spells otherwise (the canonical vocabulary folds homeFax/workFax/otherFax into "fax").
 _GOOGLE_TYPES = {"fax": "workFax"}
 _COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .custom import without_empty
 from .kinds import Kind, Side
 
 Canon = dict[str, Any]  # canonical field name -> normalised JSON value
@@ -34,8 +35,9 @@ class LinkSide:
 
 
 def content_hash(canon: Canon) -> str:
-    """A stable hash of a canonical record (key order and formatting do not matter)."""
-    blob = json.dumps(canon, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """A stable hash of a canonical record (key order and formatting do not matter; an empty custom
+    field counts as absent, so mapping a field leaves the hashes of records without it as they were)."""
+    blob = json.dumps(without_empty(canon), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

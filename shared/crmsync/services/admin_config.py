@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crmsync.crm.models import User
+from crmsync.model.field_mapping import FieldMapping
 from crmsync.model.ids import CrmUserId, Text200
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import Direction, SyncSettings
@@ -105,6 +106,8 @@ class AdminConfig(BaseModel):
     share_google_accounts: bool = False
     # Adaptive polling: every connection's interval stays within these bounds (services/polling.py).
     polling: PollingBounds = PollingBounds()
+    # The CRM's custom fields synced, per kind (PUT /admin/field-mapping checks them against the CRM).
+    field_mapping: FieldMapping = FieldMapping()
 
     @classmethod
     def deny_all(cls) -> AdminConfig:

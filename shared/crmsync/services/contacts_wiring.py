@@ -9,6 +9,7 @@ from ..crm.contacts_side import CrmContacts
 from ..google.client import build_service
 from ..google.people import GooglePeople
 from ..model.contact import match_keys
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
 from ..ports import OpCounter
@@ -20,6 +21,7 @@ GROUP_KEY = "google_group_resource_name"
 def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
     """The contact sides of ``conn``; the scope group's resource name is kept in the cursor."""
     settings = conn.settings.contacts
+    mapped = MappedFields(deps.field_mapping.contacts)
     service = build_service("people", credentials, deps.google.endpoint)
     google = GooglePeople(
         service,
@@ -28,8 +30,11 @@ def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cur
         counter=counter,
         group_name=settings.google_group,
         group_resource_name=cursor.extra.get(GROUP_KEY),
+        mapped=mapped,
     )
-    crm = CrmContacts(deps.crm, conn.id, conn.crm_user_id, settings, conn.settings.contact_options, counter)
+    crm = CrmContacts(
+        deps.crm, conn.id, conn.crm_user_id, settings, conn.settings.contact_options, counter, mapped=mapped
+    )
 
     def remember(after: Cursor) -> bool:
         group = google.group_resource_name

@@ -18,6 +18,7 @@ from ..crm.port import CrmConnector, CrmValidation
 from ..errors import KindStopped, MassDeleteBlocked, OperatorError, TransientError
 from ..google.client import Endpoint, user_credentials
 from ..google.errors import GoogleError
+from ..model.field_mapping import FieldMapping
 from ..model.kinds import Kind
 from ..model.state import Connection, Cursor
 from ..model.task import TaskTarget
@@ -35,6 +36,7 @@ from .feed_filters import (
     restarting,
 )
 from .kind_outcome import held_until, hold_for_quota, stopped, waiting
+from .mapping_runs import check_mapping
 from .run_cursors import RunCursors
 from .watch_channels import PushTarget
 
@@ -65,6 +67,7 @@ class RunDeps:
     google: GoogleAccess
     clock: Callable[[], datetime]
     push: PushTarget | None = None  # Calendar push channels are kept open when set (watch_channels.py)
+    field_mapping: FieldMapping = field(default_factory=FieldMapping)  # the admin's custom fields, as the run starts
 
     def credentials(self, conn: Connection, refresh_token: str) -> Credentials:
         """The user's Google credentials for one run of ``conn``."""
@@ -212,6 +215,7 @@ def _sync_kind(
     _relocated(links, kind, wiring.place)
     filters = feed_filters(conn, kind)
     check_filters(links, kind, filters)
+    check_mapping(links, kind, deps.field_mapping)
     paced = wiring.budget
     kind_budget = budget if paced is None else (lambda: budget() and paced())
 

@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -242,7 +242,9 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
                 if not kinds:
                     store.release_lease(conn.id, run_id)
                     return WorkResult(Outcome.SKIPPED, "none of the task's kinds is enabled for this connection")
-            result, record = _run(conn, task, run_id, kinds, deps)
+            result, record = _run(
+                conn, task, run_id, kinds, replace(deps, run=replace(deps.run, field_mapping=admin.field_mapping))
+            )
             try:
                 rerun = _report(conn, task, run_id, result, record, deps, admin)
             except BaseException:  # the run itself is over: a failed report must not block the retry

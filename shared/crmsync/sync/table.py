@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..model.custom import without_empty
 from ..model.kinds import Kind, Side
 from ..model.link import Canon, Link, content_hash, effective
 from ..model.settings import DeleteRule, Direction, KindSettings, UpdateRule
@@ -89,7 +90,7 @@ def side_state(change: Change | None, link: Link, side: Side, full: bool, source
     own = link.side(side)
     seen_hash = own.seen_hash
     canon = effective(change.canon, own.held, link.base)
-    if canon == link.base or (seen_hash and content_hash(change.canon) == seen_hash):
+    if without_empty(canon) == without_empty(link.base) or (seen_hash and content_hash(change.canon) == seen_hash):
         return State.SAME, canon  # unchanged, or our own write echoing back
     return (State.CHANGED if source else State.SAME), canon
 

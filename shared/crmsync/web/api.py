@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 from crmsync.bootstrap import App
 from crmsync.model.state import Connection
 from crmsync.security.input import BadJson, parse_json
-from crmsync.services import admin, disconnect, settings, status, sync_now
+from crmsync.services import admin, disconnect, field_mapping, settings, status, sync_now
 from crmsync.services.errors import FieldProblem, InvalidInput
 from crmsync.web.auth import CSRF_HEADER, Caller, require_csrf
 from crmsync.web.responses import as_json, secure
@@ -109,6 +109,17 @@ def admin_get_config(app: App) -> Response:
 def admin_put_config(app: App, request: Request) -> Response:
     """PUT /admin/config."""
     return as_json(admin.put_config(app, json_body(request)).model_dump(mode="json"))
+
+
+def admin_get_mapping(app: App) -> Response:
+    """GET /admin/field-mapping."""
+    return as_json(field_mapping.get_mapping(app))
+
+
+def admin_put_mapping(app: App, request: Request) -> Response:
+    """PUT /admin/field-mapping."""
+    field_mapping.put_mapping(app, json_body(request))
+    return as_json(field_mapping.get_mapping(app))
 
 
 def admin_list(app: App, request: Request) -> Response:

@@ -45,6 +45,7 @@ URLS = Map(
         Rule("/stops/<kind>/restore", endpoint="restore_records", methods=["POST"]),
         Rule("/conflicts/<kind>/choose", endpoint="choose_value", methods=["POST"]),
         Rule("/admin/config", endpoint="admin_config", methods=["GET", "PUT"]),
+        Rule("/admin/field-mapping", endpoint="admin_field_mapping", methods=["GET", "PUT"]),
         Rule("/admin/connections", endpoint="admin_connections", methods=["GET"]),
         Rule("/admin/connections/<cid>/pause", endpoint="admin_pause", methods=["POST"]),
         Rule("/admin/connections/<cid>/resume", endpoint="admin_resume", methods=["POST"]),
@@ -221,6 +222,8 @@ class WebApp:
         app = self.app
         if endpoint == "admin_config":
             return api.admin_get_config(app) if request.method == "GET" else api.admin_put_config(app, request)
+        if endpoint == "admin_field_mapping":
+            return api.admin_get_mapping(app) if request.method == "GET" else api.admin_put_mapping(app, request)
         if endpoint == "admin_connections":
             return api.admin_list(app, request)
         if endpoint not in admin_pages.ACTIONS:

@@ -1,0 +1,150 @@
+"""The admin's field mapping: which CRM custom fields sync, into which Google field, which way.
+
+The built-in fields keep their fixed mapping (the settings page lists it); the admin adds the CRM's
+own custom fields per kind. Each entry names the CRM field, the Google target (and its key where the
+target holds several values: a ``userDefined`` key, an ``externalIds``/``relations``/``events``
+type, an extended property's key, the label of a line in the notes), and a direction:
+
+- ``both``: edits flow both ways, merged like every built-in field;
+- ``crm_to_google``: CRM edits reach Google; Google edits are never written into the CRM (the CRM
+  keeps its value, so a Google edit stays in Google until the CRM's value changes). Read-only CRM
+  fields may only be mapped this way;
+- ``google_to_crm``: the reverse.
+
+Mapping a field never loses data: the next run copies each record's value to the side that has
+none (a value on one side only is simply new there); where both sides already hold different
+values, that is a conflict settled by the user's conflict policy and shown as one. Unmapping a
+field stops syncing it; both sides keep their values.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from .custom import MAX_FIELDS, CrmField, key
+from .kinds import Kind
+
+Key = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class Flow(StrEnum):
+    BOTH = "both"
+    CRM_TO_GOOGLE = "crm_to_google"
+    GOOGLE_TO_CRM = "google_to_crm"
+
+
+class Target(StrEnum):
+    """Google fields a CRM custom field may map to."""
+
+    # People (contacts)
+    USER_DEFINED = "userDefined"  # a key/value pair; key required
+    EXTERNAL_ID = "externalIds"  # typed; key = the type
+    RELATION = "relations"  # typed; key = the type (e.g. "assistant"); the value is a person's name
+    EVENT = "events"  # typed date; key = the type (e.g. "anniversary"); date fields only
+    NICKNAME = "nicknames"  # the first nickname
+    OCCUPATION = "occupations"  # the first occupation
+    # Calendar (events)
+    PRIVATE_PROPERTY = "extendedProperties.private"  # key required
+    SHARED_PROPERTY = "extendedProperties.shared"  # key required
+    # Tasks: Google Tasks has no custom fields; a labelled line of the task's notes
+    NOTES_LINE = "notes_line"  # key = the line's label
+
+
+TARGETS: dict[Kind, frozenset[Target]] = {
+    Kind.CONTACTS: frozenset(
+        {Target.USER_DEFINED, Target.EXTERNAL_ID, Target.RELATION, Target.EVENT, Target.NICKNAME, Target.OCCUPATION}
+    ),
+    Kind.EVENTS: frozenset({Target.PRIVATE_PROPERTY, Target.SHARED_PROPERTY}),
+    Kind.TASKS: frozenset({Target.NOTES_LINE}),
+}
+SINGLE = frozenset({Target.NICKNAME, Target.OCCUPATION})  # no key: the field's first item
+# The CRM kind (CRM Sync API) of each crmsync kind.
+CRM_KIND: dict[Kind, Literal["contacts", "activities", "tasks"]] = {
+    Kind.CONTACTS: "contacts",
+    Kind.EVENTS: "activities",
+    Kind.TASKS: "tasks",
+}
+
+
+class FieldMap(BaseModel):
+    """One mapped CRM custom field. ``field`` is the CRM's declaration as it was when the admin
+    saved the mapping (``GET /{kind}/fields``): a run needs no extra call to know its type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: CrmField
+    target: Target
+    key: Key | None = None
+    direction: Flow = Flow.BOTH
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldMap:
+        if self.target in SINGLE and self.key is not None:
+            raise ValueError(f"{self.target.value} takes no key (the contact's first one is synced)")
+        if self.target not in SINGLE and self.key is None:
+            raise ValueError(f"{self.target.value} needs a key")
+        if self.target is Target.EVENT and (self.field.type != "date" or self.field.multi):
+            raise ValueError("People events hold one date: map a date field there")
+        if self.field.read_only and self.direction is not Flow.CRM_TO_GOOGLE:
+            raise ValueError(f"the CRM field {self.field.name!r} is read-only: map it crm_to_google")
+        return self
+
+    @property
+    def slot(self) -> tuple[Target, str | None]:
+        """Where in Google the value goes: no two entries may share it."""
+        return self.target, (self.key.casefold() if self.key else None)
+
+
+def _unique(kind: Kind, maps: list[FieldMap]) -> list[FieldMap]:
+    names: set[str] = set()
+    slots: set[tuple[Target, str | None]] = set()
+    for m in maps:
+        if m.target not in TARGETS[kind]:
+            allowed = ", ".join(sorted(t.value for t in TARGETS[kind]))
+            raise ValueError(f"{m.target.value} is not a Google field of {kind.value}; use one of {allowed}")
+        if m.field.name in names:
+            raise ValueError(f"the CRM field {m.field.name!r} is mapped twice")
+        if m.slot in slots:
+            where = m.target.value + (f" {m.key!r}" if m.key else "")
+            raise ValueError(f"{where} is the target of two CRM fields")
+        names.add(m.field.name)
+        slots.add(m.slot)
+    return maps
+
+
+class FieldMapping(BaseModel):
+    """The custom fields mapped per kind (empty: the built-in fields only, as always)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contacts: list[FieldMap] = Field(default_factory=list, max_length=MAX_FIELDS)
+    events: list[FieldMap] = Field(default_factory=list, max_length=MAX_FIELDS)
+    tasks: list[FieldMap] = Field(default_factory=list, max_length=MAX_FIELDS)
+
+    @model_validator(mode="after")
+    def _valid(self) -> FieldMapping:
+        for kind in Kind:
+            _unique(kind, self.of(kind))
+        return self
+
+    def of(self, kind: Kind) -> list[FieldMap]:
+        return {Kind.CONTACTS: self.contacts, Kind.EVENTS: self.events, Kind.TASKS: self.tasks}[kind]
+
+
+class MappedFields:
+    """One kind's mapping as the adapters use it."""
+
+    def __init__(self, maps: list[FieldMap] | None = None) -> None:
+        self.maps = list(maps or [])
+        self.fields: dict[str, CrmField] = {m.field.name: m.field for m in self.maps}
+
+    def __bool__(self) -> bool:
+        return bool(self.maps)
+
+    def kept_by(self, into_crm: bool) -> frozenset[str]:
+        """The canonical keys a side never takes from the other (it keeps its own value)."""
+        flow = Flow.CRM_TO_GOOGLE if into_crm else Flow.GOOGLE_TO_CRM
+        return frozenset(key(m.field.name) for m in self.maps if m.direction is flow)

@@ -1,0 +1,208 @@
+"""Custom fields of contacts sync both ways: the reference CRM over HTTP (its declared custom
+fields), the Google emulator's People API, and the run service, with the admin's mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import crmsync.services.kinds  # noqa: F401  (registers every kind)
+from crmsync.crm.custom_fields import REFERENCE_FIELDS
+from crmsync.crm.models import Contact
+from crmsync.crm.rest import RestCrmConnector
+from crmsync.google.client import Endpoint
+from crmsync.model.field_mapping import FieldMap, FieldMapping, Flow, Target
+from crmsync.model.kinds import Kind
+from crmsync.model.settings import KindSettings, SyncSettings
+from crmsync.model.state import Connection
+from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, sync_connection
+from crmsync.store.memory import MemoryStore
+from infra.crm import CrmServer
+from tests.support.google import credentials, service
+
+pytestmark = pytest.mark.integration
+ACCOUNT = "custom@example.com"
+FIELDS = {f.name: f for f in REFERENCE_FIELDS["contacts"]}
+MAPPING = FieldMapping(
+    contacts=[
+        FieldMap(field=FIELDS["customer_tier"], target=Target.USER_DEFINED, key="Customer tier"),
+        FieldMap(
+            field=FIELDS["account_number"], target=Target.EXTERNAL_ID, key="account", direction=Flow.CRM_TO_GOOGLE
+        ),
+        FieldMap(field=FIELDS["renewal_date"], target=Target.EVENT, key="renewal"),
+        FieldMap(field=FIELDS["lead_score"], target=Target.USER_DEFINED, key="Lead score"),
+        FieldMap(field=FIELDS["interests"], target=Target.USER_DEFINED, key="Interests"),
+        FieldMap(field=FIELDS["assistant"], target=Target.RELATION, key="assistant"),
+    ]
+)
+
+
+class Stack:
+    def __init__(self, emulator: Any, crm: CrmServer) -> None:
+        self.crm_server = crm
+        self.user = crm.store.add_user("ann@crm.example", "Ann", user_id="u1")
+        grant = requests.post(
+            emulator.base_url + "/__emulator/grants",
+            json={"email": ACCOUNT, "client_id": "cid", "scopes": list(GRANT_SCOPES.values())},
+            timeout=10,
+        ).json()
+        self.token = grant["refresh_token"]
+        self.people = service("people", emulator.base_url, credentials(emulator.state, ACCOUNT)).people()
+        self.crm = RestCrmConnector(crm.base_url, "k", sleep=lambda _s: None)
+        self.store = MemoryStore()
+        self.base = emulator.base_url
+        self.conn = Connection(
+            id="conn-custom",
+            crm_user_id="u1",
+            google_subject="1",
+            google_email=ACCOUNT,
+            scopes=list(GRANT_SCOPES.values()),
+            settings=SyncSettings(contacts=KindSettings(google_group=None)),
+            created_at=datetime.now(UTC),
+        )
+
+    def run(self, mapping: FieldMapping = MAPPING) -> dict[str, Any]:
+        deps = RunDeps(
+            self.store,
+            self.crm,
+            GoogleAccess(Endpoint(self.base), "cid", "secret"),
+            lambda: datetime.now(UTC),
+            field_mapping=mapping,
+        )
+        summary = sync_connection(self.conn, self.token, deps, kinds=[Kind.CONTACTS]).as_dict()
+        assert summary["complete"], summary
+        return summary["kinds"]["contacts"]
+
+    def person(self, given: str) -> dict[str, Any]:
+        listed = (
+            self.people.connections()
+            .list(resourceName="people/me", personFields="names,userDefined,externalIds,events,relations,metadata")
+            .execute()
+        )
+        return next(p for p in listed.get("connections", []) if p["names"][0].get("givenName") == given)
+
+    def contact(self, given: str) -> Contact:
+        found = [c.record for c in self.crm.changes("contacts", None).items if isinstance(c.record, Contact)]
+        return next(c for c in found if c.given_name == given)
+
+
+@pytest.fixture
+def stack(emulator: Any, tmp_path: Path) -> Iterator[Stack]:
+    server = CrmServer(tmp_path / "crm.sqlite", api_key="k")
+    server.start()
+    yield Stack(emulator, server)
+    server.stop()
+
+
+def _user_defined(person: dict[str, Any]) -> dict[str, str]:
+    return {u["key"]: u["value"] for u in person.get("userDefined", [])}
+
+
+def test_the_reference_crm_declares_its_custom_fields(stack: Stack) -> None:
+    declared = stack.crm.fields("contacts")
+    assert {f.name for f in declared} == set(FIELDS)
+    assert stack.crm.capabilities().custom_fields is True
+
+
+def test_custom_contact_fields_sync_both_ways(stack: Stack) -> None:
+    stack.crm_server.store.create_many(
+        "contacts",
+        [
+            {
+                "given_name": "Ada",
+                "owner_id": "u1",
+                "custom_fields": {
+                    "customer_tier": "Gold",
+                    "account_number": "A-1001",
+                    "renewal_date": "2027-03-01",
+                    "lead_score": 42.50,
+                    "interests": ["Data", "AI"],
+                    "assistant": "Grace Hopper",
+                },
+            }
+        ],
+    )
+    stack.run()
+    ada = stack.person("Ada")
+    assert _user_defined(ada) == {"Customer tier": "Gold", "Lead score": "42.5", "Interests": "AI, Data"}
+    assert ada["externalIds"] == [{"value": "A-1001", "type": "account"}] or [
+        {k: v for k, v in e.items() if k in ("value", "type")} for e in ada["externalIds"]
+    ] == [{"value": "A-1001", "type": "account"}]
+    assert [e["date"] for e in ada["events"]] == [{"year": 2027, "month": 3, "day": 1}]
+    assert [r["person"] for r in ada["relations"]] == ["Grace Hopper"]
+
+    # A Google edit of a mapped field reaches the CRM; a userDefined pair nobody maps stays in Google.
+    pairs = [
+        {"key": "Customer tier", "value": "Silver"},
+        {"key": "Shoe size", "value": "42"},
+        {"key": "Lead score", "value": "7"},
+        {"key": "Interests", "value": "AI, Data"},
+    ]
+    stack.people.updateContact(
+        resourceName=ada["resourceName"],
+        updatePersonFields="userDefined",
+        body={"etag": ada["etag"], "userDefined": pairs},
+    ).execute()
+    stack.run()
+    crm_ada = stack.contact("Ada")
+    assert crm_ada.custom_fields is not None
+    assert crm_ada.custom_fields["customer_tier"] == "Silver" and crm_ada.custom_fields["lead_score"] == 7
+    assert crm_ada.custom_fields["account_number"] == "A-1001"
+
+    # A CRM edit reaches Google, and the unmapped pair survives the write.
+    stack.crm.update("contacts", crm_ada.id, {"custom_fields": {"customer_tier": "Bronze"}}, crm_ada.version)
+    report = stack.run()
+    assert report["writes"] == {"google.update": 1}, report
+    assert _user_defined(stack.person("Ada")) == {
+        "Customer tier": "Bronze",
+        "Shoe size": "42",
+        "Lead score": "7",
+        "Interests": "AI, Data",
+    }
+
+    # Nothing changed: nothing is written (our own writes are echoes).
+    assert stack.run()["writes"] == {}
+
+
+def test_a_google_edit_of_a_crm_to_google_field_never_reaches_the_crm(stack: Stack) -> None:
+    stack.crm_server.store.create_many(
+        "contacts", [{"given_name": "Bo", "owner_id": "u1", "custom_fields": {"account_number": "B-7"}}]
+    )
+    stack.run()
+    bo = stack.person("Bo")
+    stack.people.updateContact(
+        resourceName=bo["resourceName"],
+        updatePersonFields="externalIds",
+        body={"etag": bo["etag"], "externalIds": [{"value": "HACKED", "type": "account"}]},
+    ).execute()
+    first = stack.run()
+    assert first["errors"] == [], first
+    assert stack.contact("Bo").custom_fields == {"account_number": "B-7"}
+    assert stack.run()["writes"] == {}  # settled: no ping-pong
+
+
+def test_mapping_a_field_fills_it_on_the_next_run_without_touching_the_rest(stack: Stack) -> None:
+    stack.crm_server.store.create_many(
+        "contacts",
+        [
+            {"given_name": "Cy", "owner_id": "u1", "custom_fields": {"customer_tier": "Gold"}},
+            *({"given_name": f"Plain{i}", "owner_id": "u1"} for i in range(5)),
+        ],
+    )
+    stack.run(FieldMapping())  # the built-in fields only
+    assert "userDefined" not in stack.person("Cy")
+    report = stack.run()  # the admin maps the custom fields
+    assert report["full"] is True
+    assert report["writes"] == {"google.update": 1}, report  # Cy only: no mass rewrite
+    assert _user_defined(stack.person("Cy")) == {"Customer tier": "Gold"}
+    assert report["conflicts"] == []
+    # Unmapped again: the field stops syncing, both sides keep their values.
+    report = stack.run(FieldMapping())
+    assert report["writes"] == {} and report["conflicts"] == []
+    assert _user_defined(stack.person("Cy")) == {"Customer tier": "Gold"}
+    assert stack.contact("Cy").custom_fields == {"customer_tier": "Gold"}
