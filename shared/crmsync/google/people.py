@@ -10,8 +10,8 @@ from typing import Any
 from ..model.custom import is_custom
 from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
-from ..model.names import plain_name
 from ..model.link import Canon
+from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import ContactOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
