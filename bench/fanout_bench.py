@@ -31,9 +31,10 @@ from typing import Any
 
 from google.cloud import firestore
 
+from crmsync.model.cursor import Cursor
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings, SyncSettings
-from crmsync.model.state import Connection, Cursor
+from crmsync.model.state import Connection
 from crmsync.ports import OpCounter
 from crmsync.queue.memory import MemoryTaskQueue
 from crmsync.services import run_sync

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from .model.cursor import Cursor
 from .model.kinds import Kind
 from .model.link import Canon, Link
-from .model.state import Cursor
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Per-connection sync state kept in Firestore: cursors and connection documents."""
+"""Per-connection state kept in Firestore: connection documents (cursors: ``cursor.py``)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .kinds import Kind
 from .settings import SyncSettings
-
-
-class Cursor(BaseModel):
-    """Where one kind's sync stands. Stored at connections/{id}/cursors/{kind}."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Kind
-    google_token: str | None = None  # People/Calendar sync token, or Tasks updatedMin watermark
-    crm_cursor: str | None = None
-    full_sync: bool = True  # next run lists everything on both sides and reconciles against links
-    updated_at: datetime | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)  # kind-specific (e.g. group resource name)
 
 
 class ConnectionStatus(StrEnum):

@@ -9,13 +9,12 @@ from ..crm.contacts_side import CrmContacts
 from ..google.client import build_service
 from ..google.people import GooglePeople
 from ..model.contact import match_keys
+from ..model.cursor import Cursor
 from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
-from ..model.state import Connection, Cursor
+from ..model.state import Connection
 from ..ports import OpCounter
 from .run_sync import KindWiring, RunDeps, register_kind
-
-GROUP_KEY = "google_group_resource_name"
 
 
 def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
@@ -29,7 +28,7 @@ def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cur
         options=conn.settings.contact_options,
         counter=counter,
         group_name=settings.google_group,
-        group_resource_name=cursor.extra.get(GROUP_KEY),
+        group_resource_name=cursor.place.group,
         mapped=mapped,
     )
     crm = CrmContacts(
@@ -38,8 +37,8 @@ def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cur
 
     def remember(after: Cursor) -> bool:
         group = google.group_resource_name
-        if group and after.extra.get(GROUP_KEY) != group:
-            after.extra[GROUP_KEY] = group
+        if group and after.place.group != group:
+            after.place = after.place.model_copy(update={"group": group})
             return True
         return False
 

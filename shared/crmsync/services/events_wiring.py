@@ -11,15 +11,14 @@ from ..crm.events_side import CrmEvents
 from ..google.calendar import GoogleCalendar
 from ..google.calendar_batch import Pacer
 from ..google.client import build_service
+from ..model.cursor import Cursor
 from ..model.event import match_keys
 from ..model.kinds import Kind
-from ..model.state import Connection, Cursor
+from ..model.state import Connection
 from ..ports import OpCounter
 from .run_sync import KindWiring, RunDeps, register_kind
 from .watch_channels import keep_channels
 
-CALENDAR_KEY = "write_calendar_id"
-WRITTEN_KEY = "written_calendars"  # every calendar CRM activities were ever written to
 # Calendar allows 600 requests/min per user (a batch counts every inner call); leave headroom
 # for the listing and re-reads of the same minute.
 PER_USER_WRITES_PER_MINUTE = 500
@@ -36,26 +35,24 @@ def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Curso
         me=conn.google_email,
         options=options,
         counter=counter,
-        calendar_id=cursor.extra.get(CALENDAR_KEY),
-        former_calendars=cursor.extra.get(WRITTEN_KEY) or (),
+        calendar_id=cursor.place.calendar,
+        former_calendars=cursor.place.written_calendars,
         pacer=Pacer(PER_USER_WRITES_PER_MINUTE),
         clock=deps.clock,
     )
     crm = CrmEvents(deps.crm, conn.id, conn.crm_user_id, conn.settings.events, options, counter, deps.clock)
 
     def remember(after: Cursor) -> bool:
-        changed = False
+        before = place = after.place
         calendar = google.write_calendar
-        written = list(after.extra.get(WRITTEN_KEY) or [])
-        if calendar not in written:  # every calendar ever written to keeps being read (linked events)
-            after.extra[WRITTEN_KEY] = [*written, calendar]
-            changed = True
-        if options.calendar == "dedicated" and after.extra.get(CALENDAR_KEY) != calendar:
-            after.extra[CALENDAR_KEY] = calendar
-            changed = True
+        if calendar not in place.written_calendars:  # every calendar ever written to keeps being read
+            place = place.model_copy(update={"written_calendars": (*place.written_calendars, calendar)})
+        if options.calendar == "dedicated" and place.calendar != calendar:
+            place = place.model_copy(update={"calendar": calendar})
+        after.place = place
         if deps.push is not None:  # one push channel per calendar read, renewed in time
             keep_channels(deps.store, google.service, counter, conn.id, google.calendars(), deps.push, deps.clock())
-        return changed
+        return place != before
 
     # Events enter the sync window by the passing of time alone: a daily full listing brings them in.
     return KindWiring(crm, google, match_keys, remember, google.budget, full_every=timedelta(days=1))

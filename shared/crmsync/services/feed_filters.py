@@ -14,14 +14,13 @@ from dataclasses import replace
 from typing import Any
 
 from ..crm.port import CrmCursorExpired, CrmValidation
+from ..model.cursor import CrmFeed
 from ..model.kinds import Kind
 from ..model.settings import OwnerScope
 from ..model.state import Connection
 from ..ports import Change, LinkStore, Listing, RecordSide, WriteOp, WriteResult
 
 log = logging.getLogger(__name__)
-FEED = "crm_feed"  # cursor.extra: the filters the stored CRM cursor was issued for
-RESTART = "crm_feed_restart"  # cursor.extra: listing in full after a filter change, until a run completes
 
 
 def feed_filters(conn: Connection, kind: Kind) -> str:
@@ -36,8 +35,7 @@ def restart_feed(links: LinkStore, kind: Kind, filters: str, why: str) -> None:
     cursor = links.cursor(kind)
     cursor.crm_cursor = None
     cursor.full_sync = True
-    cursor.extra[FEED] = filters
-    cursor.extra[RESTART] = True
+    cursor.crm_feed = CrmFeed(filters=filters, restarting=True)
     links.save_cursor(cursor)
     log.info("%s: %s; listing both sides in full", kind.value, why)
 
@@ -47,13 +45,13 @@ def check_filters(links: LinkStore, kind: Kind, filters: str) -> None:
     A cursor stored before filters were kept is taken as issued for today's filters (a refusal
     by the CRM still restarts it, see ``cursor_refused``)."""
     cursor = links.cursor(kind)
-    before = cursor.extra.get(FEED)
+    before = cursor.crm_feed.filters
     if before == filters:
         return
     if before is not None and cursor.crm_cursor is not None:
         restart_feed(links, kind, filters, "the CRM tag or owner scope changed")
         return
-    cursor.extra[FEED] = filters
+    cursor.crm_feed = cursor.crm_feed.model_copy(update={"filters": filters})
     links.save_cursor(cursor)
 
 
@@ -67,13 +65,14 @@ def cursor_refused(err: BaseException) -> bool:
 
 def restarting(links: LinkStore, kind: Kind) -> bool:
     """The kind is listing in full after a filter change (until one of its runs completes)."""
-    return bool(links.cursor(kind).extra.get(RESTART))
+    return links.cursor(kind).crm_feed.restarting
 
 
 def restart_done(links: LinkStore, kind: Kind) -> None:
     """A complete run after the restart: the CRM cursor stands for the new filters now."""
     cursor = links.cursor(kind)
-    if cursor.extra.pop(RESTART, None) is not None:
+    if cursor.crm_feed.restarting:
+        cursor.crm_feed = cursor.crm_feed.model_copy(update={"restarting": False})
         links.save_cursor(cursor)
 
 

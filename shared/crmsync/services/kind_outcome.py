@@ -11,22 +11,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import KindStopped, OperatorError, TransientError, quota_wait
+from ..model.cursor import Cursor
 from ..model.kinds import Kind
-from ..model.state import Cursor
 from ..ports import LinkStore
 
 log = logging.getLogger(__name__)
-QUOTA_HOLD = "quota_until"  # cursor.extra: the kind waits for a used-up quota until then (ISO time)
 MIN_QUOTA_WAIT = timedelta(seconds=60)  # a per-minute quota still used up after the call's retries
 
 
 def held_until(cursor: Cursor, now: datetime) -> datetime | None:
     """When the kind's quota hold ends, if it holds now."""
-    raw = cursor.extra.get(QUOTA_HOLD)
-    try:
-        until = datetime.fromisoformat(str(raw)) if raw else None
-    except ValueError:
-        return None
+    until = cursor.quota_until
     return until if until is not None and until > now else None
 
 
@@ -63,7 +58,7 @@ def hold_for_quota(links: LinkStore, kind: Kind, err: TransientError, now: datet
         return None
     until = now + max(MIN_QUOTA_WAIT, timedelta(seconds=quota.wait_seconds(now) or 0))
     cursor = links.cursor(kind)
-    cursor.extra[QUOTA_HOLD] = until.isoformat()
+    cursor.quota_until = until
     links.save_cursor(cursor)
     log.warning("%s waits for a used-up Google quota (%s) until %s", kind.value, quota.quota, until.isoformat())
     return waiting(kind, until, f"Google's {quota.quota} is used up")

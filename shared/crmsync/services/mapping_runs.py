@@ -14,7 +14,6 @@ from ..model.kinds import Kind
 from ..ports import LinkStore
 
 log = logging.getLogger(__name__)
-MAPPING = "field_mapping"  # cursor.extra: a digest of the kind's mapping the stored cursors were read with
 
 
 def digest(mapping: FieldMapping, kind: Kind) -> str:
@@ -28,11 +27,12 @@ def check_mapping(links: LinkStore, kind: Kind, mapping: FieldMapping) -> None:
     cursor stored before mappings were kept counts as read with the empty mapping."""
     cursor = links.cursor(kind)
     now = digest(mapping, kind)
-    before = cursor.extra.get(MAPPING, digest(FieldMapping(), kind))
-    if before == now and MAPPING in cursor.extra:
+    stored = cursor.field_mapping_digest
+    before = digest(FieldMapping(), kind) if stored is None else stored
+    if before == now and stored is not None:
         return
     if before != now:
         cursor.full_sync = True
         log.info("%s: the field mapping changed; listing both sides in full", kind.value)
-    cursor.extra[MAPPING] = now
+    cursor.field_mapping_digest = now
     links.save_cursor(cursor)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
+from ..model.cursor import Cursor
 from ..model.kinds import Kind
 from ..model.link import Link
-from ..model.state import Cursor
 from ..ports import LinkStore
 
 

@@ -18,9 +18,10 @@ from ..crm.port import CrmConnector, CrmValidation
 from ..errors import KindStopped, MassDeleteBlocked, OperatorError, TransientError
 from ..google.client import Endpoint, user_credentials
 from ..google.errors import GoogleError
+from ..model.cursor import Cursor
 from ..model.field_mapping import FieldMapping
 from ..model.kinds import Kind
-from ..model.state import Connection, Cursor
+from ..model.state import Connection
 from ..model.task import TaskTarget
 from ..obs.logging import redact
 from ..ports import LinkStore, OpCounter, RecordSide
@@ -176,15 +177,12 @@ def _scope_for(conn: Connection, kind: Kind) -> str:
     return GRANT_SCOPES[kind]
 
 
-PLACE = "place"  # cursor.extra: where the kind's Google side lived when its links were made
-
-
 def _relocated(links: LinkStore, kind: Kind, place: str | None) -> None:
     """If the kind's Google side moved (the user chose another target), forget its links — the
     records stay where they are on both sides, nothing is deleted — and sync the new place from
     scratch: its first sync matches what is already there, so nothing is duplicated either."""
     cursor = links.cursor(kind)
-    before = cursor.extra.get(PLACE)
+    before = cursor.place.target
     if place is None or before == place:
         return
     if before is not None:
@@ -192,7 +190,7 @@ def _relocated(links: LinkStore, kind: Kind, place: str | None) -> None:
         links.save_links([], gone)
         log.info("%s moved from %s to %s: %d links forgotten, starting over", kind.value, before, place, len(gone))
         cursor = Cursor(kind=kind)
-    cursor.extra[PLACE] = place
+    cursor.place = cursor.place.model_copy(update={"target": place})
     links.save_cursor(cursor)
 
 

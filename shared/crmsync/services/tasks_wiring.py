@@ -13,8 +13,9 @@ from ..google.client import build_service
 from ..google.intents import FirestoreIntentStore, IntentStore, MemoryIntentStore
 from ..google.tasks import GoogleTasks
 from ..google.tasks_as_events import CalendarTasks, DueDatedOnly
+from ..model.cursor import Cursor
 from ..model.kinds import Kind
-from ..model.state import Connection, Cursor
+from ..model.state import Connection
 from ..model.task import TaskTarget, match_keys
 from ..ports import OpCounter
 from ..store.firestore import FirestoreStore

@@ -17,11 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from crmsync.model.cursor import Cursor
 from crmsync.model.kinds import Kind
 from crmsync.model.link import Link, link_doc_id
-from crmsync.model.state import Connection, Cursor
+from crmsync.model.state import Connection
 
 from .contract import MAX_BATCH_WRITES, StoreError, chunked
+from .legacy import upgrade_cursor
 
 Doc = dict[str, Any]
 
@@ -129,8 +131,8 @@ def cursor_to_doc(cursor: Cursor) -> Doc:
 
 
 def cursor_from_doc(doc: Doc, where: str) -> Cursor:
-    """A cursor from its stored document."""
-    cursor = _decode(Cursor, doc, where)
+    """A cursor from its stored document (one of the previous shape is upgraded)."""
+    cursor = _decode(Cursor, upgrade_cursor(doc, where), where)
     assert isinstance(cursor, Cursor)
     return cursor
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from google.cloud import firestore
 
+from crmsync.model.cursor import Cursor
 from crmsync.model.kinds import Kind
 from crmsync.model.link import Link
-from crmsync.model.state import Cursor
 
 from . import firestore_io as io
 from .codec import cursor_from_doc, cursor_to_doc, link_doc_for, link_from_doc, plan_link_writes

@@ -6,9 +6,9 @@ import copy
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 
+from crmsync.model.cursor import Cursor
 from crmsync.model.kinds import Kind
 from crmsync.model.link import Link
-from crmsync.model.state import Cursor
 
 from .codec import Doc, cursor_from_doc, cursor_to_doc, link_doc_for, link_from_doc, plan_link_writes
 from .contract import GET_ALL_CHUNK, MAX_IN_VALUES, SCAN_PAGE, chunked

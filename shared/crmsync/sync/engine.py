@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import MassDeleteBlocked, TransientError
+from ..model.cursor import Cursor
 from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
-from ..model.state import Cursor
 from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .approvals import UserChoices, choices_of, keep_choices
@@ -20,13 +20,12 @@ from .choices import decide
 from .names import key, names_of
 from .plan import Plan, Rule, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
-from .retry import RetryList, reread_failed
+from .retry import reread_failed, retry_list
 from .table import StandIns
 from .write_ahead import WriteAhead, conflict_dicts
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_REMERGE_ROUNDS = 2
-LISTED_IN_FULL = "listed_in_full_at"  # cursor.extra: when both sides were last listed in full
 
 
 @dataclass
@@ -119,7 +118,7 @@ class KindSync:
         choices = choices_of(cursor)
         if choices.values:
             choices = self._use_values(choices, cursor, report)
-        retry = RetryList.of(cursor)
+        retry = cursor.retry
         full = cursor.full_sync or self._full_due(cursor) or retry.overflow
         self._progress("listing google", 0, 1)
         g_listing = self.google.list_changes(None if full else cursor.google_token)
@@ -200,16 +199,16 @@ class KindSync:
         keys_moved = report.complete and ahead.settle_keys(
             google, (lk.google_id for lk, _ in self._link_changes.values())
         )
-        failed = RetryList.from_failures(self._failed)
+        failed = retry_list(self._failed)
         pending = keys_moved or self._relist or ahead.reported or failed != retry or answered
         if report.complete and not (unchanged and not full and not pending):
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token
             cursor.full_sync = self._relist
-            failed.store_on(cursor)
+            cursor.retry = failed
             cursor.updated_at = self.clock()
             if full:
-                cursor.extra[LISTED_IN_FULL] = cursor.updated_at.isoformat()
+                cursor.listed_in_full_at = cursor.updated_at
             self.store.save_cursor(cursor)
         return report
 
@@ -227,8 +226,8 @@ class KindSync:
     def _full_due(self, cursor: Cursor) -> bool:
         if self.full_every is None:
             return False
-        last = cursor.extra.get(LISTED_IN_FULL)
-        return last is None or self.clock() - datetime.fromisoformat(str(last)) >= self.full_every
+        last = cursor.listed_in_full_at
+        return last is None or self.clock() - last >= self.full_every
 
     # ----------------------------------------------------------------- steps
 

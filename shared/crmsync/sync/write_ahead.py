@@ -9,20 +9,17 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
+from ..model.cursor import Cursor, PendingConflict, PendingCreates
 from ..model.kinds import Side
 from ..model.link import Link
 from ..model.names import record_name
-from ..model.state import Cursor
 from ..ports import Change, LinkStore
 from .apply import version_tag
 from .plan import Op, Plan, Step
 
-UNREPORTED = "unreported_conflicts"  # cursor.extra: conflicts planned by a run that has not reported yet
-MAX_UNREPORTED = 500
-# cursor.extra: Google id -> idempotency source of CRM creates sent but not yet confirmed by a
-# complete run, written before they are sent (a lost reply or a crash replays them, never twins).
-CRM_CREATING = "crm_creating"
-CRM_CREATING_AT = "crm_creating_at"  # cursor.extra: when the oldest of those creates was first sent
+MAX_UNREPORTED = 500  # conflicts kept waiting in ``cursor.unreported_conflicts``
 CLOCK_SKEW = timedelta(minutes=5)  # between our clock and the CRM's record times
 
 
@@ -43,6 +40,10 @@ def conflict_dicts(step: Step) -> list[dict[str, Any]]:
     ]
 
 
+def _pending(conflicts: Iterable[dict[str, Any]]) -> list[PendingConflict]:
+    return [PendingConflict.model_validate(to_jsonable_python(c)) for c in conflicts]
+
+
 class WriteAhead:
     """One run's write-ahead state in its cursor (``cursor`` is this run's copy; saved here only
     when something new must survive the run, otherwise with the run's own cursor save)."""
@@ -52,9 +53,10 @@ class WriteAhead:
         # A create key whose Google record has a link was confirmed (by a run that saved the link
         # and then stopped): it must never replay again.
         linked = {lk.google_id for lk in links}
-        self.keys: dict[str, str] = {g: t for g, t in (cursor.extra.get(CRM_CREATING) or {}).items() if g not in linked}
+        self.keys: dict[str, str] = {g: t for g, t in cursor.crm_creating.keys.items() if g not in linked}
         self.sent_before = frozenset(self.keys)  # Google ids whose create this run retries
-        self.earlier: list[dict[str, Any]] = list(cursor.extra.get(UNREPORTED) or [])  # from a run that died
+        # Conflicts from a run that died before it reported them, as reported.
+        self.earlier: list[dict[str, Any]] = [c.model_dump(mode="json") for c in cursor.unreported_conflicts]
         self.reported = False  # waiting conflicts were reported: the cursor must be saved
 
     def possibly_ours(
@@ -64,11 +66,11 @@ class WriteAhead:
         are retried now: one of them may be the record such a create made, so none is matched or
         copied before the retries (replays) say which (the caller keeps the run incomplete: the
         next run, from the same cursors, plans the rest)."""
-        sent_at = self.cursor.extra.get(CRM_CREATING_AT)
+        sent_at = self.cursor.crm_creating.since
         retried = [g for g in self.keys if g in google and google[g].canon is not None and google[g].in_scope]
-        if not retried or not isinstance(sent_at, str):
+        if not retried or sent_at is None:
             return frozenset()
-        since = datetime.fromisoformat(sent_at) - CLOCK_SKEW
+        since = sent_at - CLOCK_SKEW
         linked = {lk.crm_id for lk in links}
         return frozenset(
             c
@@ -81,12 +83,13 @@ class WriteAhead:
         new) the keys of its CRM creates and the conflicts it resolves. Creates beyond
         ``max_crm_creates`` (their keys take ~40 bytes each of the 1 MiB document) are taken out
         of the plan; True if that happened (a continuation does the rest)."""
-        conflicts = [c for step in plan.steps for c in conflict_dicts(step)]
+        conflicts = _pending(c for step in plan.steps for c in conflict_dicts(step))
         capped = self._cap_creates(plan, max_crm_creates)
         changed = self._remember_creates(plan)
-        waiting = list(self.cursor.extra.get(UNREPORTED) or [])
+        waiting = list(self.cursor.unreported_conflicts)
         if any(c not in waiting for c in conflicts):
-            self.cursor.extra[UNREPORTED] = (waiting + [c for c in conflicts if c not in waiting])[-MAX_UNREPORTED:]
+            new = waiting + [c for c in conflicts if c not in waiting]
+            self.cursor.unreported_conflicts = tuple(new[-MAX_UNREPORTED:])
             changed = True
         if changed:
             self.store.save_cursor(self.cursor)
@@ -95,15 +98,13 @@ class WriteAhead:
     def forget_reported(self, reported: list[dict[str, Any]], complete: bool) -> None:
         """Conflicts waiting in the cursor that this run's report carries are not waiting any more
         (a run that stops part-way still reports; only a killed one does not)."""
-        waiting = list(self.cursor.extra.get(UNREPORTED) or [])
-        left = [c for c in waiting if c not in reported]
+        waiting = list(self.cursor.unreported_conflicts)
+        done = _pending(reported)
+        left = [c for c in waiting if c not in done]
         if left == waiting:
             return
         self.reported = True
-        if left:
-            self.cursor.extra[UNREPORTED] = left
-        else:
-            self.cursor.extra.pop(UNREPORTED, None)
+        self.cursor.unreported_conflicts = tuple(left)
         if not complete:
             self.store.save_cursor(self.cursor)  # a complete run saves its cursor anyway
 
@@ -111,7 +112,7 @@ class WriteAhead:
         """Keys that replayed records deleted since get a new source, so the next run creates anew."""
         for lk in dead:
             self.keys[lk.google_id] = f"{self.keys.get(lk.google_id, '')}-after-{lk.crm_id}"
-        self.cursor.extra[CRM_CREATING] = dict(self.keys)
+        self.cursor.crm_creating = self.cursor.crm_creating.model_copy(update={"keys": dict(self.keys)})
         self.store.save_cursor(self.cursor)
 
     def settle_keys(self, google: Mapping[str, Change], touched: Iterable[str]) -> bool:
@@ -119,15 +120,11 @@ class WriteAhead:
         Google ids) or settled (the Google record was listed: deleted, or refused by the CRM);
         keep those of Google records out of scope meanwhile — when they come back, their create
         replays, never twins. True if the keys changed."""
-        before = self.cursor.extra.get(CRM_CREATING)
+        before = self.cursor.crm_creating
         done = set(touched)
         left = {g: t for g, t in self.keys.items() if g not in done and (g not in google or not google[g].in_scope)}
-        if left:
-            self.cursor.extra[CRM_CREATING] = left
-        else:
-            self.cursor.extra.pop(CRM_CREATING, None)
-            self.cursor.extra.pop(CRM_CREATING_AT, None)
-        return self.cursor.extra.get(CRM_CREATING) != before
+        self.cursor.crm_creating = before.model_copy(update={"keys": left}) if left else PendingCreates()
+        return self.cursor.crm_creating.keys != before.keys
 
     def _cap_creates(self, plan: Plan, limit: int) -> bool:
         creates = _crm_creates(plan)
@@ -146,9 +143,8 @@ class WriteAhead:
         if set(new.items()) <= set(self.keys.items()):
             return False
         self.keys.update(new)
-        self.cursor.extra[CRM_CREATING] = dict(self.keys)
-        if not isinstance(self.cursor.extra.get(CRM_CREATING_AT), str):
-            self.cursor.extra[CRM_CREATING_AT] = self.clock().isoformat()
+        since = self.cursor.crm_creating.since or self.clock()
+        self.cursor.crm_creating = PendingCreates(keys=dict(self.keys), since=since)
         return True
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from crmsync.model.kinds import Kind, Side
 from crmsync.model.link import Link, content_hash
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.store.contract import COMMITS, DELETES, QUERIES, READS, WRITES
+from crmsync.store.firestore import FirestoreStore
+from crmsync.store.memory import MemoryStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -53,3 +56,21 @@ def make_connection(
 def ops(counts: dict[str, int]) -> dict[str, int]:
     """The billed operations of an OpCounter, with zeros for the ones not seen."""
     return {name.split(".")[1]: counts.get(name, 0) for name in (READS, WRITES, DELETES, QUERIES, COMMITS)}
+
+
+def put_raw(store: MemoryStore | FirestoreStore, path: tuple[str, ...], doc: dict[str, Any]) -> None:
+    """Store a document exactly as given (e.g. one of an older release), bypassing the codec."""
+    *col, doc_id = path
+    if isinstance(store, FirestoreStore):
+        store.client.document("/".join(path)).set(doc)
+    else:
+        store._docs.set(tuple(col), doc_id, doc)
+
+
+def get_raw(store: MemoryStore | FirestoreStore, path: tuple[str, ...]) -> dict[str, Any] | None:
+    """A stored document exactly as kept (datetimes as the store returns them)."""
+    *col, doc_id = path
+    if isinstance(store, FirestoreStore):
+        snap = store.client.document("/".join(path)).get()
+        return snap.to_dict() if snap.exists else None
+    return store._docs.get(tuple(col), doc_id)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from crmsync.model.cursor import Cursor, GooglePlace
 from crmsync.model.kinds import Kind
-from crmsync.model.state import Cursor
 from crmsync.store.contract import StoreError
 from tests.integration.store.conftest import AnyStore
 from tests.integration.store.helpers import make_link, ops
@@ -130,7 +130,7 @@ def test_cursor_defaults_to_full_sync_and_round_trips(store: AnyStore) -> None:
         crm_cursor="42",
         full_sync=False,
         updated_at=datetime(2026, 3, 1, tzinfo=UTC),
-        extra={"calendar": "primary"},
+        place=GooglePlace(calendar="primary", written_calendars=("primary",)),
     )
     links.save_cursor(cursor)
 

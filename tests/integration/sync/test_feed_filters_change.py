@@ -18,6 +18,7 @@ import requests
 import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.rest import RestCrmConnector
 from crmsync.google.client import Endpoint
+from crmsync.model.cursor import CrmFeed
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings, OwnerScope, SyncSettings
 from crmsync.model.state import Connection
@@ -142,7 +143,7 @@ def test_a_cursor_the_crm_refuses_restarts_the_kind_from_a_full_listing(world: W
     links = w.store.connection_store(w.conn.id)
     cursor = links.cursor(Kind.TASKS)
     cursor.crm_cursor = "eyJ2IjoxLCJzZXEiOjEsImYiOiIwMDAwMDAwMDAwMDAifQ"  # another feed's cursor
-    cursor.extra.pop("crm_feed", None)
+    cursor.crm_feed = CrmFeed()  # stored before the filters were kept with it
     links.save_cursor(cursor)
     report = w.sync()
     assert report["full"] is True and not report["errors"]

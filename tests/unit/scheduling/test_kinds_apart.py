@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from crmsync.model.cursor import Cursor
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings, SyncSettings
-from crmsync.model.state import Connection, Cursor
+from crmsync.model.state import Connection
 from crmsync.ports import OpCounter
 from crmsync.services import run_sync
 from crmsync.services.run_sync import GRANT_SCOPES, KindWiring, RunDeps

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from crmsync.model.contact import canonical_contact, match_keys
+from crmsync.model.cursor import RetryList
 from crmsync.model.kinds import Kind, Side
 from crmsync.model.link import Link
 from crmsync.model.settings import KindSettings
@@ -70,4 +71,4 @@ def test_a_pair_whose_link_cannot_be_merged_is_skipped_with_a_note() -> None:
     assert [n for n in report.notes if bad_c in n] == [
         f"crm {bad_c}: skipped: could not sync this record (TypeError: 'int' object is not subscriptable)"
     ]
-    assert not report.complete or "retry" in store.connection_store("c1").cursor(Kind.CONTACTS).extra
+    assert not report.complete or store.connection_store("c1").cursor(Kind.CONTACTS).retry != RetryList()

@@ -822,7 +822,7 @@ def test_regression_lost_crm_create_reply_then_a_google_edit_never_duplicates() 
     assert list(w.google.records) == [gid]
     [link] = w.all_links()
     assert (link.crm_id, link.google_id) == (cid, gid)
-    assert "crm_creating" not in w.links.cursor(Kind.CONTACTS).extra  # confirmed, forgotten
+    assert not w.links.cursor(Kind.CONTACTS).crm_creating.keys  # confirmed, forgotten
 
 
 def test_regression_google_contact_back_in_scope_after_the_sync_deleted_its_copy_gets_a_new_one() -> None:
@@ -850,7 +850,7 @@ def test_crm_creates_beyond_the_per_run_cap_continue_in_the_next_run() -> None:
     engine.max_crm_creates = 2
     report = engine.run()
     assert (report.writes, report.complete) == ({"crm.create": 2}, False)
-    assert len(w.links.cursor(Kind.CONTACTS).extra["crm_creating"]) == 2
+    assert len(w.links.cursor(Kind.CONTACTS).crm_creating.keys) == 2
     converge(w, lambda _: None)
     assert len(w.crm_live()) == 3 and len(w.all_links()) == 3
 
