@@ -71,9 +71,9 @@ variable "public_base_url" {
 }
 
 variable "vault" {
-  description = "Where refresh tokens live: secret_manager (one secret per connection) or envelope (ciphertext in Firestore, sealed with a data key kept in Secret Manager)."
+  description = "Where refresh tokens live: envelope (the default: ciphertext in Firestore, sealed with one data key kept in Secret Manager) or secret_manager (one secret per connection, billed per version and month). Switching moves no token: run python -m crmsync vault migrate (docs/deploy.md)."
   type        = string
-  default     = "secret_manager"
+  default     = "envelope"
 
   validation {
     condition     = contains(["secret_manager", "envelope"], var.vault)

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from . import vault_cli
 from .crm.port import CrmAuthError, CrmError
 from .crm.rest import RestCrmConnector
 from .errors import CrmSyncError, NeedsReauth, TransientError
@@ -27,7 +28,9 @@ from .model.state import Connection
 from .services import kinds as _all_kinds  # noqa: F401  (registers every kind)
 from .services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, RunSummary, StateStore, sync_connection
 from .services.run_words import kind_name, write_sentences
+from .services.vault_migration import MigrationError
 from .store.contract import StoreError
+from .vault.port import VaultError
 
 DEFAULT_STATE = Path(".local") / "cli-state.sqlite"
 # The names a user may give a kind: the kinds themselves and what the pages call them.
@@ -150,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
         help="preview: list both sides and say what a sync would create, update, delete, pair and skip; write nothing",
     )
     s.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
+    vault_cli.add_parser(sub)
     return p
 
 
@@ -329,10 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "sync":
             return run_sync(args, console)
+        if args.command == "vault":
+            return vault_cli.run(args, console)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/yellow]: what was written is kept; the next run continues")
         return 130
-    except (CrmError, CrmSyncError, StoreError, OSError) as error:
+    except (CrmError, CrmSyncError, StoreError, OSError, VaultError, MigrationError) as error:
         if args.debug:
             raise
         err.print(f"[red]crmsync:[/red] {type(error).__name__}: {escape(str(error))}", markup=True, highlight=False)

@@ -90,7 +90,7 @@ class Config:
     google_token_uri: str = GOOGLE_TOKEN_URI
     google_revoke_uri: str = GOOGLE_REVOKE_URI
     google_api_base: str | None = None  # None: real Google APIs
-    vault: VaultKind = "secret_manager"
+    vault: VaultKind = "envelope"  # tokens sealed in Firestore under one data key (docs/deploy.md, "Token vault")
     local_vault_path: str | None = None
     store: StoreKind = "firestore"
     project: str | None = None
@@ -191,7 +191,7 @@ class Config:
             google_token_uri=reader.url("CRMSYNC_GOOGLE_TOKEN_URI", GOOGLE_TOKEN_URI),
             google_revoke_uri=reader.url("CRMSYNC_GOOGLE_REVOKE_URI", GOOGLE_REVOKE_URI),
             google_api_base=reader.url("CRMSYNC_GOOGLE_API_BASE", "") or None,
-            vault=reader.choice("CRMSYNC_VAULT", ("secret_manager", "envelope", "local_file"), "secret_manager"),  # type: ignore[arg-type]
+            vault=reader.choice("CRMSYNC_VAULT", ("secret_manager", "envelope", "local_file"), "envelope"),  # type: ignore[arg-type]
             local_vault_path=env.get("CRMSYNC_LOCAL_VAULT_PATH") or None,
             store=reader.choice("CRMSYNC_STORE", ("firestore", "memory"), "firestore"),  # type: ignore[arg-type]
             project=env.get("CRMSYNC_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or None,
@@ -219,7 +219,8 @@ class Config:
             raise ConfigError("CRMSYNC_VAULT=envelope keeps ciphertext in Firestore: set CRMSYNC_STORE=firestore")
         if self.vault == "envelope" and self.function is not Function.FANOUT and not self.data_key_secret:
             raise ConfigError(
-                "CRMSYNC_DATA_KEY_SECRET (the data-key secret id, e.g. crmsync-data-key) is required with CRMSYNC_VAULT=envelope"
+                "CRMSYNC_DATA_KEY_SECRET (the data-key secret id, e.g. crmsync-data-key) is required with "
+                "CRMSYNC_VAULT=envelope, the default (CRMSYNC_VAULT=secret_manager keeps one secret per connection)"
             )
         if not self.is_local and urlsplit(self.base_url).scheme != "https":
             raise ConfigError(f"CRMSYNC_BASE_URL must be https:// (plain http only on localhost), got {self.base_url}")

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from google.api_core import exceptions as gexc
 from google.cloud import secretmanager
@@ -35,6 +35,13 @@ class DataKeyProvider(Protocol):
     def by_version(self, version_id: str) -> bytes:
         """Return the key of one version (to decrypt blobs written under it)."""
         ...
+
+
+@runtime_checkable
+class ForgetsKeys(Protocol):
+    """A DataKeyProvider that caches keys and can drop one (so it is read again)."""
+
+    def forget(self, version_id: str) -> None: ...
 
 
 def encode_key(key: bytes) -> bytes:
@@ -89,10 +96,13 @@ class InMemoryDataKeys:
 
 
 class SecretManagerDataKeys:
-    """Data keys as versions of one secret (`<name>-data-key`, CRMSYNC_DATA_KEY_SECRET); cached per process.
+    """Data keys as versions of one secret (`<name>-data-key`, CRMSYNC_DATA_KEY_SECRET); cached per warm instance.
 
-    Versions are immutable, so `by_version` caches forever; `current` is re-read after
-    `current_ttl_seconds` so that a rotation done elsewhere is picked up by warm instances.
+    A warm instance reads Secret Manager about once per TTL, not once per run: `current` is re-read after
+    `current_ttl_seconds` (a rotation done elsewhere is picked up by warm instances), and each version's
+    key after `version_ttl_seconds` (bounded: a version the operator disabled or destroyed stops
+    decrypting on every instance within that time). `forget(version)` drops one version so the next
+    use reads it again (the vault does this when a blob fails to decrypt under the cached key).
     Keep old versions ENABLED until `EnvelopeVault.reencrypt` has moved every blob off them.
     """
 
@@ -103,13 +113,16 @@ class SecretManagerDataKeys:
         secret_id: str,
         *,
         current_ttl_seconds: float = 300.0,
+        version_ttl_seconds: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._name = f"projects/{project}/secrets/{secret_id}"
         self._ttl = current_ttl_seconds
+        self._version_ttl = version_ttl_seconds
         self._clock = clock
         self._keys: dict[str, bytes] = {}
+        self._read_at: dict[str, float] = {}  # when each cached version was read
         self._current: tuple[float, str] | None = None
         self._lock = threading.Lock()
 
@@ -121,26 +134,36 @@ class SecretManagerDataKeys:
     def current(self) -> tuple[str, bytes]:
         """Return (version id, key) of the latest enabled data key."""
         with self._lock:
-            if self._current is not None and self._current[0] > self._clock():
+            if self._current is not None and self._current[0] > self._clock() and self._current[1] in self._keys:
                 version = self._current[1]
                 return version, self._keys[version]
         version, key = self._access("latest")
         with self._lock:
-            self._keys[version] = key
+            self._remember(version, key)
             self._current = (self._clock() + self._ttl, version)
         return version, key
 
     def by_version(self, version_id: str) -> bytes:
-        """Return the key of one version (cached for the life of the process)."""
+        """Return the key of one version (cached for ``version_ttl_seconds``)."""
         if not version_id.isdigit():
             raise VaultError(f"data key version {version_id!r} is not a Secret Manager version number")
         with self._lock:
-            if version_id in self._keys:
+            if version_id in self._keys and self._read_at[version_id] + self._version_ttl > self._clock():
                 return self._keys[version_id]
         version, key = self._access(version_id)
         with self._lock:
-            self._keys[version] = key
+            self._remember(version, key)
         return key
+
+    def forget(self, version_id: str) -> None:
+        """Drop one cached version: its next use reads Secret Manager again."""
+        with self._lock:
+            self._keys.pop(version_id, None)
+            self._read_at.pop(version_id, None)
+
+    def _remember(self, version: str, key: bytes) -> None:
+        self._keys[version] = key
+        self._read_at[version] = self._clock()
 
     def rotate(self) -> str:
         """Add a new random data-key version (creating the secret on first use); return its version id."""
@@ -166,7 +189,7 @@ class SecretManagerDataKeys:
             raise vault_error(err, f"adding a data key version to {self._name}") from err
         version = added.name.rsplit("/", 1)[-1]
         with self._lock:
-            self._keys[version] = key
+            self._remember(version, key)
             self._current = (self._clock() + self._ttl, version)
         return version
 

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crmsync.obs.logging import redact
-from crmsync.vault.data_keys import DataKeyProvider
+from crmsync.vault.data_keys import DataKeyProvider, ForgetsKeys
 from crmsync.vault.port import TokenNotFound, VaultError, check_connection_id, check_token
 
 MAGIC = b"v1"
@@ -93,13 +93,21 @@ def open_blob(blob: bytes, keys: DataKeyProvider, connection_id: str) -> bytes:
     version = blob_key_version(blob, connection_id)
     start = 3 + blob[2]
     nonce, sealed = blob[start : start + NONCE_BYTES], blob[start + NONCE_BYTES :]
+    aad = connection_id.encode("utf-8")
     try:
-        return AESGCM(keys.by_version(version)).decrypt(nonce, sealed, connection_id.encode("utf-8"))
+        return AESGCM(keys.by_version(version)).decrypt(nonce, sealed, aad)
     except InvalidTag:
-        raise VaultError(
-            f"token blob of connection {connection_id} failed authentication: tampered, copied from "
-            "another connection, or encrypted with a different data key"
-        ) from None
+        pass
+    if isinstance(keys, ForgetsKeys):  # a cached key may be stale: read that version again, once
+        keys.forget(version)
+        try:
+            return AESGCM(keys.by_version(version)).decrypt(nonce, sealed, aad)
+        except InvalidTag:
+            pass
+    raise VaultError(
+        f"token blob of connection {connection_id} failed authentication: tampered, copied from "
+        "another connection, or encrypted with a different data key"
+    )
 
 
 class EnvelopeVault:

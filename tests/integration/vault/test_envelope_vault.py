@@ -100,3 +100,36 @@ def test_data_key_of_wrong_size_is_refused(sm_client: secretmanager.SecretManage
     sm_client.add_secret_version(request={"parent": keys.secret_name, "payload": {"data": b"short"}})
     with pytest.raises(VaultError, match="exactly 32"):
         SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key").current()
+
+
+def test_a_warm_instance_reads_a_data_key_once_per_ttl_and_a_disabled_version_stops_within_it(
+    sm_client: secretmanager.SecretManagerServiceClient,
+) -> None:
+    now = [0.0]
+    SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key").rotate()
+    keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key", version_ttl_seconds=3600, clock=lambda: now[0])
+    vault = EnvelopeVault(InMemoryCiphertextStore(), keys)
+    vault.put("alice", TOKEN)
+    sm_client.disable_secret_version(name=f"{keys.secret_name}/versions/1")  # the operator's answer to a leak
+    now[0] += 3599
+    assert vault.get("alice") == TOKEN  # cached on the warm instance: no Secret Manager read per run
+    now[0] += 2
+    with pytest.raises(VaultError, match="versions/1"):
+        vault.get("alice")  # bounded: the disabled version is read again, and refused
+
+
+def test_a_blob_that_fails_under_a_cached_key_reads_that_version_again(
+    sm_client: secretmanager.SecretManagerServiceClient,
+) -> None:
+    """The data-key secret was deleted and created again (e.g. a re-created deployment): its version 1 is a
+    new key. A warm instance still holding the old version 1 re-reads it when a blob fails, and opens it."""
+    warm_keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key")
+    warm_keys.rotate()
+    warm = EnvelopeVault(InMemoryCiphertextStore(), warm_keys)
+    warm.put("alice", TOKEN)  # version 1 cached on the warm instance
+    sm_client.delete_secret(name=warm_keys.secret_name)
+    fresh_keys = SecretManagerDataKeys(sm_client, PROJECT, "crmsync-data-key")
+    assert fresh_keys.rotate() == "1"
+    blobs = InMemoryCiphertextStore()
+    EnvelopeVault(blobs, fresh_keys).put("bob", TOKEN)
+    assert EnvelopeVault(blobs, warm_keys).get("bob") == TOKEN

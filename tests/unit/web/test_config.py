@@ -18,6 +18,7 @@ BASE = {
     "CRMSYNC_CRM_BASE_URL": "https://crm.example.com/api",
     "CRMSYNC_CRM_API_KEY": "crm-key",
     "CRMSYNC_PROJECT": "proj",
+    "CRMSYNC_DATA_KEY_SECRET": "crmsync-data-key",
 }
 
 
@@ -27,7 +28,8 @@ def test_defaults_point_at_real_google() -> None:
     assert config.google_token_uri == GOOGLE_TOKEN_URI
     assert config.redirect_uri == "https://sync.example.com/oauth/callback"
     assert not config.is_local
-    assert config.vault == "secret_manager"
+    assert config.vault == "envelope"  # issue 16: tokens sealed in Firestore, one data key in Secret Manager
+    assert config.data_key_secret == "crmsync-data-key"
     assert config.store == "firestore"
 
 
@@ -101,8 +103,12 @@ def test_each_function_reads_only_what_it_needs() -> None:
 
 
 def test_envelope_vault_needs_the_data_key_secret_id() -> None:
+    without = {k: v for k, v in BASE.items() if k != "CRMSYNC_DATA_KEY_SECRET"}
+    with pytest.raises(ConfigError, match=r"CRMSYNC_DATA_KEY_SECRET.*the default.*CRMSYNC_VAULT=secret_manager"):
+        Config.from_env(without)  # the default vault
     with pytest.raises(ConfigError, match="CRMSYNC_DATA_KEY_SECRET"):
-        Config.from_env({**BASE, "CRMSYNC_VAULT": "envelope"})
+        Config.from_env({**without, "CRMSYNC_VAULT": "envelope"})
+    assert Config.from_env({**without, "CRMSYNC_VAULT": "secret_manager"}).vault == "secret_manager"  # still a choice
     config = Config.from_env({**BASE, "CRMSYNC_VAULT": "envelope", "CRMSYNC_DATA_KEY_SECRET": "acme-data-key"})
     assert config.data_key_secret == "acme-data-key"
     assert "csecret" not in repr(config)  # secrets stay out of tracebacks and logs
