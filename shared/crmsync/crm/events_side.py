@@ -74,7 +74,7 @@ def activity_raw(record: Activity, me: str) -> dict[str, Any]:
         "end": end,
         "recurrence": lines,
         "exceptions": [_exception_raw(e.model_dump(), record.all_day) for e in record.exceptions],
-        "attendees": [{"email": a.email, "response": a.response} for a in record.attendees],
+        "attendees": [{"email": a.email, "response": a.response, "name": a.name} for a in record.attendees],
         "organizer": record.organizer_email or me,
         "private": record.private,
         "reminders": [{"method": r.method, "minutes": r.minutes_before} for r in record.reminders],
@@ -317,6 +317,8 @@ class CrmEvents:
         out = []
         for e in entries:
             item: dict[str, Any] = {"email": e["value"], "response": e.get("response") or "needs_action"}
+            if e.get("name"):
+                item["name"] = e["name"]
             if self._user_ids.get(e["value"]):
                 item["user_id"] = self._user_ids[e["value"]]
             if contacts.get(e["value"]):

@@ -91,7 +91,11 @@ def event_raw(master: Event, instances: list[Event], cal_tz: str, me: str) -> di
         "recurrence": master.get("recurrence") or [],
         "exceptions": exceptions,
         "attendees": [
-            {"email": a["email"], "response": _RESPONSES.get(str(a.get("responseStatus")), "needs_action")}
+            {
+                "email": a["email"],
+                "response": _RESPONSES.get(str(a.get("responseStatus")), "needs_action"),
+                "name": a.get("displayName"),
+            }
             for a in master.get("attendees") or []
             if a.get("email") and not a.get("resource")
         ],
@@ -130,21 +134,25 @@ def _reminders(values: list[str] | None) -> dict[str, Any]:
 
 def _attendees(entries: list[dict[str, Any]] | None) -> list[dict[str, str]]:
     return [
-        {"email": e["value"], "responseStatus": _GOOGLE_RESPONSES.get(str(e.get("response")), "needsAction")}
+        {
+            "email": e["value"],
+            "responseStatus": _GOOGLE_RESPONSES.get(str(e.get("response")), "needsAction"),
+            **({"displayName": e["name"]} if e.get("name") else {}),
+        }
         for e in entries or []
     ]
 
 
 def keep_attendees(fresh: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``fresh`` attendees (from the merged record) laid over the event's ``current`` ones: a
-    listed attendee keeps what the CRM does not model (display name, optional flag, comment,
-    additional guests), and rooms and the organizer's own entry (never in the canonical list)
+    listed attendee keeps what the CRM does not model (optional flag, comment, additional guests,
+    and its display name where the merged record has none), and rooms and the organizer's own entry (never in the canonical list)
     stay."""
     by_email = {str(a.get("email") or "").lower(): a for a in current if a.get("email")}
     out = []
     for a in fresh:
         old = by_email.get(str(a["email"]).lower())
-        out.append({**old, "responseStatus": a["responseStatus"]} if old else a)
+        out.append({**old, **a} if old else a)  # a name the merged record has replaces Google's; none keeps it
     listed = {str(a["email"]).lower() for a in fresh}
     out += [
         a

@@ -249,14 +249,20 @@ def _natural_end(key: str, length: timedelta, all_day: bool) -> str:
 
 
 def _attendees(items: list[dict[str, Any]] | None, organizer: str | None) -> list[dict[str, str]]:
-    seen: dict[str, str] = {}
+    """Attendees keyed by e-mail: ``{value, response}``, plus ``name`` when the side has one (Google's
+    display name, the CRM's attendee name), so a name given on one side reaches the other."""
+    seen: dict[str, dict[str, str]] = {}
     for item in items or []:
         email = n.loose_email(item.get("email"))
         if email == organizer:
             continue  # the organizer is implied, whether a side lists them or not
         response = str(item.get("response") or "needs_action")
-        seen[email] = response if response in RESPONSES else "needs_action"
-    return [{"value": e, "response": r} for e, r in sorted(seen.items())]
+        entry = {"value": email, "response": response if response in RESPONSES else "needs_action"}
+        name = n.text(item.get("name"))
+        if name:
+            entry["name"] = name
+        seen[email] = entry
+    return [seen[e] for e in sorted(seen)]
 
 
 def _reminders(items: list[dict[str, Any]] | None) -> list[str]:
@@ -266,7 +272,7 @@ def _reminders(items: list[dict[str, Any]] | None) -> list[str]:
 def canonical_event(raw: Mapping[str, Any]) -> Canon:
     """Canonical form of a raw event dict (keys as ``EVENT_FIELDS``; exceptions as
     ``{original_start, cancelled, start, end, subject, description, location}`` with
-    local times; attendees ``{email, response}``; reminders ``{method, minutes}``);
+    local times; attendees ``{email, response, name}``; reminders ``{method, minutes}``);
     raises ``normalise.InvalidValue`` for values that cannot be synced."""
     all_day = bool(raw.get("all_day"))
     start = _when(raw.get("start"), all_day, "start")

@@ -208,3 +208,48 @@ def test_regression_an_attendee_the_crm_refuses_is_held_and_the_event_syncs(emul
     assert event.get("location") == "Quay 3"
     assert {a["email"] for a in event["attendees"]} == {"ann@example.org", "someone@lisbon", "bo@example.org"}
     assert w.sync().writes == {}
+
+
+def test_regression_attendee_names_reach_the_crm_from_google(emulator: Any) -> None:
+    """Point 6: the CRM's attendee ``name`` stayed empty (331 events of the corpus). Google's display
+    names fill it on create and when Google adds or changes one; the CRM's own names stay where
+    Google has none; nothing ping-pongs."""
+    w = World(emulator)
+    when = {k: EXTRA_DATE_CANCELLED[k] for k in ("start", "end")}
+    made = insert(
+        w,
+        {"summary": "Review", **when,
+         "attendees": [{"email": "ann@example.org", "displayName": "Ann Lee"}, {"email": "bo@example.org"}]},
+    )  # fmt: skip
+    body = activity_body(
+        {"subject": "Intro", "start": "2026-10-19T09:00:00", "end": "2026-10-19T10:00:00", "tz": "UTC"}
+    )
+    body["attendees"] = [{"email": "cy@example.org", "name": "Cy Young"}, {"email": "di@example.org"}]
+    intro = w.add(body)
+    report = w.sync()
+    assert report.errors == [], report.errors
+    names = {a.subject: {x.email: x.name for x in a.attendees} for a in w.activities().values()}
+    assert names["Review"] == {"ann@example.org": "Ann Lee", "bo@example.org": None}
+    assert names["Intro"] == {"cy@example.org": "Cy Young", "di@example.org": None}  # the CRM's own, kept
+    assert w.sync().writes == {}
+    # Google adds a name and changes another: the CRM follows.
+    w.service.events().patch(
+        calendarId="primary", eventId=made["id"],
+        body={"attendees": [{"email": "ann@example.org", "displayName": "Ann Lee-Park"},
+                            {"email": "bo@example.org", "displayName": "Bo Berg"}]},
+    ).execute()  # fmt: skip
+    report = w.sync()
+    assert report.errors == [] and report.writes == {"crm.update": 1}, report
+    review = next(a for a in w.activities().values() if a.subject == "Review")
+    assert {x.email: x.name for x in review.attendees} == {
+        "ann@example.org": "Ann Lee-Park",
+        "bo@example.org": "Bo Berg",
+    }
+    # Google edits the CRM-made meeting without names: the CRM's names stay.
+    (event,) = (e for e in w.events() if e.get("summary") == "Intro")
+    w.service.events().patch(calendarId="primary", eventId=event["id"], body={"location": "Room 2"}).execute()
+    assert w.sync().errors == []
+    after = w.activities()[intro]
+    assert after.location == "Room 2"
+    assert {x.email: x.name for x in after.attendees} == {"cy@example.org": "Cy Young", "di@example.org": None}
+    assert w.sync().writes == {}
