@@ -11,11 +11,12 @@ from typing import Any
 
 from ..model.contact import ADDRESS_PARTS, canonical_contact
 from ..model.field_mapping import MappedFields
-from ..model.kinds import Kind
+from ..model.kinds import Kind, Side
 from ..model.link import Canon
 from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import ContactOptions, KindSettings
+from ..model.typed_numbers import TypedNumbers, typed_forms
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import custom_side
 from .bulk_writes import BULK_MAX, write_result
@@ -54,9 +55,20 @@ class CrmContacts:
     counter: OpCounter = field(default_factory=OpCounter)
     kind: Kind = Kind.CONTACTS
     mapped: MappedFields = field(default_factory=MappedFields)  # the admin's custom fields of contacts
+    numbers: TypedNumbers | None = None  # how each side typed its phones (shared with Google's side by the wiring)
+    _seen: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict, init=False)  # id -> version, phones
     _company_names: dict[str, str] = field(default_factory=dict, init=False)
     _company_ids: dict[str, str | None] = field(default_factory=dict, init=False)
     _companies: bool | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.numbers is None:
+            self.numbers = TypedNumbers(self.options.default_region)
+
+    @property
+    def typed(self) -> TypedNumbers:
+        assert self.numbers is not None
+        return self.numbers
 
     @property
     def link_companies(self) -> bool:
@@ -95,6 +107,9 @@ class CrmContacts:
         return feed_change(entry, Contact, self._record_change)
 
     def _record_change(self, record: Contact) -> Change:
+        phones = [p.model_dump() for p in record.phones]
+        self.typed.note(Side.CRM, phones)
+        self._seen[record.id] = (record.version, typed_forms(phones, self.options.default_region))
         try:
             canon = canonical_contact(self.raw(record), default_region=self.options.default_region)
             canon.update(custom_side.read(self.mapped, record.custom_fields))
@@ -132,13 +147,18 @@ class CrmContacts:
 
     # ----------------------------------------------------------------- writing
 
-    def _body(self, fields: Canon, *, creating: bool) -> dict[str, Any]:
-        """The CRM patch (or create body) for canonical fields."""
+    def _body(self, fields: Canon, *, creating: bool, own: dict[str, str] | None = None) -> dict[str, Any]:
+        """The CRM patch (or create body) for canonical fields; a phone is written as the record
+        already holds it (``own``: canonical -> typed), else as Google typed it (see typed_numbers)."""
         body: dict[str, Any] = {}
         for canon, value in fields.items():
             if canon in NAME_FIELDS:
                 body[NAME_FIELDS[canon]] = value
-            elif canon in ("emails", "phones", "urls"):
+            elif canon == "phones":
+                body[canon] = [
+                    {"type": v["type"], "value": self.typed.written(Side.CRM, v["value"], own)} for v in value or []
+                ]
+            elif canon in ("emails", "urls"):
                 body[canon] = [{"type": v["type"], "value": v["value"]} for v in value or []]
             elif canon == "addresses":
                 body[canon] = [{"type": a["type"], **{p: a.get(p) for p in ADDRESS_PARTS}} for a in value or []]
@@ -219,7 +239,19 @@ class CrmContacts:
         def make(op: WriteOp, body: dict[str, Any], held: str) -> BulkOp:
             return BulkUpdate(str(op.target_id), int(op.version or 0), body)
 
-        return self._write(ops, [self._body(op.fields, creating=False) for op in ops], make)
+        own = self._phones_held([op for op in ops if "phones" in op.fields])
+        bodies = [self._body(op.fields, creating=False, own=own.get(str(op.target_id))) for op in ops]
+        return self._write(ops, bodies, make)
+
+    def _phones_held(self, ops: Sequence[WriteOp]) -> dict[str, dict[str, str]]:
+        """How the records ``ops`` patch hold their phones now (canonical -> typed): from this run's
+        read when its version is the one the op expects, else read again (one call per 1000)."""
+        stale = [
+            str(op.target_id) for op in ops if self._seen.get(str(op.target_id), (None,))[0] != int(op.version or 0)
+        ]
+        if stale:
+            self.get(stale)
+        return {str(op.target_id): self._seen[str(op.target_id)][1] for op in ops if str(op.target_id) in self._seen}
 
     def _write(
         self,

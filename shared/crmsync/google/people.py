@@ -9,11 +9,12 @@ from typing import Any
 
 from ..model.custom import is_custom
 from ..model.field_mapping import MappedFields
-from ..model.kinds import Kind
+from ..model.kinds import Kind, Side
 from ..model.link import Canon
 from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import ContactOptions
+from ..model.typed_numbers import TypedNumbers
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import people_custom
 from .errors import SyncTokenExpired, Transient
@@ -64,6 +65,7 @@ class GooglePeople:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         attempts: int = 5,
+        numbers: TypedNumbers | None = None,
         mapped: MappedFields | None = None,
     ) -> None:
         self.service = service
@@ -75,6 +77,7 @@ class GooglePeople:
         self.groups = GroupDirectory(self.call, service, group_name, group_resource_name)
         self.writes = WriteBatches(self)
         self.seen: dict[str, dict[str, Any]] = {}  # raw Persons as last read, by resource name (updates lay over them)
+        self.numbers = numbers or TypedNumbers(options.default_region)  # how each side typed its phones
 
     @property
     def group_resource_name(self) -> str | None:
@@ -98,6 +101,7 @@ class GooglePeople:
         person = Person.model_validate(item)
         rid, version, when = str(person.resource_name), person.etag, updated_at(person)
         self.seen[rid] = item
+        self.numbers.note(Side.GOOGLE, item.get("phoneNumbers") or [])
         if is_deleted(person):
             return Change(rid, None, when, version)
         hint = crm_id_of(person)
@@ -197,10 +201,20 @@ class GooglePeople:
     def create_body(self, op: WriteOp) -> dict[str, Any]:
         """The Person to create for one op."""
         fields = [*CONTENT_FIELDS, "memberships"]
-        body = person_body(op.full, fields, memberships=self.memberships(op.full, for_update=False), crm_id=op.crm_id)
+        body = person_body(
+            op.full,
+            fields,
+            memberships=self.memberships(op.full, for_update=False),
+            crm_id=op.crm_id,
+            phone=self._phone,
+        )
         for field in sorted(people_custom.person_fields(op.full, self.mapped)):
             body[field] = people_custom.items(field, op.full, self.mapped, [])
         return body
+
+    def _phone(self, value: str) -> str:
+        """A canonical phone as written into Google: as the CRM typed it (E.164 only for comparing)."""
+        return self.numbers.written(Side.GOOGLE, value)
 
     def update_mask(self, ops: Sequence[WriteOp]) -> list[str]:
         """The union of Person fields the ops change."""
@@ -213,7 +227,9 @@ class GooglePeople:
         ``current`` (the Person as Google holds it, see people_preserve), with the etag."""
         members = self.memberships(op.full, for_update=True) if "memberships" in mask else []
         holders = [f for f in mask if f in CUSTOM_PERSON_FIELDS]
-        body = person_body(op.full, [f for f in mask if f not in holders], memberships=members, etag=op.version)
+        body = person_body(
+            op.full, [f for f in mask if f not in holders], memberships=members, etag=op.version, phone=self._phone
+        )
         if current is not None:
             region = self.options.default_region
             for field in mask:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -149,8 +149,8 @@ def _google_type(label: Any) -> str | None:
     return _GOOGLE_TYPES.get(str(label), str(label)) if label else None
 
 
-def _typed_out(items: list[dict[str, Any]] | None) -> list[TypedValue]:
-    return [TypedValue(value=str(i["value"]), type=_google_type(i.get("type"))) for i in items or []]
+def _typed_out(items: list[dict[str, Any]] | None, text: Callable[[str], str] = str) -> list[TypedValue]:
+    return [TypedValue(value=text(str(i["value"])), type=_google_type(i.get("type"))) for i in items or []]
 
 
 def _address_out(item: Mapping[str, Any]) -> Address:
@@ -167,7 +167,7 @@ def _address_out(item: Mapping[str, Any]) -> Address:
     )
 
 
-def _field_value(canon: Canon, field: str, memberships: Sequence[str]) -> list[Any]:
+def _field_value(canon: Canon, field: str, memberships: Sequence[str], phone: Callable[[str], str] = str) -> list[Any]:
     """The Person items of one field for a canonical contact (at most one for singleton fields)."""
     if field == "names":
         name = Name(
@@ -190,7 +190,7 @@ def _field_value(canon: Canon, field: str, memberships: Sequence[str]) -> list[A
     if field == "emailAddresses":
         return _typed_out(canon.get("emails"))
     if field == "phoneNumbers":
-        return _typed_out(canon.get("phones"))
+        return _typed_out(canon.get("phones"), phone)
     if field == "urls":
         return _typed_out(canon.get("urls"))
     if field == "addresses":
@@ -207,14 +207,16 @@ def person_body(
     memberships: Sequence[str] = (),
     etag: str | None = None,
     crm_id: str | None = None,
+    phone: Callable[[str], str] = str,
 ) -> dict[str, Any]:
     """The Person JSON carrying ``fields`` of a canonical contact (an absent value is sent as an empty
-    list, which clears it), plus the etag for updates and the CRM id for creates."""
+    list, which clears it), plus the etag for updates and the CRM id for creates; ``phone`` gives
+    the text written for a canonical phone value (the number as typed on the other side)."""
     body: dict[str, Any] = {}
     if etag is not None:
         body["etag"] = etag
     for field in fields:
-        body[field] = [item.wire() for item in _field_value(canon, field, memberships)]
+        body[field] = [item.wire() for item in _field_value(canon, field, memberships, phone)]
     if crm_id is not None:
         body["clientData"] = [ClientData(key=CRM_ID_KEY, value=crm_id).wire()]
     return body

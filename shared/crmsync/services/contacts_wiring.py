@@ -13,6 +13,7 @@ from ..model.cursor import Cursor
 from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.state import Connection
+from ..model.typed_numbers import TypedNumbers
 from ..ports import OpCounter
 from .run_sync import KindWiring, RunDeps, register_kind
 
@@ -20,6 +21,7 @@ from .run_sync import KindWiring, RunDeps, register_kind
 def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
     """The contact sides of ``conn``; the scope group's resource name is kept in the cursor."""
     settings = conn.settings.contacts
+    numbers = TypedNumbers(conn.settings.contact_options.default_region)  # each side writes phones as typed
     mapped = MappedFields(deps.field_mapping.contacts)
     service = build_service("people", credentials, deps.google.endpoint)
     google = GooglePeople(
@@ -29,10 +31,18 @@ def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cur
         counter=counter,
         group_name=settings.google_group,
         group_resource_name=cursor.place.group,
+        numbers=numbers,
         mapped=mapped,
     )
     crm = CrmContacts(
-        deps.crm, conn.id, conn.crm_user_id, settings, conn.settings.contact_options, counter, mapped=mapped
+        deps.crm,
+        conn.id,
+        conn.crm_user_id,
+        settings,
+        conn.settings.contact_options,
+        counter,
+        mapped=mapped,
+        numbers=numbers,
     )
 
     def remember(after: Cursor) -> bool:

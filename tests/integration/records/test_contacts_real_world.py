@@ -98,7 +98,7 @@ def test_an_edited_item_keeps_what_the_crm_does_not_model(emulator: Any, tmp_pat
             ("15810139237", "mobile"),
             ("(212) 555-0142", "work"),
             ("+1 212 555 0199", "homeFax"),
-            ("+14155550100", "home"),
+            ("+1 415 555 0100", "home"),  # as the CRM typed it (point 3)
         ]
         name = person["names"][0]
         assert (name["givenName"], name["phoneticGivenName"], name["phoneticFamilyName"]) == ("Meili", "May", "Chun")
@@ -171,3 +171,51 @@ def test_a_refusal_names_the_field_and_the_record_is_retried_until_it_syncs(emul
             assert "/urls/0/value" in report["errors"][0] and "a URL starts with http" in report["errors"][0]
         assert report["listed"]["google"] == 0  # no feed reported it again: it was retried from the cursor
         assert s.crm_contacts() == {}
+
+
+@pytest.mark.parametrize(
+    ("region", "typed", "added", "crm_typed"),
+    [("US", "(650) 253-0000", "650.253.0001", "(202) 456-1111"), ("DE", "030 1234567", "089 12345678", "0221 123456")],
+)
+def test_regression_a_valid_national_number_reaches_the_other_side_as_typed(
+    emulator: Any, tmp_path: Path, region: str, typed: str, added: str, crm_typed: str
+) -> None:
+    """Point 3: a valid number typed without its country code reached the other side in E.164
+    (``(650) 253-0000`` became ``+16502530000`` in the CRM; the CRM's ``(202) 456-1111`` became
+    ``+12024561111`` in Google). The E.164 form is for comparison only: each side gets what was
+    typed, on creates and updates, both ways, and nothing ping-pongs or conflicts."""
+    with stack(emulator, tmp_path, region=region) as s:
+        (gid,) = s.seed_google_contacts(
+            [{"names": [{"givenName": "Ida"}], "emailAddresses": [{"value": "ida@example.com"}],
+              "phoneNumbers": [{"value": typed, "type": "work"}]}]
+        )  # fmt: skip
+        s.crm.create(
+            "contacts",
+            {"given_name": "Jon", "emails": [{"type": "work", "value": "jon@example.com"}],
+             "phones": [{"type": "mobile", "value": crm_typed}], "owner_id": s.crm_user},
+            "seed-jon", on_behalf_of=s.crm_user,
+        )  # fmt: skip
+        first = s.sync()["kinds"]["contacts"]
+        assert first["errors"] == [] and first["conflicts"] == []
+        assert [p.value for p in by_email(s)["ida@example.com"].phones] == [typed]  # Google -> CRM create
+        jon = next(p for p in s.google_contacts().values() if p["names"][0].get("givenName") == "Jon")
+        assert [p["value"] for p in jon["phoneNumbers"]] == [crm_typed]  # CRM -> Google create
+        assert s.sync()["kinds"]["contacts"]["writes"] == {}
+        # Updates: Google adds a number to Ida, the CRM adds one to Jon; what was there stays as typed.
+        ida = s.google_contacts()[gid]
+        s.service("people").people().updateContact(
+            resourceName=gid, updatePersonFields="phoneNumbers",
+            body={"etag": ida["etag"], "phoneNumbers": [*ida["phoneNumbers"], {"value": added, "type": "home"}]},
+        ).execute()  # fmt: skip
+        record = by_email(s)["jon@example.com"]
+        crm_edit(
+            s, "jon@example.com", phones=[*(p.model_dump() for p in record.phones), {"type": "home", "value": added}]
+        )
+        second = s.sync()["kinds"]["contacts"]
+        assert second["errors"] == [] and second["conflicts"] == []
+        assert sorted(p.value for p in by_email(s)["ida@example.com"].phones) == sorted([typed, added])
+        jon = next(p for p in s.google_contacts().values() if p["names"][0].get("givenName") == "Jon")
+        assert sorted(p["value"] for p in jon["phoneNumbers"]) == sorted([crm_typed, added])
+        for _ in range(2):
+            again = s.sync()["kinds"]["contacts"]
+            assert again["writes"] == {} and again["conflicts"] == []
