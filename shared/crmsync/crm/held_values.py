@@ -50,7 +50,7 @@ def without_refused(
         notes.append(f"{err.path} {value!r} kept out of the CRM: {err.message}")
         if isinstance(body[path[0]], list) and len(path) > 1 and path[1].isdigit():
             drop.setdefault(path[0], set()).add(int(path[1]))
-        elif isinstance(out[path[0]], dict) and len(path) == 2:  # one value of custom_fields
+        elif path[0] == "custom_fields" and isinstance(out[path[0]], dict) and len(path) == 2:  # one custom field
             out[path[0]].pop(path[1], None)
         else:
             out[path[0]] = None
