@@ -244,7 +244,9 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     else:
         port = _free_port()
         log = LOCAL / "google-emulator.log"
-        proc = children.start("google", [py, "-m", "infra.google_emulator", "--port", str(port)], dict(os.environ), log)
+        # --allow-http-push: Calendar push channels may deliver to the web function on http://127.0.0.1.
+        cmd = [py, "-m", "infra.google_emulator", "--port", str(port), "--allow-http-push"]
+        proc = children.start("google", cmd, dict(os.environ), log)
         google = f"http://127.0.0.1:{port}"
         _wait_http(google + "/__emulator/settings", "the Google emulator", proc, log)
         console.print(f"Google emulator      {google}")
@@ -293,6 +295,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
             "CRMSYNC_GOOGLE_TOKEN_URI": google + "/token",
             "CRMSYNC_GOOGLE_REVOKE_URI": google + "/revoke",
             "CRMSYNC_GOOGLE_API_BASE": google,
+            "CRMSYNC_CALENDAR_PUSH": "on",  # Google (the emulator) may call the local web function
         }
     ff = str(Path(py).parent / "functions-framework")
     for name in ("worker", "fanout", "web"):

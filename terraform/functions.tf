@@ -4,7 +4,7 @@ locals {
       entry_point = "web"
       ingress     = "ALLOW_ALL"
       sizing      = var.functions.web
-      description = "Connect link, OAuth callback, settings page and API, admin API (public)."
+      description = "Connect link, OAuth callback, settings page and API, admin API, Calendar push notifications (public)."
     }
     fanout = {
       entry_point = "fanout"
@@ -45,6 +45,8 @@ locals {
     CRMSYNC_DATA_KEY_SECRET           = local.envelope_secrets["data-key"].id
     CRMSYNC_VAULT                     = var.vault
     CRMSYNC_LOG_LEVEL                 = var.log_level
+    CRMSYNC_CALENDAR_PUSH             = var.calendar_push ? "on" : "off"
+    CRMSYNC_PUSH_DEBOUNCE_SECONDS     = tostring(var.push_debounce_seconds)
     LOG_EXECUTION_ID                  = "true"
   }
 
@@ -117,8 +119,9 @@ resource "google_cloudfunctions2_function" "fn" {
 }
 
 resource "google_cloud_run_v2_service_iam_member" "web_public" {
-  # The web function is the public entry point (connect link, OAuth callback, settings page);
-  # it authenticates every request itself with signed links, sessions and API keys.
+  # The web function is the public entry point (connect link, OAuth callback, settings page, and
+  # POST /push/calendar, which Google Calendar calls from the internet); it authenticates every
+  # request itself with signed links, sessions, API keys and, for push, each channel's own token.
   count = var.deploy_functions ? 1 : 0
 
   project  = var.project_id

@@ -18,6 +18,11 @@ output "oauth_redirect_uri" {
   value       = "${local.web_base_url}/oauth/callback"
 }
 
+output "push_notification_url" {
+  description = "Where Google Calendar delivers push notifications (events.watch address; the worker opens the channels)."
+  value       = "${local.web_base_url}/push/calendar"
+}
+
 output "function_urls" {
   description = "run.app URL of each function (fanout and worker answer only their invoker accounts)."
   value       = local.function_urls

@@ -92,6 +92,23 @@ variable "log_level" {
   }
 }
 
+variable "calendar_push" {
+  description = "Google Calendar push: the worker keeps a watch channel per read calendar delivering to the web function's /push/calendar, so Calendar edits sync in seconds; false polls events like the other kinds."
+  type        = bool
+  default     = true
+}
+
+variable "push_debounce_seconds" {
+  description = "Debounce window of push notifications: a burst of notifications for one connection within this many seconds is one sync run at the window's end (a named, delayed Cloud Task)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.push_debounce_seconds >= 1 && var.push_debounce_seconds <= 300
+    error_message = "push_debounce_seconds must be from 1 to 300."
+  }
+}
+
 variable "source_zip" {
   description = "Path of the function source zip built by `python scripts/build_function_zips.py --out build/functions`; null means build/functions/crmsync.zip in the repository."
   type        = string

@@ -105,6 +105,7 @@ class Config:
     # Google Calendar push: the worker keeps a watch channel per read calendar delivering to
     # {base_url}/push/calendar (CRMSYNC_CALENDAR_PUSH=on; off: events are polled like the other kinds).
     calendar_push: bool = False
+    push_debounce_seconds: float = 5.0  # CRMSYNC_PUSH_DEBOUNCE_SECONDS: one run per connection per window
 
     @property
     def is_local(self) -> bool:
@@ -202,6 +203,7 @@ class Config:
             session_signing_key=opt(SESSION_KEY, reader.key),
             function=function,
             calendar_push=reader.choice("CRMSYNC_CALENDAR_PUSH", ("on", "off"), "off") == "on",
+            push_debounce_seconds=reader.seconds("CRMSYNC_PUSH_DEBOUNCE_SECONDS", 5.0, low=1.0, high=300.0),
         )
         config.check()
         return config
@@ -265,6 +267,18 @@ class _Reader:
                 f"{name} is {len(value)} bytes; use at least {MIN_KEY_BYTES} random characters "
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        return value
+
+    def seconds(self, name: str, default: float, *, low: float, high: float) -> float:
+        raw = (self.env.get(name) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be from {low:g} to {high:g} seconds, got {raw}")
         return value
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str, *, upper: bool = False) -> str:

@@ -99,7 +99,13 @@ class PushResult:
     task_name: str | None = None
 
 
-def receive(store: StateStore, queue: TaskQueue, note: Notification, now: datetime) -> PushResult:
+def receive(
+    store: StateStore,
+    queue: TaskQueue,
+    note: Notification,
+    now: datetime,
+    window_seconds: float = debounce.DEBOUNCE_SECONDS,
+) -> PushResult:
     """Act on one well-formed notification (see the module docstring)."""
     if note.state == "sync":
         return PushResult(Verdict.SYNC_MESSAGE)
@@ -118,7 +124,7 @@ def receive(store: StateStore, queue: TaskQueue, note: Notification, now: dateti
     conn = store.get_connection(channel.connection_id)
     if conn is None or conn.status is not ConnectionStatus.ACTIVE:
         return PushResult(Verdict.STRAY)
-    queued = debounce.request_sync(queue, conn.id, [Kind.EVENTS], now)
+    queued = debounce.request_sync(queue, conn.id, [Kind.EVENTS], now, window_seconds=window_seconds)
     if not store.accept_watch_message(channel.id, note.number, now):
         return PushResult(Verdict.REPLAYED, queued.task_name)  # a racing copy was accepted first
     if note.state == "not_exists":  # the calendar is gone: the next events run stops this channel

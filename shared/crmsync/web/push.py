@@ -22,7 +22,7 @@ def calendar_notification(app: App, request: Request) -> Response:
     except BadNotification as err:
         return problem(400, "Not a Calendar notification", str(err))
     try:
-        result = receive(app.store, app.queue, note, app.clock())
+        result = receive(app.store, app.queue, note, app.clock(), app.config.push_debounce_seconds)
     except Exception:
         log.warning("a push notification could not be handled; Google retries it", exc_info=True)
         resp = problem(503, "Try again", "the notification could not be handled now")

@@ -48,6 +48,8 @@ COMPUTED = {
     "local.secret_prefix": "acme-sync-token-",
     'local.envelope_secrets["data-key"].id': "acme-sync-data-key",
     'join(",", local.queue_names)': "acme-sync-sync-0,acme-sync-sync-1",
+    'var.calendar_push ? "on" : "off"': "on",  # the default (true)
+    "tostring(var.push_debounce_seconds)": "5",
 }
 # Secrets the operator types in (docs step 4 reads them with `read -s`); the others the doc makes.
 TYPED_SECRETS = {"oauth-client-secret": "GOCSPX-operator-typed-secret", "crm-api-key": "crm-key-from-the-crm"}
