@@ -16,11 +16,13 @@ from crmsync.model.ids import is_connection_id
 from crmsync.obs.logging import log_context
 from crmsync.security.input import BodyTooLarge, limit_request
 from crmsync.services.errors import ServiceError
+from crmsync.services.run_words import N_
 from crmsync.services.scopes import connection_id_for
 from crmsync.services.stops import StopAnswer
 from crmsync.web import admin_pages, api, pages, push
 from crmsync.web.admin_auth import AdminCsrfFailed, LoginThrottle, admin_session
 from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
+from crmsync.web.i18n import speaking
 from crmsync.web.responses import as_json, message_page, problem, redirect, secure, service_problem, wants_html
 
 log = logging.getLogger("crmsync.web")
@@ -73,7 +75,7 @@ class WebApp:
         """Route one request, with the logging context set and every error mapped to a response."""
         trace = request.headers.get("X-Cloud-Trace-Context") or request.headers.get("traceparent")
         started = time.perf_counter()
-        with log_context(function="web", trace=trace):
+        with log_context(function="web", trace=trace), speaking(request):
             resp = secure(self._dispatch(request))
             log.info(
                 "%s %s %s",
@@ -95,13 +97,15 @@ class WebApp:
             return self._route(endpoint, request, browser, args)
         except Unauthorized as err:
             if browser:
-                return message_page(401, "Please sign in", "Open Connect Google in the CRM to reach your settings.")
+                return message_page(
+                    401, N_("Please sign in"), N_("Open Connect Google in the CRM to reach your settings.")
+                )
             resp = problem(401, "Unauthorized", str(err))
             resp.headers["WWW-Authenticate"] = 'Bearer realm="crmsync"'
             return resp
         except CsrfFailed as err:
             if browser:
-                return message_page(403, "Please reload the page", str(err), settings_link=True)
+                return message_page(403, N_("Please reload the page"), str(err), settings_link=True)
             return problem(403, "CSRF check failed", f"{err} (send the X-CSRF-Token header with cookie sessions)")
         except ServiceError as err:
             if browser:
@@ -110,7 +114,12 @@ class WebApp:
         except (BodyTooLarge, RequestEntityTooLarge) as err:
             detail = str(err) if isinstance(err, BodyTooLarge) else "the body is over the size limit"
             if browser:
-                return message_page(413, "That was too much", f"{detail}. Nothing was saved.", settings_link=True)
+                return message_page(
+                    413,
+                    N_("That was too much"),
+                    N_("The request was too large. Nothing was saved."),
+                    settings_link=True,
+                )
             return problem(413, "Payload too large", detail)
         except MethodNotAllowed as err:
             resp = problem(405, "Method not allowed", f"{request.method} is not supported on {request.path}")
@@ -118,14 +127,16 @@ class WebApp:
             return resp
         except NotFound:
             if browser:
-                return message_page(404, "Page not found", "There is nothing here.", settings_link=True)
+                return message_page(404, N_("Page not found"), N_("There is nothing here."), settings_link=True)
             return problem(404, "Not found", f"no route for {request.path}")
         except HTTPException as err:
             return problem(err.code or 400, err.name, err.description or err.name)
         except Exception:
             log.exception("unhandled error on %s %s", request.method, request.path)
             if browser:
-                return message_page(500, "Something went wrong", "Please try again in a minute.", settings_link=True)
+                return message_page(
+                    500, N_("Something went wrong"), N_("Please try again in a minute."), settings_link=True
+                )
             return problem(500, "Internal error", "Something went wrong on our side; try again in a minute.")
 
     def _route(self, endpoint: str, request: Request, browser: bool, args: Mapping[str, Any]) -> Response:

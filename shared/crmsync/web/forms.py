@@ -10,33 +10,34 @@ from typing import Any
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import ConflictPolicy, DeleteConflictRule, DeleteRule, Direction, SyncSettings
 from crmsync.services.errors import FieldProblem, InvalidInput
+from crmsync.services.run_words import N_
 from crmsync.services.settings import parse_settings
 from crmsync.web import options_form
 
 DIRECTIONS = {
-    Direction.TWO_WAY: "Both ways",
-    Direction.CRM_TO_GOOGLE: "CRM to Google only",
-    Direction.GOOGLE_TO_CRM: "Google to CRM only",
+    Direction.TWO_WAY: N_("Both ways"),
+    Direction.CRM_TO_GOOGLE: N_("CRM to Google only"),
+    Direction.GOOGLE_TO_CRM: N_("Google to CRM only"),
 }
 CONFLICTS = {
-    ConflictPolicy.MOST_RECENT: "The most recent change wins",
-    ConflictPolicy.CRM_WINS: "The CRM wins",
-    ConflictPolicy.GOOGLE_WINS: "Google wins",
+    ConflictPolicy.MOST_RECENT: N_("The most recent change wins"),
+    ConflictPolicy.CRM_WINS: N_("The CRM wins"),
+    ConflictPolicy.GOOGLE_WINS: N_("Google wins"),
 }
 DELETES = {
-    DeleteRule.DELETE: "Delete it on the other side too",
-    DeleteRule.UNLINK_ONLY: "Keep it on the other side, stop syncing it",
-    DeleteRule.IGNORE: "Do nothing",
+    DeleteRule.DELETE: N_("Delete it on the other side too"),
+    DeleteRule.UNLINK_ONLY: N_("Keep it on the other side, stop syncing it"),
+    DeleteRule.IGNORE: N_("Do nothing"),
 }
 DELETE_CONFLICTS = {
-    DeleteConflictRule.KEEP_EDITED: "Keep the edited record",
-    DeleteConflictRule.DELETE: "The deletion wins",
+    DeleteConflictRule.KEEP_EDITED: N_("Keep the edited record"),
+    DeleteConflictRule.DELETE: N_("The deletion wins"),
 }
 # Friendlier messages than pydantic's for the fields a person types into.
 _MESSAGES = {
-    "interval_minutes": "Enter a whole number of minutes from 1 to 1440.",
-    "time_zone": "Choose a time zone from the list.",
-    "contact_options.default_region": "Choose the country of phone numbers written without a country code.",
+    "interval_minutes": N_("Enter a whole number of minutes from 1 to 1440."),
+    "time_zone": N_("Choose a time zone from the list."),
+    "contact_options.default_region": N_("Choose the country of phone numbers written without a country code."),
     **options_form.MESSAGES,
 }
 # A read-only view of how fields map (canonical field: CRM field, Google field).
@@ -44,32 +45,32 @@ _MESSAGES = {
 # (People Person, Calendar Event, Tasks Task); tests/unit/web/test_field_map.py checks every name exists.
 FIELD_MAP: dict[Kind, list[tuple[str, str, str]]] = {
     Kind.CONTACTS: [
-        ("Name", "name_prefix, given_name, middle_name, family_name, name_suffix", "names"),
-        ("E-mail addresses", "emails", "emailAddresses"),
-        ("Phone numbers", "phones", "phoneNumbers"),
-        ("Company, job title, department", "company_id, title, department", "organizations"),
-        ("Addresses", "addresses", "addresses"),
-        ("Websites", "urls", "urls"),
-        ("Birthday", "birthday", "birthdays"),
-        ("Notes", "notes", "biographies"),
-        ("Tags and contact groups", "tags", "memberships"),
+        (N_("Name"), "name_prefix, given_name, middle_name, family_name, name_suffix", "names"),
+        (N_("E-mail addresses"), "emails", "emailAddresses"),
+        (N_("Phone numbers"), "phones", "phoneNumbers"),
+        (N_("Company, job title, department"), "company_id, title, department", "organizations"),
+        (N_("Addresses"), "addresses", "addresses"),
+        (N_("Websites"), "urls", "urls"),
+        (N_("Birthday"), "birthday", "birthdays"),
+        (N_("Notes"), "notes", "biographies"),
+        (N_("Tags and contact groups"), "tags", "memberships"),
     ],
     Kind.EVENTS: [
-        ("Subject", "subject", "summary"),
-        ("Start and end", "start, end, start_date, end_date, all_day, time_zone", "start, end"),
-        ("Location", "location", "location"),
-        ("Description", "description", "description"),
-        ("Attendees", "attendees", "attendees"),
-        ("Organizer", "organizer_email", "organizer"),
-        ("Repeats", "recurrence, exceptions", "recurrence"),
-        ("Private", "private", "visibility"),
-        ("Reminders", "reminders", "reminders"),
+        (N_("Subject"), "subject", "summary"),
+        (N_("Start and end"), "start, end, start_date, end_date, all_day, time_zone", "start, end"),
+        (N_("Location"), "location", "location"),
+        (N_("Description"), "description", "description"),
+        (N_("Attendees"), "attendees", "attendees"),
+        (N_("Organizer"), "organizer_email", "organizer"),
+        (N_("Repeats"), "recurrence, exceptions", "recurrence"),
+        (N_("Private"), "private", "visibility"),
+        (N_("Reminders"), "reminders", "reminders"),
     ],
     Kind.TASKS: [
-        ("Title", "title", "title"),
-        ("Notes", "notes", "notes"),
-        ("Due date", "due", "due"),
-        ("Done, and when", "status, completed_at", "status, completed"),
+        (N_("Title"), "title", "title"),
+        (N_("Notes"), "notes", "notes"),
+        (N_("Due date"), "due", "due"),
+        (N_("Done, and when"), "status, completed_at", "status, completed"),
     ],
 }
 

@@ -6,7 +6,9 @@ times in the user's time zone (their choice, else their Google Calendar's, else 
 from __future__ import annotations
 
 import gettext
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -21,6 +23,29 @@ from werkzeug.wrappers import Request
 LOCALE_DIR = Path(__file__).with_name("locale")
 LANGUAGES = ("en", "de")
 DEFAULT = "en"
+
+
+_LANGUAGE: ContextVar[str] = ContextVar("page_language", default=DEFAULT)
+
+
+@contextmanager
+def speaking(request: Request) -> Iterator[None]:
+    """Pages rendered while handling ``request`` speak its language (message pages, the confirmation)."""
+    token = _LANGUAGE.set(pick_language(request))
+    try:
+        yield
+    finally:
+        _LANGUAGE.reset(token)
+
+
+def language() -> str:
+    """The language of the request being handled (English outside one)."""
+    return _LANGUAGE.get()
+
+
+def translate(message: str) -> str:
+    """``message`` in the language of the request being handled."""
+    return translations(language()).gettext(message)
 
 
 def pick_language(request: Request | None) -> str:

@@ -10,68 +10,89 @@ import phonenumbers
 from babel import Locale as BabelLocale
 
 from crmsync.services.errors import FieldProblem
+from crmsync.services.run_words import N_
 
 # (value, label, one-line explanation) per choice.
 Choice = tuple[str, str, str]
 
 CALENDARS: list[Choice] = [
-    ("primary", "Your primary calendar", "Activities appear among your own Google Calendar events."),
-    ("dedicated", "A dedicated calendar", "A separate calendar you can colour, hide or share on its own."),
+    ("primary", N_("Your primary calendar"), N_("Activities appear among your own Google Calendar events.")),
+    ("dedicated", N_("A dedicated calendar"), N_("A separate calendar you can colour, hide or share on its own.")),
 ]
 PRIVATE: list[Choice] = [
-    ("sync", "Sync them in full", "Private activities are copied with all their details, like any other."),
-    ("skip", "Skip them", "Private activities stay in the CRM only."),
+    ("sync", N_("Sync them in full"), N_("Private activities are copied with all their details, like any other.")),
+    ("skip", N_("Skip them"), N_("Private activities stay in the CRM only.")),
     (
         "busy",
-        "Show them as a busy block",
-        "Google shows a private event titled “Private” with no details; edits made to it in Google never "
-        "overwrite the CRM's details.",
+        N_("Show them as a busy block"),
+        N_(
+            "Google shows a private event titled “Private” with no details; edits made to it in Google never "
+            "overwrite the CRM's details."
+        ),
     ),
 ]
 INVITATIONS: list[Choice] = [
-    ("none", "Send none (default)", "Attendees get no e-mail from Google when crmsync writes an event."),
+    ("none", N_("Send none (default)"), N_("Attendees get no e-mail from Google when crmsync writes an event.")),
     (
         "all",
-        "Send to all attendees",
-        "Google e-mails every attendee when crmsync creates, changes or cancels an event.",
+        N_("Send to all attendees"),
+        N_("Google e-mails every attendee when crmsync creates, changes or cancels an event."),
     ),
-    ("externalOnly", "Send only to external attendees", "Only attendees outside your Google organisation get e-mails."),
+    (
+        "externalOnly",
+        N_("Send only to external attendees"),
+        N_("Only attendees outside your Google organisation get e-mails."),
+    ),
 ]
 TASK_TARGETS: list[Choice] = [
-    ("tasks", "Google Tasks", "CRM tasks are kept in Google Tasks, and Google tasks come back to the CRM."),
+    ("tasks", "Google Tasks", N_("CRM tasks are kept in Google Tasks, and Google tasks come back to the CRM.")),
     (
         "calendar",
-        "Google Calendar, as all-day events",
-        "Each CRM task with a due date is an all-day event on that date; tasks without a due date stay in the CRM, "
-        "and nothing is created in the CRM from Google.",
+        N_("Google Calendar, as all-day events"),
+        N_(
+            "Each CRM task with a due date is an all-day event on that date; tasks without a due date stay in the "
+            "CRM, and nothing is created in the CRM from Google."
+        ),
     ),
 ]
 TASK_LISTS: list[Choice] = [
-    ("named", "A list with this name", "Found by its name, or created the first time a CRM task needs it."),
-    ("id", "An existing list, by its id", "The Google Tasks list id, as the Google Tasks API shows it."),
+    ("named", N_("A list with this name"), N_("Found by its name, or created the first time a CRM task needs it.")),
+    ("id", N_("An existing list, by its id"), N_("The Google Tasks list id, as the Google Tasks API shows it.")),
 ]
 # (settings key, legend, what it selects)
 WINDOWS = [
-    ("crm_window", "CRM → Google", "CRM activities that overlap this window are written to Google."),
-    ("google_window", "Google → CRM", "Google events that overlap this window are brought into the CRM."),
+    (
+        "crm_window",
+        N_("Time window, CRM → Google"),
+        N_("CRM activities that overlap this window are written to Google."),
+    ),
+    (
+        "google_window",
+        N_("Time window, Google → CRM"),
+        N_("Google events that overlap this window are brought into the CRM."),
+    ),
 ]
 WINDOW_LIMITS = {"back_days": (0, 3650), "ahead_days": (1, 3650)}
 _CALENDAR_ID = re.compile(r"^(primary|[^\s/,@]+@[^\s/,@]+)$")
 _LIST_ID = re.compile(r"^[^\s,]{1,1024}$")
 _SPLIT = re.compile(r"[,\n\r]+")
+_DAYS = {  # the limits above, in words (each spelled out for the catalogue)
+    "back_days": N_("Enter a whole number of days from 0 to 3650."),
+    "ahead_days": N_("Enter a whole number of days from 1 to 3650."),
+}
 
 # Friendlier messages than pydantic's for these fields.
 MESSAGES: dict[str, str] = {
-    "event_options.calendar": "Choose your primary calendar or a dedicated calendar.",
-    "event_options.calendar_name": "Enter a name for the dedicated calendar, up to 200 characters.",
-    "event_options.private_activities": "Choose what happens to private activities.",
-    "event_options.send_updates": "Choose whether Google sends invitation e-mails.",
-    "task_options.target": "Choose Google Tasks or Google Calendar.",
-    "task_options.default_list_title": "Enter a name for the task list, up to 1024 characters.",
+    "event_options.calendar": N_("Choose your primary calendar or a dedicated calendar."),
+    "event_options.calendar_name": N_("Enter a name for the dedicated calendar, up to 200 characters."),
+    "event_options.private_activities": N_("Choose what happens to private activities."),
+    "event_options.send_updates": N_("Choose whether Google sends invitation e-mails."),
+    "task_options.target": N_("Choose Google Tasks or Google Calendar."),
+    "task_options.default_list_title": N_("Enter a name for the task list, up to 1024 characters."),
 }
 for _key, _legend, _what in WINDOWS:
-    for _field, (_lo, _hi) in WINDOW_LIMITS.items():
-        MESSAGES[f"event_options.{_key}.{_field}"] = f"Enter a whole number of days from {_lo} to {_hi}."
+    for _field in WINDOW_LIMITS:
+        MESSAGES[f"event_options.{_key}.{_field}"] = _DAYS[_field]
 
 
 def regions(language: str) -> list[tuple[str, str]]:

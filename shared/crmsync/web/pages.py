@@ -33,7 +33,7 @@ from crmsync.services.scopes import KIND_LABELS, connection_id_for
 from crmsync.services.stops import StopAnswer
 from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
-from crmsync.web.i18n import Locale, calendar_zone, page_locale
+from crmsync.web.i18n import Locale, calendar_zone, page_locale, translate
 from crmsync.web.responses import html, message_page, redirect, render
 
 log = logging.getLogger(__name__)
@@ -77,27 +77,36 @@ _STATUS_TEXT = {
     ConnectionStatus.PAUSED: N_("Paused"),
     ConnectionStatus.DISCONNECTED: N_("Disconnected"),
 }
-_LINK_TITLES = {LinkExpired: "This link has expired", LinkReplayed: "This link was already used"}
+_LINK_TITLES = {LinkExpired: N_("This link has expired"), LinkReplayed: N_("This link was already used")}
+_LINK_WORDS = {  # what the user reads (the technical reason goes to the log)
+    LinkExpired: N_("The link has expired."),
+    LinkReplayed: N_("The link was already used: each link works once."),
+}
+_NEW_LINK = {
+    "Connect Google": N_("Open Connect Google in the CRM to get a new link."),
+    "Google sync settings": N_("Open Google sync settings in the CRM to get a new link."),
+}
 SELECTS = [
-    ("direction", "Direction", forms.DIRECTIONS),
-    ("conflict_policy", "When both sides changed the same field", forms.CONFLICTS),
-    ("google.delete", "When a record is deleted in the CRM", forms.DELETES),
-    ("crm.delete", "When a record is deleted in Google", forms.DELETES),
-    ("delete_conflict", "When a record is deleted on one side and edited on the other", forms.DELETE_CONFLICTS),
+    ("direction", N_("Direction"), forms.DIRECTIONS),
+    ("conflict_policy", N_("When both sides changed the same field"), forms.CONFLICTS),
+    ("google.delete", N_("When a record is deleted in the CRM"), forms.DELETES),
+    ("crm.delete", N_("When a record is deleted in Google"), forms.DELETES),
+    ("delete_conflict", N_("When a record is deleted on one side and edited on the other"), forms.DELETE_CONFLICTS),
 ]
 
 
 _MATCH_RULE = {
-    EmailMatch.EXACT: "Sign in to Google with {email}: your administrator requires the same e-mail address.",
-    EmailMatch.DOMAIN: "Sign in to Google with an address at {domain}: your administrator requires it.",
-    EmailMatch.ANY: "Sign in to Google with the account you want to sync with this CRM account.",
+    EmailMatch.EXACT: N_("Sign in to Google with %(email)s: your administrator requires the same e-mail address."),
+    EmailMatch.DOMAIN: N_("Sign in to Google with an address at %(domain)s: your administrator requires it."),
+    EmailMatch.ANY: N_("Sign in to Google with the account you want to sync with this CRM account."),
 }
 
 
 def _link_refused(err: LinkError, what: str) -> Response:
-    title = _LINK_TITLES.get(type(err), "This link is not valid")
-    log.info("%s link refused: %s", what, type(err).__name__)
-    return message_page(403, title, str(err), next_step=f"Open {what} in the CRM to get a new link.")
+    title = _LINK_TITLES.get(type(err), N_("This link is not valid"))
+    log.info("%s link refused: %s: %s", what, type(err).__name__, err)
+    words = _LINK_WORDS.get(type(err), N_("The link is damaged, or it was not made for this site."))
+    return message_page(403, title, words, next_step=_NEW_LINK[what])
 
 
 def connect_page(app: App, request: Request) -> Response:
@@ -109,12 +118,12 @@ def connect_page(app: App, request: Request) -> Response:
         return _link_refused(err, "Connect Google")
     user = connect.connecting_user(app, claims.crm_user_id)  # NotAllowed / Unavailable: a page, no cookie
     rules = load_admin_config(app.store)
-    rule = _MATCH_RULE[rules.email_match].format(email=user.email, domain=user.email.rpartition("@")[2])
-    resp = html("message.html", title="Connect Google", message="")  # headers now, body once the CSRF exists
+    rule = translate(_MATCH_RULE[rules.email_match]) % {"email": user.email, "domain": user.email.rpartition("@")[2]}
+    resp = html("message.html", title=N_("Connect Google"), message="")  # headers now, body once the CSRF exists
     session = start_session(app, resp, user.id, SessionStage.CONNECT)
     existing = app.store.get_connection(connection_id_for(user.id))
     current = existing.google_email if existing and existing.status is not ConnectionStatus.DISCONNECTED else None
-    values: dict[str, str | None] = {"title": "Connect Google", "user_name": user.name, "user_email": user.email}
+    values: dict[str, str | None] = {"title": N_("Connect Google"), "user_name": user.name, "user_email": user.email}
     values.update(rule=rule, current=current)
     resp.set_data(render("confirm.html", csrf=csrf_token(session), **values))
     return resp
@@ -124,9 +133,9 @@ def _connect_session(app: App, request: Request) -> Session:
     """The connect-stage (or settings) session a confirm/cancel form comes from, CSRF checked."""
     session = session_of(app, request)
     if session is None:
-        raise NotConnected("This page has expired. Open Connect Google in the CRM again.")
+        raise NotConnected(N_("This page has expired. Open Connect Google in the CRM again."))
     if not check_csrf(session, request.form.get("csrf")):
-        raise CsrfFailed("the form has expired or did not come from this site; open Connect Google again")
+        raise CsrfFailed(N_("The form has expired or did not come from this site; open Connect Google again."))
     return session
 
 
@@ -142,10 +151,12 @@ def cancel_connect(app: App, request: Request) -> Response:
     log.info("connect link declined on the confirmation page", extra={"connection_id": session.connection_id})
     page = message_page(
         200,
-        "Nothing was connected",
-        "You said this link is not yours, so nothing was connected and you are signed out.",
-        next_step="If someone sent you this link, do not use it: open Connect Google from your own CRM account. "
-        "Links are personal and work once.",
+        N_("Nothing was connected"),
+        N_("You said this link is not yours, so nothing was connected and you are signed out."),
+        next_step=N_(
+            "If someone sent you this link, do not use it: open Connect Google from your own CRM account. "
+            "Links are personal and work once."
+        ),
     )
     end_session(app, page)
     return page
@@ -160,7 +171,7 @@ def settings_link(app: App, request: Request) -> Response:
     user = access.allowed_user(app, claims.crm_user_id)
     conn = app.store.get_connection(connection_id_for(user.id))
     if conn is None or conn.status is ConnectionStatus.DISCONNECTED:
-        raise NotConnected("You have not connected a Google account yet. Use Connect Google in the CRM.")
+        raise NotConnected(N_("You have not connected a Google account yet. Use Connect Google in the CRM."))
     resp = redirect("/settings", status=303)
     start_session(app, resp, user.id)
     return resp
@@ -188,13 +199,13 @@ def callback(app: App, request: Request, session: Session | None) -> Response:
     try:
         result = oauth_callback.complete_oauth(app, params, binding)
     except oauth_callback.AccessDenied as err:
-        return _retry_page(err, session, "Nothing changed. You can try again whenever you like.", "Try again")
+        return _retry_page(err, session, N_("Nothing changed. You can try again whenever you like."), N_("Try again"))
     except oauth_callback.DifferentAccount as err:
         return message_page(err.status, err.title, err.message, settings_link=True)
     except (oauth_callback.StateInvalid, oauth_callback.AccountMismatch, oauth_callback.AccountTaken) as err:
         return message_page(err.status, err.title, err.message)
     except ServiceError as err:
-        return _retry_page(err, session, "", "Try again")
+        return _retry_page(err, session, "", N_("Try again"))
     missing = ",".join(k.value for k in result.missing_kinds)
     resp = redirect("/settings?notice=connected" + (f"&missing={missing}" if missing else ""), status=303)
     start_session(app, resp, result.connection.crm_user_id)
@@ -206,10 +217,10 @@ def logout(app: App, request: Request) -> Response:
     session = session_of(app, request)
     if session is not None:
         if not check_csrf(session, request.form.get("csrf") or request.headers.get("X-CSRF-Token")):
-            raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
+            raise CsrfFailed(N_("The form has expired or did not come from this site; reload the page and try again."))
         access.end_sessions(app, session.crm_user_id)
     page = message_page(
-        200, "Signed out", "You are signed out of Google sync.", next_step="Open it again from the CRM."
+        200, N_("Signed out"), N_("You are signed out of Google sync."), next_step=N_("Open it again from the CRM.")
     )
     end_session(app, page)
     return page

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
 from crmsync.services.errors import InvalidInput, ServiceError
+from crmsync.web.i18n import language, translations
 
 TEMPLATES = Path(__file__).with_name("templates")
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -30,8 +31,11 @@ _SECURITY_HEADERS = {
 def templates() -> Environment:
     """The Jinja2 environment (autoescaping on)."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    # English unless a page passes its locale's gettext (see web/i18n.py).
-    env.globals.update(_=lambda message: message, ngettext=lambda s, p, n: s if n == 1 else p, lang="en")
+    # The language of the request being handled, unless a page passes its locale's gettext (web/i18n.py).
+    env.globals.update(
+        _=lambda message: translations(language()).gettext(message),
+        ngettext=lambda s, p, n: translations(language()).ngettext(s, p, n),
+    )
     return env
 
 
@@ -44,7 +48,7 @@ def secure(resp: Response) -> Response:
 
 def render(template: str, **values: Any) -> str:
     """A template rendered to text."""
-    return templates().get_template(template).render(**values)
+    return templates().get_template(template).render(**{"lang": language(), **values})
 
 
 def html(template: str, status_code: int = 200, **values: Any) -> Response:
