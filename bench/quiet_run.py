@@ -23,9 +23,10 @@ from typing import Any
 from crmsync.crm.fake import FakeCrm
 from crmsync.google.client import Endpoint
 from crmsync.model.contact import canonical_contact
+from crmsync.model.cursor import Cursor
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings, SyncSettings
-from crmsync.model.state import Connection, Cursor
+from crmsync.model.state import Connection
 from crmsync.ports import OpCounter
 from crmsync.queue.memory import MemoryTaskQueue
 from crmsync.services import run_sync
