@@ -19,12 +19,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..model.event import EventOptions, busy_canon, canonical_event, never_happens, overlaps, parse_local
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from . import custom_side
 from .bulk_writes import bulk_write
 from .contacts_side import _key
 from .feed import feed_change, guard, parse_time, read_feed
@@ -200,6 +202,7 @@ class CrmEvents:
     organizer_syncs: Callable[[str], bool] | None = None  # does this CRM user's own sync write their meetings?
     contact_ids: ContactLookup | None = None
     kind: Kind = Kind.EVENTS
+    mapped: MappedFields = field(default_factory=MappedFields)  # the admin's custom fields of activities
     _me: str | None = field(default=None, init=False)
     _user_ids: dict[str, str | None] = field(default_factory=dict, init=False)
 
@@ -245,7 +248,9 @@ class CrmEvents:
         try:
             canon = canonical_event(activity_raw(record, self.me))
             if record.private and self.busy:
-                canon = busy_canon(canon)
+                canon = busy_canon(canon)  # custom values stay in the CRM too: the busy block shows none
+            else:
+                canon.update(custom_side.read(self.mapped, record.custom_fields))
         except Exception as err:  # one record's odd value skips that record, never the run
             return Change(record.id, None, when, version, error=unreadable(err), name=plain_name(record.subject))
         if not self._in_scope(record, canon) or never_happens(canon):
@@ -298,12 +303,19 @@ class CrmEvents:
             ]
         if "attendees" in fields:
             body["attendees"] = self._attendees(fields["attendees"] or [])
+        custom = {} if self.busy and full.get("private") else custom_side.patch(self.mapped, fields)
+        if custom:
+            body["custom_fields"] = {k: v for k, v in custom.items() if v is not None or not creating}
         if creating:
             body.setdefault("subject", "(no subject)")
             body.update(owner_id=self.crm_user_id, show_in_calendar=True)
             if self.settings.crm_tag:
                 body["tags"] = [self.settings.crm_tag]
         return body
+
+    def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
+        """Custom fields mapped crm_to_google: the CRM keeps its own value."""
+        return custom_side.kept(self.mapped, record, wanted)
 
     def _attendees(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Participants matched by e-mail to CRM users and contacts."""

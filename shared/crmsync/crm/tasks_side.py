@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.names import plain_name
@@ -23,6 +24,7 @@ from ..model.normalise import unreadable
 from ..model.settings import KindSettings
 from ..model.task import COMPLETED, canonical_task
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from . import custom_side
 from .bulk_writes import bulk_write
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Task
@@ -64,6 +66,7 @@ class CrmTasks:
     settings: KindSettings
     counter: OpCounter = field(default_factory=OpCounter)
     kind: Kind = Kind.TASKS
+    mapped: MappedFields = field(default_factory=MappedFields)  # the admin's custom fields of tasks
     _due: dict[str, str | None] = field(default_factory=dict, init=False)  # raw CRM due per id, this run
     _versions: dict[str, int] = field(default_factory=dict, init=False)  # CRM version per id, this run
 
@@ -99,7 +102,7 @@ class CrmTasks:
         self._due[record.id], self._versions[record.id] = record.due, record.version
         when, version = parse_time(record.updated_at), str(record.version)
         try:
-            canon = canonical_task(raw_task(record))
+            canon = {**canonical_task(raw_task(record)), **custom_side.read(self.mapped, record.custom_fields)}
         except Exception as err:  # one record's odd value skips that record, never the run
             return Change(record.id, None, when, version, error=unreadable(err), name=plain_name(record.title))
         return Change(record.id, canon, when, version)
@@ -122,12 +125,19 @@ class CrmTasks:
             out["completed_at"] = full.get("completed") if done else None
             if done and out["completed_at"] is None:
                 del out["completed_at"]  # the CRM stamps the completion time itself
+        custom = custom_side.patch(self.mapped, fields)
+        if custom:
+            out["custom_fields"] = {k: v for k, v in custom.items() if v is not None or not creating}
         if creating:
             out.setdefault("title", full.get("title"))
             out["owner_id"] = self.crm_user_id
             if self.settings.crm_tag:
                 out["tags"] = [self.settings.crm_tag]
         return out
+
+    def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
+        """Custom fields mapped crm_to_google: the CRM keeps its own value."""
+        return custom_side.kept(self.mapped, record, wanted)
 
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Create tasks; each carries an idempotency key derived from the connection and

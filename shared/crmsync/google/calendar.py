@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..model.event import EventOptions, never_happens, overlaps
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from . import calendar_custom
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
 from .calendar_mapping import (
     Event,
@@ -98,8 +100,10 @@ class GoogleCalendar:
         rng: Callable[[], float] = random.random,
         attempts: int = 5,
         max_batch: int = 1000,
+        mapped: MappedFields | None = None,
     ) -> None:
         self.service, self.connection_id, self.me = service, connection_id, me.strip().lower()
+        self.mapped = mapped or MappedFields()  # the admin's custom fields of activities
         self.options, self.counter = options or EventOptions(), counter or OpCounter()
         self.pacer = pacer or Pacer()
         self.clock, self._sleep, self._rng, self._attempts = clock, sleep, rng, attempts
@@ -144,7 +148,8 @@ class GoogleCalendar:
 
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Google sets an event's organizer itself (read-only, see ``FIELD_MAP``): the event keeps its own."""
-        return {"organizer": record.get("organizer")} if "organizer" in wanted else {}
+        keeps = {"organizer": record.get("organizer")} if "organizer" in wanted else {}
+        return {**keeps, **calendar_custom.kept(self.mapped, record, wanted)}
 
     def budget(self) -> bool:
         """True while one more write chunk fits under the per-user quota (``KindSync(budget=...)``)."""
@@ -262,7 +267,7 @@ class GoogleCalendar:
         if master.get("eventType", "default") != "default" or is_foreign_copy(master, self.connection_id):
             return Change(gid, None, when, version, in_scope=False)  # focus time, out of office, others' meetings
         try:
-            canon = event_canon(master, exceptions, self._tz.get(cal, "UTC"), self.me)
+            canon = self._canon(master, exceptions, cal)
         except Exception as err:  # one record's odd value skips that record, never the run
             name = plain_name(master.get("summary"))
             return Change(gid, None, when, version, crm_id_hint=hint, error=unreadable(err), name=name)
@@ -387,9 +392,14 @@ class GoogleCalendar:
                 start = when_body({"date": key} if full.get("all_day") else {"local": key, "tz": full["start"]["tz"]})
                 instances.append({"status": "cancelled", "originalStartTime": start})
         try:
-            return event_canon(master, instances, self._tz.get(cal, "UTC"), self.me)
+            return self._canon(master, instances, cal)
         except Exception:  # unsure what Google holds: re-read later
             return None
+
+    def _canon(self, master: Event, instances: list[Event], cal: str) -> Canon:
+        """The canonical event of a master and its exceptions, mapped custom fields included."""
+        canon = event_canon(master, instances, self._tz.get(cal, "UTC"), self.me)
+        return {**canon, **calendar_custom.read(master, self.mapped)}
 
     def our_id(self, crm_id: str) -> str:
         """The event id we insert the CRM record ``crm_id`` under."""
@@ -397,12 +407,19 @@ class GoogleCalendar:
 
     def insert_body(self, op: WriteOp) -> Event:
         """The events.insert body for one create."""
-        return insert_body(op.full, self.our_id(str(op.crm_id)), str(op.crm_id), self.connection_id)
+        body = insert_body(op.full, self.our_id(str(op.crm_id)), str(op.crm_id), self.connection_id)
+        for scope, props in calendar_custom.properties(op.full, self.mapped).items():
+            kept = {k: v for k, v in props.items() if v is not None}
+            body["extendedProperties"][scope] = {**body["extendedProperties"].get(scope, {}), **kept}
+        return body
 
     def patch_body(self, op: WriteOp, current: Event | None = None) -> Event:
         """The PATCH body for one update; attendees laid over ``current`` (the event as Google
         holds it), so names, optional flags, rooms and the organizer's entry stay as they were."""
         body = patch_body(op.fields, op.full)
+        custom_props = calendar_custom.properties(op.fields, self.mapped)
+        if custom_props:
+            body["extendedProperties"] = custom_props
         if "attendees" in body and current is not None:
             body["attendees"] = keep_attendees(body["attendees"], current.get("attendees") or [])
         return body

@@ -25,12 +25,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
-from ..model.link import content_hash
+from ..model.link import Canon, content_hash
 from ..model.names import plain_name
 from ..model.normalise import InvalidValue, unreadable
 from ..model.task import TaskOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
+from . import tasks_custom
 from .errors import NotFound
 from .gone import task_list_gone
 from .intents import Intent, IntentStore
@@ -70,11 +72,13 @@ class GoogleTasks:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         attempts: int = 5,
+        mapped: MappedFields | None = None,
     ) -> None:
         if overlap < timedelta(0):
             raise ValueError(f"overlap must not be negative, got {overlap}")
         self.service = service
         self.options = options
+        self.mapped = mapped or MappedFields()  # the admin's custom fields of tasks (lines of the notes)
         self.intents = intents
         self.counter = counter
         self.clock = clock
@@ -214,7 +218,7 @@ class GoogleTasks:
         if not loose:
             return None
         try:
-            digest = content_hash(task_canon(task))
+            digest = content_hash(self._canon(task))
         except InvalidValue:
             return None
         when = task.updated_at
@@ -224,12 +228,33 @@ class GoogleTasks:
                 return intent
         return None
 
+    def _canon(self, task: GoogleTask) -> Canon:
+        """A task's canonical form; mapped custom fields are labelled lines of its notes."""
+        notes, values = tasks_custom.split(task.notes, self.mapped)
+        return {**task_canon(task.model_copy(update={"notes": notes})), **values}
+
+    def _insert_body(self, full: Canon) -> dict[str, Any]:
+        body = insert_body(full)
+        if self.mapped and (notes := tasks_custom.join(full, self.mapped)):
+            body["notes"] = notes
+        return body
+
+    def _patch_body(self, fields: Canon, full: Canon) -> dict[str, Any]:
+        body = patch_body(fields, full)
+        if self.mapped and tasks_custom.touches_notes(fields, self.mapped):
+            body["notes"] = tasks_custom.join(full, self.mapped)
+        return body
+
+    def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
+        """Custom fields mapped google_to_crm: Google keeps its own value."""
+        return tasks_custom.kept(self.mapped, record, wanted)
+
     def _change(self, task: GoogleTask, hint: str | None = None) -> Change:
         when = task.updated_at
         if task.deleted:
             return Change(task.id, None, when, task.etag)
         try:
-            canon = task_canon(task)
+            canon = self._canon(task)
         except Exception as err:  # one record's odd value skips that record, never the run
             name = plain_name(task.title)
             return Change(task.id, None, when, task.etag, crm_id_hint=hint, error=unreadable(err), name=name)
@@ -292,7 +317,7 @@ class GoogleTasks:
                 Call(
                     op.key,
                     "tasks.tasks.insert",
-                    _req(tasks.insert, tasklist=list_id, body=insert_body(op.full)),
+                    _req(tasks.insert, tasklist=list_id, body=self._insert_body(op.full)),
                     False,
                 )
                 for op in part
@@ -322,7 +347,7 @@ class GoogleTasks:
                     tasks.patch,
                     tasklist=where[str(op.target_id)],
                     task=op.target_id,
-                    body=patch_body(op.fields, op.full),
+                    body=self._patch_body(op.fields, op.full),
                 ),
             )
             for op in ops

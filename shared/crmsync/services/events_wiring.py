@@ -13,6 +13,7 @@ from ..google.calendar_batch import Pacer
 from ..google.client import build_service
 from ..model.cursor import Cursor
 from ..model.event import match_keys
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.state import Connection
 from ..ports import OpCounter
@@ -27,6 +28,7 @@ PER_USER_WRITES_PER_MINUTE = 500
 def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
     """The event sides of ``conn``; the dedicated calendar's id is kept in the cursor."""
     options = conn.settings.event_options
+    mapped = MappedFields(deps.field_mapping.events)
     service = build_service("calendar", credentials, deps.google.endpoint)
     google = GoogleCalendar(
         service,
@@ -39,8 +41,11 @@ def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Curso
         former_calendars=cursor.place.written_calendars,
         pacer=Pacer(PER_USER_WRITES_PER_MINUTE),
         clock=deps.clock,
+        mapped=mapped,
     )
-    crm = CrmEvents(deps.crm, conn.id, conn.crm_user_id, conn.settings.events, options, counter, deps.clock)
+    crm = CrmEvents(
+        deps.crm, conn.id, conn.crm_user_id, conn.settings.events, options, counter, deps.clock, mapped=mapped
+    )
 
     def remember(after: Cursor) -> bool:
         before = place = after.place

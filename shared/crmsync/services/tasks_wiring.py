@@ -5,6 +5,7 @@ calendar (idempotent by our event ids; tasks without a due date stay in the CRM)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..crm.tasks_side import CrmTasks
@@ -14,6 +15,7 @@ from ..google.intents import FirestoreIntentStore, IntentStore, MemoryIntentStor
 from ..google.tasks import GoogleTasks
 from ..google.tasks_as_events import CalendarTasks, DueDatedOnly
 from ..model.cursor import Cursor
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.state import Connection
 from ..model.task import TaskTarget, match_keys
@@ -36,6 +38,8 @@ def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor
     """The task sides of ``conn``: Google Tasks, or Calendar events when that is the target."""
     crm = CrmTasks(deps.crm, conn.id, conn.crm_user_id, conn.settings.tasks, counter)
     if conn.settings.task_options.target is TaskTarget.CALENDAR:
+        # Tasks as calendar events carry no custom fields: neither side reads them (one side
+        # reading values the other cannot hold would take that for the values being cleared).
         events = CalendarTasks(
             build_service("calendar", credentials, deps.google.endpoint),
             deps.google.endpoint.batch_uri("calendar"),
@@ -44,6 +48,7 @@ def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor
             pacer=Pacer(PER_USER_WRITES_PER_MINUTE),
         )
         return KindWiring(DueDatedOnly(crm), events, match_keys, budget=events.budget, place="calendar")
+    mapped = MappedFields(deps.field_mapping.tasks)
     service = build_service("tasks", credentials, deps.google.endpoint)
     google = GoogleTasks(
         service,
@@ -52,8 +57,9 @@ def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor
         intents=intent_store(deps, conn.id, counter),
         counter=counter,
         clock=deps.clock,
+        mapped=mapped,
     )
-    return KindWiring(crm, google, match_keys, place="tasks")
+    return KindWiring(replace(crm, mapped=mapped), google, match_keys, place="tasks")
 
 
 register_kind(Kind.TASKS, wire_tasks)

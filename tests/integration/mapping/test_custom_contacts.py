@@ -3,27 +3,15 @@ fields), the Google emulator's People API, and the run service, with the admin's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.models import Contact
-from crmsync.crm.rest import RestCrmConnector
-from crmsync.google.client import Endpoint
 from crmsync.model.field_mapping import FieldMap, FieldMapping, Flow, Target
-from crmsync.model.kinds import Kind
-from crmsync.model.settings import KindSettings, SyncSettings
-from crmsync.model.state import Connection
-from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, sync_connection
-from crmsync.store.memory import MemoryStore
-from infra.crm import CrmServer
-from tests.support.google import credentials, service
+from tests.integration.mapping.conftest import Stack
 
 pytestmark = pytest.mark.integration
 ACCOUNT = "custom@example.com"
@@ -42,61 +30,10 @@ MAPPING = FieldMapping(
 )
 
 
-class Stack:
-    def __init__(self, emulator: Any, crm: CrmServer) -> None:
-        self.crm_server = crm
-        self.user = crm.store.add_user("ann@crm.example", "Ann", user_id="u1")
-        grant = requests.post(
-            emulator.base_url + "/__emulator/grants",
-            json={"email": ACCOUNT, "client_id": "cid", "scopes": list(GRANT_SCOPES.values())},
-            timeout=10,
-        ).json()
-        self.token = grant["refresh_token"]
-        self.people = service("people", emulator.base_url, credentials(emulator.state, ACCOUNT)).people()
-        self.crm = RestCrmConnector(crm.base_url, "k", sleep=lambda _s: None)
-        self.store = MemoryStore()
-        self.base = emulator.base_url
-        self.conn = Connection(
-            id="conn-custom",
-            crm_user_id="u1",
-            google_subject="1",
-            google_email=ACCOUNT,
-            scopes=list(GRANT_SCOPES.values()),
-            settings=SyncSettings(contacts=KindSettings(google_group=None)),
-            created_at=datetime.now(UTC),
-        )
-
-    def run(self, mapping: FieldMapping = MAPPING) -> dict[str, Any]:
-        deps = RunDeps(
-            self.store,
-            self.crm,
-            GoogleAccess(Endpoint(self.base), "cid", "secret"),
-            lambda: datetime.now(UTC),
-            field_mapping=mapping,
-        )
-        summary = sync_connection(self.conn, self.token, deps, kinds=[Kind.CONTACTS]).as_dict()
-        assert summary["complete"], summary
-        return summary["kinds"]["contacts"]
-
-    def person(self, given: str) -> dict[str, Any]:
-        listed = (
-            self.people.connections()
-            .list(resourceName="people/me", personFields="names,userDefined,externalIds,events,relations,metadata")
-            .execute()
-        )
-        return next(p for p in listed.get("connections", []) if p["names"][0].get("givenName") == given)
-
-    def contact(self, given: str) -> Contact:
-        found = [c.record for c in self.crm.changes("contacts", None).items if isinstance(c.record, Contact)]
-        return next(c for c in found if c.given_name == given)
-
-
-@pytest.fixture
-def stack(emulator: Any, tmp_path: Path) -> Iterator[Stack]:
-    server = CrmServer(tmp_path / "crm.sqlite", api_key="k")
-    server.start()
-    yield Stack(emulator, server)
-    server.stop()
+def contact(stack: Stack, given: str) -> Contact:
+    found = stack.record("contacts", lambda r: getattr(r, "given_name", None) == given)
+    assert isinstance(found, Contact)
+    return found
 
 
 def _user_defined(person: dict[str, Any]) -> dict[str, str]:
@@ -127,7 +64,7 @@ def test_custom_contact_fields_sync_both_ways(stack: Stack) -> None:
             }
         ],
     )
-    stack.run()
+    stack.run(MAPPING)
     ada = stack.person("Ada")
     assert _user_defined(ada) == {"Customer tier": "Gold", "Lead score": "42.5", "Interests": "AI, Data"}
     assert ada["externalIds"] == [{"value": "A-1001", "type": "account"}] or [
@@ -148,15 +85,15 @@ def test_custom_contact_fields_sync_both_ways(stack: Stack) -> None:
         updatePersonFields="userDefined",
         body={"etag": ada["etag"], "userDefined": pairs},
     ).execute()
-    stack.run()
-    crm_ada = stack.contact("Ada")
+    stack.run(MAPPING)
+    crm_ada = contact(stack, "Ada")
     assert crm_ada.custom_fields is not None
     assert crm_ada.custom_fields["customer_tier"] == "Silver" and crm_ada.custom_fields["lead_score"] == 7
     assert crm_ada.custom_fields["account_number"] == "A-1001"
 
     # A CRM edit reaches Google, and the unmapped pair survives the write.
     stack.crm.update("contacts", crm_ada.id, {"custom_fields": {"customer_tier": "Bronze"}}, crm_ada.version)
-    report = stack.run()
+    report = stack.run(MAPPING)
     assert report["writes"] == {"google.update": 1}, report
     assert _user_defined(stack.person("Ada")) == {
         "Customer tier": "Bronze",
@@ -166,24 +103,24 @@ def test_custom_contact_fields_sync_both_ways(stack: Stack) -> None:
     }
 
     # Nothing changed: nothing is written (our own writes are echoes).
-    assert stack.run()["writes"] == {}
+    assert stack.run(MAPPING)["writes"] == {}
 
 
 def test_a_google_edit_of_a_crm_to_google_field_never_reaches_the_crm(stack: Stack) -> None:
     stack.crm_server.store.create_many(
         "contacts", [{"given_name": "Bo", "owner_id": "u1", "custom_fields": {"account_number": "B-7"}}]
     )
-    stack.run()
+    stack.run(MAPPING)
     bo = stack.person("Bo")
     stack.people.updateContact(
         resourceName=bo["resourceName"],
         updatePersonFields="externalIds",
         body={"etag": bo["etag"], "externalIds": [{"value": "HACKED", "type": "account"}]},
     ).execute()
-    first = stack.run()
+    first = stack.run(MAPPING)
     assert first["errors"] == [], first
-    assert stack.contact("Bo").custom_fields == {"account_number": "B-7"}
-    assert stack.run()["writes"] == {}  # settled: no ping-pong
+    assert contact(stack, "Bo").custom_fields == {"account_number": "B-7"}
+    assert stack.run(MAPPING)["writes"] == {}  # settled: no ping-pong
 
 
 def test_mapping_a_field_fills_it_on_the_next_run_without_touching_the_rest(stack: Stack) -> None:
@@ -196,7 +133,7 @@ def test_mapping_a_field_fills_it_on_the_next_run_without_touching_the_rest(stac
     )
     stack.run(FieldMapping())  # the built-in fields only
     assert "userDefined" not in stack.person("Cy")
-    report = stack.run()  # the admin maps the custom fields
+    report = stack.run(MAPPING)  # the admin maps the custom fields
     assert report["full"] is True
     assert report["writes"] == {"google.update": 1}, report  # Cy only: no mass rewrite
     assert _user_defined(stack.person("Cy")) == {"Customer tier": "Gold"}
@@ -205,4 +142,4 @@ def test_mapping_a_field_fills_it_on_the_next_run_without_touching_the_rest(stac
     report = stack.run(FieldMapping())
     assert report["writes"] == {} and report["conflicts"] == []
     assert _user_defined(stack.person("Cy")) == {"Customer tier": "Gold"}
-    assert stack.contact("Cy").custom_fields == {"customer_tier": "Gold"}
+    assert contact(stack, "Cy").custom_fields == {"customer_tier": "Gold"}

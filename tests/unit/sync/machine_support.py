@@ -10,11 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crmsync.crm.contacts_side import CrmContacts
+from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Record
 from crmsync.crm.port import BulkCreate, BulkOp, BulkResult, ChangePage, CrmTransient
 from crmsync.errors import TransientError
+from crmsync.model import custom
 from crmsync.model.contact import canonical_contact, match_keys
+from crmsync.model.field_mapping import FieldMap, MappedFields, Target
 from crmsync.model.kinds import Kind
 from crmsync.model.link import Canon, Link
 from crmsync.model.settings import ContactOptions, KindSettings
@@ -37,13 +40,29 @@ TITLES = (None, "CEO", "CTO", "CFO")
 EMAILS = {"crm": ("a@crm.example", "b@crm.example", "c@crm.example"), "google": ("a@g.example", "b@g.example")}
 PHONES = {"crm": ("+49301111001", "+49301111002"), "google": ("+49302222001", "+49302222002")}
 TYPES = {"emails": ("work", "home"), "phones": ("work", "mobile")}
-SCALARS = ("given", "family", "title")
+# A mapped CRM custom field (a picklist, synced to a People userDefined pair): merged, echoed and
+# conflicted like the built-in fields.
+TIER = custom.key("customer_tier")
+TIERS = (None, "Bronze", "Silver", "Gold")
+MAPPED = MappedFields(
+    [
+        FieldMap(
+            field=next(f for f in REFERENCE_FIELDS["contacts"] if f.name == "customer_tier"),
+            target=Target.USER_DEFINED,
+            key="Tier",
+        )
+    ]
+)
+SCALARS = ("given", "family", "title", TIER)
 KEYED = ("emails", "phones")
 
 
 def gcanon(raw: Mapping[str, Any]) -> Canon:
     """The canonical form of a raw contact, as the Google adapter would produce it."""
-    return canonical_contact(raw, default_region=REGION)
+    return {
+        **canonical_contact(raw, default_region=REGION),
+        **custom.canon_values(MAPPED.fields, {"customer_tier": raw.get(TIER)}),
+    }
 
 
 def noisy_phone(e164: str) -> str:
@@ -60,6 +79,8 @@ def crm_patch(canon: Canon, fields: Sequence[str]) -> dict[str, Any]:
     for f in fields:
         if f in names:
             patch[names[f]] = canon.get(f)
+        elif f == TIER:
+            patch["custom_fields"] = {"customer_tier": canon.get(f)}
         elif f == "emails":
             patch["emails"] = [{"type": e["type"], "value": e["value"].capitalize()} for e in canon.get("emails") or []]
         elif f == "phones":
@@ -186,6 +207,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.crm = FakeCrm()
+        self.crm.declare_fields(REFERENCE_FIELDS)
         self.crm.add_user("anna@corp.example", "Anna", user_id=USER)
         self.ids = StableIdCrm(self.crm)
         self.flaky = FlakyCrm(self.ids)
@@ -196,7 +218,7 @@ class World:
         self._keys = 0
 
     def engine(self) -> KindSync:
-        side = CrmContacts(self.flaky, "conn1", USER, self.settings, OPTIONS)  # type: ignore[arg-type]
+        side = CrmContacts(self.flaky, "conn1", USER, self.settings, OPTIONS, mapped=MAPPED)  # type: ignore[arg-type]
         return KindSync(
             Kind.CONTACTS, side, self.google, self.links, self.settings, clock=lambda: CLOCK, match_keys=match_keys
         )
@@ -227,7 +249,7 @@ class World:
 
     def crm_live(self) -> dict[str, tuple[Canon, bool]]:
         """Every live CRM contact: (canonical form, in the sync's scope)."""
-        inspector = CrmContacts(self.ids, "inspect", USER, self.settings, OPTIONS)  # type: ignore[arg-type]
+        inspector = CrmContacts(self.ids, "inspect", USER, self.settings, OPTIONS, mapped=MAPPED)  # type: ignore[arg-type]
         page = self.ids.changes("contacts", None, on_behalf_of=USER)
         records = {c.id: c.record for c in page.items if c.record is not None}
         canons = inspector.get(sorted(records))

@@ -26,6 +26,8 @@ from tests.unit.sync.machine_support import (
     PHONES,
     SCALARS,
     TAG,
+    TIER,
+    TIERS,
     TITLES,
     TYPES,
     Model,
@@ -45,6 +47,7 @@ def element_edits(side: str) -> st.SearchStrategy[tuple[Any, ...]]:
         st.tuples(st.just("set"), st.just("given"), st.sampled_from(GIVEN)),
         st.tuples(st.just("set"), st.just("family"), st.sampled_from(FAMILY)),
         st.tuples(st.just("set"), st.just("title"), st.sampled_from(TITLES)),
+        st.tuples(st.just("set"), st.just(TIER), st.sampled_from(TIERS)),
     )
     keyed = st.sampled_from(["emails", "phones"]).flatmap(
         lambda f: st.one_of(
@@ -80,11 +83,12 @@ def apply_edit(canon: Canon, edit: tuple[Any, ...]) -> Canon:
 
 def new_contact(side: str) -> st.SearchStrategy[Canon]:
     return st.builds(
-        lambda g, f, t, e, p: gcanon(
+        lambda g, f, t, e, p, tier: gcanon(
             {
                 "given": g,
                 "family": f,
                 "title": t,
+                TIER: tier,
                 "emails": [{"value": x, "type": "work"} for x in e],
                 "phones": [{"value": x, "type": "mobile"} for x in p],
             }
@@ -94,6 +98,7 @@ def new_contact(side: str) -> st.SearchStrategy[Canon]:
         st.sampled_from(TITLES),
         st.lists(st.sampled_from(EMAILS[side]), max_size=2, unique=True),
         st.lists(st.sampled_from(PHONES[side]), max_size=1, unique=True),
+        st.sampled_from(TIERS),
     )
 
 
@@ -201,7 +206,7 @@ class ContactSyncMachine(RuleBasedStateMachine):
         link = links[index % len(links)]
         if link.crm_id not in self._crm() or link.google_id not in self.world.google.records:
             return  # one side already gone: nothing to conflict with
-        vocab = {"given": GIVEN, "family": FAMILY, "title": TITLES}[fname]
+        vocab = {"given": GIVEN, "family": FAMILY, "title": TITLES, TIER: TIERS}[fname]
         a, b = values.draw(st.lists(st.sampled_from(vocab), min_size=2, max_size=2, unique=True))
         self._crm_edit(link.crm_id, ("set", fname, a))
         self._google_edit(link.google_id, ("set", fname, b))
