@@ -32,9 +32,10 @@ from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.fanout import next_sync_time
 from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
 from crmsync.services.polling import found_changes, poll_interval, quiet_runs_after
+from crmsync.services.push_upkeep import check_push_after_poll, stop_stray_channels
 from crmsync.services.run_log import worth_logging
 from crmsync.services.run_sync import GoogleAccess, RunDeps, RunSummary, enabled_kinds, sync_connection
-from crmsync.services.watch_channels import PushTarget, note_poll
+from crmsync.services.watch_channels import PushTarget
 from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
 
@@ -240,6 +241,8 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
             if task.kinds is not None:
                 kinds = [k for k in kinds if k in task.kinds]
                 if not kinds:
+                    if Kind.EVENTS in task.kinds and Kind.EVENTS not in enabled_kinds(conn):
+                        stop_stray_channels(conn, deps.store, deps.vault, deps.run)  # events switched off
                     store.release_lease(conn.id, run_id)
                     return WorkResult(Outcome.SKIPPED, "none of the task's kinds is enabled for this connection")
             result, record = _run(
@@ -251,8 +254,7 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
                 store.release_lease(conn.id, run_id)
                 raise
             if deps.run.push is not None and result.summary is not None:
-                previous = (conn.last_run or {}).get("finished_at")
-                note_poll(store, conn.id, task.reason, record, previous if isinstance(previous, datetime) else None)
+                check_push_after_poll(store, conn, task.reason, record)
             follow = _follow_up(conn, task, run_id, result, deps, rerun)
         log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
         return WorkResult(result.outcome, result.detail, run_id, follow)

@@ -161,3 +161,67 @@ def test_a_failed_watch_keeps_polling_and_the_next_run_tries_again(emulator: Any
     assert report.opened == [] and "primary" in report.failed[0]
     assert app.store.watch_channels(conn.id) == []
     assert watch_channels.new_channel_id() != watch_channels.new_channel_id()
+
+
+def test_the_events_run_itself_keeps_the_channels(emulator: Any) -> None:
+    """Through sync_connection and the real events wiring (RunDeps.push set, as the worker sets it from
+    CRMSYNC_CALENDAR_PUSH=on): the first events run opens a channel on each calendar it reads, a change
+    of the read calendars stops the one no longer read, and a run without push opens nothing."""
+    from datetime import UTC, datetime
+
+    import crmsync.services.kinds  # noqa: F401  (registers the events kind, as the worker does)
+    from crmsync.crm.fake import FakeCrm
+    from crmsync.google.client import Endpoint
+    from crmsync.model.settings import SyncSettings
+    from crmsync.model.state import Connection
+    from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, sync_connection
+    from crmsync.store.memory import MemoryStore
+    from tests.support.push_receiver import push_receiver
+
+    requests.post(f"{emulator.base_url}/__emulator/push", json={"allow_http_loopback": True}, timeout=5)
+    email = "runner@example.com"
+    grant = requests.post(
+        f"{emulator.base_url}/__emulator/grants",
+        json={"email": email, "client_id": "cid", "scopes": [GRANT_SCOPES[Kind.EVENTS]]},
+        timeout=10,
+    ).json()
+    crm = FakeCrm()
+    crm.add_user("runner@crm.example", "Runner", user_id="u9")
+    svc = service("calendar", emulator.base_url, credentials(emulator.state, email))
+    team = svc.calendars().insert(body={"summary": "Team", "timeZone": "UTC"}).execute()["id"]
+    settings = SyncSettings().model_copy(
+        update={"contacts": SyncSettings().contacts.model_copy(update={"enabled": False})}
+    )
+    settings = settings.model_copy(update={"tasks": settings.tasks.model_copy(update={"enabled": False})})
+    options = settings.event_options.model_copy(update={"read_calendars": (team,)})
+    conn = Connection(
+        id="conn-push",
+        crm_user_id="u9",
+        google_subject="9",
+        google_email=email,
+        scopes=[GRANT_SCOPES[Kind.EVENTS]],
+        settings=settings.model_copy(update={"event_options": options}),
+        created_at=datetime.now(UTC),
+    )
+    store = MemoryStore()
+    google = GoogleAccess(Endpoint(emulator.base_url), "cid", "secret")
+    with push_receiver() as receiver:
+        plain = RunDeps(store, crm, google, lambda: datetime.now(UTC))
+        assert sync_connection(conn, grant["refresh_token"], plain).kinds["events"]["complete"]
+        assert store.watch_channels(conn.id) == []  # push off: nothing opened
+        deps = RunDeps(store, crm, google, lambda: datetime.now(UTC), push=PushTarget(receiver.url))
+        summary = sync_connection(conn, grant["refresh_token"], deps)
+        assert summary.kinds["events"]["complete"]
+        assert sorted(c.calendar_id for c in store.watch_channels(conn.id)) == sorted(["primary", team])
+        receiver.wait_for(2)  # each channel's sync message
+        # The user stops reading the team calendar: the next run stops its channel at Google.
+        narrowed = conn.model_copy(
+            update={
+                "settings": conn.settings.model_copy(
+                    update={"event_options": options.model_copy(update={"read_calendars": ()})}
+                )
+            }
+        )
+        sync_connection(narrowed, grant["refresh_token"], deps)
+        assert [c.calendar_id for c in store.watch_channels(conn.id)] == ["primary"]
+        assert [c["calendarId"] for c in open_at_google(emulator) if c["account"] == email] == [email]

@@ -135,3 +135,27 @@ def test_the_local_queue_runs_a_burst_once_after_the_window() -> None:
         assert not debounce.request_sync(queue, "c1", [Kind.EVENTS], now, window_seconds=window).enqueued
     finally:
         queue.stop()
+
+
+def test_a_push_for_events_switched_off_forgets_the_channels(world: World, kinds: ThreeKinds) -> None:
+    from crmsync.model.watch import WatchChannel, token_hash
+
+    channel = WatchChannel(
+        id="wc1",
+        connection_id="c1",
+        calendar_id="primary",
+        resource_id="r1",
+        token_sha256=token_hash("t"),
+        expires_at=NOW + timedelta(days=7),
+        created_at=NOW,
+    )
+    world.store.put_watch_channel(channel)
+    conn = world.store.get_connection("c1")
+    assert conn is not None
+    off = conn.settings.model_copy(update={"events": conn.settings.events.model_copy(update={"enabled": False})})
+    world.store.update_connection("c1", {"settings": off})
+    result = world.deliver("c1", reason="push", task="c1-push-events-2", kinds=["events"])
+    assert result.outcome is Outcome.SKIPPED
+    # Google is unreachable here, so the channel could not be stopped there: it is forgotten, so its
+    # next notification is refused, and it expires at Google on its own.
+    assert world.store.watch_channels("c1") == []
