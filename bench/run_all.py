@@ -50,6 +50,7 @@ BENCHES = (
         args=("--contacts-bench-json", str(RESULTS / "contacts.json")),
         quick=("--sizes", "500", "--worker-runs", "3", "--backfill-size", "0"),
     ),
+    Bench("latency_bench", args=("--no-write",), quick=("--edits", "5", "--no-write"), results="latency.json"),
 )
 
 
