@@ -22,7 +22,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from .custom import MAX_FIELDS, CrmField, key
 from .kinds import Kind
@@ -124,11 +124,10 @@ class FieldMapping(BaseModel):
     events: list[FieldMap] = Field(default_factory=list, max_length=MAX_FIELDS)
     tasks: list[FieldMap] = Field(default_factory=list, max_length=MAX_FIELDS)
 
-    @model_validator(mode="after")
-    def _valid(self) -> FieldMapping:
-        for kind in Kind:
-            _unique(kind, self.of(kind))
-        return self
+    @field_validator("contacts", "events", "tasks")
+    @classmethod
+    def _valid(cls, maps: list[FieldMap], info: ValidationInfo) -> list[FieldMap]:
+        return _unique(Kind(str(info.field_name)), maps)
 
     def of(self, kind: Kind) -> list[FieldMap]:
         return {Kind.CONTACTS: self.contacts, Kind.EVENTS: self.events, Kind.TASKS: self.tasks}[kind]

@@ -33,6 +33,7 @@ from crmsync.services.scopes import KIND_LABELS, connection_id_for
 from crmsync.services.stops import StopAnswer
 from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
+from crmsync.web.custom_map import custom_rows
 from crmsync.web.i18n import Locale, calendar_zone, page_locale, translate
 from crmsync.web.responses import html, message_page, redirect, render
 
@@ -260,6 +261,7 @@ def settings_page(
         "labels": KIND_LABELS,
         "selects": SELECTS,
         "field_map": forms.FIELD_MAP,
+        "custom_map": custom_rows(load_admin_config(app.store).field_mapping),
         "options": options_form,
         "errors": errors or {},
         "connection": None,

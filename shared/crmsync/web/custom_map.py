@@ -1,0 +1,34 @@
+"""The admin's custom-field mapping as the settings page shows it (read-only): per kind, one row
+per mapped CRM field, next to the built-in fields' rows (``forms.FIELD_MAP``)."""
+
+from __future__ import annotations
+
+from crmsync.model.field_mapping import FieldMap, FieldMapping, Flow, Target
+from crmsync.model.kinds import Kind
+from crmsync.services.run_words import N_
+
+DIRECTION = {
+    Flow.BOTH: N_("Both ways"),
+    Flow.CRM_TO_GOOGLE: N_("CRM to Google only"),
+    Flow.GOOGLE_TO_CRM: N_("Google to CRM only"),
+}
+
+
+def google_place(m: FieldMap) -> str:
+    """Where the value lives in Google, as the API names it."""
+    if m.target is Target.NOTES_LINE:
+        return f"notes ({m.key}: …)"
+    if m.target in (Target.NICKNAME, Target.OCCUPATION):
+        return m.target.value
+    return f"{m.target.value} ({m.key})"
+
+
+def custom_rows(mapping: FieldMapping) -> dict[Kind, list[tuple[str, str, str, str]]]:
+    """Per kind: (the CRM field's label, its contract name, the Google field, the direction's words)."""
+    return {
+        kind: [
+            (m.field.label, f"custom_fields.{m.field.name}", google_place(m), DIRECTION[m.direction])
+            for m in mapping.of(kind)
+        ]
+        for kind in Kind
+    }
