@@ -65,10 +65,18 @@ def test_the_admin_reads_the_crm_fields_and_stores_a_mapping(setup: Any) -> None
             "contacts.0.crm_field",
             "no custom field 'shoe_size'",
         ),
-        ({"contacts": [{"crm_field": "account_number", "target": "userDefined", "key": "A"}]}, "contacts.0", "read-only"),
+        (
+            {"contacts": [{"crm_field": "account_number", "target": "userDefined", "key": "A"}]},
+            "contacts.0",
+            "read-only",
+        ),
         ({"contacts": [{"crm_field": "customer_tier", "target": "events", "key": "t"}]}, "contacts.0", "date field"),
         ({"contacts": [{"crm_field": "customer_tier", "target": "userDefined"}]}, "contacts.0", "needs a key"),
-        ({"contacts": [{"crm_field": "customer_tier", "target": "nicknames", "key": "k"}]}, "contacts.0", "takes no key"),
+        (
+            {"contacts": [{"crm_field": "customer_tier", "target": "nicknames", "key": "k"}]},
+            "contacts.0",
+            "takes no key",
+        ),
         (
             {
                 "contacts": [
