@@ -71,6 +71,9 @@ class UserChoices(BaseModel):
 
     stop: StopChoice | None = None
     values: list[ValueChoice] = Field(default_factory=list)
+    # The scope the user started syncing after its preview ("Start syncing"; services/preview_gate.py):
+    # with previews on, a kind waits while its scope differs (its first sync, or a new scope or target).
+    started: str | None = None
 
     def restoring(self) -> frozenset[tuple[str, str]]:
         """The (CRM id, Google id) pairs the user chose to keep."""
@@ -90,7 +93,7 @@ class UserChoices(BaseModel):
 
     def with_value(self, choice: ValueChoice) -> UserChoices:
         """These choices with ``choice`` replacing any earlier one for the same field of the same record."""
-        return UserChoices(stop=self.stop, values=[v for v in self.values if v.key != choice.key] + [choice])
+        return self.model_copy(update={"values": [v for v in self.values if v.key != choice.key] + [choice]})
 
 
 def _keys(records: Iterable[HeldRecord]) -> list[tuple[str, str, str]]:

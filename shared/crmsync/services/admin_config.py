@@ -108,6 +108,9 @@ class AdminConfig(BaseModel):
     polling: PollingBounds = PollingBounds()
     # The CRM's custom fields synced, per kind (PUT /admin/field-mapping checks them against the CRM).
     field_mapping: FieldMapping = FieldMapping()
+    # Each user reviews a preview before a kind's first sync (and after changing its scope or target):
+    # nothing is written until they press "Start syncing" (services/preview_gate.py).
+    preview_first_sync: bool = False
 
     @classmethod
     def deny_all(cls) -> AdminConfig:

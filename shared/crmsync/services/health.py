@@ -30,6 +30,7 @@ class State(StrEnum):
     IN_SYNC = "in_sync"
     SYNCING = "syncing"  # a run is on, or the last run stopped part-way and continues
     WAITING = "waiting"  # turned on, no run yet
+    PREVIEW = "preview"  # the first sync (or a new scope) waits for the user to start it, with a preview
     STOPPED = "stopped"  # a safety check held the run back: the user decides
     NEEDS_RECONNECT = "needs_reconnect"
     PAUSED_BY_ADMIN = "paused_by_admin"
@@ -44,6 +45,7 @@ class Action(StrEnum):
     TURN_ON = "turn_on"
     CHANGE_SETTING = "change_setting"  # a setting names something that is gone (a calendar, a list)
     WAIT = "wait"
+    START = "start"  # check the preview, then "Start syncing"
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class KindHealth:
     would_delete: list[dict[str, Any]] = field(default_factory=list)
     would_delete_count: int = 0
     answer: str | None = None  # the user's answer to the stop ("delete" or "restore"); the next run applies it
+    preview: Mapping[str, Any] | None = None  # what the first sync would do (State.PREVIEW)
 
     @property
     def approved(self) -> bool:
@@ -99,6 +102,7 @@ class KindHealth:
             "would_delete_count": self.would_delete_count,
             "deletes_approved": self.approved,
             "stop_answer": self.answer,
+            "preview": self.preview,
         }
 
 
@@ -368,6 +372,10 @@ def kind_health(
         return line(State.NEEDS_RECONNECT, NOT_GRANTED, Action.RECONNECT, problems=False)
     if not enabled:
         return line(State.OFF, N_("You turned this off."), Action.TURN_ON, problems=False)
+    if report is not None and report.get("awaiting_start"):
+        preview = report.get("preview") if isinstance(report.get("preview"), Mapping) else None
+        why = N_("Nothing is synced yet: check what the sync would do, then start it.")
+        return replace(line(State.PREVIEW, why, Action.START, problems=False), preview=preview)
     if report is not None and report.get("stopped"):
         doomed = [dict(r) for r in report.get("would_delete") or []]
         if not doomed:  # stopped by a setting (change it) or for the operator (ask the administrator)

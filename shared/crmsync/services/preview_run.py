@@ -9,8 +9,7 @@ from typing import Any
 from ..model.kinds import Kind
 from ..model.state import Connection
 from ..ports import OpCounter
-from ..sync.preview import preview_kind
-from .run_sync import KIND_FACTORIES, RunDeps, enabled_kinds
+from .run_sync import RunDeps, enabled_kinds, preview_report
 
 
 def preview_connection(
@@ -22,7 +21,5 @@ def preview_connection(
     links = deps.store.connection_store(conn.id)
     out: dict[str, dict[str, Any]] = {}
     for kind in kinds if kinds is not None else enabled_kinds(conn):
-        wiring = KIND_FACTORIES[kind](conn, credentials, deps, links.cursor(kind), counter)
-        preview = preview_kind(kind, wiring.crm, wiring.google, links, conn.settings.kind(kind), wiring.match_keys)
-        out[kind.value] = preview.as_dict()
+        out[kind.value] = preview_report(conn, kind, credentials, deps, links, counter)["preview"]
     return out

@@ -26,6 +26,7 @@ from ..model.task import TaskTarget
 from ..obs.logging import redact
 from ..ports import LinkStore, OpCounter, RecordSide
 from ..sync.engine import KindReport, KindSync, Progress, RunInterrupted
+from ..sync.preview import preview_kind
 from ..sync.reconcile import MatchKeys
 from .feed_filters import (
     FeedRestart,
@@ -38,6 +39,7 @@ from .feed_filters import (
 )
 from .kind_outcome import held_until, hold_for_quota, stopped, waiting
 from .mapping_runs import check_mapping
+from .preview_gate import awaiting_start
 from .run_cursors import RunCursors
 from .watch_channels import PushTarget
 
@@ -69,6 +71,7 @@ class RunDeps:
     clock: Callable[[], datetime]
     push: PushTarget | None = None  # Calendar push channels are kept open when set (watch_channels.py)
     field_mapping: FieldMapping = field(default_factory=FieldMapping)  # the admin's custom fields, as the run starts
+    preview_first: bool = False  # the admin's rule: a kind's first sync (or a new scope) waits for the user
 
     def credentials(self, conn: Connection, refresh_token: str) -> Credentials:
         """The user's Google credentials for one run of ``conn``."""
@@ -194,6 +197,15 @@ def _relocated(links: LinkStore, kind: Kind, place: str | None) -> None:
     links.save_cursor(cursor)
 
 
+def preview_report(
+    conn: Connection, kind: Kind, credentials: Any, deps: RunDeps, links: LinkStore, counter: OpCounter
+) -> dict[str, Any]:
+    """A kind waiting for the user to start it: what its sync would do, nothing written."""
+    wiring = KIND_FACTORIES[kind](conn, credentials, deps, links.cursor(kind), counter)
+    preview = preview_kind(kind, wiring.crm, wiring.google, links, conn.settings.kind(kind), wiring.match_keys)
+    return {"kind": kind.value, "awaiting_start": True, "complete": True, "preview": preview.as_dict()}
+
+
 def _sync_kind(
     conn: Connection,
     kind: Kind,
@@ -296,6 +308,9 @@ def sync_connection(
             if until is not None:  # a used-up quota: no call until it resets
                 summary.kinds[kind.value] = waiting(kind, until, "waiting for a used-up Google quota")
                 summary.complete = False
+                continue
+            if deps.preview_first and awaiting_start(links.cursor(kind), conn, kind):
+                summary.kinds[kind.value] = preview_report(conn, kind, credentials, deps, links, counter)
                 continue
             step: Progress | None = None
             if progress is not None:

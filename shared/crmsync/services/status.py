@@ -20,7 +20,7 @@ from crmsync.services.settings import connection_of
 RECENT_RUNS = HISTORY
 MAX_ITEMS = 20
 # States that need the user (or their administrator) to act.
-NEEDS_USER = (State.STOPPED, State.NEEDS_RECONNECT)
+NEEDS_USER = (State.STOPPED, State.NEEDS_RECONNECT, State.PREVIEW)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class StatusView:
 
     @property
     def needs_user(self) -> list[KindHealth]:
-        """The kinds that wait for the user: stopped, or needing a reconnect."""
+        """The kinds that wait for the user: stopped, needing a reconnect, or waiting to be started."""
         return [h for h in self.health if h.state in NEEDS_USER]
 
     @property

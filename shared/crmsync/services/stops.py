@@ -12,7 +12,7 @@ from crmsync.services.errors import WrongState
 from crmsync.services.run_log import latest_runs
 from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
-from crmsync.sync.approvals import StopAnswer, StopChoice, UserChoices, choices_of, keep_choices, stop_choice
+from crmsync.sync.approvals import StopAnswer, StopChoice, choices_of, keep_choices, stop_choice
 
 
 def _stopped_report(runs: list[dict[str, Any]], kind: Kind) -> dict[str, Any] | None:
@@ -37,7 +37,7 @@ def answer_stop(app: App, crm_user_id: str, kind: Kind, answer: StopAnswer) -> i
     cursor = links.cursor(kind)
     choices = choices_of(cursor)
     choice = stop_choice(answer, records, int(count), app.clock(), crm_user_id)
-    keep_choices(cursor, UserChoices(stop=choice, values=choices.values))
+    keep_choices(cursor, choices.model_copy(update={"stop": choice}))
     links.save_cursor(cursor)
     request_sync(app, crm_user_id)
     return len(records) if answer is StopAnswer.RESTORE else int(count)

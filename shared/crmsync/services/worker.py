@@ -246,7 +246,14 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
                     store.release_lease(conn.id, run_id)
                     return WorkResult(Outcome.SKIPPED, "none of the task's kinds is enabled for this connection")
             result, record = _run(
-                conn, task, run_id, kinds, replace(deps, run=replace(deps.run, field_mapping=admin.field_mapping))
+                conn,
+                task,
+                run_id,
+                kinds,
+                replace(
+                    deps,
+                    run=replace(deps.run, field_mapping=admin.field_mapping, preview_first=admin.preview_first_sync),
+                ),
             )
             try:
                 rerun = _report(conn, task, run_id, result, record, deps, admin)

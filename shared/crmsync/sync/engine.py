@@ -159,7 +159,7 @@ class KindSync:
         _count_kept(plan, report)
         answered = choices.stop is not None
         if answered:  # applied (or, for a set that changed, stopped again): the next stop asks anew
-            keep_choices(cursor, UserChoices(values=choices.values))
+            keep_choices(cursor, choices.model_copy(update={"stop": None}))
         self._write_ahead(plan)
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
@@ -337,7 +337,7 @@ class KindSync:
             report.choices.append({**d.as_dict(), **({"applied": False, "outcome": "failed"} if broken else {})})
         self._save_links()
         self._link_changes.clear()
-        remaining = UserChoices(stop=choices.stop, values=left)
+        remaining = choices.model_copy(update={"values": left})
         keep_choices(cursor, remaining)
         self.store.save_cursor(cursor)
         return remaining

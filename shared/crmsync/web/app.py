@@ -46,6 +46,7 @@ URLS = Map(
         Rule("/stops/<kind>/delete", endpoint="approve_deletes", methods=["POST"]),
         Rule("/stops/<kind>/restore", endpoint="restore_records", methods=["POST"]),
         Rule("/conflicts/<kind>/choose", endpoint="choose_value", methods=["POST"]),
+        Rule("/preview/<kind>/start", endpoint="start_kind", methods=["POST"]),
         Rule("/admin/config", endpoint="admin_config", methods=["GET", "PUT"]),
         Rule("/admin/field-mapping", endpoint="admin_field_mapping", methods=["GET", "PUT"]),
         Rule("/admin/connections", endpoint="admin_connections", methods=["GET"]),
@@ -189,6 +190,8 @@ class WebApp:
         if endpoint in ("approve_deletes", "restore_records"):
             answer = StopAnswer.DELETE if endpoint == "approve_deletes" else StopAnswer.RESTORE
             return pages.answer_stop(app, request, who, str(args.get("kind", "")), answer, browser=form)
+        if endpoint == "start_kind":
+            return pages.start_kind(app, request, who, str(args.get("kind", "")), browser=form)
         if endpoint == "choose_value":
             return pages.choose_value(app, request, who, str(args.get("kind", "")), browser=form)
         if endpoint == "disconnect":

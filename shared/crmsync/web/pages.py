@@ -25,6 +25,7 @@ from crmsync.services import (
     stops,
     sync_now,
 )
+from crmsync.services import start_kind as start_kind_service
 from crmsync.services.admin_config import EmailMatch, load_admin_config
 from crmsync.services.errors import FieldProblem, InvalidInput, NotConnected, ServiceError
 from crmsync.services.health import history
@@ -50,6 +51,7 @@ NOTICES = {
         "ok",
         N_("Your choice was saved. The next sync, starting within a minute, writes that value on both sides."),
     ),
+    "started": ("ok", N_("Started. The first sync begins within a minute.")),
     "restoring": (
         "ok",
         N_("Kept. The next sync, starting within a minute, restores those records from the other side."),
@@ -377,3 +379,17 @@ def choose_value(app: App, request: Request, who: Caller, raw: str, *, browser: 
     if browser:
         return redirect("/settings?notice=chosen#conflicts-h")
     return as_json({"kind": raw, "crm_id": choice.crm_id, "field": choice.field, "value": choice.value}, status=202)
+
+
+def start_kind(app: App, request: Request, who: Caller, raw: str, *, browser: bool) -> Response:
+    """POST /preview/<kind>/start: "Start syncing <kind>" after its preview (form or JSON)."""
+    from crmsync.web.auth import CSRF_HEADER
+    from crmsync.web.responses import as_json
+
+    require_csrf(who, request.form.get("csrf") if browser else request.headers.get(CSRF_HEADER))
+    if raw not in {k.value for k in Kind}:
+        raise InvalidInput([FieldProblem("kind", f"unknown kind {raw!r}: contacts, events or tasks")])
+    start_kind_service.start_syncing(app, who.crm_user_id, Kind(raw))
+    if browser:
+        return redirect("/settings?notice=started")
+    return as_json({"kind": raw, "started": True}, status=202)
