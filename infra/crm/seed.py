@@ -117,6 +117,7 @@ class Seeder:
     def __init__(self, store: CrmStore, rng_seed: int = 7) -> None:
         self.store = store
         self.rng = random.Random(rng_seed)
+        self.custom_rng = random.Random(rng_seed + 1)  # custom field values (see ``_custom``)
         self.users: list[str] = []
         self.user_emails: list[str] = []
         self.companies: list[str] = []
@@ -196,7 +197,21 @@ class Seeder:
                 "month": rng.randint(1, 12),
                 "day": rng.randint(1, 28),
             }
+        rec["custom_fields"] = self._custom(
+            {
+                "customer_tier": lambda r: r.choice(["Bronze", "Silver", "Gold"]),
+                "account_number": lambda r: f"A-{r.randint(1000, 99999)}",
+                "renewal_date": lambda r: f"2027-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
+                "lead_score": lambda r: r.randint(0, 100),
+                "interests": lambda r: r.sample(["AI", "Cloud", "Data"], r.randint(1, 2)),
+            }
+        )
         return rec
+
+    def _custom(self, makers: dict[str, Any]) -> dict[str, Any]:
+        """Some custom field values (about a third of each), from their own random stream: the
+        records' other values are what they were before custom fields existed."""
+        return {name: make(self.custom_rng) for name, make in makers.items() if self.custom_rng.random() < 0.35}
 
     def activity(self) -> dict[str, Any]:
         """One activity: timed or all-day, sometimes a series with an exception, with attendees."""
@@ -234,6 +249,7 @@ class Seeder:
         ]
         rec["organizer_email"] = self.user_emails[self.users.index(owner)]
         rec["private"] = rng.random() < 0.1
+        rec["custom_fields"] = self._custom({"deal_stage": lambda r: r.choice(["Lead", "Proposal", "Won", "Lost"])})
         return rec
 
     def task(self) -> dict[str, Any]:
@@ -252,6 +268,12 @@ class Seeder:
             rec["due"] = day.replace(hour=16, minute=30).isoformat(timespec="seconds") + "+01:00"
         if rng.random() < 0.3:
             rec["status"] = "completed"
+        rec["custom_fields"] = self._custom(
+            {
+                "priority": lambda r: r.choice(["Low", "Normal", "High"]),
+                "effort_hours": lambda r: r.choice([0.5, 1, 2, 4]),
+            }
+        )
         return rec
 
     def _create(self, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

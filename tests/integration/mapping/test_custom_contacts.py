@@ -3,6 +3,8 @@ fields), the Google emulator's People API, and the run service, with the admin's
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +12,10 @@ import pytest
 import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.models import Contact
+from crmsync.crm.semantics import FeedFilter
 from crmsync.model.field_mapping import FieldMap, FieldMapping, Flow, Target
+from infra.crm.seed import seed
+from infra.crm.store import CrmStore
 from tests.integration.mapping.conftest import Stack
 
 pytestmark = pytest.mark.integration
@@ -143,3 +148,17 @@ def test_mapping_a_field_fills_it_on_the_next_run_without_touching_the_rest(stac
     assert report["writes"] == {} and report["conflicts"] == []
     assert _user_defined(stack.person("Cy")) == {"Customer tier": "Gold"}
     assert contact(stack, "Cy").custom_fields == {"customer_tier": "Gold"}
+
+
+def test_the_seeder_fills_some_custom_fields(tmp_path: Path) -> None:
+    seed(tmp_path / "seeded.sqlite", contacts=60, activities=20, tasks=20, tricky=None)
+    store = CrmStore(tmp_path / "seeded.sqlite")
+    try:
+        for kind in ("contacts", "activities", "tasks"):
+            page = json.loads(store.changes(kind, None, 1000, FeedFilter(), None))
+            values = [item["record"]["custom_fields"] for item in page["items"]]
+            assert any(values) and not all(values), kind  # some records have values, some none
+            declared = {f.name for f in REFERENCE_FIELDS[kind]}
+            assert {name for v in values for name in v} <= declared
+    finally:
+        store.close()
