@@ -154,10 +154,12 @@ def note_poll(
     summary: dict[str, Any],
     previous_run_end: datetime | None,
 ) -> list[str]:
-    """After a run that was not a push: if its incremental listing found Google changes of events and
-    no message arrived on a channel since the previous run ended, push missed them: flag that channel
-    (the next events run replaces it). Returns the channel ids flagged."""
-    if reason == "push" or previous_run_end is None:
+    """After a poll (a scheduler tick): if its incremental listing found Google changes of events and no
+    message arrived on a channel since the previous run ended, push missed them: flag that channel (the
+    next events run replaces it). Returns the channel ids flagged."""
+    if reason != "tick" or previous_run_end is None:
+        # Only a poll says something about push: a push run was announced, and a rerun or a continuation
+        # may list our own writes of the run before, announced while that run still held the lease.
         return []
     report = (summary.get("kinds") or {}).get(Kind.EVENTS.value) or {}
     if report.get("full") or not int((report.get("listed") or {}).get("google") or 0):

@@ -132,6 +132,7 @@ def test_push_gone_silent_is_noticed_by_a_poll_and_the_channel_replaced(emulator
     # A poll found 3 changed Google events and no message came since the previous run ended.
     summary = {"kinds": {"events": {"full": False, "listed": {"google": 3, "crm": 0}}}}
     assert note_poll(app.store, conn.id, "push", summary, previous_run_end) == []  # a push run proves nothing
+    assert note_poll(app.store, conn.id, "rerun", summary, previous_run_end) == []  # nor a rerun (own echoes)
     quiet = {"kinds": {"events": {"full": False, "listed": {"google": 0, "crm": 2}}}}
     assert note_poll(app.store, conn.id, "tick", quiet, previous_run_end) == []  # nothing missed
     assert note_poll(app.store, conn.id, "tick", summary, previous_run_end) == [first.id]

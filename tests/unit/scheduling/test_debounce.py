@@ -14,7 +14,7 @@ import pytest
 from crmsync.model.kinds import Kind
 from crmsync.queue.local import LocalTaskQueue
 from crmsync.services import debounce, run_sync
-from crmsync.services.worker import InvalidTask, Outcome, SyncTask
+from crmsync.services.worker import InvalidTask, Outcome, SyncTask, handle_task
 from tests.unit.scheduling.support import NOW, World
 from tests.unit.scheduling.test_kinds_apart import ThreeKinds
 
@@ -159,3 +159,31 @@ def test_a_push_for_events_switched_off_forgets_the_channels(world: World, kinds
     # Google is unreachable here, so the channel could not be stopped there: it is forgotten, so its
     # next notification is refused, and it expires at Google on its own.
     assert world.store.watch_channels("c1") == []
+
+
+def test_a_poll_that_finds_google_changes_push_did_not_announce_flags_the_channel(
+    world: World, kinds: ThreeKinds
+) -> None:
+    from crmsync.model.watch import WatchChannel, token_hash
+    from crmsync.services.watch_channels import PushTarget
+
+    channel = WatchChannel(
+        id="wc1",
+        connection_id="c1",
+        calendar_id="primary",
+        resource_id="r1",
+        token_sha256=token_hash("t"),
+        expires_at=NOW + timedelta(days=7),
+        created_at=NOW - timedelta(hours=1),
+    )
+    world.store.put_watch_channel(channel)
+    deps = world.deps()
+    deps.run.push = PushTarget("https://sync.example.com/push/calendar")
+    assert handle_task(SyncTask("c1", "tick", "c1-1"), deps).outcome is Outcome.SYNCED
+    assert not world.store.get_watch_channel("wc1").suspect  # the first run has nothing to compare with
+    _crm, google = kinds.sides[Kind.EVENTS]
+    [gid] = list(google.records)
+    google.edit(gid, title="edited in Google, no notification came")
+    world.clock.advance(minutes=10)
+    assert handle_task(SyncTask("c1", "tick", "c1-2"), deps).outcome is Outcome.SYNCED
+    assert world.store.get_watch_channel("wc1").suspect  # the next events run replaces it
