@@ -2,7 +2,7 @@
 worker over the fake CRM and the Google emulator): a record left out is listed by name and leaves the
 list once it syncs; "use the other value" for a conflict writes the losing value on both sides and the
 conflict leaves the list; "Keep them (restore from the other side)" after a safety stop brings the
-deleted records back. A screenshot of every state goes to artifacts/ (gitignored)."""
+deleted records back; with previews on, the first sync waits for "Start syncing" with a preview. A screenshot of every state goes to artifacts/ (gitignored)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from crmsync.model.kinds import Kind
+from crmsync.services import admin
 from infra.google_emulator.server import EmulatorServer
 from tests.e2e.test_health_browser import ACCOUNT, browser, connect, google_token, shot, sync, web  # noqa: F401
 from tests.integration.web.stack import Stack
@@ -128,4 +129,77 @@ def test_names_conflict_choice_and_keep_them_in_a_browser_without_javascript(
     sync(web, 7)
     page.goto(web.base_url + "/settings")
     assert "31 records in sync" in page.inner_text("#health-contacts-counts")
+    context.close()
+
+
+def test_the_preview_before_the_first_sync_in_a_browser_without_javascript(
+    browser: Any,  # noqa: F811
+    web: Stack,  # noqa: F811
+    emulator: EmulatorServer,
+) -> None:
+    """With previews on, the first sync of each kind waits: the page shows what it would create on each
+    side, which records it would pair and by what, which it leaves alone, and writes nothing until the
+    user presses "Start syncing"; in German too."""
+    admin.put_config(web.app, {"preview_first_sync": True})
+    base, auth = emulator.base_url, google_token(emulator.base_url)
+    web.crm.create(
+        "contacts",
+        {
+            "given_name": "Anna",
+            "family_name": "Muster",
+            "owner_id": "u1",
+            "emails": [{"type": "work", "value": "anna@x.example"}],
+        },
+        "k-anna",
+    )
+    web.crm.create("contacts", {"given_name": "Ben", "family_name": "Muster", "owner_id": "u1"}, "k-ben")
+    for given, email in (("Anna", "anna@x.example"), ("Cleo", "cleo@x.example")):
+        requests.post(
+            base + "/v1/people:createContact",
+            json={"names": [{"givenName": given, "familyName": "Muster"}], "emailAddresses": [{"value": email}]},
+            headers=auth,
+            timeout=10,
+        ).raise_for_status()
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    page = context.new_page()
+    connect(page, web)
+    page.click("#advanced-contacts summary")
+    page.fill("#contacts-google_group", "")  # every Google contact
+    page.click("#save")
+    page.wait_for_selector("#notice-saved")
+    sync(web, 1)
+    page.goto(web.base_url + "/settings")
+    assert page.inner_text("#health-contacts-state") == "Waiting for you to start"
+    assert page.get_attribute("#health-contacts-preview", "href") == "#preview-contacts"
+    assert "Last successful sync" not in page.inner_text("#health-contacts")  # a preview is no sync
+    writes = page.inner_text("#preview-contacts-writes")
+    assert "Google\tcreated\t1" in writes and "CRM\tcreated\t1" in writes, writes
+    paired = page.inner_text("#preview-contacts")
+    assert "1 record would be paired" in paired and "Anna Muster — by e-mail" in paired
+    assert page.inner_text("#preview-contacts-start") == "Start syncing contacts"
+    status = context.request.get(web.base_url + "/status", headers={"Accept": "application/json"}).json()
+    assert status["health"]["contacts"]["state"] == "preview" and "contacts" in status["needs_you"]
+    assert len(web.crm.changes("contacts", None, on_behalf_of="u1").items) == 2  # nothing written
+    page.click("#history summary")
+    assert "Contacts: previewed, nothing written; waiting for you to start it" in page.inner_text("#runs")
+    shot(page, "preview")
+
+    german = browser.new_context(java_script_enabled=False, locale="de-DE")
+    de = german.new_page()
+    de.goto(web.settings_link("u1"))
+    de.wait_for_selector("#preview-contacts")
+    assert de.inner_text("#health-contacts-state") == "Wartet auf Ihren Start"
+    assert "Anna Muster — über E-Mail" in de.inner_text("#preview-contacts")
+    assert de.inner_text("#preview-contacts-start") == "Kontakt-Synchronisierung starten"
+    shot(de, "preview-de")
+    german.close()
+
+    page.click("#preview-contacts-start")
+    page.wait_for_selector("#notice-started")
+    sync(web, 2)
+    page.goto(web.base_url + "/settings")
+    assert page.inner_text("#health-contacts-state") == "In sync"
+    assert page.locator("#preview-contacts").count() == 0
+    assert "3 records in sync" in page.inner_text("#health-contacts-counts")
+    shot(page, "preview-started")
     context.close()

@@ -335,6 +335,11 @@ def history(runs: Iterable[Mapping[str, Any]], t: Translations = ENGLISH) -> lis
     return lines
 
 
+def _synced(report: Mapping[str, Any] | None) -> bool:
+    """A report of a sync that completed (a preview writes nothing: it is no sync)."""
+    return report is not None and bool(report.get("complete")) and not report.get("awaiting_start")
+
+
 def kind_health(
     kind: Kind,
     connection: Connection,
@@ -347,7 +352,7 @@ def kind_health(
     """One kind's state, why, action and record counts."""
     last = next((r for r in runs if _report(r, kind) is not None), None)
     report = _report(last, kind) if last is not None else None
-    success = next((r for r in runs if (_report(r, kind) or {}).get("complete")), None)
+    success = next((r for r in runs if _synced(_report(r, kind))), None)
     excluded = record_issues(runs, kind, "notes")
     failing = record_issues(runs, kind, "errors")
     last_success = _when(success) if success else None

@@ -105,6 +105,8 @@ def answer_sentences(kind: str, report: Mapping[str, Any], t: Translations = ENG
     conflicts settled by the user's choice (or not, because the field changed since)."""
     name = kind_name(kind, t)
     out: list[str] = []
+    if report.get("awaiting_start"):
+        out.append(t.gettext("%(kind)s: previewed, nothing written; waiting for you to start it") % {"kind": name})
     approved = report.get("approved_deletes")
     if isinstance(approved, int) and approved > 0:
         out.append(
