@@ -75,7 +75,7 @@ def google_event(i: int) -> dict[str, Any]:
 class Bench:
     """One account, one CRM, one link store, and the engine between them."""
 
-    def __init__(self, server: EmulatorServer, *, quota: int | None = None) -> None:
+    def __init__(self, server: EmulatorServer, *, quota: int | None = None, select_fields: bool = True) -> None:
         self.server = server
         server.state.reset()
         server.state.clock.set(NOW, frozen=True)
@@ -93,7 +93,8 @@ class Bench:
         from google.oauth2.credentials import Credentials
 
         endpoint = Endpoint(server.base_url, timeout=120)
-        service = build_service("calendar", Credentials(token=creds.token), endpoint)  # type: ignore[no-untyped-call]
+        token = Credentials(token=creds.token)  # type: ignore[no-untyped-call]
+        service = build_service("calendar", token, endpoint, select_fields=select_fields)
         self.google = GoogleCalendar(
             service,
             endpoint.batch_uri("calendar"),
@@ -124,11 +125,18 @@ class Bench:
         with urllib.request.urlopen(url) as resp:
             return dict(json.loads(resp.read())["accounts"].get(EMAIL, {"calls": {}, "batch": 0, "statuses": {}}))
 
+    def received(self) -> int:
+        """Response body bytes the account has received since the last reset (batches whole)."""
+        url = f"{self.server.base_url}/__emulator/traffic?account={EMAIL}"
+        with urllib.request.urlopen(url) as resp:
+            return int(json.loads(resp.read())["accounts"].get(EMAIL, {}).get("bytes", 0))
+
     def measure(self, fn: Any) -> dict[str, Any]:
-        """Run ``fn`` and report its requests, store operations and time."""
-        urllib.request.urlopen(
-            urllib.request.Request(f"{self.server.base_url}/__emulator/stats/reset", data=b"{}", method="POST")
-        ).read()
+        """Run ``fn`` and report its requests, bytes received, store operations and time."""
+        for reset in ("stats/reset", "traffic/reset"):
+            urllib.request.urlopen(
+                urllib.request.Request(f"{self.server.base_url}/__emulator/{reset}", data=b"{}", method="POST")
+            ).read()
         crm_before, store_before = self.crm.calls, dict(self.store.counter.counts)
         started = time.perf_counter()
         result = fn()
@@ -141,6 +149,7 @@ class Bench:
             "google_inner_calls": sum(stats["calls"].values()),
             "google_http_batch_requests": stats["batch"],
             "google_rate_limit_errors": limited,
+            "google_bytes_received": self.received(),
             "crm_requests": self.crm.calls - crm_before,
             "link_store": {k: v for k, v in store.items() if v},
             "wall_seconds": round(wall, 2),
@@ -150,6 +159,32 @@ class Bench:
 
 def _summary(report: KindReport) -> dict[str, Any]:
     return {"writes": report.writes, "complete": report.complete, "errors": report.errors[:3]}
+
+
+def _field_selection(server: EmulatorServer, n: int, measured: dict[str, Any]) -> dict[str, Any]:
+    """Bytes received with every request asking only for what crmsync reads (``fields``, as
+    measured above) against the same runs asking for everything (issue 14 §7)."""
+    out: dict[str, Any] = {}
+    plain = Bench(server, select_fields=False)
+    for i in range(n):
+        plain.crm.create("activities", activity(i), f"k{i}")
+    runs = {"crm_to_google_first_sync": None, "echo_sync": None, "no_change_sync": None}
+    for name in runs:
+        runs[name] = plain.measure(lambda: _summary(plain.sync()))["google_bytes_received"]
+    g = Bench(server, select_fields=False)
+    emu_calendar.seed(
+        g.server.state.account(EMAIL), g.server.state, {"calendars": {"primary": [google_event(i) for i in range(n)]}}
+    )
+    for name in ("google_to_crm_first_sync", "google_to_crm_echo_sync", "google_to_crm_no_change_sync"):
+        runs[name] = g.measure(lambda: _summary(g.sync()))["google_bytes_received"]
+    for name, before in runs.items():
+        after = measured[name]["google_bytes_received"]
+        out[name] = {
+            "bytes_without_fields": before,
+            "bytes_with_fields": after,
+            "saved_percent": round(100 * (1 - after / before), 1) if before else 0.0,
+        }
+    return out
 
 
 def main() -> None:
@@ -185,6 +220,8 @@ def main() -> None:
         out["google_to_crm_first_sync"] = g.measure(lambda: _summary(g.sync()))
         out["google_to_crm_echo_sync"] = g.measure(lambda: _summary(g.sync()))
         out["google_to_crm_no_change_sync"] = g.measure(lambda: _summary(g.sync()))
+
+        out["field_selection"] = _field_selection(server, n, out)
 
         q = Bench(server, quota=600)
         for i in range(n):

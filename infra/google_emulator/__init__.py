@@ -21,6 +21,7 @@ def register_all() -> None:
         "calendar_watch",
         "tasks",
         "batch",
+        "traffic",
     ):
         try:
             importlib.import_module(f"{__name__}.{name}")

@@ -23,6 +23,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer,
 
 from .core import CONTROL, OAUTH, ROUTER, ApiError, Ctx, EmulatorState, parse_query
 from .partial import etag_header, not_modified, partial
+from .traffic import note as note_traffic
 
 log = logging.getLogger("google_emulator")
 
@@ -156,6 +157,7 @@ def dispatch(
     found = ROUTER.match(method, path)
     api = found[0].api if found else ROUTER.api_for_path(path)
     counted: tuple[str, str] | None = None
+    ctx: Ctx | None = None
     batch_token = _IN_BATCH.set(inner)
     try:
         if found is None:
@@ -222,6 +224,7 @@ def dispatch(
         _IN_BATCH.reset(batch_token)
     if counted is not None:
         _record_status(state, counted[0], counted[1], resp.status)
+        note_traffic(state, counted[0], ctx, resp.body, inner=inner)
     return resp
 
 

@@ -74,7 +74,9 @@ class World:
         return rec
 
     def events(self) -> dict[str, dict[str, Any]]:
-        items = self.service.events().list(calendarId="primary", maxResults=2500).execute().get("items") or []
+        # Every field, not only what crmsync reads (its services send selections.FIELDS).
+        events = self.service.events()
+        items = events.list(calendarId="primary", maxResults=2500, fields="*").execute().get("items") or []
         return {str(e["summary"]): e for e in items}
 
     def calls(self) -> int:
