@@ -226,3 +226,38 @@ def test_the_events_run_itself_keeps_the_channels(emulator: Any) -> None:
         sync_connection(narrowed, grant["refresh_token"], deps)
         assert [c.calendar_id for c in store.watch_channels(conn.id)] == ["primary"]
         assert [c["calendarId"] for c in open_at_google(emulator) if c["account"] == email] == [email]
+
+
+def test_disconnect_stops_the_channels_at_google_with_the_users_token(emulator: Any) -> None:
+    """services.disconnect: the channels are stopped at Google (channels.stop, with the stored refresh
+    token, before the grant is revoked) and forgotten."""
+    from dataclasses import replace
+
+    from crmsync.services.disconnect import disconnect
+
+    requests.post(f"{emulator.base_url}/__emulator/push", json={"allow_http_loopback": True}, timeout=5)
+    app, _google, clock = make_app()
+    app = replace(
+        app,
+        config=replace(
+            app.config, google_api_base=emulator.base_url, oauth_client_id="cid", oauth_client_secret="secret"
+        ),
+    )
+    conn = seed_connection(app, "u1", kinds=(Kind.EVENTS,))
+    grant = requests.post(
+        f"{emulator.base_url}/__emulator/grants",
+        json={"email": conn.google_email, "client_id": "cid", "scopes": conn.scopes},
+        timeout=10,
+    ).json()
+    app.vault.put(conn.id, grant["refresh_token"])
+    svc = service("calendar", emulator.base_url, credentials(emulator.state, conn.google_email))
+    web = Web(app)
+    try:
+        maintain(
+            app.store, CalendarChannels(svc), conn.id, ["primary"], PushTarget(web.url + "/push/calendar"), clock()
+        )
+        assert len(open_at_google(emulator)) == 1
+        disconnect(app, "u1")
+        assert open_at_google(emulator) == [] and app.store.watch_channels(conn.id) == []
+    finally:
+        web.server.shutdown()
