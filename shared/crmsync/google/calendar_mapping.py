@@ -253,7 +253,11 @@ def occurrence_times(original: str, full: Canon) -> tuple[dict[str, str], dict[s
 
 
 def _as_when(value: str, full: Canon) -> dict[str, str]:
-    return {"date": value[:10]} if full.get("all_day") else {"local": value, "tz": full["start"]["tz"]}
+    """An occurrence's moved start or end: a date in an all-day series, or for an occurrence of a
+    timed series moved to an all-day slot (kept all-day); else wall-clock in the series' zone."""
+    if full.get("all_day") or len(value) == 10:
+        return {"date": value[:10]}
+    return {"local": value, "tz": full["start"]["tz"]}
 
 
 def instance_body(entry: Mapping[str, Any] | None, original: str, full: Canon) -> Event:

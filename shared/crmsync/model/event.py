@@ -204,6 +204,15 @@ def _occurrence_key(value: str, all_day: bool) -> str:
     return value[:10] if all_day else parse_local(value).strftime(LOCAL_FMT)
 
 
+def _moved_to(value: str, all_day: bool) -> str:
+    """Where an occurrence was moved: like its key, except that an occurrence of a timed series
+    moved to an all-day slot (Google allows it) stays a date (``YYYY-MM-DD``), so the series is
+    read whole; a side that cannot hold such an occurrence holds it back (see crm/held_values)."""
+    if not all_day and len(value) == 10:
+        return date.fromisoformat(value).isoformat()
+    return _occurrence_key(value, all_day)
+
+
 def _cancelled(key: str) -> dict[str, Any]:
     return {"value": key, "cancelled": True, **dict.fromkeys(OVERRIDES)}
 
@@ -224,9 +233,9 @@ def _exceptions(raw: Mapping[str, Any], canon: Canon, exdates: list[str]) -> lis
         for f in OVERRIDES:
             entry[f] = None
         if not entry["cancelled"]:
-            start = _occurrence_key(str(exc["start"]), all_day) if exc.get("start") else key
+            start = _moved_to(str(exc["start"]), all_day) if exc.get("start") else key
             natural_end = _natural_end(key, length, all_day)
-            end = _occurrence_key(str(exc["end"]), all_day) if exc.get("end") else natural_end
+            end = _moved_to(str(exc["end"]), all_day) if exc.get("end") else natural_end
             if start != key or end != natural_end:
                 entry["start"], entry["end"] = start, end
             for f, norm in (("subject", n.text), ("description", n.multiline), ("location", n.text)):

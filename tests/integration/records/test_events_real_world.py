@@ -253,3 +253,44 @@ def test_regression_attendee_names_reach_the_crm_from_google(emulator: Any) -> N
     assert after.location == "Room 2"
     assert {x.email: x.name for x in after.attendees} == {"cy@example.org": "Cy Young", "di@example.org": None}
     assert w.sync().writes == {}
+
+
+def test_regression_an_all_day_occurrence_in_a_timed_series_is_held_and_the_series_syncs(emulator: Any) -> None:
+    """Point 7: one occurrence of a timed series moved to an all-day slot in Google made the whole
+    series unreadable (skipped). The series syncs; that one occurrence is held in Google (the CRM
+    cannot hold an all-day occurrence of a timed activity), the notes say so, and later CRM edits
+    of the series leave it all-day in Google."""
+    w = World(emulator)
+    master = insert(
+        w,
+        {"summary": "Ward round", "start": {"dateTime": "2026-10-19T09:00:00", "timeZone": "Europe/Berlin"},
+         "end": {"dateTime": "2026-10-19T10:00:00", "timeZone": "Europe/Berlin"},
+         "recurrence": ["RRULE:FREQ=DAILY;COUNT=5"]},
+    )  # fmt: skip
+    items = w.service.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
+    third = next(i for i in items if i["originalStartTime"]["dateTime"].startswith("2026-10-21"))
+    w.service.events().patch(
+        calendarId="primary", eventId=third["id"], body={"start": {"date": "2026-10-21"}, "end": {"date": "2026-10-22"}}
+    ).execute()
+    insert(w, {"summary": "Dentist", **{k: EXTRA_DATE_CANCELLED[k] for k in ("start", "end")}})
+    report = w.sync()
+    assert report.errors == [], report.errors
+    assert any("2026-10-21" in n for n in report.notes), report.notes
+    subjects = {a.subject: a for a in w.activities().values()}
+    assert set(subjects) == {"Ward round", "Dentist"}
+    series = subjects["Ward round"]
+    assert series.recurrence is not None and series.recurrence.rrule.startswith("FREQ=DAILY")
+    assert w.sync().writes == {}
+
+    def held() -> dict[str, Any]:
+        found = w.service.events().instances(calendarId="primary", eventId=master["id"]).execute()["items"]
+        return next(i for i in found if (i.get("originalStartTime") or {}).get("dateTime", "").startswith("2026-10-21"))
+
+    assert (held()["start"], held()["end"]) == ({"date": "2026-10-21"}, {"date": "2026-10-22"})
+    w.crm.update("activities", series.id, {"subject": "Ward round (new)", "location": "B2"}, series.version)
+    report = w.sync()
+    assert report.errors == [], report.errors
+    (google_master,) = (e for e in w.events() if e.get("recurrence"))
+    assert (google_master["summary"], google_master.get("location")) == ("Ward round (new)", "B2")
+    assert (held()["start"], held()["end"]) == ({"date": "2026-10-21"}, {"date": "2026-10-22"})  # not damaged
+    assert w.sync().writes == {}
