@@ -40,6 +40,7 @@ FIELDS: dict[str, str] = {
     "calendar.events.update": EVENT,
     "calendar.calendarList.list": "nextPageToken,items(id,summary,accessRole)",
     "calendar.calendars.insert": "id",
+    "calendar.events.watch": "resourceId,expiration",  # google/calendar_channels.py reads these two
     # Tasks
     "tasks.tasks.list": f"nextPageToken,items({TASK})",
     "tasks.tasks.get": TASK,
