@@ -289,19 +289,7 @@ class _Reconciler(UnlinkedPairing):
             )
             # The edited side is not synced now: mark it stale, so it is re-read and merged when the
             # record comes back into scope.
-            self._add(
-                Step(
-                    Rule.on(gone, "left_scope_edited_parked"),
-                    link.crm_id,
-                    link.google_id,
-                    link,
-                    base=link.base,
-                    created_by=link.created_by,
-                    crm_version=versions.crm,
-                    google_version=versions.google,
-                    stale=frozenset({gone.other}),
-                )
-            )
+            self._park(link, Rule.on(gone, "left_scope_edited_parked"), gone, versions)
             return
         if keep and other_changed is not None:
             earlier = self.recreated.get(link.crm_id) if gone is Side.GOOGLE else None
@@ -342,9 +330,14 @@ class _Reconciler(UnlinkedPairing):
         if not left:
             self._recreate(link, into=gone, record=link.base, versions=versions, rule=Rule.on(gone, "restored"))
             return
+        self._park(link, Rule.on(gone, "left_scope_kept"), gone, versions)
+
+    def _park(self, link: Link, rule: Rule, gone: Side, versions: Versions) -> None:
+        """Keep the pair and its base while ``gone`` is out of scope; the side in scope is stale (re-read
+        and merged when the record comes back)."""
         self._add(
             Step(
-                Rule.on(gone, "left_scope_kept"),
+                rule,
                 link.crm_id,
                 link.google_id,
                 link,
