@@ -103,8 +103,9 @@ def _local_secrets() -> dict[str, str]:
     path = LOCAL / "secrets.json"
     if path.exists():
         values = dict(json.loads(path.read_text()))
-        if "session_key" not in values:  # made by an older version: add the session key, its own secret
-            values["session_key"] = secrets.token_urlsafe(48)
+        missing = {"session_key", "webhook_secret"} - set(values)
+        if missing:  # made by an older version: add the keys it did not have, each its own secret
+            values.update({name: secrets.token_urlsafe(48) for name in missing})
             tmp = path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
@@ -114,6 +115,7 @@ def _local_secrets() -> dict[str, str]:
     values = {
         "link_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "session_key": secrets.token_urlsafe(48),
+        "webhook_secret": secrets.token_urlsafe(48),
         "admin_key": secrets.token_urlsafe(32),
         "crm_key": secrets.token_urlsafe(24),
         "internal": secrets.token_urlsafe(24),
@@ -254,19 +256,21 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     db = LOCAL / "crm.sqlite"
     _seed_crm(db)
     crm_port = _free_port()
+    ports = {name: _free_port() for name in ("web", "fanout", "worker")}
+    web, fanout, worker = (f"http://127.0.0.1:{ports[n]}" for n in ("web", "fanout", "worker"))
     log = LOCAL / "crm.log"
+    # The CRM tells crmsync about its changes (signed webhooks to the web function's /crm/changes).
+    hooks = {"CRM_WEBHOOK_URL": web + "/crm/changes", "CRM_WEBHOOK_SECRET": keys["webhook_secret"]}
     proc = children.start(
         "crm",
         [py, "-m", "infra.crm", "--db", str(db), "--port", str(crm_port)],
-        {**os.environ, "CRM_API_KEY": keys["crm_key"]},  # not on the command line: `ps` shows every argument
+        {**os.environ, "CRM_API_KEY": keys["crm_key"], **hooks},  # not on the command line: `ps` shows them
         log,
     )
     crm = f"http://127.0.0.1:{crm_port}"
     _wait_http(crm + "/health", "the reference CRM", proc, log)
     console.print(f"Reference CRM        {crm}")
 
-    ports = {name: _free_port() for name in ("web", "fanout", "worker")}
-    web, fanout, worker = (f"http://127.0.0.1:{ports[n]}" for n in ("web", "fanout", "worker"))
     env = {
         **os.environ,
         "PYTHONPATH": f"{ROOT / 'shared'}{os.pathsep}{ROOT}",
@@ -283,6 +287,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
         "CRMSYNC_LINK_SIGNING_KEY": keys["link_key"],
         "CRMSYNC_SESSION_KEY": keys["session_key"],
         "CRMSYNC_ADMIN_API_KEY": keys["admin_key"],
+        "CRMSYNC_CRM_WEBHOOK_SECRET": keys["webhook_secret"],
         "CRMSYNC_CRM_BASE_URL": crm,
         "CRMSYNC_CRM_API_KEY": keys["crm_key"],
         "CRMSYNC_INTERNAL_SECRET": keys["internal"],

@@ -2,11 +2,13 @@ locals {
   # Secrets whose values the operator adds after the first apply (never through Terraform,
   # so they are in neither state nor variables). Key = env var the functions read.
   config_secrets = {
-    CRMSYNC_LINK_SIGNING_KEY    = { id = "${var.name}-link-signing-key", readers = ["web"] }
+    CRMSYNC_LINK_SIGNING_KEY    = { id = "${var.name}-link-signing-key", readers = ["web", "worker"] }
     CRMSYNC_SESSION_KEY         = { id = "${var.name}-session-key", readers = ["web"] }
     CRMSYNC_OAUTH_CLIENT_SECRET = { id = "${var.name}-oauth-client-secret", readers = ["web", "worker"] }
     CRMSYNC_CRM_API_KEY         = { id = "${var.name}-crm-api-key", readers = ["web", "worker"] }
     CRMSYNC_ADMIN_API_KEY       = { id = "${var.name}-admin-api-key", readers = ["web"] }
+    # Verifies the CRM's signed change notifications (POST /crm/changes); the CRM signs with it.
+    CRMSYNC_CRM_WEBHOOK_SECRET = { id = "${var.name}-crm-webhook-secret", readers = ["web"] }
   }
   # Envelope vault only: the data keys that seal the refresh tokens stored in Firestore. Not an
   # environment variable: the functions read its versions by id (CRMSYNC_DATA_KEY_SECRET names

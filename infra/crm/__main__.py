@@ -15,6 +15,7 @@ import threading
 
 from crmsync.crm.models import KINDS, Capabilities
 
+from .change_hooks import ChangeNotifier
 from .server import CrmServer
 
 
@@ -38,11 +39,23 @@ def main(argv: list[str] | None = None) -> int:
         choices=KINDS,
         help="play a CRM without this kind (declared in GET /capabilities; its endpoints are 404)",
     )
+    parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("CRM_WEBHOOK_URL") or None,
+        help="send signed change notifications here (crmsync's <web url>/crm/changes; default $CRM_WEBHOOK_URL); "
+        "the secret comes from $CRM_WEBHOOK_SECRET, never the command line",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
-    caps = Capabilities(kinds=[k for k in KINDS if k not in args.without], custom_fields=True)
-    server = CrmServer(args.db, args.host, args.port, args.api_key, caps).start()
+    caps = Capabilities(kinds=[k for k in KINDS if k not in args.without], custom_fields=True, notifications=True)
+    notifier = None
+    if args.webhook_url:
+        secret = os.environ.get("CRM_WEBHOOK_SECRET", "")
+        if len(secret) < 32:
+            parser.error("--webhook-url needs CRM_WEBHOOK_SECRET (at least 32 characters) in the environment")
+        notifier = ChangeNotifier(args.webhook_url, secret.encode())
+    server = CrmServer(args.db, args.host, args.port, args.api_key, caps, notifier).start()
     print(server.base_url, flush=True)
     print(f"reference CRM: db={args.db} contract={server.base_url}/openapi.yaml", file=sys.stderr, flush=True)
     stop = threading.Event()

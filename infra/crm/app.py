@@ -16,7 +16,9 @@ from crmsync.crm import semantics as sem
 from crmsync.crm.models import KINDS, Capabilities, User
 from crmsync.crm.validation import FieldError
 
+from . import notifications as N
 from . import problems as P
+from .change_hooks import ChangeNotifier, from_crmsync
 from .store import CrmStore
 
 log = logging.getLogger("infra.crm")
@@ -112,12 +114,18 @@ def _ids(req: Request) -> list[str]:
 class CrmApp:
     """WSGI callable serving the CRM Sync API from a ``CrmStore``."""
 
-    def __init__(self, store: CrmStore, api_key: str, capabilities: Capabilities | None = None) -> None:
+    def __init__(
+        self,
+        store: CrmStore,
+        api_key: str,
+        capabilities: Capabilities | None = None,
+        notifier: ChangeNotifier | None = None,
+    ) -> None:
         self.store = store
         self.api_key = api_key
-        self.capabilities = capabilities or Capabilities(
-            custom_fields=True
-        )  # a narrower one plays a CRM without, e.g., tasks
+        # A narrower one plays a CRM without, e.g., tasks; the reference CRM takes crmsync's notifications.
+        self.capabilities = capabilities or Capabilities(custom_fields=True, notifications=True)
+        self.notifier = notifier  # tells crmsync about changes (change notifications), if configured
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers: dict[str, str]
@@ -161,6 +169,14 @@ class CrmApp:
         if parts == ["capabilities"]:
             self._allow(req, "GET")
             return 200, self.capabilities.model_dump(), {}
+        if parts == ["notifications"] and self.capabilities.notifications:
+            self._allow(req, "GET", "POST")
+            if req.method == "GET":
+                return 200, N.listing(self.store.db, req.param("user_id")), {}
+            status, stored, replayed = N.receive(
+                self.store.db, req.json(), req.headers.get("idempotency-key"), req.headers.get("x-crm-user")
+            )
+            return status, stored, {"Idempotent-Replayed": "true"} if replayed else {}
         if parts[:1] == ["users"] and len(parts) <= 2:
             self._allow(req, "GET")
             return self.users(req, parts[1] if len(parts) == 2 else None)
@@ -169,7 +185,9 @@ class CrmApp:
         kind = parts[0]
         if len(parts) == 1:
             self._allow(req, "GET", "POST")
-            return self.create(req, kind, actor) if req.method == "POST" else self.lookup(req, kind, actor)
+            if req.method == "GET":
+                return self.lookup(req, kind, actor)
+            return self._notify(req, kind, set(), self.create(req, kind, actor))
         if parts[1] == "changes":
             self._allow(req, "GET")
             return self.changes(req, kind, actor)
@@ -180,9 +198,37 @@ class CrmApp:
             return 200, {"items": self.store.custom_fields(kind)}, {}
         if parts[1] == "bulk":
             self._allow(req, "POST")
-            return self.bulk(req, kind, actor)
+            return self._notify(req, kind, self._owners_before(req, kind, None), self.bulk(req, kind, actor))
         self._allow(req, "GET", "PATCH", "DELETE")
-        return self.one(req, kind, parts[1], actor)
+        if req.method == "GET":
+            return self.one(req, kind, parts[1], actor)
+        return self._notify(req, kind, self._owners_before(req, kind, parts[1]), self.one(req, kind, parts[1], actor))
+
+    def _owners_before(self, req: Request, kind: str, record_id: str | None) -> set[str | None]:
+        """Who owns the records a write will change, read before it (a delete leaves nothing to read)."""
+        if self.notifier is None or from_crmsync(req.headers.get("user-agent")):
+            return set()
+        ids = [record_id] if record_id is not None else []
+        if record_id is None:
+            try:
+                ops = req.json().get("operations")
+                ids = [str(op["id"]) for op in ops if isinstance(op, dict) and "id" in op][: sem.MAX_BULK]
+            except (P.Problem, AttributeError, TypeError):
+                return set()
+        return {rec.get("owner_id") for rec in self.store.get_many(kind, ids, None)} if ids else set()
+
+    def _notify(self, req: Request, kind: str, before: set[str | None], reply: Reply) -> Reply:
+        """Tell crmsync the owners (before and after) of what a successful write changed."""
+        status, payload, _ = reply
+        if self.notifier is None or status >= 300 or from_crmsync(req.headers.get("user-agent")):
+            return reply
+        after = set(before)
+        records = [payload] if isinstance(payload, dict) and "results" not in payload else []
+        if isinstance(payload, dict) and isinstance(payload.get("results"), list):
+            records = [r["record"] for r in payload["results"] if isinstance(r.get("record"), dict)]
+        after |= {rec.get("owner_id") for rec in records}
+        self.notifier.changed(kind, after)
+        return reply
 
     @staticmethod
     def _allow(req: Request, *methods: str) -> None:

@@ -33,6 +33,11 @@ CREATE INDEX IF NOT EXISTS records_lookup ON records (kind, lookup) WHERE lookup
 CREATE TABLE IF NOT EXISTS scope (
   kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (kind, key, id)
 ) WITHOUT ROWID;
+-- What crmsync told the CRM about its users (POST /notifications), shown by GET /notifications.
+CREATE TABLE IF NOT EXISTS notifications (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, body TEXT NOT NULL, received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_user ON notifications (user_id, received_at);
 CREATE TABLE IF NOT EXISTS idempotency (
   kind TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
   response TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (kind, key)

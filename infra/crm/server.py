@@ -8,6 +8,7 @@ from pathlib import Path
 from crmsync.crm.models import Capabilities
 
 from .app import CrmApp
+from .change_hooks import ChangeNotifier
 from .httpd import KeepAliveServer
 from .store import CrmStore
 
@@ -22,10 +23,12 @@ class CrmServer:
         port: int = 0,
         api_key: str = "dev-crm-key",
         capabilities: Capabilities | None = None,
+        notifier: ChangeNotifier | None = None,
     ) -> None:
         self.store = CrmStore(db_path)
         self.api_key = api_key
-        self.app = CrmApp(self.store, api_key, capabilities)
+        self.notifier = notifier  # change notifications to crmsync (started and stopped with the server)
+        self.app = CrmApp(self.store, api_key, capabilities, notifier)
         self.httpd = KeepAliveServer(host, port, self.app)
         self.host, self.port = str(self.httpd.server_address[0]), int(self.httpd.server_address[1])
         self.base_url = f"http://{self.host}:{self.port}"
@@ -33,6 +36,8 @@ class CrmServer:
 
     def start(self) -> CrmServer:
         """Serve on a daemon thread."""
+        if self.notifier is not None:
+            self.notifier.start()
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, args=(0.05,), name="reference-crm", daemon=True
         )
@@ -45,6 +50,8 @@ class CrmServer:
         self.httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.notifier is not None:
+            self.notifier.stop()
         self.store.close()
 
     def __enter__(self) -> CrmServer:

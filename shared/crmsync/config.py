@@ -42,14 +42,33 @@ SESSION_KEY = "CRMSYNC_SESSION_KEY"
 ADMIN_API_KEY = "CRMSYNC_ADMIN_API_KEY"
 CRM_BASE_URL = "CRMSYNC_CRM_BASE_URL"
 CRM_API_KEY = "CRMSYNC_CRM_API_KEY"
+# Verifies the CRM's change notifications (POST /crm/changes). Optional: without it the route refuses
+# every call (terraform/secrets.tf always gives it to the web function).
+CRM_WEBHOOK_SECRET = "CRMSYNC_CRM_WEBHOOK_SECRET"
 # What each function reads beyond the common variables. terraform/secrets.tf gives each function
 # exactly these secrets (tests/integration/terraform/test_deploy_environment.py builds every
 # function from the HCL's variables): the fan-out holds no secret, the worker no web key.
 NEEDS: dict[Function, frozenset[str]] = {
     Function.WEB: frozenset(
-        {OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, LINK_SIGNING_KEY, SESSION_KEY, ADMIN_API_KEY, CRM_BASE_URL, CRM_API_KEY}
+        {
+            OAUTH_CLIENT_ID,
+            OAUTH_CLIENT_SECRET,
+            LINK_SIGNING_KEY,
+            SESSION_KEY,
+            ADMIN_API_KEY,
+            CRM_BASE_URL,
+            CRM_API_KEY,
+        }
     ),
     Function.WORKER: frozenset({OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, CRM_BASE_URL, CRM_API_KEY}),
+    Function.FANOUT: frozenset(),
+}
+# Read when set, and then checked like the others (terraform/secrets.tf gives them too): the web function
+# verifies the CRM's change notifications with the webhook secret; the worker mints the settings link it
+# puts in a notification to the CRM with the link key (without it, the CRM mints one at click time).
+OPTIONAL: dict[Function, frozenset[str]] = {
+    Function.WEB: frozenset({CRM_WEBHOOK_SECRET}),
+    Function.WORKER: frozenset({LINK_SIGNING_KEY}),
     Function.FANOUT: frozenset(),
 }
 
@@ -106,6 +125,7 @@ class Config:
     # {base_url}/push/calendar (CRMSYNC_CALENDAR_PUSH=on; off: events are polled like the other kinds).
     calendar_push: bool = False
     push_debounce_seconds: float = 5.0  # CRMSYNC_PUSH_DEBOUNCE_SECONDS: one run per connection per window
+    crm_webhook_secret: bytes | None = field(default=None, repr=False)  # None: change notifications refused
 
     @property
     def is_local(self) -> bool:
@@ -163,6 +183,8 @@ class Config:
             values.append(self.link_signing_key.decode("utf-8", "replace"))
         if self.session_signing_key:
             values.append(self.session_signing_key.decode("utf-8", "replace"))
+        if self.crm_webhook_secret:
+            values.append(self.crm_webhook_secret.decode("utf-8", "replace"))
         return [v for v in values if v]
 
     @classmethod
@@ -176,6 +198,8 @@ class Config:
         needs = NEEDS[function]
 
         def opt(name: str, read: Callable[[str], T]) -> T | None:
+            if name in OPTIONAL[function]:
+                return read(name) if (env.get(name) or "").strip() else None
             return read(name) if name in needs else None
 
         link_key = opt(LINK_SIGNING_KEY, reader.key)
@@ -204,6 +228,7 @@ class Config:
             function=function,
             calendar_push=reader.choice("CRMSYNC_CALENDAR_PUSH", ("on", "off"), "off") == "on",
             push_debounce_seconds=reader.seconds("CRMSYNC_PUSH_DEBOUNCE_SECONDS", 5.0, low=1.0, high=300.0),
+            crm_webhook_secret=opt(CRM_WEBHOOK_SECRET, reader.key),
         )
         config.check()
         return config

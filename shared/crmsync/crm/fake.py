@@ -13,6 +13,7 @@ from ..model.custom import CrmField
 from . import semantics as sem
 from .custom_fields import sent_errors
 from .models import Capabilities, Company, Kind, Record, User
+from .notifications import Notification
 from .port import (
     BulkCreate,
     BulkDelete,
@@ -67,8 +68,9 @@ class FakeCrm:
         self._idem: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
         self._users: dict[str, User] = {}
         self.calls = 0
-        self.caps = Capabilities()  # what this CRM declares; tests narrow it
+        self.caps = Capabilities(notifications=True)  # what this CRM declares; tests narrow it
         self.custom: dict[str, list[CrmField]] = {}  # custom fields per CRM kind (see ``declare_fields``)
+        self.notifications: dict[str, Notification] = {}  # received, by id (a retry is the same one)
 
     def declare_fields(self, fields: Mapping[str, list[CrmField]]) -> None:
         """Give the CRM custom fields (and declare them in its capabilities)."""
@@ -357,3 +359,11 @@ class FakeCrm:
         with self._lock:
             self.calls += 1
             return list(self.custom.get(kind, [])) if self.caps.custom_fields else []
+
+    def notify(self, notification: Notification) -> None:
+        """Keep the notification once (the reference CRM's ``POST /notifications``)."""
+        with self._lock:
+            self.calls += 1
+            if not self.caps.notifications:
+                raise CrmNotFound("no endpoint at /notifications (not declared in the capabilities)", status=404)
+            self.notifications.setdefault(notification.id, notification)

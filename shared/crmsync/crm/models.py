@@ -228,6 +228,7 @@ class Capabilities(BaseModel):
     recurrence_exceptions: bool = True
     custom_fields: bool = False  # the CRM declares its own fields at GET /{kind}/fields
     idempotency_key_retention_days: int | None = Field(default=None, ge=1)
+    notifications: bool = False  # serves POST /notifications (crmsync tells it when a user is needed)
 
     def offers(self, kind: str) -> bool:
         """Whether the CRM has records of ``kind`` (a CRM Sync API kind: contacts, companies, ...)."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from ..errors import SafetyStop
 from ..model.custom import CrmField
 from .models import Capabilities, Company, Kind, Record, User
+from .notifications import Notification
 from .validation import FieldError
 
 ChangeType = Literal["upsert", "delete", "out_of_scope"]
@@ -233,6 +234,10 @@ class CrmConnector(Protocol):
     def fields(self, kind: Kind) -> list[CrmField]:
         """The custom fields the CRM declares for ``kind`` (none unless its capabilities say
         ``custom_fields``)."""
+        ...
+
+    def notify(self, notification: Notification) -> None:
+        """``POST /notifications``: tell the CRM its user is needed (idempotent by the notification's id)."""
         ...
 
 

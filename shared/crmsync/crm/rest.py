@@ -15,6 +15,7 @@ from ..model.custom import CrmField
 from . import replies
 from .errors import error_from_problem, parse_retry_after
 from .models import Capabilities, Company, Kind, Record, User
+from .notifications import Notification
 from .port import (
     BulkCreate,
     BulkDelete,
@@ -31,6 +32,9 @@ from .port import (
 )
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+USER_AGENT = "crmsync/1 (CRM Sync API v1 client)"
 
 
 class RestCrmConnector:
@@ -59,7 +63,10 @@ class RestCrmConnector:
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.headers.update({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
+        # crmsync names itself: a CRM need not notify crmsync of the changes crmsync made (docs "Change notifications").
+        self.session.headers.update(
+            {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+        )
         self.calls = 0  # HTTP requests sent, retries included
         self.capabilities_ttl = 300.0  # seconds a read of GET /capabilities is reused
         self._caps: tuple[float, Capabilities] | None = None
@@ -241,6 +248,16 @@ class RestCrmConnector:
         if not self.capabilities().custom_fields:
             return []
         return replies.fields(_json(self._request("GET", f"/{kind}/fields")), f"GET /{kind}/fields")
+
+    def notify(self, notification: Notification) -> None:
+        """``POST /notifications`` with the notification's id as Idempotency-Key (a retry is the same one)."""
+        self._request(
+            "POST",
+            "/notifications",
+            body=notification.model_dump(mode="json"),
+            headers={"Idempotency-Key": notification.id},
+            on_behalf_of=notification.user_id,
+        )
 
 
 def _json(resp: requests.Response) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .kinds import Kind
 from .settings import SyncSettings
 
 
@@ -23,6 +24,22 @@ class Lease(BaseModel):
 
     holder: str
     expires_at: datetime
+
+
+class Notice(BaseModel):
+    """A reason the connection needs its user, and whether the CRM was told (services/notify_crm.py).
+    Written before the CRM is called (the id is the call's idempotency key), so a retry after a crash
+    or a lost reply is the same notification, never a second one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    reason: str  # crm.notifications.NotificationReason
+    kind: Kind | None = None
+    message: str
+    since: datetime
+    delivered_at: datetime | None = None  # None: not (yet) confirmed by the CRM
+    attempts: int = Field(default=0, ge=0)
 
 
 class Connection(BaseModel):
@@ -47,3 +64,5 @@ class Connection(BaseModel):
     rerun_requested: bool = False
     # Raised on disconnect and logout: every browser session issued under a lower number is over.
     session_generation: int = Field(default=0, ge=0)
+    # What needs the user now, by "<reason>:<kind or ->" (one notification each, until the reason clears).
+    notices: dict[str, Notice] = Field(default_factory=dict)

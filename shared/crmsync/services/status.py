@@ -94,6 +94,17 @@ class StatusView:
             "health": {h.kind.value: h.as_json() for h in self.health},
             "conflicts": [c.as_json() for c in self.resolved],
             "history": [r.as_json() for r in self.history],
+            "notifications": [
+                {
+                    "id": n.id,
+                    "reason": n.reason,
+                    "kind": n.kind.value if n.kind else None,
+                    "message": n.message,
+                    "since": n.since.isoformat(),
+                    "delivered_at": n.delivered_at.isoformat() if n.delivered_at else None,
+                }
+                for n in sorted(c.notices.values(), key=lambda n: n.since)
+            ],
         }
 
 

@@ -28,6 +28,7 @@ from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.obs.logging import log_context, redact
 from crmsync.queue.port import TaskQueue
 from crmsync.services import kinds as _all_kinds  # noqa: F401  (registers contacts, events and tasks)
+from crmsync.services import notify_crm
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.fanout import next_sync_time
 from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
@@ -179,6 +180,8 @@ class WorkerDeps:
     settings: WorkerSettings = WorkerSettings()
     monotonic: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
+    # After each run: tell the CRM what needs the user (services/notify_crm.py).
+    after_run: Callable[[Connection, dict[str, Any]], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,8 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
                 raise
             if deps.run.push is not None and result.summary is not None:
                 check_push_after_poll(store, conn, task.reason, record)
+            if deps.after_run is not None:  # what needs the user, told to the CRM (never fails the task)
+                deps.after_run(conn, record)
             follow = _follow_up(conn, task, run_id, result, deps, rerun)
         log.info("sync task handled: %s", result.outcome.value, extra={"outcome": result.outcome.value})
         return WorkResult(result.outcome, result.detail, run_id, follow)
@@ -430,4 +435,6 @@ def worker_deps(app: App, settings: WorkerSettings | None = None) -> WorkerDeps:
     google = GoogleAccess(Endpoint(config.google_api_base), client.client_id, client.client_secret)
     push = PushTarget.for_base_url(config.base_url) if config.calendar_push else None
     run = RunDeps(store=app.store, crm=app.crm, google=google, clock=app.clock, push=push)
-    return WorkerDeps(app.store, app.vault, app.queue, run, settings or WorkerSettings.from_env())
+    deps = WorkerDeps(app.store, app.vault, app.queue, run, settings or WorkerSettings.from_env())
+    deps.after_run = lambda connection, record: notify_crm.after_run(app, connection, record)
+    return deps

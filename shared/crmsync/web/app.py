@@ -19,7 +19,7 @@ from crmsync.services.errors import ServiceError
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import connection_id_for
 from crmsync.services.stops import StopAnswer
-from crmsync.web import admin_pages, api, pages, push
+from crmsync.web import admin_pages, api, hooks, pages, push
 from crmsync.web.admin_auth import AdminCsrfFailed, LoginThrottle, admin_session
 from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
 from crmsync.web.i18n import speaking
@@ -53,6 +53,7 @@ URLS = Map(
         Rule("/admin/connections/<cid>/pause", endpoint="admin_pause", methods=["POST"]),
         Rule("/admin/connections/<cid>/resume", endpoint="admin_resume", methods=["POST"]),
         Rule("/admin/connections/<cid>/sync", endpoint="admin_sync", methods=["POST"]),
+        Rule("/crm/changes", endpoint="crm_changes", methods=["POST"]),
         Rule("/admin", endpoint="admin_home", methods=["GET"]),
         Rule("/admin/login", endpoint="admin_login", methods=["GET", "POST"]),
         Rule("/admin/logout", endpoint="admin_logout", methods=["POST"]),
@@ -158,6 +159,8 @@ class WebApp:
             return pages.settings_link(app, request)
         if endpoint == "push_calendar":
             return push.calendar_notification(app, request)
+        if endpoint == "crm_changes":
+            return hooks.crm_changes_hook(app, request)
         if endpoint == "callback":
             return pages.callback(app, request, session_of(app, request))
         if endpoint == "root":

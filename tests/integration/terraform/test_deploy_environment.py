@@ -168,6 +168,10 @@ def test_each_function_starts_with_exactly_the_terraform_environment(
             assert status == 200
             status, page = call(module, "web", path="/connect", query_string={"t": "not-a-link"})
             assert status == 403, page.get_data(as_text=True)
+            # The CRM's change notifications are on (the webhook secret reached the function): an
+            # unsigned call is refused as not authentic, not as a route switched off (404).
+            status, resp = call(module, "web", method="POST", path="/crm/changes", json={"id": "e1"})
+            assert status == 401, resp.get_data(as_text=True)
         else:
             # Built from the environment; the caller check (Google OIDC) answers before any work.
             status, resp = call(module, function, method="POST", json={"connection_id": "c_0"})

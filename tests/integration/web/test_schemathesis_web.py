@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ def _serve(wsgi: Any) -> Iterator[str]:
 def web_url() -> Iterator[str]:
     """The web app on fakes (Google's OAuth endpoints answered in-process) with two connected users."""
     app, _google, _clock = make_app()
+    app.config = replace(app.config, crm_webhook_secret=b"schemathesis-webhook-secret-" + b"w" * 20)  # type: ignore[misc]
     seed_connection(app, "u1", kinds=tuple(Kind))
     seed_connection(app, "u2", kinds=(Kind.CONTACTS,))
     yield from _serve(WebApp(app))

@@ -93,10 +93,20 @@ def test_each_function_reads_only_what_it_needs() -> None:
     with pytest.raises(ConfigError, match="CRMSYNC_CRM_BASE_URL is not configured for the fanout function"):
         fanout.crm_access()
     worker = Config.from_env(BASE, Function.WORKER)  # a web key in the environment is not even read
-    assert worker.link_signing_key is None and worker.admin_api_key is None
+    assert worker.admin_api_key is None and worker.session_signing_key is None
     assert worker.oauth_client().client_secret == "csecret"
-    with pytest.raises(ConfigError, match="CRMSYNC_LINK_SIGNING_KEY"):
-        worker.link_key()
+    with pytest.raises(ConfigError, match="CRMSYNC_ADMIN_API_KEY"):
+        worker.admin_key()
+    # The link key is the worker's when given (a settings link in notifications to the CRM), not required.
+    assert worker.link_key() == b"k" * 40
+    bare = Config.from_env({k: v for k, v in BASE.items() if k != "CRMSYNC_LINK_SIGNING_KEY"}, Function.WORKER)
+    assert bare.link_signing_key is None
+    with pytest.raises(ConfigError, match="CRMSYNC_LINK_SIGNING_KEY is 5 bytes"):
+        Config.from_env({**BASE, "CRMSYNC_LINK_SIGNING_KEY": "short"}, Function.WORKER)
+    web = Config.from_env({**BASE, "CRMSYNC_CRM_WEBHOOK_SECRET": "w" * 40})
+    assert web.crm_webhook_secret == b"w" * 40 and Config.from_env(BASE).crm_webhook_secret is None
+    with pytest.raises(ConfigError, match="CRMSYNC_CRM_WEBHOOK_SECRET is 5 bytes"):
+        Config.from_env({**BASE, "CRMSYNC_CRM_WEBHOOK_SECRET": "short"})
     without = {k: v for k, v in BASE.items() if k != "CRMSYNC_OAUTH_CLIENT_SECRET"}
     with pytest.raises(ConfigError, match="CRMSYNC_OAUTH_CLIENT_SECRET"):
         Config.from_env(without, Function.WORKER)
