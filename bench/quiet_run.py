@@ -6,7 +6,8 @@ token read from Firestore, the data key cached on the instance). Rounds, per con
 
 - ``first_quiet``: the first run that finds nothing, after a first sync (a full listing);
 - ``quiet``: a run that finds nothing after one that found nothing (most runs);
-- ``changed``: a run in which one CRM contact of each connection was edited since the last run.
+- ``changed``: a run in which one CRM contact of each connection was edited since the last run;
+- ``after_change``: the run after it (it lists its own write on the Google side, and is logged).
 
 Used by ``bench.fanout_bench`` (figures in bench/results/fanout_bench.json) and by the regression test
 ``tests/integration/scheduling/test_quiet_run_ops.py``.
@@ -71,7 +72,8 @@ def _wired(sides: _Sides) -> Iterator[None]:
         run_sync.KIND_FACTORIES.update(saved)
 
 
-def _connection(cid: str) -> Connection:
+def bench_connection(cid: str, due: datetime = NOW) -> Connection:
+    """A connection of the benchmarks: every kind granted, due at ``due``."""
     return Connection(
         id=cid,
         crm_user_id=f"u-{cid}",
@@ -79,8 +81,8 @@ def _connection(cid: str) -> Connection:
         google_email=f"{cid}@example.com",
         scopes=list(GRANT_SCOPES.values()),
         settings=SyncSettings(contacts=KindSettings(google_group=None)),
-        next_sync_at=NOW,
-        created_at=NOW - timedelta(days=30),
+        next_sync_at=due,
+        created_at=due - timedelta(days=30),
     )
 
 
@@ -94,7 +96,7 @@ def measure(host_port: str, connections: int = 20) -> dict[str, Any]:
     ids = [f"q{i:04d}" for i in range(connections)]
     for cid in ids:
         crm.add_user(f"{cid}@crm.example", f"User {cid}", user_id=f"u-{cid}")
-        store.put_connection(_connection(cid))
+        store.put_connection(bench_connection(cid))
         vault.put(cid, f"refresh-token-of-{cid}")
     while not store.backfill_due_shards(NOW):
         pass
@@ -103,7 +105,7 @@ def measure(host_port: str, connections: int = 20) -> dict[str, Any]:
     sides = _Sides()
     rounds: dict[str, Any] = {}
     with _wired(sides):
-        for name in ("first_sync", "first_quiet", "quiet", "changed"):
+        for name in ("first_sync", "first_quiet", "quiet", "changed", "after_change"):
             if name == "changed":
                 for cid in ids:
                     raw = {"given_name": "Edited", "family_name": cid, "emails": [{"value": f"e@{cid}.example"}]}

@@ -10,14 +10,13 @@ from datetime import timedelta
 
 import pytest
 
+from bench.polling_day import run_minutes
 from crmsync.model.contact import canonical_contact
-from crmsync.queue.memory import MemoryTaskQueue
 from crmsync.services import settings
 from crmsync.services.admin_config import AdminConfig, parse_admin_config
 from crmsync.services.errors import InvalidInput
 from crmsync.services.fanout import FanoutSettings, due_task_name, fan_out
 from crmsync.services.polling import PollingBounds, poll_interval
-from crmsync.services.worker import SyncTask, handle_task
 from tests.unit.scheduling.support import World
 from tests.unit.services.appfakes import make_app, seed_connection
 
@@ -151,33 +150,6 @@ def test_the_fan_out_moves_a_quiet_connection_by_its_backed_off_interval(world: 
     world.store.update_connection("c1", {"next_sync_at": world.clock()})
     fan_out(world.store, world.queue, world.clock, FanoutSettings(), random.Random(3))
     assert _near(_minutes_to_next(world, "c1"), 20)
-
-
-def run_minutes(world: World, cid: str, *, changes_at: frozenset[int] = frozenset(), seed: int = 7) -> list[int]:
-    """Drive one day of minute ticks (fan-out, then every queued task through the worker) and return the
-    minutes at which the connection ran; a CRM edit is made at each minute in ``changes_at``."""
-    rng = random.Random(seed)
-    deps = world.deps()
-    deps.rng = random.Random(seed + 1)
-    ran = []
-    for minute in range(24 * 60):
-        if minute in changes_at:
-            crm = world.sides[cid].crm
-            raw = {"given_name": f"M{minute}", "family_name": cid, "emails": [{"value": f"m{minute}@x.example"}]}
-            crm.put(canonical_contact(raw, default_region="DE"))
-        fan_out(world.store, world.queue, world.clock, FanoutSettings(concurrency=1, partitions=1), rng)
-        assert isinstance(world.queue, MemoryTaskQueue)
-        while world.queue.tasks:
-            task = world.queue.tasks.pop(0)
-            if handle_task(SyncTask.parse(task.payload), deps).outcome.value == "synced":
-                ran.append(minute)
-        world.clock.advance(minutes=1)
-    return ran
-
-
-def runs_per_day(world: World, cid: str, *, changes_at: frozenset[int] = frozenset()) -> int:
-    """How many times the connection ran in one simulated day (see run_minutes)."""
-    return len(run_minutes(world, cid, changes_at=changes_at))
 
 
 def test_a_quiet_connection_runs_about_25_times_a_day_instead_of_263(world: World) -> None:
