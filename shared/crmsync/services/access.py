@@ -11,6 +11,7 @@ from crmsync.crm.models import User
 from crmsync.crm.port import CrmError, CrmNotFound, CrmTransient
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.errors import NotAllowed, Unavailable
+from crmsync.services.run_words import N_
 from crmsync.services.scopes import connection_id_for
 from crmsync.store.contract import ConnectionNotFound
 
@@ -21,13 +22,13 @@ def allowed_user(app: App, crm_user_id: str, rules: AdminConfig | None = None) -
     try:
         user = app.crm.user(crm_user_id)
     except CrmNotFound:
-        raise NotAllowed("The CRM does not know this user any more. Ask your CRM administrator.") from None
+        raise NotAllowed(N_("The CRM does not know this user any more. Ask your CRM administrator.")) from None
     except CrmTransient as err:
-        raise Unavailable("The CRM did not answer. Try again in a minute.") from err
+        raise Unavailable(N_("The CRM did not answer. Try again in a minute.")) from err
     except CrmError as err:
         raise Unavailable(f"The CRM refused the user lookup ({err.status or 'error'}). Try again later.") from err
     if not rules.connect.allows(user):
-        raise NotAllowed("Your CRM administrator has not enabled Google sync for your account.")
+        raise NotAllowed(N_("Your CRM administrator has not enabled Google sync for your account."))
     return user
 
 

@@ -12,6 +12,7 @@ from crmsync.model.kinds import Kind, Side
 from crmsync.services.errors import FieldProblem, InvalidInput, WrongState
 from crmsync.services.health import HISTORY
 from crmsync.services.run_log import latest_runs
+from crmsync.services.run_words import N_
 from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
 from crmsync.sync.approvals import UserChoices, ValueChoice, choices_of, keep_choices
@@ -34,7 +35,7 @@ def choose_other_value(app: App, crm_user_id: str, kind: Kind, crm_id: str, fiel
     if conflict is None or not conflict.get("google_id") or conflict.get("winner") not in ("crm", "google"):
         raise InvalidInput([FieldProblem("field", "no such conflict in the recent runs of this kind")])
     if connection.lease is not None and connection.lease.expires_at > app.clock():
-        raise WrongState("A sync is running right now; try again in a minute.")
+        raise WrongState(N_("A sync is running right now; try again in a minute."))
     winner = Side(str(conflict["winner"]))
     loser = winner.other
     choice = ValueChoice(

@@ -15,6 +15,7 @@ from crmsync.services.access import allowed_user
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.errors import NotAllowed
 from crmsync.services.oauth_flow import make_flow
+from crmsync.services.run_words import N_
 from crmsync.services.scopes import scopes_for
 
 STATE_TTL = timedelta(minutes=10)
@@ -59,7 +60,9 @@ def connecting_user(app: App, crm_user_id: str) -> User:
     rules = load_admin_config(app.store)
     user = allowed_user(app, crm_user_id, rules)
     if not rules.enabled_kinds():
-        raise NotAllowed("Your CRM administrator has turned off every kind of sync, so there is nothing to connect.")
+        raise NotAllowed(
+            N_("Your CRM administrator has turned off every kind of sync, so there is nothing to connect.")
+        )
     return user
 
 

@@ -23,6 +23,7 @@ from crmsync.services.admin_config import AdminConfig, EmailMatch, load_admin_co
 from crmsync.services.errors import NotAllowed, ServiceError, Unavailable, WrongState
 from crmsync.services.oauth_flow import make_flow
 from crmsync.services.revoke import revoke_grant
+from crmsync.services.run_words import N_
 from crmsync.services.scopes import connection_id_for, granted_kinds, normalise, scopes_for
 
 log = logging.getLogger(__name__)
@@ -32,39 +33,39 @@ class AccessDenied(ServiceError):
     """The user pressed Deny on Google's consent page."""
 
     status = 400
-    title = "Access declined"
+    title = N_("Access declined")
 
 
 class StateInvalid(ServiceError):
     """The state is unknown, expired, used, or belongs to another browser session."""
 
     status = 400
-    title = "Sign-in expired"
+    title = N_("Sign-in expired")
 
 
 class ExchangeFailed(ServiceError):
     """Google did not accept the authorization code, or the grant lacks what we need."""
 
     status = 400
-    title = "Google sign-in failed"
+    title = N_("Google sign-in failed")
 
 
 class DifferentAccount(WrongState):
     """The CRM user is connected to another Google account; they must disconnect first."""
 
-    title = "Already connected to another Google account"
+    title = N_("Already connected to another Google account")
 
 
 class AccountMismatch(NotAllowed):
     """The Google account's verified e-mail does not match the CRM user's as the admin requires."""
 
-    title = "This Google account does not belong to this CRM user"
+    title = N_("This Google account does not belong to this CRM user")
 
 
 class AccountTaken(NotAllowed):
     """The Google account is already joined to another CRM user, and the admin does not allow sharing."""
 
-    title = "This Google account is already connected"
+    title = N_("This Google account is already connected")
 
 
 # What our own states look like (secrets.token_urlsafe(32)); anything else is refused before the store.
@@ -93,14 +94,14 @@ def take_state(app: App, state: str | None, binding: str | None) -> dict[str, An
     """Consume the state record (single use) if it belongs to this browser session. A state presented
     from another browser is refused and left in place, so the browser that started the sign-in can finish."""
     if not is_token(state) or not _STATE_RE.match(state):  # is_token: no Firestore-reserved '__*__' id
-        raise StateInvalid("This sign-in has no valid state. Open Connect Google from the CRM again.")
+        raise StateInvalid(N_("This sign-in has no valid state. Open Connect Google from the CRM again."))
 
     def ours(record: dict[str, Any]) -> bool:
         return bool(binding) and hmac.compare_digest(str(record.get("binding", "")), str(binding))
 
     record = app.store.take_oauth_state(state, app.clock(), only_if=ours)
     if record is None:
-        raise StateInvalid("This sign-in has expired or was already used. Open Connect Google from the CRM again.")
+        raise StateInvalid(N_("This sign-in has expired or was already used. Open Connect Google from the CRM again."))
     if not ours(record):
         raise StateInvalid(
             "This sign-in was started in another browser or session. Open Connect Google from the CRM again here."
@@ -115,10 +116,10 @@ def complete_oauth(app: App, params: CallbackParams, binding: str | None) -> Cal
     crm_user_id = str(record["crm_user_id"])
     if params.error:
         if params.error == "access_denied":
-            raise AccessDenied("You declined access, so nothing was connected.")
+            raise AccessDenied(N_("You declined access, so nothing was connected."))
         raise ExchangeFailed(f"Google returned an error ({params.error[:60]}). Nothing was connected.")
     if not params.code or len(params.code) > 2048:
-        raise ExchangeFailed("Google sent no usable authorization code. Nothing was connected; try again.")
+        raise ExchangeFailed(N_("Google sent no usable authorization code. Nothing was connected; try again."))
     token = _exchange(app, record, params.code)
     return _connect(app, crm_user_id, {Kind(k) for k in record["kinds"]}, token)
 
@@ -134,7 +135,7 @@ def _exchange(app: App, record: dict[str, Any], code: str) -> dict[str, Any]:
     except OAuth2Error as err:
         raise ExchangeFailed(f"Google did not accept the sign-in ({err.error}). Nothing was connected.") from None
     except requests.RequestException as err:
-        raise Unavailable("Google's sign-in service did not answer. Try again in a minute.") from err
+        raise Unavailable(N_("Google's sign-in service did not answer. Try again in a minute.")) from err
     redact.register(code)  # Google accepted it, so it is a real authorization code
     token: dict[str, Any] = dict(flow.oauth2session.token)
     for key in ("access_token", "refresh_token", "id_token"):
@@ -159,7 +160,7 @@ def _identity(app: App, token: dict[str, Any]) -> tuple[str | None, str | None]:
             app.config.userinfo_uri, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10
         )
     except requests.RequestException as err:
-        raise Unavailable("Google's user info service did not answer. Try again in a minute.") from err
+        raise Unavailable(N_("Google's user info service did not answer. Try again in a minute.")) from err
     if resp.status_code != 200:
         return None, None
     try:
@@ -187,7 +188,7 @@ def _connect(app: App, crm_user_id: str, requested: set[Kind], token: dict[str, 
         )
     if not granted:
         _refuse(app, secret, subject)
-        raise ExchangeFailed("You did not allow Contacts, Calendar or Tasks, so there is nothing to sync.")
+        raise ExchangeFailed(N_("You did not allow Contacts, Calendar or Tasks, so there is nothing to sync."))
     rules = load_admin_config(app.store)
     try:
         user = allowed_user(app, crm_user_id, rules)  # the admin may have changed the rules meanwhile

@@ -14,6 +14,7 @@ from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.admin_config import AdminConfig, load_admin_config, problems_of
 from crmsync.services.errors import FieldProblem, InvalidInput, NotAllowed, NotConnected, WrongState
 from crmsync.services.polling import fastest_interval
+from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS, connection_id_for, granted_kinds
 
 
@@ -21,7 +22,7 @@ def connection_of(app: App, crm_user_id: str) -> Connection:
     """The CRM user's connection (any status), or NotConnected."""
     connection = app.store.get_connection(connection_id_for(crm_user_id))
     if connection is None:
-        raise NotConnected("You have not connected a Google account yet. Use Connect Google in the CRM.")
+        raise NotConnected(N_("You have not connected a Google account yet. Use Connect Google in the CRM."))
     return connection
 
 
@@ -65,10 +66,10 @@ def editable(app: App, crm_user_id: str) -> tuple[Connection, AdminConfig]:
     raises WrongState (disconnected) or NotAllowed (the administrator manages them)."""
     connection = connection_of(app, crm_user_id)
     if connection.status is ConnectionStatus.DISCONNECTED:
-        raise WrongState("This connection is disconnected. Connect Google again to change settings.")
+        raise WrongState(N_("This connection is disconnected. Connect Google again to change settings."))
     rules = load_admin_config(app.store)
     if not rules.users_may_edit:
-        raise NotAllowed("Your administrator manages the sync settings; they cannot be changed here.")
+        raise NotAllowed(N_("Your administrator manages the sync settings; they cannot be changed here."))
     return connection, rules
 
 

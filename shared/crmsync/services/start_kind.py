@@ -7,6 +7,7 @@ from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
 from crmsync.services.errors import WrongState
 from crmsync.services.preview_gate import scope_of
+from crmsync.services.run_words import N_
 from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
 
@@ -16,7 +17,7 @@ def start_syncing(app: App, crm_user_id: str, kind: Kind) -> None:
     at once) syncs it."""
     connection = connection_of(app, crm_user_id)
     if not connection.settings.kind(kind).enabled:
-        raise WrongState("This kind is turned off; turn it on in the settings first.")
+        raise WrongState(N_("This kind is turned off; turn it on in the settings first."))
     links = app.store.connection_store(connection.id)
     cursor = links.cursor(kind)
     cursor.user_choices = cursor.user_choices.model_copy(update={"started": scope_of(connection, kind)})

@@ -10,6 +10,7 @@ from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
 from crmsync.services.errors import WrongState
 from crmsync.services.run_log import latest_runs
+from crmsync.services.run_words import N_
 from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
 from crmsync.sync.approvals import StopAnswer, StopChoice, choices_of, keep_choices, stop_choice
@@ -30,9 +31,9 @@ def answer_stop(app: App, crm_user_id: str, kind: Kind, answer: StopAnswer) -> i
     records = (report or {}).get("would_delete") or []
     count = (report or {}).get("would_delete_count") or len(records)
     if report is None or not records:
-        raise WrongState("There is no stopped sync to answer: the latest run did not hold deletions back.")
+        raise WrongState(N_("There is no stopped sync to answer: the latest run did not hold deletions back."))
     if connection.lease is not None and connection.lease.expires_at > app.clock():
-        raise WrongState("A sync is running right now; try again in a minute.")
+        raise WrongState(N_("A sync is running right now; try again in a minute."))
     links = app.store.connection_store(connection.id)
     cursor = links.cursor(kind)
     choices = choices_of(cursor)

@@ -8,6 +8,7 @@ from crmsync.bootstrap import App
 from crmsync.model.state import ConnectionStatus
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.errors import WrongState
+from crmsync.services.run_words import N_
 from crmsync.services.settings import connection_of
 
 SLOT_SECONDS = 10  # a double click is one task; a later click (after an edit) syncs again
@@ -26,13 +27,13 @@ def request_sync(app: App, crm_user_id: str) -> SyncRequest:
     """Queue a named task for this 10-second slot; if a run holds the lease, flag a rerun as well."""
     connection = connection_of(app, crm_user_id)
     if connection.status is ConnectionStatus.NEEDS_REAUTH:
-        raise WrongState("Google no longer accepts this connection's access. Use Reconnect Google first.")
+        raise WrongState(N_("Google no longer accepts this connection's access. Use Reconnect Google first."))
     if connection.status is ConnectionStatus.PAUSED:
-        raise WrongState("This connection is paused by your administrator.")
+        raise WrongState(N_("This connection is paused by your administrator."))
     if connection.status is ConnectionStatus.DISCONNECTED:
-        raise WrongState("This connection is disconnected. Connect Google again to sync.")
+        raise WrongState(N_("This connection is disconnected. Connect Google again to sync."))
     if not load_admin_config(app.store).sync_enabled:
-        raise WrongState("Your administrator has paused all syncing. Try again later.")
+        raise WrongState(N_("Your administrator has paused all syncing. Try again later."))
     now = app.clock()
     rerun = connection.lease is not None and connection.lease.expires_at > now
     if rerun:

@@ -38,9 +38,13 @@ def connect(
     email: str = "ana@example.com",
     uncheck: tuple[str, ...] = (),
     action: str = "allow",
+    language: str | None = None,
 ) -> tuple[requests.Session, requests.Response]:
-    """Open a connect link and answer the consent page; the browser-like session and the final page."""
+    """Open a connect link and answer the consent page; the browser-like session and the final page
+    (``language``: the browser's Accept-Language)."""
     http = browser_session()
+    if language is not None:
+        http.headers["Accept-Language"] = language
     return http, consent(http, confirm(http, stack.link(user)), email=email, uncheck=uncheck, action=action)
 
 

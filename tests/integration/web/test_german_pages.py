@@ -99,6 +99,9 @@ def test_the_connect_confirmation_and_the_message_pages_have_no_english_left_in_
         texts["no session"] = get(http, stack.base_url + "/settings", language)
         cancel = http.post(stack.base_url + "/connect/cancel", data={"csrf": csrf_of(texts["confirm"])}, timeout=10)
         texts["cancelled"] = cancel.text
+    for language, texts in pages.items():  # the user declines Google's consent: a page to try again
+        _, declined = connect(stack, action="deny", language=language)
+        texts["declined"] = declined.text
     link = stack.link("u1")
     confirm(browser_session(), link)  # the link is used now
     for language, texts in pages.items():
