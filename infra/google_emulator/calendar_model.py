@@ -267,12 +267,10 @@ def merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any
     for key, value in patch.items():
         if value is None:
             out.pop(key, None)
-        elif (
-            isinstance(value, dict)
-            and isinstance(out.get(key), dict)
-            and key not in ("start", "end", "originalStartTime")
-        ):
-            out[key] = merge_patch(out[key], value)
+        elif isinstance(value, dict) and key not in ("start", "end", "originalStartTime"):
+            # Merged into what is there (nothing: an empty object), so a null inside still deletes:
+            # extendedProperties {"private": {"k": null}} removes k, and is no error on an event without it.
+            out[key] = merge_patch(out[key] if isinstance(out.get(key), dict) else {}, value)
         else:
             out[key] = value
     return out

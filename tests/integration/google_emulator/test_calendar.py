@@ -113,6 +113,20 @@ def test_client_chosen_id_duplicate_is_409_even_after_delete(emulator) -> None:
         assert "a-v and 0-9" in message
 
 
+def test_a_null_extended_property_in_a_patch_deletes_it_even_where_none_was_set(emulator) -> None:
+    """Google's extended-properties guide: "make a patch request to set the value to null"."""
+    svc = calendar_service(emulator)
+    plain = svc.events().insert(calendarId="primary", body=_event()).execute()
+    body = {"extendedProperties": {"private": {"gone": None}, "shared": {"kept": "1"}}}
+    patched = svc.events().patch(calendarId="primary", eventId=plain["id"], body=body).execute()
+    assert patched["extendedProperties"] == {"private": {}, "shared": {"kept": "1"}} or patched[
+        "extendedProperties"
+    ] == {"shared": {"kept": "1"}}
+    body = {"extendedProperties": {"shared": {"kept": None}}}
+    cleared = svc.events().patch(calendarId="primary", eventId=plain["id"], body=body).execute()
+    assert not (cleared.get("extendedProperties") or {}).get("shared")
+
+
 def test_patch_merges_update_replaces_and_etag_changes(emulator) -> None:
     svc = calendar_service(emulator)
     ev = (

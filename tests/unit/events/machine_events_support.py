@@ -8,13 +8,18 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from crmsync.crm import custom_side
+from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.events_side import CrmEvents, activity_raw
 from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Activity
+from crmsync.google import calendar_custom
 from crmsync.google.calendar import GoogleCalendar
 from crmsync.google.calendar_batch import Pacer
 from crmsync.google.calendar_mapping import event_canon
+from crmsync.model import custom
 from crmsync.model.event import EventOptions, canonical_event, match_keys
+from crmsync.model.field_mapping import FieldMap, MappedFields, Target
 from crmsync.model.kinds import Kind
 from crmsync.model.link import Canon, Link
 from crmsync.model.settings import KindSettings
@@ -35,6 +40,18 @@ from tests.unit.tasks.machine_tasks_support import (
 )
 
 TZ = "Europe/Berlin"
+# A mapped CRM custom field (a picklist in a private extended property), synced like the built-ins.
+STAGE = custom.key("deal_stage")
+STAGES = (None, "Lead", "Won", "Lost")
+MAPPED = MappedFields(
+    [
+        FieldMap(
+            field=next(f for f in REFERENCE_FIELDS["activities"] if f.name == "deal_stage"),
+            target=Target.PRIVATE_PROPERTY,
+            key="dealStage",
+        )
+    ]
+)
 # A Monday two weeks ahead: inside the default window whenever the tests run.
 MONDAY = date.today() + timedelta(days=14 - date.today().weekday())
 
@@ -58,6 +75,7 @@ class EventWorld:
         self.service = google_service("calendar", self.state, self.http)
         self.user = google_service("calendar", self.state, InProcessHttp(self.state))
         self.crm = FakeCrm()
+        self.crm.declare_fields(REFERENCE_FIELDS)
         self.crm.add_user(EMAIL, "Anna", user_id=USER)
         self.ids = StableIdCrm(self.crm)
         self.flaky = MortalCrm(self.ids)
@@ -80,8 +98,11 @@ class EventWorld:
             pacer=Pacer(None, clock=lambda: self.now().timestamp()),
             clock=self.now,
             sleep=lambda _: None,
+            mapped=MAPPED,
         )
-        crm = CrmEvents(self.flaky, "conn1", USER, self.settings, self.options, OpCounter(), clock=self.now)
+        crm = CrmEvents(
+            self.flaky, "conn1", USER, self.settings, self.options, OpCounter(), clock=self.now, mapped=MAPPED
+        )
         return KindSync(Kind.EVENTS, crm, google, self.links, self.settings, clock=self.now, match_keys=match_keys)
 
     def sync(self) -> KindReport:
@@ -116,7 +137,10 @@ class EventWorld:
         return {c.id: c.record for c in page.items if isinstance(c.record, Activity)}
 
     def crm_live(self) -> dict[str, Canon]:
-        return {rid: canonical_event(activity_raw(rec, EMAIL)) for rid, rec in self.crm_records().items()}
+        return {
+            rid: {**canonical_event(activity_raw(rec, EMAIL)), **custom_side.read(MAPPED, rec.custom_fields)}
+            for rid, rec in self.crm_records().items()
+        }
 
     # ------------------------------------------------------------ Google (as Google's apps do it)
 
@@ -157,7 +181,10 @@ class EventWorld:
         for e in items:
             if e.get("recurringEventId") in found:
                 found[e["recurringEventId"]].append(e)
-        return {eid: event_canon(ev, found[eid], TZ, EMAIL) for eid, ev in masters.items()}
+        return {
+            eid: {**event_canon(ev, found[eid], TZ, EMAIL), **calendar_custom.read(ev, MAPPED)}
+            for eid, ev in masters.items()
+        }
 
     def google_insert(self, body: Mapping[str, Any]) -> str:
         self.later()

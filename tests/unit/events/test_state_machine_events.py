@@ -24,12 +24,12 @@ from crmsync.model.event import coherent
 from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport
-from tests.unit.events.machine_events_support import TZ, EventWorld, day, utc_basic
+from tests.unit.events.machine_events_support import STAGE, STAGES, TZ, EventWorld, day, utc_basic
 from tests.unit.tasks.machine_tasks_support import Model, WorkerCrash, check_pairs, converge, sync_once
 
 pytestmark = pytest.mark.unit
 MAX_RECORDS = 4
-FIELDS = ("subject", "all_day", "start", "end", "recurrence", "exceptions")
+FIELDS = ("subject", "all_day", "start", "end", "recurrence", "exceptions", STAGE)
 SUBJECTS = {"crm": ("Kickoff", "Review", "Jour fixe"), "google": ("Lunch", "Dentist")}
 SHAPES = ("single", "all_day", "series")
 HOURS = (9, 14)
@@ -327,7 +327,29 @@ class EventSyncMachine(RuleBasedStateMachine):
             self.world.google_delete(eid)
             self.model.removed(("google", eid), snapshot)
 
+    @rule(index=st.integers(0, 9), stage=st.sampled_from(STAGES))
+    def crm_stage(self, index: int, stage: str | None) -> None:
+        if (rid := self._crm_pick(index)) is not None:
+            self._crm_change(rid, {"custom_fields": {"deal_stage": stage}})
+
+    @rule(index=st.integers(0, 9), stage=st.sampled_from(STAGES))
+    def google_stage(self, index: int, stage: str | None) -> None:
+        if (eid := self._google_pick(index)) is not None:
+            body = {"extendedProperties": {"private": {"dealStage": stage}}}
+            self._google_change(eid, lambda: self.world.google_patch(eid, body))
+
     # ------------------------------------------------------------ both at once
+
+    @rule(index=st.integers(0, 9), a=st.sampled_from(STAGES[1:]), b=st.sampled_from(STAGES[1:]))
+    def conflicting_stage(self, index: int, a: str, b: str) -> None:
+        links = sorted(self.world.all_links(), key=lambda lk: lk.crm_id)
+        if not links:
+            return
+        link = links[index % len(links)]
+        if link.crm_id in self.world.crm_records() and link.google_id in self.world.google_events():
+            self._crm_change(link.crm_id, {"custom_fields": {"deal_stage": a}})
+            body = {"extendedProperties": {"private": {"dealStage": b}}}
+            self._google_change(link.google_id, lambda: self.world.google_patch(link.google_id, body))
 
     @rule(index=st.integers(0, 9), a=st.sampled_from(SUBJECTS["crm"]), b=st.sampled_from(SUBJECTS["google"]))
     def conflicting_rename(self, index: int, a: str, b: str) -> None:

@@ -21,14 +21,19 @@ import httplib2
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 
+from crmsync.crm import custom_side
+from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Task
 from crmsync.crm.port import BulkOp, BulkResult
 from crmsync.crm.tasks_side import CrmTasks, raw_task
 from crmsync.errors import TransientError
+from crmsync.google import tasks_custom
 from crmsync.google.intents import MemoryIntentStore
 from crmsync.google.tasks import GoogleTasks
 from crmsync.google.tasks_mapping import GoogleTask, task_canon
+from crmsync.model import custom
+from crmsync.model.field_mapping import FieldMap, MappedFields, Target
 from crmsync.model.kinds import Kind
 from crmsync.model.link import Canon, Link
 from crmsync.model.settings import KindSettings
@@ -144,6 +149,27 @@ class MortalCrm(FlakyCrm):
 # ---------------------------------------------------------------- the world
 
 
+# A mapped CRM custom field (a picklist, a labelled line of the Google task's notes).
+PRIORITY = custom.key("priority")
+PRIORITIES = (None, "Low", "High")
+MAPPED = MappedFields(
+    [
+        FieldMap(
+            field=next(f for f in REFERENCE_FIELDS["tasks"] if f.name == "priority"),
+            target=Target.NOTES_LINE,
+            key="Priority",
+        )
+    ]
+)
+
+
+def google_task_canon(raw: Mapping[str, Any]) -> Canon:
+    """A Google task's canonical form as the adapter reads it (custom lines out of the notes)."""
+    task = GoogleTask.model_validate(raw)
+    notes, values = tasks_custom.split(task.notes, MAPPED)
+    return {**task_canon(task.model_copy(update={"notes": notes})), **values}
+
+
 class TaskWorld:
     """Both sides, the links, the creation intents and the engine between them."""
 
@@ -156,6 +182,7 @@ class TaskWorld:
         self.user = google_service("tasks", self.state, InProcessHttp(self.state))  # Google's own apps
         self.list_id = str(self.user.tasklists().insert(body={"title": "CRM"}).execute()["id"])
         self.crm = FakeCrm()
+        self.crm.declare_fields(REFERENCE_FIELDS)
         self.crm.add_user(EMAIL, "Anna", user_id=USER)
         self.ids = StableIdCrm(self.crm)
         self.flaky = MortalCrm(self.ids)
@@ -173,8 +200,9 @@ class TaskWorld:
             counter=OpCounter(),
             clock=self.state.clock.now,
             sleep=lambda _: None,
+            mapped=MAPPED,
         )
-        crm = CrmTasks(self.flaky, "conn1", USER, self.settings, OpCounter())
+        crm = CrmTasks(self.flaky, "conn1", USER, self.settings, OpCounter(), mapped=MAPPED)
         clock = self.state.clock.now
         return KindSync(Kind.TASKS, crm, google, self.links, self.settings, clock=clock, match_keys=match_keys)
 
@@ -207,7 +235,10 @@ class TaskWorld:
         return {c.id: c.record for c in page.items if isinstance(c.record, Task)}
 
     def crm_live(self) -> dict[str, Canon]:
-        return {rid: canonical_task(raw_task(rec)) for rid, rec in self.crm_records().items()}
+        return {
+            rid: {**canonical_task(raw_task(rec)), **custom_side.read(MAPPED, rec.custom_fields)}
+            for rid, rec in self.crm_records().items()
+        }
 
     # ------------------------------------------------------------ the user, in Google (as Google's apps do)
 
@@ -229,7 +260,7 @@ class TaskWorld:
         return sorted(self.google_tasks(), key=self.order.__getitem__)
 
     def google_live(self) -> dict[str, Canon]:
-        return {tid: task_canon(GoogleTask.model_validate(t)) for tid, t in self.google_tasks().items()}
+        return {tid: google_task_canon(t) for tid, t in self.google_tasks().items()}
 
     def google_insert(self, body: Mapping[str, Any]) -> str:
         self.later()

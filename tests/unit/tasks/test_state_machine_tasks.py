@@ -16,13 +16,23 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from crmsync.google import tasks_custom
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport
-from tests.unit.tasks.machine_tasks_support import Model, TaskWorld, check_pairs, converge, sync_once
+from tests.unit.tasks.machine_tasks_support import (
+    MAPPED,
+    PRIORITIES,
+    PRIORITY,
+    Model,
+    TaskWorld,
+    check_pairs,
+    converge,
+    sync_once,
+)
 
 pytestmark = pytest.mark.unit
 MAX_RECORDS = 4
-FIELDS = ("title", "notes", "due_date", "status", "completed")
+FIELDS = ("title", "notes", "due_date", "status", "completed", PRIORITY)
 # Titles differ per side so that two tasks the user made separately never pair by title + due.
 TITLES = {"crm": ("Call back", "Send offer", "Prepare demo"), "google": ("Book room", "Pay invoice")}
 NOTES = (None, "bring the contract", "steps:\n1. data\n2. slides")
@@ -181,6 +191,23 @@ class TaskSyncMachine(RuleBasedStateMachine):
         self.world.google_delete(tid)
         self.model.removed(("google", tid), google[tid])
 
+    @precondition(lambda self: bool(self.world.crm_records()))
+    @rule(index=st.integers(0, 9), value=st.sampled_from(PRIORITIES))
+    def crm_priority(self, index: int, value: str | None) -> None:
+        rid = self._pick(list(self.world.crm_records()), index)
+        self._crm_change(rid, {"custom_fields": {"priority": value}})
+
+    @precondition(lambda self: bool(self.world.google_tasks()))
+    @rule(index=st.integers(0, 9), value=st.sampled_from(PRIORITIES))
+    def google_priority(self, index: int, value: str | None) -> None:
+        """The user edits the task's "Priority: …" line in Google (or deletes it)."""
+        ids = self.world.google_ids()
+        tid = ids[index % len(ids)]
+        self._google_change(tid, {"notes": self._notes_with(tid, value)})
+
+    def _notes_with(self, tid: str, value: str | None) -> str | None:
+        return tasks_custom.join({**self.world.google_live()[tid], PRIORITY: value}, MAPPED)
+
     # ------------------------------------------------------------ both at once
 
     @precondition(lambda self: bool(self.world.all_links()))
@@ -189,7 +216,7 @@ class TaskSyncMachine(RuleBasedStateMachine):
         link = sorted(self.world.all_links(), key=lambda lk: lk.crm_id)[index % len(self.world.all_links())]
         if link.crm_id not in self.world.crm_records() or link.google_id not in self.world.google_tasks():
             return
-        which = data.draw(st.sampled_from(["title", "notes", "due", "done"]), label="field")
+        which = data.draw(st.sampled_from(["title", "notes", "due", "done", "priority"]), label="field")
         if which == "title":
             self._crm_change(link.crm_id, {"title": data.draw(st.sampled_from(TITLES["crm"]))})
             self._google_change(link.google_id, {"title": data.draw(st.sampled_from(TITLES["google"]))})
@@ -200,6 +227,10 @@ class TaskSyncMachine(RuleBasedStateMachine):
         elif which == "due":
             self._crm_change(link.crm_id, {"due": data.draw(st.sampled_from(CRM_DUES))})
             self._google_change(link.google_id, {"due": google_due(data.draw(st.sampled_from(GOOGLE_DATES)))})
+        elif which == "priority":
+            a, b = data.draw(st.lists(st.sampled_from(PRIORITIES[1:]), min_size=2, max_size=2, unique=True))
+            self._crm_change(link.crm_id, {"custom_fields": {"priority": a}})
+            self._google_change(link.google_id, {"notes": self._notes_with(link.google_id, b)})
         else:  # completed on both sides, at different instants
             self._crm_change(link.crm_id, {"status": "completed", "completed_at": DONE_AT[0]})
             self._google_change(link.google_id, {"status": "completed"})
