@@ -4,6 +4,7 @@ change with Google's headers, retries on failure, drops, expiry, and https-only 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -159,7 +160,13 @@ def test_a_failed_delivery_is_retried_with_the_same_message_number(
     _watch(svc, receiver)
     got = receiver.wait_for(3)
     assert [r.headers["X-Goog-Message-Number"] for r in got] == ["1", "1", "1"]
-    deliveries = requests.get(f"{emulator.base_url}/__emulator/push/deliveries", timeout=5).json()["deliveries"]
+    # The emulator records an attempt once its reply is in, which may be just after the receiver has it.
+    deadline = time.monotonic() + 10
+    while True:
+        deliveries = requests.get(f"{emulator.base_url}/__emulator/push/deliveries", timeout=5).json()["deliveries"]
+        if len(deliveries) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert [(d["attempt"], d["status"]) for d in deliveries] == [(1, 503), (2, 500), (3, 200)]
 
 
