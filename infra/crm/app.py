@@ -126,6 +126,7 @@ class CrmApp:
         # A narrower one plays a CRM without, e.g., tasks; the reference CRM takes crmsync's notifications.
         self.capabilities = capabilities or Capabilities(custom_fields=True, notifications=True)
         self.notifier = notifier  # tells crmsync about changes (change notifications), if configured
+        store.recurrence_exceptions = self.capabilities.recurrence_exceptions
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers: dict[str, str]

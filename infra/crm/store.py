@@ -38,6 +38,7 @@ class CrmStore:
     def __init__(self, path: str | Path, fields: dict[str, list[CrmField]] | None = None) -> None:
         self.db = Database(path)
         self.fields = REFERENCE_FIELDS if fields is None else fields  # custom fields per kind
+        self.recurrence_exceptions = True  # False plays a CRM that keeps no per-occurrence exceptions
 
     def custom_fields(self, kind: str) -> list[dict[str, Any]]:
         """``GET /{kind}/fields``: the custom fields of ``kind``."""
@@ -216,7 +217,7 @@ class CrmStore:
             return int(seen[1]), json.loads(seen[2]), True
         clean, errors = validate_record(kind, body)
         if clean is not None:
-            errors = sent_errors(kind, body, self.fields)
+            errors = sent_errors(kind, body, self.fields) + self._unheld(kind, clean)
         if clean is None or errors:
             raise P.validation(errors)
         if actor is not None and clean.get("owner_id") is None:
@@ -228,6 +229,17 @@ class CrmStore:
             (kind, key, fingerprint, json.dumps(rec, ensure_ascii=False), rec["created_at"]),
         )
         return 201, rec, False
+
+    def _unheld(self, kind: str, clean: dict[str, Any]) -> list[FieldError]:
+        """What this CRM cannot hold by its declared capabilities (occurrence exceptions)."""
+        if kind == "activities" and not self.recurrence_exceptions and clean.get("exceptions"):
+            return [
+                FieldError(
+                    "/exceptions",
+                    "this CRM keeps no per-occurrence exceptions (GET /capabilities: recurrence_exceptions)",
+                )
+            ]
+        return []
 
     def _insert(
         self, conn: sqlite3.Connection, kind: str, data: dict[str, Any], record_id: str | None = None
@@ -252,7 +264,7 @@ class CrmStore:
         current = json.loads(row[4])
         clean, errors = validate_patch(kind, current, sem.prepare_patch(kind, patch))
         if clean is not None:
-            errors = sent_errors(kind, patch, self.fields)
+            errors = sent_errors(kind, patch, self.fields) + self._unheld(kind, clean)
         if clean is None or errors:
             raise P.validation(errors, "patch")
         _check_refs(conn, kind, clean, actor, set(patch) & {"owner_id", "company_id"})

@@ -45,3 +45,12 @@ def companies_offered(connector: CrmConnector) -> bool:
         return connector.capabilities().offers("companies")
     except CrmError:
         return True
+
+
+def exceptions_offered(connector: CrmConnector) -> bool:
+    """Whether activities keep per-occurrence exceptions (False: crmsync sends none; moved and
+    retitled occurrences are held in Google)."""
+    try:
+        return connector.capabilities().recurrence_exceptions
+    except CrmError:
+        return True

@@ -28,6 +28,7 @@ from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import custom_side
 from .bulk_writes import bulk_write
+from .capabilities import exceptions_offered
 from .contacts_side import _key
 from .feed import feed_change, guard, parse_time, read_feed
 from .held_values import write_holding_refused
@@ -118,12 +119,30 @@ def held_recurrence(full: Canon) -> str | None:
     return None
 
 
-def _with_notes(results: list[WriteResult], ops: Sequence[WriteOp]) -> list[WriteResult]:
-    """Results carrying a note for each series the CRM holds only part of (see held_recurrence)."""
+def held_exceptions(full: Canon) -> str | None:
+    """Why a CRM without recurrence exceptions does not hold some of a series' occurrences (None
+    if it holds them all): its moved or retitled occurrences stay in Google only."""
+    held = [e["value"] for e in full.get("exceptions") or [] if not e["cancelled"]]
+    if not held:
+        return None
+    return (
+        "exceptions: the CRM keeps no moved or retitled occurrences (it declares recurrence_exceptions: false); "
+        f"{', '.join(held)} held in Google"
+    )
+
+
+def _with_notes(results: list[WriteResult], ops: Sequence[WriteOp], *, exceptions: bool = True) -> list[WriteResult]:
+    """Results carrying a note for each series the CRM holds only part of (see held_recurrence,
+    and held_exceptions when the CRM keeps no ``exceptions``)."""
     out = []
     for res, op in zip(results, ops, strict=True):
-        note = held_recurrence(op.full) if res.ok and "recurrence" in op.fields else None
-        out.append(replace(res, notes=(*res.notes, note)) if note else res)
+        notes = []
+        if res.ok and "recurrence" in op.fields:
+            notes.append(held_recurrence(op.full))
+        if res.ok and not exceptions and op.fields.keys() & TIME_FIELDS:
+            notes.append(held_exceptions(op.full))
+        said = tuple(n for n in notes if n)
+        out.append(replace(res, notes=(*res.notes, *said)) if said else res)
     return out
 
 
@@ -205,6 +224,7 @@ class CrmEvents:
     mapped: MappedFields = field(default_factory=MappedFields)  # the admin's custom fields of activities
     _me: str | None = field(default=None, init=False)
     _user_ids: dict[str, str | None] = field(default_factory=dict, init=False)
+    _exceptions: bool | None = field(default=None, init=False)
 
     @property
     def me(self) -> str:
@@ -261,6 +281,13 @@ class CrmEvents:
         return Change(record.id, canon, when, version)
 
     @property
+    def exceptions_offered(self) -> bool:
+        """Whether the CRM keeps occurrence exceptions (its capabilities, read once)."""
+        if self._exceptions is None:
+            self._exceptions = exceptions_offered(self.connector)
+        return self._exceptions
+
+    @property
     def busy(self) -> bool:
         """Whether private activities are shown in Google as busy blocks only."""
         return self.options.private_activities == "busy"
@@ -284,6 +311,8 @@ class CrmEvents:
             fields = {k: v for k, v in fields.items() if k not in BUSY_KEPT}  # Google holds only the busy block
         if creating or fields.keys() & TIME_FIELDS:
             body.update(time_body(full))
+            if body.get("exceptions") and not self.exceptions_offered:
+                body["exceptions"] = []  # the CRM keeps none: moved occurrences are held in Google
         for name in ("description", "location"):
             if name in fields:
                 body[name] = fields[name]
@@ -346,7 +375,8 @@ class CrmEvents:
             return BulkCreate(body, _key(self.connection_id, "activities", op.idempotency + held))
 
         bodies = [(self.body(op.fields, op.full, creating=True), list[str]()) for op in ops]
-        return _with_notes(write_holding_refused(ops, bodies, make, self._send, required=REQUIRED), ops)
+        sent = write_holding_refused(ops, bodies, make, self._send, required=REQUIRED)
+        return _with_notes(sent, ops, exceptions=self.exceptions_offered)
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Patch changed fields only, If-Match the version last seen."""
@@ -366,7 +396,8 @@ class CrmEvents:
             return BulkUpdate(str(op.target_id), int(op.version or 0), body)
 
         noted = [(b, list[str]()) for b in bodies]
-        return _with_notes(write_holding_refused(ops, noted, make, self._send, required=REQUIRED), ops)
+        sent = write_holding_refused(ops, noted, make, self._send, required=REQUIRED)
+        return _with_notes(sent, ops, exceptions=self.exceptions_offered)
 
     def _records(self, ids: Sequence[str]) -> dict[str, Activity]:
         out: dict[str, Activity] = {}
