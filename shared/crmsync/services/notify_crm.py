@@ -70,7 +70,7 @@ def reasons_of(view: StatusView, now: datetime) -> list[Reason]:
         if h.state is State.NEEDS_RECONNECT:
             message = f"Syncing {what} needs Google access you did not allow. {_OPEN} and reconnect Google."
             out.append(Reason(NotificationReason.RECONNECT, h.kind, message))
-        elif h.state is State.STOPPED and h.action is Action.REVIEW_DELETES and not h.approved:
+        elif h.state is State.STOPPED and h.action is Action.REVIEW_DELETES and h.answer is None:  # not answered yet
             n = h.would_delete_count or len(h.would_delete)
             message = (
                 f"Syncing {what} stopped before deleting {n} records, more than usual. Nothing was deleted. "

@@ -156,3 +156,24 @@ def test_the_status_api_carries_the_same_notifications() -> None:
     [shown] = status["notifications"]
     assert (shown["reason"], shown["kind"], shown["delivered_at"]) == ("safety_stop", "contacts", None)
     assert "stopped before deleting 15 records" in shown["message"]
+
+
+@pytest.mark.parametrize("answer", ["delete", "restore"])
+def test_a_safety_stop_the_user_answered_is_not_told(answer: str) -> None:
+    """Either answer ("Delete them" or "Keep them") waits for the next run: nothing to tell the CRM."""
+    from datetime import UTC, datetime
+
+    from crmsync.sync.approvals import StopAnswer, choices_of, keep_choices, stop_choice
+
+    app, _clock = world()
+    run = log_run(app, 1, contacts={**STOP, "would_delete": [{"side": "google", "crm_id": "c1", "google_id": "g1"}]})
+    links = app.store.connection_store(CID)
+    cursor = links.cursor(Kind.CONTACTS)
+    choice = stop_choice(
+        StopAnswer(answer), [{"side": "google", "crm_id": "c1", "google_id": "g1"}], 15, datetime.now(UTC), "u1"
+    )
+    keep_choices(cursor, choices_of(cursor).model_copy(update={"stop": choice}))
+    links.save_cursor(cursor)
+    connection = app.store.get_connection(CID)
+    assert connection is not None
+    assert after_run(app, connection, run) == [] and sent(app) == []
