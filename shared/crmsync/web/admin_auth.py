@@ -17,8 +17,8 @@ from datetime import timedelta
 from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
-from crmsync.obs.logging import redact
 from crmsync.security.sessions import Session, SessionStage, check_csrf, issue_session, read_session
+from crmsync.web.auth import set_session_cookie
 
 ADMIN_COOKIE = "__Host-crmsync_admin"
 LOCAL_ADMIN_COOKIE = "crmsync_admin"
@@ -60,16 +60,8 @@ def start_admin_session(app: App, resp: Response) -> None:
     value = issue_session(
         app.config.session_key, _subject(app), None, ADMIN_SESSION_TTL, app.clock(), stage=SessionStage.ADMIN
     )
-    redact.register(value)
-    resp.set_cookie(
-        admin_cookie_name(app),
-        value,
-        max_age=int(ADMIN_SESSION_TTL.total_seconds()),
-        path="/",
-        httponly=True,
-        secure=not app.config.is_local,
-        samesite="Strict",  # no cross-site request carries it: the admin pages link only to themselves
-    )
+    # Strict: no cross-site request carries it (the admin pages link only to themselves).
+    set_session_cookie(app, resp, admin_cookie_name(app), value, ADMIN_SESSION_TTL, "Strict")
 
 
 def end_admin_session(app: App, resp: Response) -> None:

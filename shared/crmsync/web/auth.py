@@ -116,19 +116,25 @@ def start_session(app: App, resp: Response, crm_user_id: str, stage: SessionStag
         stage=stage,
         generation=generation,
     )
+    # Lax: the cookie must come back on Google's top-level redirect to /oauth/callback.
+    set_session_cookie(app, resp, cookie_name(app), value, ttl, "Lax")
+    session = read_session(value, app.config.session_key, app.clock())
+    assert session is not None
+    return session
+
+
+def set_session_cookie(app: App, resp: Response, name: str, value: str, ttl: timedelta, samesite: str) -> None:
+    """Put a session cookie we issued on ``resp``: HttpOnly, Path=/, Secure except on plain-http loopback."""
     redact.register(value)  # issued by us
     resp.set_cookie(
-        cookie_name(app),
+        name,
         value,
         max_age=int(ttl.total_seconds()),
         path="/",
         httponly=True,
         secure=not app.config.is_local,
-        samesite="Lax",  # Lax: the cookie must come back on Google's top-level redirect to /oauth/callback
+        samesite=samesite,
     )
-    session = read_session(value, app.config.session_key, app.clock())
-    assert session is not None
-    return session
 
 
 def end_session(app: App, resp: Response) -> None:
