@@ -254,3 +254,47 @@ def test_the_printed_link_the_stack_file_and_the_mint_script_lead_to_google_cons
                 assert page.locator("#allow").count() == 1
             page.close()
         browser.close()
+
+
+def test_a_crm_edit_reaches_google_in_seconds_through_the_crms_webhook(stack: dict[str, Any]) -> None:
+    """`make run` wires the reference CRM's change notifications to the web function: a CRM user's edit
+    reaches Google by a push run (reason "push"), seconds later, without waiting for the poll."""
+    from datetime import UTC, datetime, timedelta
+
+    from crmsync.security.links import mint_connect_token
+    from crmsync.store.firestore import FirestoreStore
+    from infra.firestore_emulator import new_firestore_client
+    from tests.integration.web.browserless import browser_session, confirm, consent
+
+    keys, web, google, crm, user_id = stack["keys"], stack["web"], stack["google"], stack["crm"], stack["crm_user_id"]
+    store = FirestoreStore(new_firestore_client(stack["firestore"], "crmsync-local"))
+    if store.find_connection_by_crm_user(user_id) is None:  # connect (no browser needed for this one)
+        link = mint_connect_token(keys["link_key"].encode(), user_id, timedelta(minutes=15), datetime.now(UTC))
+        http = browser_session()
+        assert consent(http, confirm(http, f"{web}/connect?t={link}"), email=ACCOUNT).status_code == 200
+    conn = store.find_connection_by_crm_user(user_id)
+    assert conn is not None
+    _wait(lambda: (store.get_connection(conn.id).last_run or {}).get("complete"), "a first complete sync")  # type: ignore[union-attr]
+    # The user edits a contact in the CRM (not crmsync: no crmsync User-Agent, so the CRM notifies).
+    auth = {"Authorization": f"Bearer {keys['crm_key']}", "X-CRM-User": user_id}
+    items = requests.get(f"{crm}/contacts/changes", params={"owner_id": user_id, "limit": 50}, headers=auth, timeout=30)
+    record = next(i["record"] for i in items.json()["items"] if i.get("record"))
+    title = f"Pushed {time.time():.0f}"
+    started = time.monotonic()
+    resp = requests.patch(
+        f"{crm}/contacts/{record['id']}",
+        json={"title": title},
+        headers={**auth, "If-Match": f'"{record["version"]}"'},
+        timeout=30,
+    )
+    resp.raise_for_status()
+
+    def in_google() -> bool:
+        dump = requests.get(google + "/__emulator/dump", params={"account": ACCOUNT}, timeout=30).json()
+        return any(o.get("title") == title for p in dump["people"]["connections"] for o in p.get("organizations", []))
+
+    _wait(in_google, "the CRM edit in Google", timeout=60)
+    took = time.monotonic() - started
+    pushed = [r for r in store.recent_runs(conn.id, 20) if r.get("reason") == "push"]
+    assert pushed, "no push run: the edit came by the poll, not by the CRM's webhook"
+    assert took < 30, f"the CRM edit took {took:.1f} s to reach Google"
