@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from .services.vault_migration import MigrationPlan, MigrationProgress, migrate
+from .services.vault_migration import MigrationPlan, MigrationProgress, ResealCounts, migrate, reseal
 from .vault.port import TokenVault
 
 VAULTS = ("secret-manager", "envelope")
@@ -48,14 +48,26 @@ def add_parser(sub: Any) -> None:
         default=Path(".crmsync-vault-migration.json"),
         help="where the position is kept between runs (resumes from it; a finished one starts over)",
     )
-    m.add_argument("--project", default=os.environ.get("CRMSYNC_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT"))
     m.add_argument("--secret-prefix", default=os.environ.get("CRMSYNC_SECRET_PREFIX") or "crmsync-rt-")
-    m.add_argument("--data-key-secret", default=(os.environ.get("CRMSYNC_DATA_KEY_SECRET") or "").strip() or None)
-    m.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
+    _place_options(m)
+    r = vsub.add_parser(
+        "reseal",
+        help="seal every token in the envelope vault again under the current data key (after a rotation)",
+    )
+    r.add_argument("--page-size", type=int, default=200, help="connections per page (1-1000)")
+    _place_options(r)
+
+
+def _place_options(p: Any) -> None:
+    p.add_argument("--project", default=os.environ.get("CRMSYNC_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT"))
+    p.add_argument("--data-key-secret", default=(os.environ.get("CRMSYNC_DATA_KEY_SECRET") or "").strip() or None)
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
 
 
 def run(args: argparse.Namespace, console: Console, *, secret_manager: Any = None, firestore_client: Any = None) -> int:
-    """Run ``vault migrate``; the clients are built from the environment unless given (tests)."""
+    """Run ``vault migrate`` or ``vault reseal``; the clients are built from the environment unless given (tests)."""
+    if args.vault_command == "reseal":
+        return _reseal(args, console, secret_manager, firestore_client)
     if args.source == args.target:
         console.print("crmsync: --from and --to name the same vault; nothing to do")
         return 2
@@ -119,3 +131,38 @@ def _counts(progress: MigrationProgress) -> str:
     parts += [f"{c.deleted_from_source} deleted from {progress.source}"] if c.deleted_from_source else []
     parts += [f"{c.failed} failed"] if c.failed else []
     return ", ".join(parts)
+
+
+def _reseal(args: argparse.Namespace, console: Console, secret_manager: Any, firestore_client: Any) -> int:
+    if not 1 <= args.page_size <= 1000:
+        console.print("crmsync: --page-size must be 1-1000")
+        return 2
+    if not args.project or not args.data_key_secret:
+        console.print("crmsync: set CRMSYNC_PROJECT and CRMSYNC_DATA_KEY_SECRET (or --project, --data-key-secret)")
+        return 2
+    from google.cloud import firestore, secretmanager
+
+    from .store.firestore import FirestoreStore
+    from .vault.data_keys import SecretManagerDataKeys
+    from .vault.envelope import EnvelopeVault
+
+    store = FirestoreStore(firestore_client or firestore.Client(project=args.project))
+    keys = SecretManagerDataKeys(
+        secret_manager or secretmanager.SecretManagerServiceClient(), args.project, args.data_key_secret
+    )
+    version = keys.current()[0]
+    console.print(f"sealing every token under data key version {version} (project {args.project})")
+
+    def page(counts: ResealCounts) -> None:
+        console.print(
+            f"page {counts.pages}: {counts.seen} connections, {counts.resealed} sealed again", highlight=False
+        )
+
+    done = reseal(store, EnvelopeVault(store, keys), args.page_size, page)
+    console.print(
+        f"done: {done.seen} connections, {done.resealed} sealed again under version {version}; "
+        "older versions can now be disabled (run this at least 5 minutes after adding the version: "
+        "warm instances seal with the version they read up to 5 minutes before)",
+        highlight=False,
+    )
+    return 0

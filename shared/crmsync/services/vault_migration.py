@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -186,3 +186,39 @@ def _failed(counts: MigrationCounts, cid: str, why: str) -> None:
     counts.failed += 1
     if len(counts.failures) < 50:
         counts.failures.append(f"{cid}: {why}"[:300])
+
+
+class Resealer(Protocol):
+    """The envelope vault's part the reseal needs."""
+
+    def reencrypt(self, connection_ids: Iterable[str]) -> int: ...
+
+
+@dataclass
+class ResealCounts:
+    """What a reseal did."""
+
+    seen: int = 0
+    resealed: int = 0
+    pages: int = 0
+
+
+def reseal(
+    store: ConnectionLister,
+    vault: Resealer,
+    page_size: int = PAGE,
+    on_page: Callable[[ResealCounts], None] = lambda counts: None,
+) -> ResealCounts:
+    """Seal every token again under the envelope vault's current data key (after adding a version), so the
+    older versions can be disabled. Idempotent: a token already under the current key is left alone."""
+    counts = ResealCounts()
+    after: str | None = None
+    while True:
+        page = store.list_connections(None, page_size, after)
+        counts.seen += len(page.items)
+        counts.resealed += vault.reencrypt(c.id for c in page.items)
+        counts.pages += 1
+        on_page(counts)
+        if page.next_cursor is None:
+            return counts
+        after = page.next_cursor

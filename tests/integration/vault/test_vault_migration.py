@@ -193,3 +193,24 @@ def test_bad_arguments_are_refused_with_a_message(
         migrate(
             FirestoreStore(client), SecretManagerVault(sm_client, PROJECT), SecretManagerVault(sm_client, PROJECT), plan
         )
+
+
+def test_reseal_moves_every_token_to_the_current_data_key_once(
+    client: firestore.Client,
+    sm_client: secretmanager.SecretManagerServiceClient,
+    store: FirestoreStore,
+    envelope: EnvelopeVault,
+) -> None:
+    for cid in ("c0", "c2", "c4"):
+        envelope.put(cid, token(cid))
+    assert SecretManagerDataKeys(sm_client, PROJECT, DATA_KEY).rotate() == "2"
+    argv = ["vault", "reseal", "--project", PROJECT, "--data-key-secret", DATA_KEY, "--page-size", "2"]
+    for expected in ("3 sealed again under version 2", "0 sealed again under version 2"):  # idempotent
+        console = Console(record=True, width=200)
+        code = vault_cli.run(parser().parse_args(argv), console, secret_manager=sm_client, firestore_client=client)
+        out = console.export_text()
+        assert code == 0, out
+        assert f"done: 5 connections, {expected}" in out
+    fresh = EnvelopeVault(store, SecretManagerDataKeys(sm_client, PROJECT, DATA_KEY))
+    assert [fresh.key_version_of(cid) for cid in ("c0", "c2", "c4")] == ["2", "2", "2"]
+    assert fresh.get("c2") == token("c2")
