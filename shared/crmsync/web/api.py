@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 from crmsync.bootstrap import App
 from crmsync.model.state import Connection
 from crmsync.security.input import BadJson, parse_json
-from crmsync.services import admin, disconnect, field_mapping, settings, status, sync_now
+from crmsync.services import admin, admin_health, disconnect, field_mapping, settings, status, sync_now
 from crmsync.services.errors import FieldProblem, InvalidInput
 from crmsync.web.auth import CSRF_HEADER, Caller, require_csrf
 from crmsync.web.responses import as_json, secure
@@ -123,7 +123,9 @@ def admin_put_mapping(app: App, request: Request) -> Response:
 
 
 def admin_list(app: App, request: Request) -> Response:
-    """GET /admin/connections?status=&limit=&cursor=."""
+    """GET /admin/connections?status=&limit=&cursor= (or ?state=: by health, each with its health)."""
+    if "state" in request.args:
+        return _admin_list_by_health(app, request)
     raw = request.args.get("limit", "100")
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):  # "²".isdigit() is True, int("²") fails
         raise InvalidInput([FieldProblem("limit", f"must be a whole number from 1 to 500, got {raw[:20]!r}")])
@@ -132,6 +134,24 @@ def admin_list(app: App, request: Request) -> Response:
         raise InvalidInput([FieldProblem("cursor", "not a cursor from a previous page")])
     page = admin.list_connections(app, request.args.get("status"), int(raw), cursor)
     return as_json({"connections": [connection_json(c) for c in page.items], "next_cursor": page.next_cursor})
+
+
+def _admin_list_by_health(app: App, request: Request) -> Response:
+    """The admin page's list as JSON: connections in one health state, with their health (the page's facts)."""
+    problems = []
+    if request.args.get("status"):
+        problems.append(FieldProblem("status", "give status or state, not both"))
+    raw = request.args.get("limit", "25")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= admin_health.MAX_LIMIT:
+        problems.append(FieldProblem("limit", f"must be a whole number from 1 to {admin_health.MAX_LIMIT}"))
+    cursor = request.args.get("cursor") or None
+    if cursor is not None and len(cursor) > 1000:
+        problems.append(FieldProblem("cursor", "not a cursor from a previous page"))
+    if problems:
+        raise InvalidInput(problems)
+    page = admin_health.list_health(app, admin_health.parse_state(request.args["state"]), int(raw), cursor)
+    items = [{**connection_json(h.connection), "health": h.as_json()} for h in page.items]
+    return as_json({"connections": items, "next_cursor": page.next_cursor, "scanned": page.scanned})
 
 
 def admin_pause(app: App, connection_id: str) -> Response:

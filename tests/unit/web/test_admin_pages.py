@@ -216,3 +216,16 @@ def test_the_admin_cookie_is_host_prefixed_strict_and_never_a_user_session() -> 
     user = Client(WebApp(app))
     user.set_cookie("__Host-crmsync_session", value, domain="localhost")
     assert user.get("/status").status_code == 401
+
+
+def test_the_admin_api_lists_by_health_state_with_the_same_facts() -> None:
+    _app, client = world()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    body = client.get("/admin/connections?state=stopped", headers=admin).json
+    [item] = body["connections"]
+    assert item["crm_user_id"] == "stopped" and item["health"]["state"] == "stopped"
+    assert item["health"]["kinds"]["contacts"]["why"] == "stopped before deleting 15 contacts"
+    assert body["scanned"] == 5 and body["next_cursor"] is None
+    for query in ("state=bored", "state=stopped&status=active", "state=stopped&limit=101"):
+        resp = client.get("/admin/connections?" + query, headers=admin)
+        assert resp.status_code == 422 and resp.mimetype == "application/problem+json", query
