@@ -21,6 +21,7 @@ from crmsync.services.admin_health import FILTERS, ConnectionState
 from crmsync.services.errors import FieldProblem, InvalidInput, ServiceError
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS
+from crmsync.web import admin_fields
 from crmsync.web.admin_auth import (
     MAX_KEY_CHARS,
     AdminCsrfFailed,
@@ -39,7 +40,10 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 # The admin's sections: (id, path, label). The field-mapping section adds itself here.
-NAV: list[tuple[str, str, str]] = [("connections", "/admin", N_("Connections"))]
+NAV: list[tuple[str, str, str]] = [
+    ("connections", "/admin", N_("Connections")),
+    ("fields", "/admin/fields", N_("Field mapping")),
+]
 STATE_WORDS = {
     ConnectionState.IN_SYNC: N_("In sync"),
     ConnectionState.SYNCING: N_("Syncing"),
@@ -179,6 +183,11 @@ def action(app: App, request: Request, session: Session, endpoint: str, connecti
     back = {k: request.form.get(k, "")[:1000] for k in ("state", "cursor")}
     query = {**{k: v for k, v in back.items() if v}, "notice": notice, "who": who}
     return redirect("/admin?" + urlencode(query))
+
+
+def fields_page(app: App, request: Request, session: Session) -> Response:
+    """GET/POST /admin/fields: the field-mapping section (web/admin_fields.py)."""
+    return admin_fields.page(app, request, session, _page)
 
 
 def _message(request: Request, status: int, title: str, message: str) -> Response:

@@ -55,6 +55,7 @@ URLS = Map(
         Rule("/admin/connections/<cid>/sync", endpoint="admin_sync", methods=["POST"]),
         Rule("/crm/changes", endpoint="crm_changes", methods=["POST"]),
         Rule("/admin", endpoint="admin_home", methods=["GET"]),
+        Rule("/admin/fields", endpoint="admin_fields", methods=["GET", "POST"]),
         Rule("/admin/login", endpoint="admin_login", methods=["GET", "POST"]),
         Rule("/admin/logout", endpoint="admin_logout", methods=["POST"]),
     ],
@@ -221,9 +222,9 @@ class WebApp:
                 return admin_pages.login_page(request)
             return admin_pages.login(app, request, self.login_throttle)
         session = admin_session(app, request)
-        page = endpoint == "admin_home" or request.mimetype == "application/x-www-form-urlencoded"
+        page = endpoint in ("admin_home", "admin_fields") or request.mimetype == "application/x-www-form-urlencoded"
         if session is None or not page:
-            if endpoint == "admin_home" or (page and wants_html(request)):
+            if endpoint in ("admin_home", "admin_fields") or (page and wants_html(request)):
                 return redirect("/admin/login", status=303)
             resp = problem(401, "Unauthorized", "send the admin API key as 'Authorization: Bearer <key>'")
             resp.headers["WWW-Authenticate"] = 'Bearer realm="crmsync-admin"'
@@ -231,6 +232,8 @@ class WebApp:
         with log_context(admin=True):
             if endpoint == "admin_home":
                 return admin_pages.connections_page(app, request, session)
+            if endpoint == "admin_fields":
+                return admin_pages.fields_page(app, request, session)
             if endpoint in admin_pages.ACTIONS:
                 return admin_pages.action(app, request, session, endpoint, str(args["cid"]))
         raise NotFound()  # the admin config has no page (yet): the API only

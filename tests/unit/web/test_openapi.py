@@ -24,6 +24,7 @@ HTML_ONLY = {
     "/admin",  # the admin pages (tests/unit/web/test_admin_pages.py)
     "/admin/login",
     "/admin/logout",
+    "/admin/fields",  # the field-mapping section of the admin pages (tests/unit/mapping/test_admin_fields_page.py)
 }
 
 
