@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import threading
 import time
 from collections import deque
@@ -22,6 +23,9 @@ from crmsync.web.auth import set_session_cookie
 
 ADMIN_COOKIE = "__Host-crmsync_admin"
 LOCAL_ADMIN_COOKIE = "crmsync_admin"
+LOGIN_COOKIE = "__Host-crmsync_admin_login"  # the sign-in form's CSRF token (double submit, SameSite=Strict)
+LOCAL_LOGIN_COOKIE = "crmsync_admin_login"
+LOGIN_FORM_TTL = timedelta(minutes=30)
 ADMIN_SESSION_TTL = timedelta(hours=2)
 MAX_KEY_CHARS = 512
 FAILURES_ALLOWED = 5  # wrong keys per client per window
@@ -68,6 +72,28 @@ def end_admin_session(app: App, resp: Response) -> None:
     resp.delete_cookie(
         admin_cookie_name(app), path="/", httponly=True, secure=not app.config.is_local, samesite="Strict"
     )
+
+
+def login_token(app: App, request: Request) -> str:
+    """The sign-in form's CSRF token: the one in this browser's login cookie, or a new one."""
+    token = request.cookies.get(_login_cookie(app), "")
+    return token if 20 <= len(token) <= 100 and token.isascii() else secrets.token_urlsafe(32)
+
+
+def set_login_token(app: App, resp: Response, token: str) -> None:
+    """Put the sign-in form's token in its cookie (HttpOnly, SameSite=Strict: no other site sends it)."""
+    set_session_cookie(app, resp, _login_cookie(app), token, LOGIN_FORM_TTL, "Strict")
+
+
+def _login_cookie(app: App) -> str:
+    return LOCAL_LOGIN_COOKIE if app.config.is_local else LOGIN_COOKIE
+
+
+def check_login_token(app: App, request: Request) -> None:
+    """A sign-in must come from our own form in this browser (its cookie and its field agree)."""
+    cookie, field = request.cookies.get(_login_cookie(app), ""), request.form.get("csrf", "")
+    if not cookie or not hmac.compare_digest(cookie.encode("utf-8", "replace"), field.encode("utf-8", "replace")):
+        raise AdminCsrfFailed("the sign-in form has expired or did not come from this site; reload it and try again")
 
 
 def require_admin_csrf(session: Session, token: str | None) -> None:

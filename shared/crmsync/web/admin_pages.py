@@ -27,10 +27,13 @@ from crmsync.web.admin_auth import (
     AdminCsrfFailed,
     LoginThrottle,
     admin_session,
+    check_login_token,
     client_of,
     end_admin_session,
     key_matches,
+    login_token,
     require_admin_csrf,
+    set_login_token,
     start_admin_session,
 )
 from crmsync.web.i18n import Locale, page_locale
@@ -75,18 +78,22 @@ def _page(request: Request, template: str, section: str, status: int = 200, **va
     return html(f"admin/{template}", status_code=status, nav=NAV, section=section, **speech, **values)
 
 
-def login_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
-    """GET /admin/login: the admin key form (POST only: the key never travels in a URL)."""
-    return _page(request, "login.html", "login", status=status, error=error)
+def login_page(app: App, request: Request, *, error: str | None = None, status: int = 200) -> Response:
+    """GET /admin/login: the admin key form (POST only: the key never travels in a URL), with its CSRF token."""
+    token = login_token(app, request)
+    resp = _page(request, "login.html", "login", status=status, error=error, login_csrf=token)
+    set_login_token(app, resp, token)
+    return resp
 
 
 def login(app: App, request: Request, throttle: LoginThrottle) -> Response:
     """POST /admin/login: a right key starts an admin session; a wrong one is a 403, too many a 429."""
+    check_login_token(app, request)  # before anything else: a forged sign-in is refused, not counted
     client = client_of(request)
     wait = throttle.retry_after(client)
     if wait is not None:
         loc, _speak = _speech(request)
-        resp = login_page(request, error=loc.gettext(N_("Too many wrong keys. Wait a few minutes.")), status=429)
+        resp = login_page(app, request, error=loc.gettext(N_("Too many wrong keys. Wait a few minutes.")), status=429)
         resp.headers["Retry-After"] = str(wait)
         return resp
     key = request.form.get("key", "")
@@ -94,7 +101,7 @@ def login(app: App, request: Request, throttle: LoginThrottle) -> Response:
         throttle.failed(client)
         log.warning("admin sign-in refused: wrong key", extra={"client": client})
         loc, _speak = _speech(request)
-        return login_page(request, error=loc.gettext(N_("That is not the admin key.")), status=403)
+        return login_page(app, request, error=loc.gettext(N_("That is not the admin key.")), status=403)
     throttle.succeeded(client)
     log.info("admin signed in", extra={"client": client})
     resp = redirect("/admin?notice=signed-in")

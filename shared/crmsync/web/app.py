@@ -219,7 +219,7 @@ class WebApp:
             return admin_pages.logout(app, request)
         if endpoint == "admin_login":
             if request.method == "GET":
-                return admin_pages.login_page(request)
+                return admin_pages.login_page(app, request)
             return admin_pages.login(app, request, self.login_throttle)
         session = admin_session(app, request)
         page = endpoint in ("admin_home", "admin_fields") or request.mimetype == "application/x-www-form-urlencoded"

@@ -52,7 +52,16 @@ def world() -> tuple[App, Client]:
 
 
 def sign_in(client: Client, key: str = ADMIN_KEY, **headers: str) -> TestResponse:
-    return client.post("/admin/login", data={"key": key}, content_type=FORM, headers=headers)
+    """Open the sign-in form (its CSRF token and cookie), then post the key."""
+    form = client.get("/admin/login", headers=headers)
+    return client.post("/admin/login", data={"key": key, "csrf": csrf_of(form)}, content_type=FORM, headers=headers)
+
+
+def signed_in_cookie(resp: TestResponse) -> bool:
+    """Whether the reply sets an admin session cookie (the sign-in form's own cookie does not count)."""
+    return any(
+        c.split("=", 1)[0] in ("crmsync_admin", "__Host-crmsync_admin") for c in resp.headers.getlist("Set-Cookie")
+    )
 
 
 def csrf_of(page: TestResponse) -> str:
@@ -137,7 +146,7 @@ def test_a_wrong_key_is_a_403_and_too_many_are_slowed_down() -> None:
     wrong = sign_in(client, "not-the-key", **{"X-Forwarded-For": "203.0.113.9"})
     assert wrong.status_code == 403
     assert "That is not the admin key." in wrong.get_data(as_text=True)
-    assert "Set-Cookie" not in wrong.headers
+    assert not signed_in_cookie(wrong)
     for _ in range(4):
         assert sign_in(client, "guess", **{"X-Forwarded-For": "203.0.113.9"}).status_code == 403
     slowed = sign_in(client, ADMIN_KEY, **{"X-Forwarded-For": "203.0.113.9"})  # even the right key waits now
@@ -150,9 +159,23 @@ def test_a_wrong_key_is_a_403_and_too_many_are_slowed_down() -> None:
 
 def test_the_admin_key_in_a_url_signs_nobody_in() -> None:
     _app, client = world()
-    assert "Set-Cookie" not in client.get(f"/admin/login?key={ADMIN_KEY}").headers
+    assert not signed_in_cookie(client.get(f"/admin/login?key={ADMIN_KEY}"))
     assert client.get(f"/admin?key={ADMIN_KEY}").status_code == 303
     assert client.post(f"/admin/login?key={ADMIN_KEY}", data={}, content_type=FORM).status_code == 403
+
+
+def test_a_sign_in_not_from_our_form_is_refused_and_not_counted() -> None:
+    _app, client = world()
+    # Another site posting the right key (no form token, or a token without this browser's cookie).
+    forged = client.post("/admin/login", data={"key": ADMIN_KEY}, content_type=FORM)
+    assert forged.status_code == 403 and not signed_in_cookie(forged)
+    stranger = Client(WebApp(_app))
+    token = csrf_of(stranger.get("/admin/login"))
+    other = client.post("/admin/login", data={"key": ADMIN_KEY, "csrf": token + "x"}, content_type=FORM)
+    assert other.status_code == 403
+    for _ in range(6):  # refused before the key is looked at: no throttling of the real admin
+        client.post("/admin/login", data={"key": "guess"}, content_type=FORM)
+    assert sign_in(client).status_code == 303
 
 
 def test_pause_resume_and_sync_now_from_the_page_use_the_admin_services_with_csrf() -> None:
@@ -206,7 +229,12 @@ def test_sign_out_ends_the_session_and_a_new_key_ends_every_old_session() -> Non
 def test_the_admin_cookie_is_host_prefixed_strict_and_never_a_user_session() -> None:
     app, client = world()
     app.config = replace(app.config, base_url="https://sync.example.com")  # type: ignore[misc]
-    cookie = sign_in(client, **{"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
+    form = client.get("/admin/login")
+    login_cookie = form.headers["Set-Cookie"]
+    assert login_cookie.startswith("__Host-crmsync_admin_login=") and "SameSite=Strict" in login_cookie
+    client.set_cookie("__Host-crmsync_admin_login", login_cookie.split(";")[0].split("=", 1)[1], domain="localhost")
+    signed = client.post("/admin/login", data={"key": ADMIN_KEY, "csrf": csrf_of(form)}, content_type=FORM)
+    cookie = signed.headers["Set-Cookie"]
     assert cookie.startswith("__Host-crmsync_admin=")
     for part in ("Secure", "HttpOnly", "Path=/", "SameSite=Strict"):
         assert part in cookie
