@@ -24,12 +24,13 @@ from .core import (
     ApiError,
     Ctx,
     EmulatorState,
-    parse_query,
     rfc3339,
     route,
 )
-from .people_model import READ_FIELDS, UPDATE_FIELDS, clean_person, parse_mask
-from .people_store import NOT_FOUND, Contact, PeopleStore, store_for
+from .people_contact import Contact
+from .people_groups import GROUP_FIELDS, seed_groups  # importing it registers the contactGroups routes
+from .people_model import READ_FIELDS, UPDATE_FIELDS, clean_person, long_get, parse_mask
+from .people_store import NOT_FOUND, PeopleStore, store_for
 from .people_sync import list_connections, person_fields
 
 READ = frozenset({SCOPE_CONTACTS, SCOPE_CONTACTS_RO})
@@ -121,15 +122,6 @@ def get_person(ctx: Ctx) -> dict[str, Any]:
     if not (ctx.token and ctx.token.scopes & READ):
         raise ApiError(403, "Request had insufficient authentication scopes.", reason="insufficientPermissions")
     return _store(ctx).get(contact_key(pid)).view(mask)
-
-
-def long_get(ctx: Ctx) -> None:
-    """Accept a GET sent as POST with X-HTTP-Method-Override (googleapiclient does so past 2,000 URL chars)."""
-    if ctx.method == "POST":
-        if ctx.headers.get("x-http-method-override", "").upper() != "GET":
-            raise ApiError(404, f"Method not found: POST {ctx.path}")
-        for name, values in parse_query(ctx.body.decode()).items():
-            ctx.query.setdefault(name, []).extend(values)
 
 
 @route("POST", "/v1/people:batchGet", api=PEOPLE, method_id="people.people.getBatchGet", scopes=READ)
@@ -379,8 +371,6 @@ def seed(account: Account, state: EmulatorState, data: dict[str, Any]) -> dict[s
     the resourceName/etag of each created contact (input order) and the created
     groups; ``dump`` gives the full resources.
     """
-    from .people_groups import seed_groups
-
     with state.lock, _gc_paused():
         store = store_for(state, account)
         stamp = rfc3339(state.clock.now())
@@ -409,8 +399,6 @@ def seed(account: Account, state: EmulatorState, data: dict[str, Any]) -> dict[s
 
 def dump(account: Account, state: EmulatorState) -> dict[str, Any]:
     """The account's live contacts and groups, in the shape ``seed`` takes."""
-    from .people_groups import GROUP_FIELDS
-
     with state.lock, _gc_paused():
         store = store_for(state, account)
         people = sorted((c for c in store.contacts.values() if not c.deleted), key=lambda c: c.seq)
@@ -422,6 +410,3 @@ def expire_sync_tokens(account: Account, state: EmulatorState) -> None:
     """Expire every sync token issued so far for the account (contacts and contact groups)."""
     with state.lock:
         store_for(state, account).token_epoch += 1
-
-
-from . import people_groups as _people_groups  # noqa: E402,F401  (registers the contactGroups routes)

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from .core import PEOPLE, SCOPE_CONTACTS, SCOPE_CONTACTS_RO, ApiError, Ctx, rfc3339, route
-from .people_model import parse_mask
+from .people_model import long_get, parse_mask
 from .people_store import NOT_FOUND, Group, PeopleStore, store_for
 from .people_sync import check_expiry, decode_token, encode_token, fingerprint
 from .realism import page_limit
@@ -99,8 +99,6 @@ def get_group(ctx: Ctx) -> dict[str, Any]:
 @route("GET", "/v1/contactGroups:batchGet", api=PEOPLE, method_id="people.contactGroups.batchGet", scopes=READ)
 def batch_get_groups(ctx: Ctx) -> dict[str, Any]:
     """contactGroups.batchGet: up to 200 groups, a NOT_FOUND status for unknown ones."""
-    from .people import long_get
-
     long_get(ctx)
     fields = _fields(ctx.param("groupFields"), "groupFields", DEFAULT_READ_FIELDS)
     names, max_members = ctx.params("resourceNames"), _max_members(ctx)

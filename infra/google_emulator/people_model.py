@@ -16,7 +16,7 @@ from typing import Any
 import googleapiclient
 import phonenumbers
 
-from .core import ApiError
+from .core import ApiError, Ctx, parse_query
 
 _DOC = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "people.v1.json"
 MASK_DOCS = "Valid paths are documented at https://developers.google.com/people/api/rest/v1/people/get."
@@ -299,3 +299,12 @@ def finish_items(field: str, items: list[dict[str, Any]], source: dict[str, str]
         derive(field, item, region)
         result.append(item)
     return result
+
+
+def long_get(ctx: Ctx) -> None:
+    """Accept a GET sent as POST with X-HTTP-Method-Override (googleapiclient does so past 2,000 URL chars)."""
+    if ctx.method == "POST":
+        if ctx.headers.get("x-http-method-override", "").upper() != "GET":
+            raise ApiError(404, f"Method not found: POST {ctx.path}")
+        for name, values in parse_query(ctx.body.decode()).items():
+            ctx.query.setdefault(name, []).extend(values)

@@ -15,10 +15,9 @@ import bisect
 import heapq
 import random
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .people_store import Contact
+from .people_contact import Contact
 
 
 class ContactLog:

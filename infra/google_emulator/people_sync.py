@@ -9,9 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from .core import ApiError, Ctx, error_info
+from .people_contact import Contact
 from .people_model import READ_FIELDS, parse_mask
 from .people_replica import ContactLog
-from .people_store import Contact, PeopleStore
+from .people_store import PeopleStore
 from .realism import page_limit
 
 SYNC_TOKEN_TTL = timedelta(days=7)

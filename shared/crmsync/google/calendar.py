@@ -16,7 +16,6 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,36 +28,16 @@ from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import calendar_custom
 from .calendar_batch import BatchRunner, Call, Outcome, Pacer
-from .calendar_mapping import (
-    Event,
-    crm_id_of,
-    event_canon,
-    event_id,
-    insert_body,
-    instance_body,
-    instance_id,
-    is_foreign_copy,
-    keep_attendees,
-    patch_body,
-    when_body,
-)
+from .calendar_mapping import Event, Series, crm_id_of, event_canon, is_foreign_copy
+from .calendar_writes import create_events, delete_events, update_events
 from .errors import NotFound, SyncTokenExpired
 from .gone import calendar_gone
 from .paging import fetch_all
 from .retry import call_with_retry
-from .write_results import error_result
 
 PAGE_SIZE = 2500
 PACED_CHUNK = 200  # records per engine write chunk while pacing against a per-user quota
 WRITE_CHUNK_COST = 220  # inner calls one such chunk may need (exception patches included)
-
-
-@dataclass(frozen=True)
-class Series:
-    """A master (or single event) as Google holds it now, with its exception instances."""
-
-    master: Event | None
-    exceptions: list[Event]
 
 
 def _is_exception(inst: Event, master: Event) -> bool:
@@ -267,7 +246,7 @@ class GoogleCalendar:
         if master.get("eventType", "default") != "default" or is_foreign_copy(master, self.connection_id):
             return Change(gid, None, when, version, in_scope=False)  # focus time, out of office, others' meetings
         try:
-            canon = self._canon(master, exceptions, cal)
+            canon = self.canon(master, exceptions, cal)
         except Exception as err:  # one record's odd value skips that record, never the run
             name = plain_name(master.get("summary"))
             return Change(gid, None, when, version, crm_id_hint=hint, error=unreadable(err), name=name)
@@ -323,106 +302,28 @@ class GoogleCalendar:
                     out[change.id] = change
         return out
 
-    # ------------------------------------------------------------------ writing
-
-    def _send(self) -> dict[str, str]:
-        return {"sendUpdates": self.options.send_updates}
+    # ------------------------------------------------------------------ writing (calendar_writes.py)
 
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Insert events under our deterministic ids (a 409 links the existing one), then their exceptions."""
-        from .calendar_writes import create_events
-
         return create_events(self, ops)
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """PATCH the changed fields, If-Match the etag last seen; exceptions as instance writes."""
-        from .calendar_writes import update_events
-
         return update_events(self, ops)
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete events, If-Match the etag last seen; one already gone counts as deleted."""
-        events = self.events
-        calls = []
-        for op in ops:
-            cal, eid = self.split(str(op.target_id))
-            req = events.delete(calendarId=cal, eventId=eid, **self._send())
-            if op.version:
-                req.headers["If-Match"] = op.version
-            calls.append(Call("calendar.events.delete", req))
-        out = []
-        for op, outcome in zip(ops, self.runner.run(calls), strict=True):
-            if isinstance(outcome, NotFound) or not isinstance(outcome, BaseException):
-                out.append(WriteResult(op.key, True, op.target_id))
-            else:
-                out.append(error_result(op.key, outcome))
-        return out
+        return delete_events(self, ops)
 
-    # helpers shared with calendar_writes
+    def tz(self, cal: str) -> str:
+        """The time zone of calendar ``cal`` as its last listing gave it (UTC before one)."""
+        return self._tz.get(cal, "UTC")
 
-    def exception_calls(self, cal: str, eid: str, full: Canon, current: Canon | None) -> list[tuple[str, Call]]:
-        """Instance writes turning the series' exceptions in Google (``current``) into ``full``'s."""
-        events = self.events
-        want = {e["value"]: e for e in full.get("exceptions") or []}
-        have = {e["value"]: e for e in (current or {}).get("exceptions") or []}
-        calls: list[tuple[str, Call]] = []
-        for key in sorted(set(want) | set(have)):
-            entry, old = want.get(key), have.get(key)
-            if entry == old:
-                continue
-            iid = instance_id(eid, key, full)
-            if entry is not None and entry.get("cancelled"):
-                req = events.delete(calendarId=cal, eventId=iid, **self._send())
-                calls.append((key, Call("calendar.events.delete", req)))
-            else:
-                body = instance_body(entry, key, full)
-                req = events.patch(calendarId=cal, eventId=iid, body=body, **self._send())
-                calls.append((key, Call("calendar.events.patch", req)))
-        return calls
-
-    def canon_after(self, cal: str, master: Event, written: dict[str, Outcome], full: Canon) -> Canon | None:
-        """The canonical record Google now holds, from the write responses (None if unsure)."""
-        instances = []
-        for key, outcome in written.items():
-            if isinstance(outcome, BaseException) and not isinstance(outcome, NotFound):
-                return None
-            if isinstance(outcome, dict) and outcome:
-                instances.append(outcome)
-            else:
-                start = when_body({"date": key} if full.get("all_day") else {"local": key, "tz": full["start"]["tz"]})
-                instances.append({"status": "cancelled", "originalStartTime": start})
-        try:
-            return self._canon(master, instances, cal)
-        except Exception:  # unsure what Google holds: re-read later
-            return None
-
-    def _canon(self, master: Event, instances: list[Event], cal: str) -> Canon:
+    def canon(self, master: Event, instances: list[Event], cal: str) -> Canon:
         """The canonical event of a master and its exceptions, mapped custom fields included."""
-        canon = event_canon(master, instances, self._tz.get(cal, "UTC"), self.me)
+        canon = event_canon(master, instances, self.tz(cal), self.me)
         return {**canon, **calendar_custom.read(master, self.mapped)}
-
-    def our_id(self, crm_id: str) -> str:
-        """The event id we insert the CRM record ``crm_id`` under."""
-        return event_id(self.connection_id, crm_id)
-
-    def insert_body(self, op: WriteOp) -> Event:
-        """The events.insert body for one create."""
-        body = insert_body(op.full, self.our_id(str(op.crm_id)), str(op.crm_id), self.connection_id)
-        for scope, props in calendar_custom.properties(op.full, self.mapped).items():
-            kept = {k: v for k, v in props.items() if v is not None}
-            body["extendedProperties"][scope] = {**body["extendedProperties"].get(scope, {}), **kept}
-        return body
-
-    def patch_body(self, op: WriteOp, current: Event | None = None) -> Event:
-        """The PATCH body for one update; attendees laid over ``current`` (the event as Google
-        holds it), so names, optional flags, rooms and the organizer's entry stay as they were."""
-        body = patch_body(op.fields, op.full)
-        custom_props = calendar_custom.properties(op.fields, self.mapped)
-        if custom_props:
-            body["extendedProperties"] = custom_props
-        if "attendees" in body and current is not None:
-            body["attendees"] = keep_attendees(body["attendees"], current.get("attendees") or [])
-        return body
 
 
 def _raise_transient(outcome: Outcome, *, none_on: type[BaseException]) -> Event | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -274,3 +275,11 @@ def instance_body(entry: Mapping[str, Any] | None, original: str, full: Canon) -
         "description": entry.get("description") or full.get("description"),
         "location": entry.get("location") or full.get("location"),
     }
+
+
+@dataclass(frozen=True)
+class Series:
+    """A master (or single event) as Google holds it now, with its exception instances."""
+
+    master: Event | None
+    exceptions: list[Event]

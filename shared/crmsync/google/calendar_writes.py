@@ -1,28 +1,155 @@
-"""Batched event creates and updates of ``GoogleCalendar`` (series first, then their exceptions)."""
+"""Batched event writes of the Calendar side: inserts (series first, then their exceptions),
+PATCHes with If-Match, deletes. Written against ``CalendarHost``, what they need of the side
+(``calendar.GoogleCalendar``), so this module does not import it back."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from ..model.event import EventOptions
+from ..model.field_mapping import MappedFields
 from ..model.link import Canon
 from ..ports import WriteOp, WriteResult
-from .calendar_batch import Call, Outcome
-from .calendar_mapping import Event, crm_id_of, event_canon
+from . import calendar_custom
+from .calendar_batch import BatchRunner, Call, Outcome
+from .calendar_mapping import (
+    Event,
+    Series,
+    crm_id_of,
+    event_canon,
+    event_id,
+    insert_body,
+    instance_body,
+    instance_id,
+    keep_attendees,
+    patch_body,
+    when_body,
+)
 from .errors import NotFound
 from .write_results import error_result, gone_since_read, is_duplicate
 
-if TYPE_CHECKING:
-    from .calendar import GoogleCalendar
+
+class CalendarHost(Protocol):
+    """What the writes need of the Calendar side (``calendar.GoogleCalendar`` is one)."""
+
+    connection_id: str
+    me: str
+    options: EventOptions
+    mapped: MappedFields
+    runner: BatchRunner
+    seen: dict[str, Event]
+
+    @property
+    def events(self) -> Any: ...
+
+    @property
+    def write_calendar(self) -> str: ...
+
+    def gid(self, cal: str, eid: str) -> str: ...
+
+    def split(self, gid: str) -> tuple[str, str]: ...
+
+    def tz(self, cal: str) -> str: ...
+
+    def canon(self, master: Event, instances: list[Event], cal: str) -> Canon: ...
+
+    def fetch_series(self, cal: str, ids: Sequence[str]) -> dict[str, Series]: ...
+
+
+def _send(g: CalendarHost) -> dict[str, str]:
+    return {"sendUpdates": g.options.send_updates}
+
+
+def our_id(g: CalendarHost, crm_id: str) -> str:
+    """The event id we insert the CRM record ``crm_id`` under."""
+    return event_id(g.connection_id, crm_id)
+
+
+def _insert_body(g: CalendarHost, op: WriteOp) -> Event:
+    """The events.insert body for one create."""
+    body = insert_body(op.full, our_id(g, str(op.crm_id)), str(op.crm_id), g.connection_id)
+    for scope, props in calendar_custom.properties(op.full, g.mapped).items():
+        kept = {k: v for k, v in props.items() if v is not None}
+        body["extendedProperties"][scope] = {**body["extendedProperties"].get(scope, {}), **kept}
+    return body
+
+
+def _patch_body(g: CalendarHost, op: WriteOp, current: Event | None = None) -> Event:
+    """The PATCH body for one update; attendees laid over ``current`` (the event as Google
+    holds it), so names, optional flags, rooms and the organizer's entry stay as they were."""
+    body = patch_body(op.fields, op.full)
+    custom_props = calendar_custom.properties(op.fields, g.mapped)
+    if custom_props:
+        body["extendedProperties"] = custom_props
+    if "attendees" in body and current is not None:
+        body["attendees"] = keep_attendees(body["attendees"], current.get("attendees") or [])
+    return body
+
+
+def _exception_calls(g: CalendarHost, cal: str, eid: str, full: Canon, current: Canon | None) -> list[tuple[str, Call]]:
+    """Instance writes turning the series' exceptions in Google (``current``) into ``full``'s."""
+    events = g.events
+    want = {e["value"]: e for e in full.get("exceptions") or []}
+    have = {e["value"]: e for e in (current or {}).get("exceptions") or []}
+    calls: list[tuple[str, Call]] = []
+    for key in sorted(set(want) | set(have)):
+        entry, old = want.get(key), have.get(key)
+        if entry == old:
+            continue
+        iid = instance_id(eid, key, full)
+        if entry is not None and entry.get("cancelled"):
+            req = events.delete(calendarId=cal, eventId=iid, **_send(g))
+            calls.append((key, Call("calendar.events.delete", req)))
+        else:
+            body = instance_body(entry, key, full)
+            req = events.patch(calendarId=cal, eventId=iid, body=body, **_send(g))
+            calls.append((key, Call("calendar.events.patch", req)))
+    return calls
+
+
+def _canon_after(g: CalendarHost, cal: str, master: Event, written: dict[str, Outcome], full: Canon) -> Canon | None:
+    """The canonical record Google now holds, from the write responses (None if unsure)."""
+    instances = []
+    for key, outcome in written.items():
+        if isinstance(outcome, BaseException) and not isinstance(outcome, NotFound):
+            return None
+        if isinstance(outcome, dict) and outcome:
+            instances.append(outcome)
+        else:
+            start = when_body({"date": key} if full.get("all_day") else {"local": key, "tz": full["start"]["tz"]})
+            instances.append({"status": "cancelled", "originalStartTime": start})
+    try:
+        return g.canon(master, instances, cal)
+    except Exception:  # unsure what Google holds: re-read later
+        return None
+
+
+def delete_events(g: CalendarHost, ops: Sequence[WriteOp]) -> list[WriteResult]:
+    """Delete events, If-Match the etag last seen; one already gone counts as deleted."""
+    calls = []
+    for op in ops:
+        cal, eid = g.split(str(op.target_id))
+        req = g.events.delete(calendarId=cal, eventId=eid, **_send(g))
+        if op.version:
+            req.headers["If-Match"] = op.version
+        calls.append(Call("calendar.events.delete", req))
+    out = []
+    for op, outcome in zip(ops, g.runner.run(calls), strict=True):
+        if isinstance(outcome, NotFound) or not isinstance(outcome, BaseException):
+            out.append(WriteResult(op.key, True, op.target_id))
+        else:
+            out.append(error_result(op.key, outcome))
+    return out
 
 
 def _exceptions_round(
-    g: GoogleCalendar, jobs: list[tuple[WriteOp, str, str, Event, Canon | None]]
+    g: CalendarHost, jobs: list[tuple[WriteOp, str, str, Event, Canon | None]]
 ) -> dict[str, tuple[Event, dict[str, Outcome]]]:
     """Write every job's exception instances in one batch; the outcomes by op key."""
     planned: list[tuple[str, str, Call]] = []
     for op, cal, eid, _, current in jobs:
-        planned += [(op.key, key, call) for key, call in g.exception_calls(cal, eid, op.full, current)]
+        planned += [(op.key, key, call) for key, call in _exception_calls(g, cal, eid, op.full, current)]
     outcomes = g.runner.run([c for _, _, c in planned])
     out: dict[str, tuple[Event, dict[str, Outcome]]] = {op.key: (master, {}) for op, _, _, master, _ in jobs}
     for (op_key, key, _), outcome in zip(planned, outcomes, strict=True):
@@ -31,13 +158,13 @@ def _exceptions_round(
 
 
 def _finish(
-    g: GoogleCalendar, op: WriteOp, cal: str, master: Event, written: dict[str, Outcome], gid: str
+    g: CalendarHost, op: WriteOp, cal: str, master: Event, written: dict[str, Outcome], gid: str
 ) -> WriteResult:
     failed = [o for o in written.values() if isinstance(o, BaseException) and not isinstance(o, NotFound)]
     if failed:
         return error_result(op.key, failed[0])
     canon = (
-        g.canon_after(cal, master, written, op.full)
+        _canon_after(g, cal, master, written, op.full)
         if not written or all(isinstance(o, (dict, NotFound)) for o in written.values())
         else None
     )
@@ -47,11 +174,12 @@ def _finish(
     return WriteResult(op.key, True, gid, str(master.get("etag")) if master.get("etag") else None, canon)
 
 
-def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult]:
+def create_events(g: CalendarHost, ops: Sequence[WriteOp]) -> list[WriteResult]:
     """Insert (idempotently), link 409s, then write exceptions."""
     cal, events = g.write_calendar, g.events
     calls = [
-        Call("calendar.events.insert", events.insert(calendarId=cal, body=g.insert_body(op), **g._send())) for op in ops
+        Call("calendar.events.insert", events.insert(calendarId=cal, body=_insert_body(g, op), **_send(g)))
+        for op in ops
     ]
     outcomes = g.runner.run(calls)
     results: dict[str, WriteResult] = {}
@@ -63,12 +191,12 @@ def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
         elif isinstance(outcome, BaseException):
             results[op.key] = error_result(op.key, outcome)
         else:
-            jobs.append((op, cal, g.our_id(str(op.crm_id)), outcome, None))
+            jobs.append((op, cal, our_id(g, str(op.crm_id)), outcome, None))
     revive: list[WriteOp] = []
     if taken:  # an earlier (crashed) run created them: link what is there
-        found = g.fetch_series(cal, [g.our_id(str(op.crm_id)) for op in taken])
+        found = g.fetch_series(cal, [our_id(g, str(op.crm_id)) for op in taken])
         for op in taken:
-            series = found.get(g.our_id(str(op.crm_id)))
+            series = found.get(our_id(g, str(op.crm_id)))
             master = series.master if series else None
             if master is None or master.get("status") == "cancelled":
                 # Ours, deleted in Google: a deleted event's id stays taken, so a re-create revives it.
@@ -77,13 +205,13 @@ def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
             if crm_id_of(master, g.connection_id) != op.crm_id:
                 results[op.key] = WriteResult(op.key, False, error="event id already used by another event")
                 continue
-            current = event_canon(master, series.exceptions if series else [], g._tz.get(cal, "UTC"), g.me)
+            current = event_canon(master, series.exceptions if series else [], g.tz(cal), g.me)
             jobs.append((op, cal, str(master["id"]), master, current))
     if revive:
-        ids = [g.our_id(str(op.crm_id)) for op in revive]
-        bodies = [{**g.insert_body(op), "status": "confirmed"} for op in revive]
+        ids = [our_id(g, str(op.crm_id)) for op in revive]
+        bodies = [{**_insert_body(g, op), "status": "confirmed"} for op in revive]
         calls = [
-            Call("calendar.events.update", events.update(calendarId=cal, eventId=eid, body=body, **g._send()))
+            Call("calendar.events.update", events.update(calendarId=cal, eventId=eid, body=body, **_send(g)))
             for eid, body in zip(ids, bodies, strict=True)
         ]
         for op, eid, outcome in zip(revive, ids, g.runner.run(calls), strict=True):
@@ -99,7 +227,7 @@ def create_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
     return [results[op.key] for op in ops]
 
 
-def current_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> dict[str, Event]:
+def current_events(g: CalendarHost, ops: Sequence[WriteOp]) -> dict[str, Event]:
     """The events whose attendees ``ops`` change, as Google holds them at the etag the ops
     expect: from the last read, else one batch of gets."""
     wanted = [op for op in ops if "attendees" in op.fields]
@@ -130,7 +258,7 @@ def _exceptions_follow(op: WriteOp) -> bool:
     return moved and any(f in op.fields for f in _INHERITED)
 
 
-def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult]:
+def update_events(g: CalendarHost, ops: Sequence[WriteOp]) -> list[WriteResult]:
     """PATCH changed fields with If-Match; then exceptions against the series as Google holds it.
     An event deleted since it was read (404/410, or answered cancelled) is a conflict: re-read,
     then the delete rule decides."""
@@ -141,10 +269,10 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
     current = current_events(g, ops)
     for op in ops:
         cal, eid = g.split(str(op.target_id))
-        body = g.patch_body(op, current.get(str(op.target_id)))
+        body = _patch_body(g, op, current.get(str(op.target_id)))
         if not body:
             continue
-        req = events.patch(calendarId=cal, eventId=eid, body=body, **g._send())
+        req = events.patch(calendarId=cal, eventId=eid, body=body, **_send(g))
         if op.version:
             req.headers["If-Match"] = op.version
         calls.append(Call("calendar.events.patch", req))
@@ -169,7 +297,7 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
             if series is None or series.master is None or series.master.get("status") == "cancelled":
                 results[op.key] = gone_since_read(op.key, EVENT)
                 continue
-            current = event_canon(series.master, series.exceptions, g._tz.get(cal, "UTC"), g.me)
+            current = event_canon(series.master, series.exceptions, g.tz(cal), g.me)
             jobs.append((op, cal, eid, series.master, current))
     done = _exceptions_round(g, jobs) if jobs else {}
     for op in ops:
@@ -181,7 +309,7 @@ def update_events(g: GoogleCalendar, ops: Sequence[WriteOp]) -> list[WriteResult
             results[op.key] = _finish(g, op, cal, patched.get(op.key, master), written, str(op.target_id))
         elif op.key in patched:
             master = patched[op.key]
-            canon = None if master.get("recurrence") else g.canon_after(cal, master, {}, op.full)
+            canon = None if master.get("recurrence") else _canon_after(g, cal, master, {}, op.full)
             results[op.key] = WriteResult(op.key, True, op.target_id, str(master.get("etag")), canon)
         else:
             results[op.key] = WriteResult(op.key, True, op.target_id, op.version)  # nothing Google holds changed

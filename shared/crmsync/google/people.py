@@ -46,9 +46,8 @@ class GooglePeople:
     """Google contacts in canonical form: listings by sync token, batched reads and writes.
 
     Mutations are sent one request at a time (Google asks for sequential writes
-    per user); transient failures are retried with backoff, then raised as
-    ``Transient``. ``batch_uri`` is the HTTP batch endpoint (kept for callers
-    that batch reads; People writes use the API's own batch methods).
+    per user), through the API's own batch methods; transient failures are retried
+    with backoff, then raised as ``Transient``.
     """
 
     kind = Kind.CONTACTS
@@ -56,7 +55,6 @@ class GooglePeople:
     def __init__(
         self,
         service: Any,
-        batch_uri: str | None,
         *,
         options: ContactOptions,
         counter: OpCounter,
@@ -70,7 +68,6 @@ class GooglePeople:
     ) -> None:
         self.service = service
         self.mapped = mapped or MappedFields()  # the admin's custom fields of contacts
-        self.batch_uri = batch_uri
         self.options = options
         self.counter = counter
         self._sleep, self._rng, self._attempts = sleep, rng, attempts

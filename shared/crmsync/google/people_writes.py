@@ -12,17 +12,42 @@ are sent again as one batch, and if that fails too each is sent alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
-from ..ports import WriteOp, WriteResult
+from ..ports import Change, WriteOp, WriteResult
 from .errors import BadRequest, EtagMismatch, GoogleError, NotFound
+from .people_groups import GroupDirectory
 from .people_mapping import READ_MASK
 from .people_models import Person
 from .write_results import changed_since_read, gone_since_read
 
-if TYPE_CHECKING:
-    from .people import GooglePeople
+
+class PeopleHost(Protocol):
+    """What the writes need of the People side (``people.GooglePeople`` is one), so this module
+    does not import it back."""
+
+    service: Any
+    groups: GroupDirectory
+
+    def call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]: ...
+
+    def to_change(self, item: dict[str, Any], scope: str | None, tags: dict[str, str] | None) -> Change: ...
+
+    def tag_map(self) -> dict[str, str] | None: ...
+
+    def fetch(self, ids: Sequence[str], mask: str) -> dict[str, dict[str, Any]]: ...
+
+    def current(self, ops: Sequence[WriteOp]) -> dict[str, dict[str, Any]]: ...
+
+    def create_body(self, op: WriteOp) -> dict[str, Any]: ...
+
+    def update_mask(self, ops: Sequence[WriteOp]) -> list[str]: ...
+
+    def update_body(
+        self, op: WriteOp, mask: Sequence[str], current: dict[str, Any] | None = None
+    ) -> dict[str, Any]: ...
+
 
 MAX_CREATE = 200
 MAX_UPDATE = 200
@@ -50,9 +75,9 @@ def _contact_errors(err: GoogleError) -> dict[str, dict[str, Any]]:
 
 
 class WriteBatches:
-    """create/update/delete of ``GooglePeople``, one request at a time."""
+    """create/update/delete of the People side, one request at a time."""
 
-    def __init__(self, people: GooglePeople) -> None:
+    def __init__(self, people: PeopleHost) -> None:
         self.p = people
 
     def _ok(self, op: WriteOp, person: dict[str, Any] | None) -> WriteResult:

@@ -26,7 +26,6 @@ def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cur
     service = build_service("people", credentials, deps.google.endpoint)
     google = GooglePeople(
         service,
-        deps.google.endpoint.batch_uri("people"),
         options=conn.settings.contact_options,
         counter=counter,
         group_name=settings.google_group,

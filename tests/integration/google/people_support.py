@@ -35,8 +35,7 @@ def adapter(emulator: Any, *, slept: list[float] | None = None, **kwargs: Any) -
     scopes = kwargs.pop("scopes", frozenset({SCOPE_CONTACTS}))
     kwargs.setdefault("options", ContactOptions())
     kwargs.setdefault("counter", OpCounter())
-    endpoint = Endpoint(emulator.base_url)
-    return GooglePeople(people_service(emulator, scopes), endpoint.batch_uri("people"), sleep=sleep, **kwargs)
+    return GooglePeople(people_service(emulator, scopes), sleep=sleep, **kwargs)
 
 
 def seed_contacts(emulator: Any, n: int, *, in_group: int | None = None) -> list[str]:

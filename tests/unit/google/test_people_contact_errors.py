@@ -50,7 +50,7 @@ def test_named_contact_errors_skip_the_probe() -> None:
     )
     service = build("people", "v1", http=http, static_discovery=True)
     counter = OpCounter()
-    side = GooglePeople(service, None, options=ContactOptions(), counter=counter, group_name=None)
+    side = GooglePeople(service, options=ContactOptions(), counter=counter, group_name=None)
     canon = canonical_contact({"given": "Ann"})
     ops = [WriteOp(f"people/c{i}", f"people/c{i}", {"given": "Ann"}, canon, "%old") for i in (1, 2)]
     ok, stale = side.update(ops)
