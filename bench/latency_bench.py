@@ -1,5 +1,5 @@
-"""Latency benchmark (issue 16): how long an edit in Google Calendar takes to appear in the CRM on the
-local stack, with push.
+"""Latency benchmark (issue 16): how long an edit in Google Calendar takes to appear in the CRM, and an
+edit in the CRM to appear in Google Calendar, on the local stack, with push both ways.
 
 Runs ``python -m infra.stack`` (the official Firestore emulator, the Google emulator delivering Calendar
 push notifications over HTTP, the reference CRM, the web/fanout/worker functions under
@@ -7,7 +7,9 @@ functions-framework, the local task queue with delays and name dedupe), connects
 for the first sync and its push channels, then edits linked events in Google one after another (the
 summary, through the Calendar API) and times each until the CRM activity shows it (polled every 0.1 s).
 The demo's polling interval is 60 minutes, so every edit that arrives rides on push: the emulator's
-message → ``POST /push/calendar`` → a debounced task (5-second window) → the worker's events run.
+message → ``POST /push/calendar`` → a debounced task (5-second window) → the worker's events run. Then
+the other way: CRM activities edited through the CRM's API (as a user), the CRM's signed change
+notification → ``POST /crm/changes`` → the same debounce → timed until ``events.get`` shows the edit.
 
 Run: ``python -m bench.latency_bench [--edits 100] [--pause 5] [--burst 20]``. After the timed edits, a
 burst of ``--burst`` edits made at once shows what debounce does: how many runs they cost, and when the
@@ -82,6 +84,43 @@ def run(edits: int, local: Path, pause: float, burst_size: int) -> dict[str, Any
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         out.close()
+
+
+def _crm_to_google(
+    calendar: Any,
+    session: requests.Session,
+    crm: str,
+    crm_headers: dict[str, str],
+    links: list[Any],
+    edits: int,
+    pause: float,
+    stamp: str,
+) -> tuple[list[float], int]:
+    """``edits`` CRM edits of linked activities (a user's, so the CRM notifies), each timed until Google has it."""
+    latencies: list[float] = []
+    timeouts = 0
+    rng = random.Random(61)
+    for i in range(edits):
+        time.sleep(rng.uniform(0, pause))
+        link = links[(i + 7) % len(links)]
+        cal, _, eid = link.google_id.rpartition("/")
+        title = f"crm latency {stamp} #{i}"
+        version = session.get(f"{crm}/activities/{link.crm_id}", headers=crm_headers, timeout=10).json()["version"]
+        started = time.monotonic()
+        session.patch(
+            f"{crm}/activities/{link.crm_id}",
+            json={"subject": title},
+            headers={**crm_headers, "If-Match": f'"{version}"'},
+            timeout=10,
+        ).raise_for_status()
+        while calendar.events().get(calendarId=cal or "primary", eventId=eid).execute().get("summary") != title:
+            if time.monotonic() - started > TIMEOUT_S:
+                timeouts += 1
+                break
+            time.sleep(0.1)
+        else:
+            latencies.append(time.monotonic() - started)
+    return latencies, timeouts
 
 
 def _burst(
@@ -175,6 +214,7 @@ def _measure(state: dict[str, Any], edits: int, pause: float, burst_size: int) -
             time.sleep(0.1)
         else:
             latencies.append(time.monotonic() - started)
+    crm_latencies, crm_timeouts = _crm_to_google(calendar, session, crm, crm_headers, links, edits, pause, stamp)
     burst = _burst(store, conn.id, calendar, session, crm, crm_headers, links, burst_size, stamp)
     deliveries = requests.get(f"{google}/__emulator/push/deliveries", timeout=10).json()["deliveries"]
     runs = store.recent_runs(conn.id, limit=500)
@@ -182,7 +222,7 @@ def _measure(state: dict[str, Any], edits: int, pause: float, burst_size: int) -
         "benchmark": "latency",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "stack": "local (python -m infra.stack): Firestore emulator, Google emulator, reference CRM, functions-framework",
-        "direction": "google_calendar_to_crm",
+        "direction": "google_calendar_to_crm (top level) and crm_to_google",
         "edits": edits,
         "arrived": len(latencies),
         "timeouts": timeouts,
@@ -198,8 +238,18 @@ def _measure(state: dict[str, Any], edits: int, pause: float, burst_size: int) -
         "push_messages_delivered": sum(1 for d in deliveries if d["status"] in (200, 202, 204)),
         "push_runs_in_log": sum(1 for r in runs if r.get("reason") == "push"),
         "target": {"p50_s": 5, "p95_s": 15},
+        "crm_to_google": {
+            "edits": edits,
+            "arrived": len(crm_latencies),
+            "timeouts": crm_timeouts,
+            "p50_s": _percentile(crm_latencies, 50) if crm_latencies else None,
+            "p95_s": _percentile(crm_latencies, 95) if crm_latencies else None,
+            "max_s": round(max(crm_latencies), 3) if crm_latencies else None,
+            "mean_s": round(statistics.fmean(crm_latencies), 3) if crm_latencies else None,
+            "how": "PATCH /activities/{id} in the reference CRM (as a user, not crmsync) -> its signed webhook "
+            "-> POST /crm/changes -> debounced events run; timed until events.get in Google shows it",
+        },
         "burst": burst,
-        "crm_to_google": "not measured: the CRM has no change notifications on main yet (polled)",
     }
 
 
@@ -216,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if not args.no_write:
         RESULTS.write_text(text + "\n")
-    return 0 if result["timeouts"] == 0 and not (result["burst"] or {}).get("missing") else 1
+    failed = result["timeouts"] or result["crm_to_google"]["timeouts"] or (result["burst"] or {}).get("missing")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
