@@ -34,6 +34,7 @@ from crmsync.services.status import StatusView, status_of
 
 log = logging.getLogger(__name__)
 FAILING_FOR = timedelta(days=1)
+NOTIFY_REASON = "notify"  # a worker task that only delivers what the CRM has not confirmed
 MAX_ATTEMPTS = 50  # runs that try to deliver one notice; then it is left (logged) until the reason clears
 _OPEN = "Open Google sync settings"
 
@@ -152,7 +153,19 @@ def notify_crm(app: App, connection_id: str) -> list[str]:
     if delivered:
         app.store.update_connection(connection.id, {"notices": _dump(notices)})
         log.info("told the CRM the user is needed: %s", ", ".join(delivered))
+    left = [notices[_key(n)] for n in pending if n.id not in delivered]
+    if left and connection.status is not ConnectionStatus.ACTIVE:
+        _retry_later(app, connection, max(n.attempts for n in left))
     return delivered
+
+
+def _retry_later(app: App, connection: Connection, attempts: int) -> None:
+    """No run comes for a connection that is not active (the fan-out skips it): a delayed task delivers
+    what the CRM has not confirmed (backing off to an hour)."""
+    name = f"{connection.id}-notify-{attempts}"
+    delay = min(3600.0, 30.0 * 2 ** min(attempts, 10))
+    payload = {"connection_id": connection.id, "reason": NOTIFY_REASON, "task": name}
+    app.queue.enqueue(connection.id, name=name, delay_seconds=delay, payload=payload)
 
 
 def worth_a_look(connection: Connection, run: dict[str, Any]) -> bool:

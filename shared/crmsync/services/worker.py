@@ -41,7 +41,7 @@ from crmsync.store.contract import StateStore
 from crmsync.vault.port import TokenNotFound, TokenVault, VaultUnavailable
 
 log = logging.getLogger(__name__)
-REASONS = ("tick", "sync_now", "continuation", "rerun", "push")
+REASONS = ("tick", "sync_now", "continuation", "rerun", "push", notify_crm.NOTIFY_REASON)
 ASKED_REASONS = frozenset({"sync_now", "rerun", "push"})  # a busy lease asks the running sync to go again
 MAX_CONTINUATION = 1_000_000
 _TASK_NAME = re.compile(r"[\x21-\x7e]{1,500}")
@@ -207,6 +207,11 @@ def handle_task(task: SyncTask, deps: WorkerDeps) -> WorkResult:
     connection, the admin's settings, the token and each kind's cursor, and writes twice."""
     store, clock = deps.store, deps.run.clock
     with log_context(connection_id=task.connection_id, reason=task.reason):
+        if task.reason == notify_crm.NOTIFY_REASON:  # only tell the CRM again (no sync, no lease)
+            conn = store.get_connection(task.connection_id)
+            if conn is not None and deps.after_run is not None:
+                deps.after_run(conn, {})
+            return WorkResult(Outcome.SKIPPED, "told the CRM what needs the user")
         admin = load_admin_config(store)
         if not admin.sync_enabled:
             return WorkResult(Outcome.SKIPPED, "syncing is paused by the administrator")

@@ -133,3 +133,31 @@ def test_the_reference_crm_checks_what_it_receives(crm: CrmServer, change: dict[
         )
         assert other.status_code == 422 and other.json()["type"].endswith("idempotency-key-reused")
         assert len(listed(crm)) == 1
+
+
+def test_a_reconnect_the_crm_did_not_confirm_is_sent_again_by_a_delayed_task(crm: CrmServer) -> None:
+    """No run comes for a connection that needs reconnecting (the fan-out skips it), so a notice the CRM
+    did not confirm is delivered by a delayed worker task that only notifies."""
+    from crmsync.model.state import ConnectionStatus
+    from crmsync.services.worker import SyncTask, handle_task, worker_deps
+
+    lose = [True, True]  # the CRM's first two replies are lost
+    proxy = lossy_proxy(crm.base_url, lose)
+    try:
+        app = stopped_app(f"http://127.0.0.1:{proxy.server_port}")
+        app.store.update_connection(CID, {"status": ConnectionStatus.NEEDS_REAUTH})
+        assert notify_crm(app, CID) == []
+        [task] = app.queue.tasks  # type: ignore[attr-defined]
+        assert task.payload["reason"] == "notify" and task.delay_seconds >= 30
+        # The task runs: a second lost reply, so another task, later.
+        handle_task(SyncTask.parse(task.payload), worker_deps(app))
+        assert len(app.queue.tasks) == 2 and app.queue.tasks[1].delay_seconds > task.delay_seconds  # type: ignore[attr-defined]
+        result = handle_task(SyncTask.parse(app.queue.tasks[1].payload), worker_deps(app))  # type: ignore[attr-defined]
+        assert result.outcome.value == "skipped"
+        [stored] = listed(crm)
+        assert stored["reason"] == "reconnect" and stored["kind"] is None
+        notice = app.store.get_connection(CID).notices["reconnect:-"]  # type: ignore[union-attr]
+        assert notice.delivered_at is not None and notice.id == stored["id"]
+        assert len(app.queue.tasks) == 2  # type: ignore[attr-defined]  # delivered: no more tasks
+    finally:
+        proxy.shutdown()
