@@ -187,7 +187,7 @@ class CrmContacts:
             keeps["company"] = record.get("company")
         if "groups" in wanted and not self.options.groups_as_tags:
             keeps["groups"] = record.get("groups")
-        return {**keeps, **custom_side.kept(self.mapped, record, wanted)}
+        return {**keeps, **self.mapped.kept(record, wanted, crm=True)}
 
     def _holds_company(self, name: str) -> bool:
         key = name.casefold()

@@ -36,9 +36,3 @@ def patch(mapped: MappedFields, fields: Canon) -> dict[str, Any]:
         if field is not None:
             out[field.name] = custom.as_crm(field, value)
     return out
-
-
-def kept(mapped: MappedFields, record: Canon, wanted: Canon) -> Canon:
-    """Of ``wanted``, the custom fields the CRM keeps its own value of (stand-ins)."""
-    keep = mapped.kept_by(into_crm=True)
-    return {k: record.get(k) for k in wanted if k in keep}

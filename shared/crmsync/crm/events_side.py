@@ -344,7 +344,7 @@ class CrmEvents:
 
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Custom fields mapped crm_to_google: the CRM keeps its own value."""
-        return custom_side.kept(self.mapped, record, wanted)
+        return self.mapped.kept(record, wanted, crm=True)
 
     def _attendees(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Participants matched by e-mail to CRM users and contacts."""

@@ -137,7 +137,7 @@ class CrmTasks:
 
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Custom fields mapped crm_to_google: the CRM keeps its own value."""
-        return custom_side.kept(self.mapped, record, wanted)
+        return self.mapped.kept(record, wanted, crm=True)
 
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Create tasks; each carries an idempotency key derived from the connection and

@@ -128,7 +128,7 @@ class GoogleCalendar:
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Google sets an event's organizer itself (read-only, see ``FIELD_MAP``): the event keeps its own."""
         keeps = {"organizer": record.get("organizer")} if "organizer" in wanted else {}
-        return {**keeps, **calendar_custom.kept(self.mapped, record, wanted)}
+        return {**keeps, **self.mapped.kept(record, wanted, crm=False)}
 
     def budget(self) -> bool:
         """True while one more write chunk fits under the per-user quota (``KindSync(budget=...)``)."""

@@ -38,9 +38,3 @@ def properties(fields: Canon, mapped: MappedFields) -> dict[str, dict[str, str |
         if canon_key in fields and canon_key not in keep and m.target in SCOPE:
             out.setdefault(SCOPE[m.target], {})[str(m.key)] = custom.as_text(m.field, fields[canon_key])
     return out
-
-
-def kept(mapped: MappedFields, record: Canon, wanted: Canon) -> Canon:
-    """Of ``wanted``, the custom fields Google keeps its own value of (stand-ins)."""
-    keep = mapped.kept_by(into_crm=False)
-    return {k: record.get(k) for k in wanted if k in keep}

@@ -238,7 +238,7 @@ class GooglePeople:
 
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Custom fields mapped google_to_crm: Google keeps its own value."""
-        return people_custom.kept(self.mapped, record, wanted)
+        return self.mapped.kept(record, wanted, crm=False)
 
     def current(self, ops: Sequence[WriteOp]) -> dict[str, dict[str, Any]]:
         """The Persons ``ops`` update, as Google holds them at the etag the ops expect: from the

@@ -99,9 +99,3 @@ def items(field: str, canon: Canon, mapped: MappedFields, current: Sequence[Mapp
             kept = {k: v for k, v in out[at].items() if k == "metadata" or k not in new}
             out[at] = {**kept, **new}
     return out
-
-
-def kept(mapped: MappedFields, record: Canon, wanted: Canon) -> Canon:
-    """Of ``wanted``, the custom fields Google keeps its own value of (stand-ins)."""
-    keep = mapped.kept_by(into_crm=False)
-    return {k: record.get(k) for k in wanted if k in keep}

@@ -247,7 +247,7 @@ class GoogleTasks:
 
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Custom fields mapped google_to_crm: Google keeps its own value."""
-        return tasks_custom.kept(self.mapped, record, wanted)
+        return self.mapped.kept(record, wanted, crm=False)
 
     def _change(self, task: GoogleTask, hint: str | None = None) -> Change:
         when = task.updated_at

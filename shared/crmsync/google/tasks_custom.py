@@ -49,9 +49,3 @@ def join(canon: Canon, mapped: MappedFields) -> str | None:
 def touches_notes(fields: Canon, mapped: MappedFields) -> bool:
     """Whether a change of ``fields`` changes the notes Google holds."""
     return "notes" in fields or any(custom.key(m.field.name) in fields for m in mapped.maps)
-
-
-def kept(mapped: MappedFields, record: Canon, wanted: Canon) -> Canon:
-    """Of ``wanted``, the custom fields Google keeps its own value of (stand-ins)."""
-    keep = mapped.kept_by(into_crm=False)
-    return {k: record.get(k) for k in wanted if k in keep}

@@ -3,9 +3,9 @@
 The built-in fields keep their fixed mapping (the settings page lists it); the admin adds the CRM's
 own custom fields per kind. Each entry names the CRM field, the Google target (and its key where the
 target holds several values: a ``userDefined`` key, an ``externalIds``/``relations``/``events``
-type, an extended property's key, the label of a line in the notes), and a direction:
+type, an extended property's key, the label of a line in the notes), and a direction (the sync's own ``Direction``, per field):
 
-- ``both``: edits flow both ways, merged like every built-in field;
+- ``two_way``: edits flow both ways, merged like every built-in field;
 - ``crm_to_google``: CRM edits reach Google; Google edits are never written into the CRM (the CRM
   keeps its value, so a Google edit stays in Google until the CRM's value changes). Read-only CRM
   fields may only be mapped this way;
@@ -26,14 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from .custom import MAX_FIELDS, CrmField, key
 from .kinds import Kind
+from .link import Canon
+from .settings import Direction
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
-
-
-class Flow(StrEnum):
-    BOTH = "both"
-    CRM_TO_GOOGLE = "crm_to_google"
-    GOOGLE_TO_CRM = "google_to_crm"
 
 
 class Target(StrEnum):
@@ -78,7 +74,7 @@ class FieldMap(BaseModel):
     field: CrmField
     target: Target
     key: Key | None = None
-    direction: Flow = Flow.BOTH
+    direction: Direction = Direction.TWO_WAY
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldMap:
@@ -88,7 +84,7 @@ class FieldMap(BaseModel):
             raise ValueError(f"{self.target.value} needs a key")
         if self.target is Target.EVENT and (self.field.type != "date" or self.field.multi):
             raise ValueError("People events hold one date: map a date field there")
-        if self.field.read_only and self.direction is not Flow.CRM_TO_GOOGLE:
+        if self.field.read_only and self.direction is not Direction.CRM_TO_GOOGLE:
             raise ValueError(f"the CRM field {self.field.name!r} is read-only: map it crm_to_google")
         return self
 
@@ -143,7 +139,13 @@ class MappedFields:
     def __bool__(self) -> bool:
         return bool(self.maps)
 
+    def kept(self, record: Canon, wanted: Canon, *, crm: bool) -> Canon:
+        """Of ``wanted`` (values about to be written into ``record``), the custom fields the side
+        (the CRM when ``crm``, else Google) keeps its own value of: its stand-ins (ports.HoldsStandIns)."""
+        keep = self.kept_by(into_crm=crm)
+        return {k: record.get(k) for k in wanted if k in keep}
+
     def kept_by(self, into_crm: bool) -> frozenset[str]:
         """The canonical keys a side never takes from the other (it keeps its own value)."""
-        flow = Flow.CRM_TO_GOOGLE if into_crm else Flow.GOOGLE_TO_CRM
+        flow = Direction.CRM_TO_GOOGLE if into_crm else Direction.GOOGLE_TO_CRM
         return frozenset(key(m.field.name) for m in self.maps if m.direction is flow)

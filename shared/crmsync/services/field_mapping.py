@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from crmsync.bootstrap import App
 from crmsync.crm.port import CrmError
 from crmsync.model.custom import MAX_FIELDS, CrmField, CustomName
-from crmsync.model.field_mapping import CRM_KIND, FieldMapping, Flow, Key, Target
+from crmsync.model.field_mapping import CRM_KIND, FieldMapping, Key, Target
 from crmsync.model.kinds import Kind
+from crmsync.model.settings import Direction
 from crmsync.services.admin_config import load_admin_config, problems_of
 from crmsync.services.errors import FieldProblem, InvalidInput, Unavailable
 
@@ -24,7 +25,7 @@ class MapRequest(BaseModel):
     crm_field: CustomName
     target: Target
     key: Key | None = None
-    direction: Flow = Flow.BOTH
+    direction: Direction = Direction.TWO_WAY
 
 
 class MappingRequest(BaseModel):

@@ -12,8 +12,9 @@ from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
 from crmsync.model.custom import CrmField
-from crmsync.model.field_mapping import TARGETS, FieldMapping, Flow
+from crmsync.model.field_mapping import TARGETS, FieldMapping
 from crmsync.model.kinds import Kind
+from crmsync.model.settings import Direction
 from crmsync.security.sessions import Session, csrf_token
 from crmsync.services import field_mapping
 from crmsync.services.admin_config import load_admin_config
@@ -21,7 +22,7 @@ from crmsync.services.errors import InvalidInput, ServiceError
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS
 from crmsync.web.admin_auth import require_admin_csrf
-from crmsync.web.custom_map import DIRECTION
+from crmsync.web.forms import DIRECTIONS
 from crmsync.web.responses import redirect
 
 NONE = ""  # the target choice "not synced"
@@ -51,9 +52,13 @@ def _rows(
                     "field": field,
                     "target": form.get(name + ".target", NONE) if form is not None else (m.target.value if m else NONE),
                     "key": form.get(name + ".key", "") if form is not None else (m.key or "" if m else ""),
-                    "direction": form.get(name + ".direction", Flow.BOTH.value)
+                    "direction": form.get(name + ".direction", Direction.TWO_WAY.value)
                     if form is not None
-                    else (m.direction.value if m else (Flow.CRM_TO_GOOGLE if field.read_only else Flow.BOTH).value),
+                    else (
+                        m.direction.value
+                        if m
+                        else (Direction.CRM_TO_GOOGLE if field.read_only else Direction.TWO_WAY).value
+                    ),
                 }
             )
         out[kind] = rows
@@ -80,7 +85,7 @@ def _request(
                     "crm_field": field.name,
                     "target": target,
                     "key": key,
-                    "direction": form.get(name + ".direction", "both"),
+                    "direction": form.get(name + ".direction", Direction.TWO_WAY.value),
                 }
             )
         body[kind.value] = entries
@@ -118,7 +123,7 @@ def page(app: App, request: Request, session: Session, render: Callable[..., Res
         csrf=csrf_token(session),
         rows=_rows(crm, mapping, form),
         targets={k: sorted(t.value for t in TARGETS[k]) for k in Kind},
-        directions=DIRECTION,
+        directions=DIRECTIONS,
         type_words=TYPE_WORDS,
         labels=KIND_LABELS,
         errors=errors,

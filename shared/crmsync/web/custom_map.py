@@ -3,15 +3,9 @@ per mapped CRM field, next to the built-in fields' rows (``forms.FIELD_MAP``).""
 
 from __future__ import annotations
 
-from crmsync.model.field_mapping import FieldMap, FieldMapping, Flow, Target
+from crmsync.model.field_mapping import FieldMap, FieldMapping, Target
 from crmsync.model.kinds import Kind
-from crmsync.services.run_words import N_
-
-DIRECTION = {
-    Flow.BOTH: N_("Both ways"),
-    Flow.CRM_TO_GOOGLE: N_("CRM to Google only"),
-    Flow.GOOGLE_TO_CRM: N_("Google to CRM only"),
-}
+from crmsync.web.forms import DIRECTIONS
 
 
 def google_place(m: FieldMap) -> str:
@@ -27,7 +21,7 @@ def custom_rows(mapping: FieldMapping) -> dict[Kind, list[tuple[str, str, str, s
     """Per kind: (the CRM field's label, its contract name, the Google field, the direction's words)."""
     return {
         kind: [
-            (m.field.label, f"custom_fields.{m.field.name}", google_place(m), DIRECTION[m.direction])
+            (m.field.label, f"custom_fields.{m.field.name}", google_place(m), DIRECTIONS[m.direction])
             for m in mapping.of(kind)
         ]
         for kind in Kind

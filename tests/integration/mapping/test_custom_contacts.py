@@ -13,7 +13,8 @@ import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.models import Contact
 from crmsync.crm.semantics import FeedFilter
-from crmsync.model.field_mapping import FieldMap, FieldMapping, Flow, Target
+from crmsync.model.field_mapping import FieldMap, FieldMapping, Target
+from crmsync.model.settings import Direction
 from infra.crm.seed import seed
 from infra.crm.store import CrmStore
 from tests.integration.mapping.conftest import Stack
@@ -25,7 +26,7 @@ MAPPING = FieldMapping(
     contacts=[
         FieldMap(field=FIELDS["customer_tier"], target=Target.USER_DEFINED, key="Customer tier"),
         FieldMap(
-            field=FIELDS["account_number"], target=Target.EXTERNAL_ID, key="account", direction=Flow.CRM_TO_GOOGLE
+            field=FIELDS["account_number"], target=Target.EXTERNAL_ID, key="account", direction=Direction.CRM_TO_GOOGLE
         ),
         FieldMap(field=FIELDS["renewal_date"], target=Target.EVENT, key="renewal"),
         FieldMap(field=FIELDS["lead_score"], target=Target.USER_DEFINED, key="Lead score"),

@@ -45,7 +45,7 @@ def test_the_admin_maps_fields_on_the_page(signed_in: Any) -> None:
         "csrf": _csrf(text),
         "contacts.customer_tier.target": "userDefined",
         "contacts.customer_tier.key": "Customer tier",
-        "contacts.customer_tier.direction": "both",
+        "contacts.customer_tier.direction": "two_way",
         "contacts.account_number.target": "externalIds",
         "contacts.account_number.key": "account",
         "contacts.account_number.direction": "crm_to_google",
@@ -70,7 +70,7 @@ def test_a_refused_entry_is_shown_beside_its_row_and_nothing_is_saved(signed_in:
         "csrf": _csrf(text),
         "contacts.account_number.target": "userDefined",
         "contacts.account_number.key": "Account",
-        "contacts.account_number.direction": "both",
+        "contacts.account_number.direction": "two_way",
     }
     refused = client.post("/admin/fields", data=form, content_type=FORM)
     body = refused.get_data(as_text=True)
