@@ -13,7 +13,8 @@ from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.fake import FakeCrm
 from crmsync.services.admin_config import load_admin_config
 from crmsync.web.app import WebApp
-from tests.unit.services.appfakes import ADMIN_KEY, make_app
+from tests.unit.services.appfakes import make_app
+from tests.unit.web.test_admin_pages import sign_in
 
 pytestmark = pytest.mark.unit
 FORM = "application/x-www-form-urlencoded"
@@ -25,7 +26,7 @@ def signed_in() -> Any:
     assert isinstance(app.crm, FakeCrm)
     app.crm.declare_fields(REFERENCE_FIELDS)
     client = Client(WebApp(app))
-    assert client.post("/admin/login", data={"key": ADMIN_KEY}, content_type=FORM).status_code == 303
+    assert sign_in(client).status_code == 303
     return app, client
 
 
