@@ -257,3 +257,13 @@ def test_the_admin_api_lists_by_health_state_with_the_same_facts() -> None:
     for query in ("state=bored", "state=stopped&status=active", "state=stopped&limit=101"):
         resp = client.get("/admin/connections?" + query, headers=admin)
         assert resp.status_code == 422 and resp.mimetype == "application/problem+json", query
+
+
+def test_the_page_says_whether_the_crm_was_told() -> None:
+    from crmsync.services.notify_crm import notify_crm
+
+    app, client = world()
+    notify_crm(app, connection_id_for("stopped"))  # the fake CRM takes notifications
+    sign_in(client)
+    page = client.get("/admin?state=stopped").get_data(as_text=True)
+    assert 'id="conn-stopped-told-safety_stop"' in page and "The CRM was told" in page
