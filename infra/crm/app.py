@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,8 @@ class CrmApp:
         self.capabilities = capabilities or Capabilities(custom_fields=True, notifications=True)
         self.notifier = notifier  # tells crmsync about changes (change notifications), if configured
         store.recurrence_exceptions = self.capabilities.recurrence_exceptions
+        days = self.capabilities.idempotency_key_retention_days
+        store.key_retention = timedelta(days=days) if days else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         headers: dict[str, str]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ class CrmStore:
         self.db = Database(path)
         self.fields = REFERENCE_FIELDS if fields is None else fields  # custom fields per kind
         self.recurrence_exceptions = True  # False plays a CRM that keeps no per-occurrence exceptions
+        self.key_retention: timedelta | None = None  # None keeps Idempotency-Keys forever; else forgets them
 
     def custom_fields(self, kind: str) -> list[dict[str, Any]]:
         """``GET /{kind}/fields``: the custom fields of ``kind``."""
@@ -202,8 +204,11 @@ class CrmStore:
     ) -> tuple[int, dict[str, Any], bool]:
         fingerprint = sem.request_fingerprint(body, actor.id if actor else None)
         seen = conn.execute(
-            "SELECT fingerprint, status, response FROM idempotency WHERE kind = ? AND key = ?", (kind, key)
+            "SELECT fingerprint, status, response, created_at FROM idempotency WHERE kind = ? AND key = ?", (kind, key)
         ).fetchone()
+        if seen and self._forgotten(str(seen[3])):  # a CRM keeping keys for a while only: a new create
+            conn.execute("DELETE FROM idempotency WHERE kind = ? AND key = ?", (kind, key))
+            seen = None
         if seen:
             if seen[0] != fingerprint:
                 original = json.loads(seen[2])
@@ -229,6 +234,13 @@ class CrmStore:
             (kind, key, fingerprint, json.dumps(rec, ensure_ascii=False), rec["created_at"]),
         )
         return 201, rec, False
+
+    def _forgotten(self, created_at: str) -> bool:
+        """Whether a key first used at ``created_at`` is past the declared retention."""
+        if self.key_retention is None:
+            return False
+        when = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+        return datetime.now(UTC) - when > self.key_retention
 
     def _unheld(self, kind: str, clean: dict[str, Any]) -> list[FieldError]:
         """What this CRM cannot hold by its declared capabilities (occurrence exceptions)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from .model.cursor import Cursor
@@ -127,6 +127,16 @@ class HoldsStandIns(Protocol):
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Of ``wanted`` (field -> value about to be written into ``record``, as this side holds
         it now), the fields this side cannot take, each with the value it would keep instead."""
+        ...
+
+
+@runtime_checkable
+class ForgetsKeys(Protocol):
+    """A side that keeps create idempotency keys only for a while (a CRM declaring a retention at
+    GET /capabilities). Optional: a side without it is taken to keep them as long as crmsync replays."""
+
+    def key_retention(self) -> timedelta | None:
+        """How long a create's key is kept (None: longer than crmsync ever replays)."""
         ...
 
 

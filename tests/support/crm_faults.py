@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from crmsync.crm.models import Capabilities
 from infra.crm.app import CrmApp
 from infra.crm.httpd import KeepAliveServer
 from infra.crm.store import CrmStore
@@ -23,9 +24,9 @@ Intercept = Callable[[str, str, dict[str, Any]], tuple[int, Any] | None]
 class BrokenCrm:
     """The reference CRM with a hook on every JSON reply."""
 
-    def __init__(self, db_path: str | Path, api_key: str = "k") -> None:
+    def __init__(self, db_path: str | Path, api_key: str = "k", capabilities: Capabilities | None = None) -> None:
         self.store = CrmStore(db_path)
-        self.inner = CrmApp(self.store, api_key)
+        self.inner = CrmApp(self.store, api_key, capabilities)
         self.rewrite: Rewrite | None = None
         self.intercept: Intercept | None = None
         self.httpd = KeepAliveServer("127.0.0.1", 0, self)

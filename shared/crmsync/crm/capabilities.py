@@ -4,6 +4,7 @@ the matching kind is not synced and the settings page says why, instead of every
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from ..model.kinds import Kind
 from .port import CrmConnector, CrmError
@@ -45,6 +46,25 @@ def companies_offered(connector: CrmConnector) -> bool:
         return connector.capabilities().offers("companies")
     except CrmError:
         return True
+
+
+def key_retention(connector: CrmConnector) -> timedelta | None:
+    """How long the CRM keeps create idempotency keys, if it declares a limit (None: forever)."""
+    try:
+        days = connector.capabilities().idempotency_key_retention_days
+    except CrmError:
+        return None
+    return timedelta(days=days) if days else None
+
+
+class DeclaresKeyRetention:
+    """A CRM side's ``ports.ForgetsKeys``: the retention its CRM declares."""
+
+    connector: CrmConnector
+
+    def key_retention(self) -> timedelta | None:
+        """How long the CRM keeps create keys (None: forever)."""
+        return key_retention(self.connector)
 
 
 def exceptions_offered(connector: CrmConnector) -> bool:

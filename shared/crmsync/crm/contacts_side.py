@@ -20,7 +20,7 @@ from ..model.typed_numbers import TypedNumbers, typed_forms
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import custom_side
 from .bulk_writes import BULK_MAX, write_result
-from .capabilities import companies_offered
+from .capabilities import DeclaresKeyRetention, companies_offered
 from .contact_adapt import adapt
 from .converge import bulk_converging
 from .feed import feed_change, guard, parse_time, read_feed
@@ -44,7 +44,7 @@ NAME_FIELDS = {
 
 
 @dataclass
-class CrmContacts:
+class CrmContacts(DeclaresKeyRetention):
     """Contacts of one CRM user, through the connector, as canonical records."""
 
     connector: CrmConnector

@@ -28,7 +28,7 @@ from ..model.settings import KindSettings
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import custom_side
 from .bulk_writes import bulk_write
-from .capabilities import exceptions_offered
+from .capabilities import DeclaresKeyRetention, exceptions_offered
 from .contacts_side import _key
 from .feed import feed_change, guard, parse_time, read_feed
 from .held_values import write_holding_refused
@@ -208,7 +208,7 @@ def keep_exception_texts(written: list[dict[str, Any]], current: Activity) -> li
 
 
 @dataclass
-class CrmEvents:
+class CrmEvents(DeclaresKeyRetention):
     """Calendar activities of one CRM user, through the connector, as canonical events."""
 
     connector: CrmConnector

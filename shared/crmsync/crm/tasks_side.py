@@ -26,6 +26,7 @@ from ..model.task import COMPLETED, canonical_task
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import custom_side
 from .bulk_writes import bulk_write
+from .capabilities import DeclaresKeyRetention
 from .feed import feed_change, guard, parse_time, read_feed
 from .models import Task
 from .port import BulkCreate, BulkDelete, BulkOp, BulkUpdate, CrmConnector
@@ -57,7 +58,7 @@ def raw_task(record: Task) -> dict[str, Any]:
 
 
 @dataclass
-class CrmTasks:
+class CrmTasks(DeclaresKeyRetention):
     """Tasks of one CRM user, through the connector, as canonical records."""
 
     connector: CrmConnector

@@ -13,7 +13,7 @@ from ..model.cursor import Cursor
 from ..model.kinds import Kind, Side
 from ..model.link import Link
 from ..model.settings import KindSettings
-from ..ports import Change, HoldsStandIns, LinkStore, Listing, RecordSide
+from ..ports import Change, ForgetsKeys, HoldsStandIns, LinkStore, Listing, RecordSide
 from .apply import Applied, Budget, apply_plan
 from .approvals import UserChoices, choices_of, keep_choices
 from .choices import decide
@@ -133,7 +133,8 @@ class KindSync:
         links = self._links(crm, google, all_links=report.full)
         self._reread_stale(crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
         crm_gone = self._fetch_hinted(crm, google, links)
-        ahead = self._ahead = WriteAhead(self.store, cursor, links, self.clock)
+        retention = self.crm.key_retention() if isinstance(self.crm, ForgetsKeys) else None
+        ahead = self._ahead = WriteAhead(self.store, cursor, links, self.clock, retention)
         defer = ahead.possibly_ours(crm, google, links)
         if defer:
             self._unfinished.append(

@@ -5,6 +5,7 @@ next run if this one cannot)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,8 @@ from .plan import Op, Plan, Step
 
 MAX_UNREPORTED = 500  # conflicts kept waiting in ``cursor.unreported_conflicts``
 CLOCK_SKEW = timedelta(minutes=5)  # between our clock and the CRM's record times
+KEY_MARGIN = timedelta(hours=1)  # a create key is taken as forgotten this long before the CRM's retention ends
+log = logging.getLogger(__name__)
 
 
 def conflict_dicts(step: Step) -> list[dict[str, Any]]:
@@ -48,12 +51,29 @@ class WriteAhead:
     """One run's write-ahead state in its cursor (``cursor`` is this run's copy; saved here only
     when something new must survive the run, otherwise with the run's own cursor save)."""
 
-    def __init__(self, store: LinkStore, cursor: Cursor, links: Iterable[Link], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: LinkStore,
+        cursor: Cursor,
+        links: Iterable[Link],
+        clock: Callable[[], datetime],
+        retention: timedelta | None = None,
+    ) -> None:
         self.store, self.cursor, self.clock = store, cursor, clock
         # A create key whose Google record has a link was confirmed (by a run that saved the link
         # and then stopped): it must never replay again.
         linked = {lk.google_id for lk in links}
         self.keys: dict[str, str] = {g: t for g, t in cursor.crm_creating.keys.items() if g not in linked}
+        since = cursor.crm_creating.since
+        if self.keys and retention is not None and since is not None and clock() - since > retention - KEY_MARGIN:
+            # The CRM has forgotten these keys (its declared retention): a replay would make a second
+            # record. They are not replayed; each Google record is paired with the record its lost
+            # create made by the kind's first-sync keys, like any unlinked pair, or created anew.
+            log.warning(
+                "%d pending create(s) older than the CRM's key retention: matched, not replayed", len(self.keys)
+            )
+            self.keys = {}
+            self.cursor.crm_creating = PendingCreates()
         self.sent_before = frozenset(self.keys)  # Google ids whose create this run retries
         # Conflicts from a run that died before it reported them, as reported.
         self.earlier: list[dict[str, Any]] = [c.model_dump(mode="json") for c in cursor.unreported_conflicts]

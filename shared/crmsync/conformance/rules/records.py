@@ -73,7 +73,7 @@ def null_clears(ctx: Context) -> None:
 
 @rule(
     "records.capabilities",
-    "GET /capabilities is 404 or declares kinds, recurrence_exceptions, key retention >= 30 days",
+    "GET /capabilities is 404 or declares kinds, recurrence_exceptions, a key retention in days (null: forever)",
     "Capabilities",
 )
 def capabilities(ctx: Context) -> None:
@@ -91,7 +91,7 @@ def capabilities(ctx: Context) -> None:
     ctx.check(isinstance(body.get("recurrence_exceptions", True), bool), "recurrence_exceptions is a boolean", ex)
     keep = body.get("idempotency_key_retention_days")
     ctx.check(
-        keep is None or (type(keep) is int and keep >= 30),
-        f"idempotency_key_retention_days is null (forever) or at least 30, not {keep!r}",
+        keep is None or (type(keep) is int and keep >= 1),
+        f"idempotency_key_retention_days is null (forever) or a whole number of days, not {keep!r}",
         ex,
     )
