@@ -321,6 +321,11 @@ def _preview(conn: Connection, args: argparse.Namespace, deps: RunDeps, kinds: l
         )
     console.print(table)
     for kind, p in found.items():
+        for pair in p["paired"]:
+            by = f" by {pair['by']}" if pair.get("by") else ""
+            console.print(
+                f"  {kind_name(kind)}: would pair {escape(pair['name'] or pair['crm_id'])}{by}", highlight=False
+            )
         for note in p["skipped"]:
             console.print(f"  {kind_name(kind)}: skipped {escape(note)}", highlight=False)
     return 0

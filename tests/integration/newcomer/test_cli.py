@@ -159,6 +159,12 @@ def test_dry_run_says_what_a_sync_would_do_and_writes_nothing(
     assert preview["dry_run"] is True
     would = {k: p["writes"].get("google.create", 0) for k, p in preview["kinds"].items()}
     assert would["contacts"] > 0
+    # For a person: the same preview as a table, with what would be paired and by what.
+    assert main([a for a in args if a != "--json"] + ["--dry-run"]) == 0
+    table = capsys.readouterr().out
+    assert "nothing was written" in table and "contacts created in Google" in table
+    paired = [p for k in preview["kinds"].values() for p in k["paired"]]
+    assert all(f"would pair {p['name'] or p['crm_id']}" in table for p in paired)
     # The real run then does what the preview said.
     assert main(args) == 0
     ran = json.loads(capsys.readouterr().out)["kinds"]
