@@ -163,6 +163,7 @@ def test_the_preview_before_the_first_sync_in_a_browser_without_javascript(
     context = browser.new_context(java_script_enabled=False, locale="en-GB")
     page = context.new_page()
     connect(page, web)
+    assert "nothing is written until you start it" in page.inner_text("#notice-connected")
     page.click("#advanced-contacts summary")
     page.fill("#contacts-google_group", "")  # every Google contact
     page.click("#save")

@@ -41,6 +41,10 @@ from crmsync.web.responses import html, message_page, redirect, render
 log = logging.getLogger(__name__)
 
 
+CONNECTED_PREVIEW = N_(
+    "Google is connected. Within a minute this page shows what the first sync would do; nothing is written "
+    "until you start it."
+)
 NOTICES = {
     "saved": ("ok", N_("Your settings were saved.")),
     "sync": ("ok", N_("A sync was requested; it starts within a minute.")),
@@ -254,6 +258,8 @@ def settings_page(
     notices = []
     if notice in NOTICES:
         cls, text = NOTICES[notice]
+        if notice == "connected" and load_admin_config(app.store).preview_first_sync:
+            text = CONNECTED_PREVIEW  # the first sync waits for the user
         notices.append({"id": notice, "cls": cls, "text": text})
     # A kind not granted is said once, on its health line (it needs a reconnect), not in a notice too.
     values: dict[str, Any] = {
