@@ -85,6 +85,28 @@ def test_names_conflict_choice_and_keep_them_in_a_browser_without_javascript(
     assert "Contacts: 1 conflict settled with the value you chose" in page.inner_text("#runs")
     shot(page, "conflict-choice-applied")
 
+    # A choice made stale: the field changes again in the CRM before the next run uses it.
+    p1 = person(base, "Person1")
+    web.crm.update(Kind.CONTACTS, ids[1], {"title": "Boss in the CRM"}, web.crm.get(Kind.CONTACTS, ids[1]).version)
+    requests.patch(
+        f"{base}/v1/{p1['resourceName']}:updateContact",
+        params={"updatePersonFields": "organizations"},
+        json={"etag": p1["etag"], "organizations": [{"title": "Boss in Google"}]},
+        headers=auth,
+        timeout=10,
+    ).raise_for_status()
+    sync(web, 30)
+    page.goto(web.base_url + "/settings")
+    page.click("#conflict-1-use")
+    page.wait_for_selector("#notice-chosen")
+    web.crm.update(Kind.CONTACTS, ids[1], {"title": "Owner"}, web.crm.get(Kind.CONTACTS, ids[1]).version)
+    sync(web, 31)
+    page.goto(web.base_url + "/settings")
+    assert page.inner_text("#conflict-1-choice") == "Your choice was not used: the field changed since."
+    assert page.locator("#conflict-1-use").count() == 0
+    assert web.crm.get(Kind.CONTACTS, ids[1]).title == "Owner"  # the newer edit stands
+    shot(page, "conflict-choice-stale")
+
     # The user fixes the address in Google: the next run syncs the record and it leaves the list.
     fixed = person(base, "Broken")
     requests.patch(
