@@ -21,8 +21,8 @@ from typing import Any
 from crmsync.crm.events_side import CrmEvents
 from crmsync.crm.fake import FakeCrm
 from crmsync.google.calendar import GoogleCalendar
-from crmsync.google.calendar_batch import Pacer
 from crmsync.google.client import Endpoint, build_service
+from crmsync.google.pacing import Pacer
 from crmsync.model.event import EventOptions, match_keys
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings

@@ -27,13 +27,14 @@ from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import calendar_custom
-from .calendar_batch import BatchRunner, Call, Outcome, Pacer
+from .batch import BatchRunner, Call, Outcome
 from .calendar_mapping import Event, Series, crm_id_of, event_canon, is_foreign_copy
 from .calendar_writes import create_events, delete_events, update_events
 from .errors import NotFound, SyncTokenExpired
 from .gone import calendar_gone
+from .pacing import Pacer
 from .paging import fetch_all
-from .retry import call_with_retry
+from .retry import Caller
 
 PAGE_SIZE = 2500
 PACED_CHUNK = 200  # records per engine write chunk while pacing against a per-user quota
@@ -85,9 +86,11 @@ class GoogleCalendar:
         self.mapped = mapped or MappedFields()  # the admin's custom fields of activities
         self.options, self.counter = options or EventOptions(), counter or OpCounter()
         self.pacer = pacer or Pacer()
-        self.clock, self._sleep, self._rng, self._attempts = clock, sleep, rng, attempts
-        self.runner = BatchRunner(batch_uri, self.counter, self.pacer, sleep=sleep, rng=rng, attempts=attempts)
-        self.runner.max_batch = max_batch
+        self.clock = clock
+        self.call = Caller(self.counter, pacer=self.pacer, sleep=sleep, rng=rng, attempts=attempts)
+        self.runner = BatchRunner(
+            batch_uri, self.counter, self.pacer, sleep=sleep, rng=rng, attempts=attempts, max_batch=max_batch
+        )
         self._write_cal = "primary" if self.options.calendar == "primary" else calendar_id
         self._former = list(former_calendars)  # earlier write calendars: linked events there still sync
         self._tz: dict[str, str] = {}
@@ -113,17 +116,6 @@ class GoogleCalendar:
         if self._events is None:
             self._events = self.service.events()
         return self._events
-
-    def call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
-        """One request, counted (and paced) per attempt, retried when transient."""
-
-        def attempt() -> dict[str, Any]:
-            self.counter.add(method)
-            self.pacer.record(1)
-            result = request().execute()
-            return result if isinstance(result, dict) else {}
-
-        return call_with_retry(attempt, attempts=self._attempts, sleep=self._sleep, rng=self._rng)
 
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:
         """Google sets an event's organizer itself (read-only, see ``FIELD_MAP``): the event keeps its own."""

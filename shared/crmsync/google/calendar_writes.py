@@ -12,7 +12,7 @@ from ..model.field_mapping import MappedFields
 from ..model.link import Canon
 from ..ports import WriteOp, WriteResult
 from . import calendar_custom
-from .calendar_batch import BatchRunner, Call, Outcome
+from .batch import BatchRunner, Call, Outcome
 from .calendar_mapping import (
     Event,
     Series,

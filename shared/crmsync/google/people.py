@@ -35,7 +35,7 @@ from .people_mapping import (
 from .people_models import Person
 from .people_preserve import preserve
 from .people_writes import WriteBatches
-from .retry import call_with_retry
+from .retry import Caller
 
 ME = "people/me"
 PAGE_SIZE = 1000
@@ -70,7 +70,7 @@ class GooglePeople:
         self.mapped = mapped or MappedFields()  # the admin's custom fields of contacts
         self.options = options
         self.counter = counter
-        self._sleep, self._rng, self._attempts = sleep, rng, attempts
+        self.call = Caller(counter, sleep=sleep, rng=rng, attempts=attempts)
         self.groups = GroupDirectory(self.call, service, group_name, group_resource_name)
         self.writes = WriteBatches(self)
         self.seen: dict[str, dict[str, Any]] = {}  # raw Persons as last read, by resource name (updates lay over them)
@@ -82,16 +82,6 @@ class GooglePeople:
         return self.groups.scope_resource_name
 
     # ------------------------------------------------------------------ plumbing
-
-    def call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
-        """Execute one API request (built by ``request``), counted per attempt and retried when transient."""
-
-        def attempt() -> dict[str, Any]:
-            self.counter.add(method)
-            result = request().execute()
-            return result if isinstance(result, dict) else {}
-
-        return call_with_retry(attempt, attempts=self._attempts, sleep=self._sleep, rng=self._rng)
 
     def to_change(self, item: dict[str, Any], scope: str | None, tags: dict[str, str] | None) -> Change:
         """One listed or fetched Person as a ``Change``."""

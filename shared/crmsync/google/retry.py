@@ -1,13 +1,16 @@
-"""Retry of Google calls: exponential backoff with full jitter, honouring Retry-After."""
+"""Retry of Google calls: exponential backoff with full jitter, honouring Retry-After; ``Caller``, the
+one wrapper every adapter sends its single requests through."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from ..ports import OpCounter
 from .errors import Transient, map_error
+from .pacing import Pacer
 
 T = TypeVar("T")
 
@@ -50,3 +53,32 @@ def call_with_retry(
                 raise mapped from exc
             sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Caller:
+    """The one way an adapter sends a single Google request: counted (and paced) per attempt,
+    mapped to crmsync's errors and retried with backoff while transient (``call_with_retry``)."""
+
+    def __init__(
+        self,
+        counter: OpCounter,
+        *,
+        pacer: Pacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        attempts: int = 5,
+    ) -> None:
+        self.counter, self.pacer = counter, pacer
+        self.sleep, self.rng, self.attempts = sleep, rng, attempts
+
+    def __call__(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
+        """Execute the request ``request()`` builds; its JSON body (``{}`` when there is none)."""
+
+        def attempt() -> dict[str, Any]:
+            self.counter.add(method)
+            if self.pacer is not None:
+                self.pacer.record(1)
+            result = request().execute()
+            return result if isinstance(result, dict) else {}
+
+        return call_with_retry(attempt, attempts=self.attempts, sleep=self.sleep, rng=self.rng)

@@ -33,24 +33,20 @@ from ..model.normalise import InvalidValue, unreadable
 from ..model.task import TaskOptions
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import tasks_custom
-from .errors import NotFound
+from .batch import BatchRunner, Call, Outcome
+from .errors import NotFound, Transient
 from .gone import task_list_gone
 from .intents import Intent, IntentStore
 from .paging import fetch_all
-from .retry import call_with_retry
-from .tasks_batch import DEFAULT_BATCH_SIZE, BatchRunner, Call, Outcome
+from .retry import Caller
 from .tasks_mapping import GoogleTask, insert_body, patch_body, task_canon
 from .tasks_watermark import ListMark, Watermark, decode, rfc3339, seen_key
 from .write_results import gone_since_read
 
 PAGE_SIZE = 100  # the Tasks maximum
 DEFAULT_OVERLAP = timedelta(seconds=60)
+DEFAULT_BATCH_SIZE = 100  # Google allows 1000 calls per batch; Tasks is safer well below that
 TASK = "the task"
-
-
-def _req(method: Callable[..., Any], **kwargs: Any) -> Callable[[], Any]:
-    """A factory of one API request (batches may build a request more than once)."""
-    return lambda: method(**kwargs)
 
 
 class GoogleTasks:
@@ -83,24 +79,16 @@ class GoogleTasks:
         self.counter = counter
         self.clock = clock
         self.overlap = overlap
-        self._sleep, self._rng, self._attempts = sleep, rng, attempts
-        self.batches = BatchRunner(batch_uri, counter, batch_size, attempts, sleep, rng)
+        self.call = Caller(counter, sleep=sleep, rng=rng, attempts=attempts)
+        self.batches = BatchRunner(
+            batch_uri, counter, api="tasks", max_batch=batch_size, attempts=attempts, sleep=sleep, rng=rng
+        )
         self._default: str | None = options.default_list
         self._where: dict[str, str] = {}  # task id -> list id
         self._searched = False  # the default list was looked for by title (and not found) this run
         self._generation = 0  # issued by the last listing; intents carry it
 
     # ------------------------------------------------------------------ plumbing
-
-    def call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
-        """Execute one API request, counted per attempt and retried when transient."""
-
-        def attempt() -> dict[str, Any]:
-            self.counter.add(method)
-            result = request().execute()
-            return result if isinstance(result, dict) else {}
-
-        return call_with_retry(attempt, attempts=self._attempts, sleep=self._sleep, rng=self._rng)
 
     @property
     def default_list_id(self) -> str | None:
@@ -267,13 +255,13 @@ class GoogleTasks:
         wanted = list(dict.fromkeys(ids))
         where = self._locate(wanted)
         tasks = self.service.tasks()
-        calls = [Call(tid, "tasks.tasks.get", _req(tasks.get, tasklist=lid, task=tid)) for tid, lid in where.items()]
+        calls = [Call("tasks.tasks.get", tasks.get(tasklist=lid, task=tid)) for tid, lid in where.items()]
         out: dict[str, Change] = {}
-        for tid, outcome in self.batches.run(calls).items():
-            if outcome.ok and outcome.body:
-                out[tid] = self._change(GoogleTask.model_validate(outcome.body))
-            elif outcome.transient:
-                raise outcome.error or RuntimeError("transient failure")
+        for tid, outcome in zip(where, self.batches.run(calls), strict=True):
+            if isinstance(outcome, Transient):
+                raise outcome
+            if isinstance(outcome, dict) and outcome:
+                out[tid] = self._change(GoogleTask.model_validate(outcome))
         return out
 
     def _locate(self, ids: Sequence[str]) -> dict[str, str]:
@@ -287,14 +275,10 @@ class GoogleTasks:
         if len(lists) == 1:
             return {**where, **dict.fromkeys(unknown, lists[0])}
         tasks = self.service.tasks()
-        calls = [
-            Call(f"{lid}\n{tid}", "tasks.tasks.get", _req(tasks.get, tasklist=lid, task=tid))
-            for tid in unknown
-            for lid in lists
-        ]
-        for key, outcome in self.batches.run(calls).items():
-            if outcome.ok:
-                lid, tid = key.split("\n", 1)
+        probes = [(tid, lid) for tid in unknown for lid in lists]
+        calls = [Call("tasks.tasks.get", tasks.get(tasklist=lid, task=tid)) for tid, lid in probes]
+        for (tid, lid), outcome in zip(probes, self.batches.run(calls), strict=True):
+            if not isinstance(outcome, BaseException):
                 where[tid] = self._where[tid] = lid
         return where
 
@@ -306,28 +290,21 @@ class GoogleTasks:
         assert list_id is not None
         tasks = self.service.tasks()
         out: list[WriteResult] = []
-        for start in range(0, len(ops), self.batches.size):
-            part = ops[start : start + self.batches.size]
+        for start in range(0, len(ops), self.batches.max_batch):
+            part = ops[start : start + self.batches.max_batch]
             made = self.clock()
             intents = [
                 Intent(op.crm_id or op.key, list_id, content_hash(op.full), self._generation, made) for op in part
             ]
             self.intents.record(intents)
             calls = [
-                Call(
-                    op.key,
-                    "tasks.tasks.insert",
-                    _req(tasks.insert, tasklist=list_id, body=self._insert_body(op.full)),
-                    False,
-                )
+                Call("tasks.tasks.insert", tasks.insert(tasklist=list_id, body=self._insert_body(op.full)), False)
                 for op in part
             ]
-            outcomes = self.batches.run(calls)
             fulfilled = []
-            for op, intent in zip(part, intents, strict=True):
-                outcome = outcomes[op.key]
-                if outcome.ok and outcome.body:
-                    task = GoogleTask.model_validate(outcome.body)
+            for op, intent, outcome in zip(part, intents, self.batches.run(calls), strict=True):
+                if isinstance(outcome, dict) and outcome:
+                    task = GoogleTask.model_validate(outcome)
                     self._where[task.id] = list_id
                     fulfilled.append(intent.fulfilled(task.id))
                 out.append(self._result(op, outcome))
@@ -339,21 +316,17 @@ class GoogleTasks:
         """PATCH the changed fields (Tasks has no conditional writes)."""
         where = self._locate([str(op.target_id) for op in ops])
         tasks = self.service.tasks()
+        sent = [op for op in ops if str(op.target_id) in where]
         calls = [
             Call(
-                op.key,
                 "tasks.tasks.patch",
-                _req(
-                    tasks.patch,
-                    tasklist=where[str(op.target_id)],
-                    task=op.target_id,
-                    body=self._patch_body(op.fields, op.full),
+                tasks.patch(
+                    tasklist=where[str(op.target_id)], task=op.target_id, body=self._patch_body(op.fields, op.full)
                 ),
             )
-            for op in ops
-            if str(op.target_id) in where
+            for op in sent
         ]
-        outcomes = self.batches.run(calls)
+        outcomes = {op.key: o for op, o in zip(sent, self.batches.run(calls), strict=True)}
         return [
             self._result(op, outcomes[op.key], updating=True)
             if op.key in outcomes
@@ -365,32 +338,28 @@ class GoogleTasks:
         """Delete tasks; one already gone (or in no synced list) counts as deleted."""
         where = self._locate([str(op.target_id) for op in ops])
         tasks = self.service.tasks()
+        sent = [op for op in ops if str(op.target_id) in where]
         calls = [
-            Call(
-                op.key,
-                "tasks.tasks.delete",
-                _req(tasks.delete, tasklist=where[str(op.target_id)], task=op.target_id),
-            )
-            for op in ops
-            if str(op.target_id) in where
+            Call("tasks.tasks.delete", tasks.delete(tasklist=where[str(op.target_id)], task=op.target_id))
+            for op in sent
         ]
-        outcomes = self.batches.run(calls)
+        outcomes = {op.key: o for op, o in zip(sent, self.batches.run(calls), strict=True)}
         out = []
         for op in ops:
             outcome = outcomes.get(op.key)
-            if outcome is None or outcome.ok or isinstance(outcome.error, NotFound):
+            if outcome is None or not isinstance(outcome, BaseException) or isinstance(outcome, NotFound):
                 out.append(WriteResult(op.key, True, op.target_id))
             else:
                 out.append(self._result(op, outcome))
         return out
 
     def _result(self, op: WriteOp, outcome: Outcome, *, updating: bool = False) -> WriteResult:
-        if outcome.ok:
-            task = GoogleTask.model_validate(outcome.body or {"id": op.target_id or ""})
+        if not isinstance(outcome, BaseException):
+            task = GoogleTask.model_validate(outcome or {"id": op.target_id or ""})
             if updating and task.deleted:
                 return gone_since_read(op.key, TASK)  # re-read and re-merge: the delete rules decide
             change = self._change(task)
             return WriteResult(op.key, True, task.id, task.etag, change.canon)
-        if isinstance(outcome.error, NotFound) and updating:
+        if isinstance(outcome, NotFound) and updating:
             return gone_since_read(op.key, TASK)
-        return WriteResult(op.key, False, error=str(outcome.error), transient=outcome.transient)
+        return WriteResult(op.key, False, error=str(outcome), transient=isinstance(outcome, Transient))

@@ -29,10 +29,11 @@ from ..model.names import plain_name
 from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, RecordSide, WriteOp, WriteResult
 from ..sync.merge import changed_fields
-from .calendar_batch import BatchRunner, Call, Outcome, Pacer
+from .batch import BatchRunner, Call, Outcome
 from .errors import EtagMismatch, NotFound, SyncTokenExpired
+from .pacing import Pacer
 from .paging import fetch_all
-from .retry import call_with_retry
+from .retry import Caller
 from .tasks_event_mapping import Event, event_task_canon, insert_body, patch_body, task_crm_id, task_event_id
 from .write_results import error_result, gone_since_read, is_duplicate
 
@@ -70,9 +71,10 @@ class CalendarTasks:
             raise ValueError("calendar_id must name a calendar ('primary' or a calendar id)")
         self.service, self.connection_id, self.calendar = service, connection_id, calendar_id.strip()
         self.counter, self.pacer = counter or OpCounter(), pacer or Pacer()
-        self._sleep, self._rng, self._attempts = sleep, rng, attempts
-        self.runner = BatchRunner(batch_uri, self.counter, self.pacer, sleep=sleep, rng=rng, attempts=attempts)
-        self.runner.max_batch = max_batch
+        self._call = Caller(self.counter, pacer=self.pacer, sleep=sleep, rng=rng, attempts=attempts)
+        self.runner = BatchRunner(
+            batch_uri, self.counter, self.pacer, sleep=sleep, rng=rng, attempts=attempts, max_batch=max_batch
+        )
         self._events: Any = None
 
     @property
@@ -94,15 +96,6 @@ class CalendarTasks:
     def our_id(self, crm_id: str) -> str:
         """The event id CRM task ``crm_id`` is inserted under."""
         return task_event_id(self.connection_id, crm_id)
-
-    def _call(self, method: str, request: Callable[[], Any]) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
-            self.counter.add(method)
-            self.pacer.record(1)
-            result = request().execute()
-            return result if isinstance(result, dict) else {}
-
-        return call_with_retry(attempt, attempts=self._attempts, sleep=self._sleep, rng=self._rng)
 
     # ------------------------------------------------------------------ reading
 

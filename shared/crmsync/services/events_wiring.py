@@ -9,8 +9,8 @@ from typing import Any
 
 from ..crm.events_side import CrmEvents
 from ..google.calendar import GoogleCalendar
-from ..google.calendar_batch import Pacer
 from ..google.client import build_service
+from ..google.pacing import Pacer
 from ..model.cursor import Cursor
 from ..model.event import match_keys
 from ..model.field_mapping import MappedFields

@@ -9,9 +9,9 @@ from dataclasses import replace
 from typing import Any
 
 from ..crm.tasks_side import CrmTasks
-from ..google.calendar_batch import Pacer
 from ..google.client import build_service
 from ..google.intents import FirestoreIntentStore, IntentStore, MemoryIntentStore
+from ..google.pacing import Pacer
 from ..google.tasks import GoogleTasks
 from ..google.tasks_as_events import CalendarTasks, DueDatedOnly
 from ..model.cursor import Cursor

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from crmsync.google.calendar_batch import Pacer
 from crmsync.google.client import Endpoint, build_service
 from crmsync.google.intents import MemoryIntentStore
+from crmsync.google.pacing import Pacer
 from crmsync.google.tasks_as_events import CalendarTasks
 from crmsync.ports import OpCounter, WriteOp
 from infra.google_emulator.core import SCOPE_CALENDAR

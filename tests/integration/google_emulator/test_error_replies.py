@@ -19,8 +19,9 @@ import requests
 from googleapiclient.errors import HttpError
 
 from crmsync.errors import ConnectionError_, OperatorError
-from crmsync.google.calendar_batch import BatchRunner, Call, Pacer
+from crmsync.google.batch import BatchRunner, Call
 from crmsync.google.errors import QuotaExceeded, SyncTokenExpired, Transient, map_error
+from crmsync.google.pacing import Pacer
 from crmsync.google.taxonomy import QuotaPeriod, QuotaScope
 from crmsync.ports import OpCounter
 from infra.google_emulator.controls import FAULT_KINDS

@@ -11,8 +11,8 @@ import pytest
 from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Task
 from crmsync.crm.tasks_side import CrmTasks
-from crmsync.google.calendar_batch import Pacer
 from crmsync.google.client import Endpoint, build_service
+from crmsync.google.pacing import Pacer
 from crmsync.google.tasks_as_events import CalendarTasks, DueDatedOnly
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings

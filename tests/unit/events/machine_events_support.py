@@ -15,8 +15,8 @@ from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Activity
 from crmsync.google import calendar_custom
 from crmsync.google.calendar import GoogleCalendar
-from crmsync.google.calendar_batch import Pacer
 from crmsync.google.calendar_mapping import event_canon
+from crmsync.google.pacing import Pacer
 from crmsync.model import custom
 from crmsync.model.event import EventOptions, canonical_event, match_keys
 from crmsync.model.field_mapping import FieldMap, MappedFields, Target

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from crmsync.google.calendar_batch import Pacer
 from crmsync.google.calendar_mapping import (
     CRM_ID_PROP,
     crm_id_of,
@@ -19,6 +18,7 @@ from crmsync.google.calendar_mapping import (
     patch_body,
     when_canon,
 )
+from crmsync.google.pacing import Pacer
 
 pytestmark = pytest.mark.unit
 ME = "anna@corp.example"
