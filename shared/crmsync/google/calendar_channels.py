@@ -11,7 +11,7 @@ from typing import Any
 
 from ..ports import OpCounter
 from .errors import NotFound
-from .retry import call_with_retry
+from .retry import Caller
 
 WATCH = "calendar.events.watch"
 STOP = "calendar.channels.stop"
@@ -32,14 +32,7 @@ class CalendarChannels:
         self.service = service
         self.counter = counter or OpCounter()
         self.attempts = attempts
-
-    def _call(self, method: str, request: Any) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
-            self.counter.add(method)
-            result = request.execute()
-            return result if isinstance(result, dict) else {}
-
-        return call_with_retry(attempt, attempts=self.attempts)
+        self._call = Caller(self.counter, attempts=attempts)
 
     def watch(
         self, calendar_id: str, channel_id: str, address: str, token: str, ttl: timedelta, now: datetime
@@ -52,7 +45,7 @@ class CalendarChannels:
             "token": token,
             "params": {"ttl": str(int(ttl.total_seconds()))},
         }
-        reply = self._call(WATCH, self.service.events().watch(calendarId=calendar_id, body=body))
+        reply = self._call(WATCH, lambda: self.service.events().watch(calendarId=calendar_id, body=body))
         raw = reply.get("expiration")
         expires = datetime.fromtimestamp(int(raw) / 1000, UTC) if raw else now + ttl
         return OpenedChannel(str(reply["resourceId"]), expires)
@@ -60,7 +53,7 @@ class CalendarChannels:
     def stop(self, channel_id: str, resource_id: str) -> bool:
         """End a channel; False when Google no longer knows it (expired or stopped already)."""
         try:
-            self._call(STOP, self.service.channels().stop(body={"id": channel_id, "resourceId": resource_id}))
+            self._call(STOP, lambda: self.service.channels().stop(body={"id": channel_id, "resourceId": resource_id}))
         except NotFound:
             return False
         return True
