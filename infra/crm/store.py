@@ -11,7 +11,7 @@ from typing import Any
 
 from crmsync.crm import semantics as sem
 from crmsync.crm.custom_fields import REFERENCE_FIELDS, custom_errors, sent_errors
-from crmsync.crm.models import User
+from crmsync.crm.models import CUSTOM_KINDS, User
 from crmsync.crm.validation import FieldError, validate_patch, validate_record
 from crmsync.model.custom import CrmField
 
@@ -173,6 +173,8 @@ class CrmStore:
 
     def insert_raw(self, kind: str, data: dict[str, Any], record_id: str | None = None) -> dict[str, Any]:
         """Store a record WITHOUT validation (seeding only: lets the sync meet bad data like tricky c15)."""
+        if kind in CUSTOM_KINDS:  # every record of a kind with custom fields carries the object, as replies must
+            data = {"custom_fields": {}, **data}
         with self.db.write() as conn:
             return self._insert(conn, kind, data, record_id)
 

@@ -26,9 +26,11 @@ from .model.kinds import Kind
 from .model.settings import ContactOptions, SyncSettings
 from .model.state import Connection
 from .services import kinds as _all_kinds  # noqa: F401  (registers every kind)
-from .services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, RunSummary, StateStore, sync_connection
+from .services.admin_config import load_admin_config
+from .services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, RunSummary, sync_connection
 from .services.run_words import kind_name, write_sentences
 from .services.vault_migration import MigrationError
+from .store.contract import StateStore as FullStore
 from .store.contract import StoreError
 from .vault.port import VaultError
 
@@ -157,7 +159,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _store(kind: str, state: Path) -> StateStore:
+def _store(kind: str, state: Path) -> FullStore:
     if kind == "memory":
         from .store.memory import MemoryStore
 
@@ -229,11 +231,13 @@ def run_sync(args: argparse.Namespace, console: Console) -> int:
         settings=SyncSettings(contact_options=ContactOptions(default_region=args.region.upper())),
         created_at=datetime.now(UTC),
     )
+    store = _store(args.store, args.state)
     deps = RunDeps(
-        _store(args.store, args.state),
+        store,
         RestCrmConnector(args.crm_url, args.crm_api_key),
         GoogleAccess(Endpoint(args.google_base_url), args.client_id, args.client_secret),
         lambda: datetime.now(UTC),
+        field_mapping=load_admin_config(store).field_mapping,  # the admin's, when the store is the deployment's
     )
     if args.dry_run:
         return _preview(conn, args, deps, kinds, console)

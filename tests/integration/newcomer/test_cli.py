@@ -3,6 +3,7 @@ run is not a first sync again), ``--kinds calendar``, errors as one line of word
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,11 @@ import pytest
 import requests
 
 from crmsync.cli import main
+from crmsync.crm.custom_fields import REFERENCE_FIELDS
+from crmsync.crm.semantics import FeedFilter
+from crmsync.model.field_mapping import FieldMap, FieldMapping, Target
+from crmsync.services.admin_config import AdminConfig
+from crmsync.store.sqlite import SqliteStore
 from infra.crm import CrmServer
 from infra.crm.seed import seed
 
@@ -206,3 +212,30 @@ def test_secrets_come_from_the_environment_or_standard_input(
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert '"tasks"' in ran.stdout
+
+
+def test_the_cli_syncs_the_custom_fields_the_admin_mapped_in_its_store(
+    emulator: Any, crm: tuple[CrmServer, str], tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite"
+    tier = next(f for f in REFERENCE_FIELDS["contacts"] if f.name == "customer_tier")
+    mapping = FieldMapping(contacts=[FieldMap(field=tier, target=Target.USER_DEFINED, key="Tier")])
+    store = SqliteStore(state)
+    store.put_global_config(AdminConfig(field_mapping=mapping).model_dump(mode="json"))
+    args = _args(emulator, crm, tmp_path / "secrets", "--kinds", "contacts", "--state", str(state), "--store", STORE)
+    assert main(args) == 0
+    server, _user = crm
+    tiers = {
+        item["id"]: item["record"]["custom_fields"].get("customer_tier")
+        for item in json.loads(server.store.changes("contacts", None, 1000, FeedFilter(), None))["items"]
+        if item["record"]
+    }
+    dump = requests.get(emulator.base_url + "/__emulator/dump", params={"account": ACCOUNT}, timeout=10).json()
+    synced = {
+        next(c["value"] for c in p["clientData"] if c["key"] == "crmsync.crm_id"): {
+            u["key"]: u["value"] for u in p.get("userDefined", [])
+        }.get("Tier")
+        for p in dump["people"]["connections"]
+    }
+    assert synced and any(synced.values())
+    assert all(tier == tiers[crm_id] for crm_id, tier in synced.items())
