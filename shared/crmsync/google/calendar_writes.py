@@ -27,7 +27,7 @@ from .calendar_mapping import (
     when_body,
 )
 from .errors import NotFound
-from .write_results import error_result, gone_since_read, is_duplicate
+from .write_results import delete_results, error_result, gone_since_read, is_duplicate
 
 
 class CalendarHost(Protocol):
@@ -134,13 +134,7 @@ def delete_events(g: CalendarHost, ops: Sequence[WriteOp]) -> list[WriteResult]:
         if op.version:
             req.headers["If-Match"] = op.version
         calls.append(Call("calendar.events.delete", req))
-    out = []
-    for op, outcome in zip(ops, g.runner.run(calls), strict=True):
-        if isinstance(outcome, NotFound) or not isinstance(outcome, BaseException):
-            out.append(WriteResult(op.key, True, op.target_id))
-        else:
-            out.append(error_result(op.key, outcome))
-    return out
+    return delete_results(ops, g.runner.run(calls))
 
 
 def _exceptions_round(

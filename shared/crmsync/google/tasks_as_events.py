@@ -30,12 +30,12 @@ from ..model.normalise import unreadable
 from ..ports import Change, Listing, OpCounter, RecordSide, WriteOp, WriteResult
 from ..sync.merge import changed_fields
 from .batch import BatchRunner, Call, Outcome
-from .errors import EtagMismatch, NotFound, SyncTokenExpired
+from .errors import NotFound, SyncTokenExpired
 from .pacing import Pacer
 from .paging import fetch_all
 from .retry import Caller
 from .tasks_event_mapping import Event, event_task_canon, insert_body, patch_body, task_crm_id, task_event_id
-from .write_results import error_result, gone_since_read, is_duplicate
+from .write_results import delete_results, error_result, gone_since_read, is_duplicate
 
 PAGE_SIZE = 2500
 PACED_CHUNK = 200
@@ -261,15 +261,7 @@ class CalendarTasks:
             if op.version:
                 req.headers["If-Match"] = op.version
             calls.append(Call("calendar.events.delete", req))
-        out = []
-        for op, outcome in zip(ops, self.runner.run(calls), strict=True):
-            if isinstance(outcome, NotFound) or not isinstance(outcome, BaseException):
-                out.append(WriteResult(op.key, True, op.target_id))
-            elif isinstance(outcome, EtagMismatch):
-                out.append(WriteResult(op.key, False, error=str(outcome), conflict=True))
-            else:
-                out.append(error_result(op.key, outcome))
-        return out
+        return delete_results(ops, self.runner.run(calls))
 
 
 class DueDatedOnly:

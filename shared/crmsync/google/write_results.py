@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
-from ..ports import WriteResult
+from collections.abc import Sequence
+
+from ..ports import WriteOp, WriteResult
 from .errors import AlreadyExists, EtagMismatch, NotFound, Transient
 
 
@@ -37,3 +39,14 @@ def error_result(key: str, err: BaseException, *, updating: bool = False, what: 
 def is_duplicate(outcome: object) -> bool:
     """A 409 on an insert: the id (or iCalUID) is taken already."""
     return isinstance(outcome, AlreadyExists)
+
+
+def delete_results(ops: Sequence[WriteOp], outcomes: Sequence[object]) -> list[WriteResult]:
+    """Deletes as the engine wants them: done, or already gone (404/410: deleted is deleted), or
+    ``error_result`` (a moved etag under If-Match is a conflict)."""
+    return [
+        error_result(op.key, outcome)
+        if isinstance(outcome, BaseException) and not isinstance(outcome, NotFound)
+        else WriteResult(op.key, True, op.target_id)
+        for op, outcome in zip(ops, outcomes, strict=True)
+    ]
