@@ -4,34 +4,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .custom import without_empty
 from .kinds import Kind, Side
 
 Canon = dict[str, Any]  # canonical field name -> normalised JSON value
 
-# Stored per-side hashes that are no content hash (today's stored shape, read by ``Link.side``):
-PARKED = ""  # the side is not synced on purpose (left the scope): re-read when its partner changes
-UNCONFIRMED = "unconfirmed"  # a write answered without the record: what the side holds is unknown
 
+class LinkSide(BaseModel):
+    """What a link knows of one side: the record's id, the content hash last seen or written
+    (``seen_hash``: None when unknown — parked, or a write answered without the record), its
+    version (CRM version or Google etag), what it holds in place of agreed values (``held``), and
+    whether it is parked (not synced on purpose: it left the scope while its partner was edited;
+    re-read when its partner changes)."""
 
-@dataclass(frozen=True)
-class LinkSide:
-    """What a link knows of one side: the record's id, the content hash last seen or written (None
-    when unknown), its version (CRM version or Google etag), what it holds in place of agreed
-    values (``held``), and whether it is parked (left the scope while its partner was edited)."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    side: Side
     id: str
-    seen_hash: str | None
-    version: str | None
-    held: Canon
-    parked: bool
+    seen_hash: str | None = None
+    version: str | None = None
+    held: Canon = Field(default_factory=dict)
+    parked: bool = False
+
+    @model_validator(mode="after")
+    def _parked_has_no_hash(self) -> LinkSide:
+        if self.parked and self.seen_hash is not None:
+            raise ValueError("a parked side has no last seen hash (it is re-read when its partner changes)")
+        return self
 
 
 def content_hash(canon: Canon) -> str:
@@ -47,41 +50,32 @@ class Link(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Kind
-    crm_id: str
-    google_id: str
     base: Canon  # the last-synced canonical snapshot: the merge base
-    crm_hash: str  # content hash of the CRM record as last seen or written
-    google_hash: str  # content hash of the Google record as last seen or written
-    crm_version: int | None = None
-    google_etag: str | None = None
     created_by: Side  # which side the record was first created on
     synced_at: datetime
-    # Fields a side could not hold as agreed (e.g. an organisation name the CRM has no company
-    # for), with the value it holds instead: while it still holds that, it counts as the base
-    # value, so the stand-in is never taken for an edit and sent back over the agreed value.
-    crm_held: dict[str, Any] = Field(default_factory=dict)
-    google_held: dict[str, Any] = Field(default_factory=dict)
+    crm: LinkSide
+    google: LinkSide
 
     def side(self, side: Side) -> LinkSide:
-        """One side of the link, typed (``link.side(Side.CRM).parked``)."""
-        if side is Side.CRM:
-            stored, version = self.crm_hash, None if self.crm_version is None else str(self.crm_version)
-            return LinkSide(side, self.crm_id, _known(stored), version, self.crm_held, stored == PARKED)
-        stored = self.google_hash
-        return LinkSide(side, self.google_id, _known(stored), self.google_etag, self.google_held, stored == PARKED)
+        """One side of the link (``link.side(Side.CRM).parked``)."""
+        return self.crm if side is Side.CRM else self.google
+
+    @property
+    def crm_id(self) -> str:
+        return self.crm.id
+
+    @property
+    def google_id(self) -> str:
+        return self.google.id
 
     @property
     def parked(self) -> bool:
         """A pair kept linked while (at least) one side is out of scope: that side is parked."""
-        return PARKED in (self.crm_hash, self.google_hash)
+        return self.crm.parked or self.google.parked
 
     @property
     def doc_id(self) -> str:
         return link_doc_id(self.kind, self.crm_id)
-
-
-def _known(stored: str) -> str | None:
-    return None if stored in (PARKED, UNCONFIRMED) else stored
 
 
 def effective(canon: Canon, held: Canon, base: Canon) -> Canon:

@@ -23,12 +23,13 @@ from crmsync.model.link import Link, link_doc_id
 from crmsync.model.state import Connection
 
 from .contract import MAX_BATCH_WRITES, StoreError, chunked
-from .legacy import upgrade_cursor
+from .legacy import upgrade_cursor, upgrade_link
 
 Doc = dict[str, Any]
 
 _INT64 = (-(2**63), 2**63 - 1)
 SHARD_FIELD = "due_shard"  # store-only field of connection documents (store/due.py), not in the model
+LINK_QUERY_FIELD = "google_id"  # store-only field of link documents: queries.LINKS_BY_GOOGLE_ID
 MAX_ID_BYTES = 1500
 
 
@@ -110,17 +111,19 @@ def _decode(model: type[BaseModel], doc: Doc, where: str) -> Any:
 
 
 def link_to_doc(link: Link) -> Doc:
-    """The Firestore document of a link (the per-side stand-ins only when there are any)."""
+    """The Firestore document of a link: the model, each side's stand-ins only when there are any,
+    and the Google id once more at the top (``LINK_QUERY_FIELD``), where links are looked up by it."""
     data = link.model_dump(mode="python")
-    for name in ("crm_held", "google_held"):
-        if not data[name]:
-            del data[name]
-    return to_doc(data, f"link {link.doc_id}")
+    for side in ("crm", "google"):
+        if not data[side]["held"]:
+            del data[side]["held"]
+    return to_doc({**data, LINK_QUERY_FIELD: link.google_id}, f"link {link.doc_id}")
 
 
 def link_from_doc(doc: Doc, where: str) -> Link:
-    """A link from its stored document."""
-    link = _decode(Link, doc, where)
+    """A link from its stored document (one of the previous, flat shape is upgraded)."""
+    data = {k: v for k, v in upgrade_link(doc).items() if k != LINK_QUERY_FIELD}
+    link = _decode(Link, data, where)
     assert isinstance(link, Link)
     return link
 

@@ -1,8 +1,9 @@
 """Documents of the previous release's shape, read into today's (kept for one release).
 
 A cursor kept its kind-specific state in a free-form ``extra`` map of string keys; each key
-now has a typed field of ``Cursor``. Reading upgrades the document; the next save writes the
-new shape."""
+now has a typed field of ``Cursor``. A link kept each side's state in flat ``crm_*``/``google_*``
+fields, with sentinel hashes ("" parked, "unconfirmed" unknown); now it keeps one ``LinkSide``
+per side. Reading upgrades the document; the next save writes the new shape."""
 
 from __future__ import annotations
 
@@ -89,3 +90,25 @@ def _approval(stored: Any, where: str) -> Doc | None:
 
 def _id(stored: str) -> str | None:
     return None if stored == "None" else stored
+
+
+_PARKED, _UNCONFIRMED = "", "unconfirmed"  # the sentinel hashes of the flat link shape
+
+
+def upgrade_link(doc: Doc) -> Doc:
+    """A link document in today's shape (``doc`` itself when it already is)."""
+    if "crm" in doc or "crm_id" not in doc:
+        return doc
+    flat = {"crm_id", "google_id", "crm_hash", "google_hash", "crm_version", "google_etag", "crm_held", "google_held"}
+    out = {k: v for k, v in doc.items() if k not in flat}
+    crm_version = doc.get("crm_version")
+    out["crm"] = _link_side(doc["crm_id"], doc.get("crm_hash"), None if crm_version is None else str(crm_version))
+    out["crm"]["held"] = doc.get("crm_held") or {}
+    out["google"] = _link_side(doc.get("google_id"), doc.get("google_hash"), doc.get("google_etag"))
+    out["google"]["held"] = doc.get("google_held") or {}
+    return out
+
+
+def _link_side(rid: Any, stored: Any, version: Any) -> Doc:
+    known = stored not in (_PARKED, _UNCONFIRMED, None)
+    return {"id": rid, "seen_hash": stored if known else None, "version": version, "parked": stored == _PARKED}

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ..errors import CrmSyncError, TransientError
 from ..model.kinds import Kind, Side
-from ..model.link import PARKED, UNCONFIRMED, Canon, Link, content_hash, held_fields
+from ..model.link import Canon, Link, LinkSide, content_hash, held_fields
 from ..model.normalise import unreadable
 from ..ports import RecordSide, WriteOp, WriteResult
 from .plan import Op, Plan, Step, Write
@@ -183,23 +183,12 @@ def _settle(step: Step, kind: Kind, results: dict[tuple[int, Side], WriteResult]
         base = crm_res.canon
     link = Link(
         kind=kind,
-        crm_id=crm_id,
-        google_id=google_id,
         base=base,
-        crm_hash=PARKED
-        if Side.CRM in step.stale
-        else _hash(res.get(Side.CRM), step.crm_hash_of, step.link.crm_hash if step.link else UNCONFIRMED),
-        google_hash=PARKED
-        if Side.GOOGLE in step.stale
-        else UNCONFIRMED
-        if first
-        else _hash(res.get(Side.GOOGLE), step.google_hash_of, step.link.google_hash if step.link else UNCONFIRMED),
-        crm_version=_int(_version(res.get(Side.CRM)) or step.crm_version),
-        google_etag=_version(res.get(Side.GOOGLE)) or step.google_version,
         created_by=step.created_by or (step.link.created_by if step.link else Side.CRM),
         synced_at=now,
-        crm_held=_held(res.get(Side.CRM), step, Side.CRM, base),
-        google_held=_held(res.get(Side.GOOGLE), step, Side.GOOGLE, base),
+        crm=_side_after(Side.CRM, crm_id, res.get(Side.CRM), step, base),
+        # A replayed create: what Google holds is unknown until re-read (merged from ``base``).
+        google=_side_after(Side.GOOGLE, google_id, res.get(Side.GOOGLE), step, base, unknown=first),
     )
     if step.link is not None and step.link.crm_id != crm_id:
         out.deletes.append(step.link)  # re-created in the CRM under a new id: the old link document goes
@@ -221,14 +210,29 @@ def _version(res: WriteResult | None) -> str | None:
     return res.version if res is not None and res.ok else None
 
 
-def _hash(res: WriteResult | None, expected: Canon | None, old: str) -> str:
-    if res is not None and res.ok and res.unconfirmed:
-        return UNCONFIRMED  # unknown until re-read: compared with the base, never taken as an echo
+def _side_after(
+    side: Side, rid: str, res: WriteResult | None, step: Step, base: Canon, *, unknown: bool = False
+) -> LinkSide:
+    """What the link knows of ``side`` once ``step`` is applied (``res``: the side's answer)."""
+    old = step.link.side(side) if step.link is not None else LinkSide(id=rid)  # no link: unknown
+    expected = step.crm_hash_of if side is Side.CRM else step.google_hash_of
+    planned = step.crm_version if side is Side.CRM else step.google_version
+    version = _version(res) or planned
+    if side is Side.CRM and not (version or "").isdigit():
+        version = None  # CRM versions are counters
+    held = _held(res, step, side, base)
+    if side in step.stale:  # not synced on purpose: re-read when its partner changes
+        return LinkSide(id=rid, version=version, held=held, parked=True)
+    if unknown or (res is not None and res.ok and res.unconfirmed):
+        # Unknown until re-read: compared with the base, never taken as an echo.
+        return LinkSide(id=rid, version=version, held=held)
     if res is not None and res.ok and res.canon is not None:
-        return content_hash(res.canon)  # what the side really holds now
-    if expected is not None:
-        return content_hash(expected)
-    return old
+        seen: str | None = content_hash(res.canon)  # what the side really holds now
+    elif expected is not None:
+        seen = content_hash(expected)
+    else:
+        return LinkSide(id=rid, seen_hash=old.seen_hash, version=version, held=held, parked=old.parked)
+    return LinkSide(id=rid, seen_hash=seen, version=version, held=held)
 
 
 def _held(res: WriteResult | None, step: Step, side: Side, base: Canon) -> Canon:
@@ -241,7 +245,3 @@ def _held(res: WriteResult | None, step: Step, side: Side, base: Canon) -> Canon
     old = {**(link.side(side).held if link is not None else {}), **step.held.get(side, {})}
     before = {**(link.base if link is not None else {}), **{f: base.get(f) for f in step.held.get(side, {})}}
     return {f: v for f, v in old.items() if base.get(f) == before.get(f) and base.get(f) != v}
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None

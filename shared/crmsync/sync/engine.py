@@ -437,9 +437,7 @@ def _replayed_since(applied: Applied, crm: dict[str, Change]) -> list[Link]:
     another version: the create was a replay (a lost reply), and a replay returns the record as
     first created, not as it is now. Their CRM side is re-read, or a later edit would be lost."""
     return [
-        lk
-        for lk in applied.crm_created
-        if lk.crm_id in crm and crm[lk.crm_id].version not in (None, _str(lk.crm_version))
+        lk for lk in applied.crm_created if lk.crm_id in crm and crm[lk.crm_id].version not in (None, lk.crm.version)
     ]
 
 
@@ -449,7 +447,3 @@ def _count_kept(plan: Plan, report: KindReport) -> None:
         for side in Side:
             if step.rule in (Rule.on(side, "restored"), Rule.on(side, "left_scope_kept")):
                 report.restored[side.value] = report.restored.get(side.value, 0) + 1
-
-
-def _str(value: int | None) -> str | None:
-    return None if value is None else str(value)

@@ -103,7 +103,7 @@ class _Reconciler(UnlinkedPairing):
         g_source = writable(self.s, Side.CRM)
         cs, crm = side_state(crm_ch, link, Side.CRM, self.inp.crm_full, crm_source)
         gs, goo = side_state(g_ch, link, Side.GOOGLE, self.inp.google_full, g_source)
-        versions = Versions(version_of(crm_ch) or _str(link.crm_version), version_of(g_ch) or link.google_etag)
+        versions = Versions(version_of(crm_ch) or link.crm.version, version_of(g_ch) or link.google.version)
         base = link.base
         if cs is State.SAME and gs is State.SAME:
             return  # nothing changed, or both are echoes of our own writes
@@ -395,10 +395,6 @@ class _Reconciler(UnlinkedPairing):
 
     def _add(self, step: Step) -> None:
         self.plan.steps.append(step)
-
-
-def _str(value: int | None) -> str | None:
-    return None if value is None else str(value)
 
 
 __all__ = ["Inputs", "MatchKeys", "reconcile"]

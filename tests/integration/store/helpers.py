@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crmsync.model.kinds import Kind, Side
-from crmsync.model.link import Link, content_hash
+from crmsync.model.link import Link, LinkSide, content_hash
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.store.contract import COMMITS, DELETES, QUERIES, READS, WRITES
 from crmsync.store.firestore import FirestoreStore
@@ -20,13 +20,9 @@ def make_link(crm_id: str, kind: Kind = Kind.CONTACTS, google_id: str | None = N
     base = {"given": f"Anna {crm_id}", "emails": [{"type": "work", "value": f"{crm_id}@example.com"}], "n": n}
     return Link(
         kind=kind,
-        crm_id=crm_id,
-        google_id=google_id or f"people/g{crm_id}",
         base=base,
-        crm_hash=content_hash(base),
-        google_hash=content_hash(base),
-        crm_version=n + 1,
-        google_etag=f"etag-{n}",
+        crm=LinkSide(id=crm_id, seen_hash=content_hash(base), version=str(n + 1)),
+        google=LinkSide(id=google_id or f"people/g{crm_id}", seen_hash=content_hash(base), version=f"etag-{n}"),
         created_by=Side.CRM,
         synced_at=T0 + timedelta(seconds=n),
     )

@@ -93,20 +93,21 @@ def test_stored_layout_matches_the_design(firestore_emulator_host: str) -> None:
         return snap.to_dict() or {}
 
     link = raw("connections/c1/links/contacts:42")
-    assert set(link) == {
-        "kind", "crm_id", "google_id", "base", "crm_hash", "google_hash",
-        "crm_version", "google_etag", "created_by", "synced_at",
-    }  # fmt: skip
+    assert set(link) == {"kind", "google_id", "base", "crm", "google", "created_by", "synced_at"}
+    assert set(link["crm"]) == {"id", "seen_hash", "version", "parked"}  # "held" only when it holds any
+    assert (link["crm"]["id"], link["crm"]["version"], link["crm"]["parked"]) == ("42", "1", False)
+    assert link["google_id"] == link["google"]["id"]  # the field links are looked up by
     assert link["kind"] == "contacts"
     assert isinstance(link["synced_at"], datetime)  # a Firestore timestamp, not a string
     assert isinstance(link["base"], dict)
     # A side that could not hold an agreed value: the stand-in is stored, and read back.
-    lossy = make_link("43").model_copy(update={"crm_held": {"company": None}})
+    plain = make_link("43")
+    lossy = plain.model_copy(update={"crm": plain.crm.model_copy(update={"held": {"company": None}})})
     store.connection_store("c1").save_links([lossy], [])
-    assert raw("connections/c1/links/contacts:43")["crm_held"] == {"company": None}
-    assert "google_held" not in raw("connections/c1/links/contacts:43")
+    assert raw("connections/c1/links/contacts:43")["crm"]["held"] == {"company": None}
+    assert "held" not in raw("connections/c1/links/contacts:43")["google"]
     [back] = store.connection_store("c1").links_by_crm(lossy.kind, ["43"]).values()
-    assert (back.crm_held, back.google_held) == ({"company": None}, {})
+    assert (back.crm.held, back.google.held) == ({"company": None}, {})
     conn = raw("connections/c1")
     assert conn["status"] == "active"
     assert isinstance(conn["next_sync_at"], datetime)

@@ -1,5 +1,6 @@
 """Documents of the previous release's shape still load, in every store, and are written back in
-today's shape: cursors kept their kind-specific state in a free-form ``extra`` map."""
+today's shape: cursors kept their kind-specific state in a free-form ``extra`` map; links kept
+each side's state in flat crm_/google_ fields with sentinel hashes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from crmsync.model.choices import HeldRecord, StopAnswer, StopChoice, UserChoices, ValueChoice
 from crmsync.model.cursor import CrmFeed, Cursor, GooglePlace, PendingConflict, PendingCreates, RetryList
 from crmsync.model.kinds import Kind, Side
+from crmsync.model.link import LinkSide
 from crmsync.model.settings import ConflictPolicy
 from tests.integration.store.conftest import AnyStore
 from tests.integration.store.helpers import get_raw, put_raw
@@ -212,3 +214,62 @@ def test_a_cursor_entry_no_release_wrote_is_dropped_not_fatal(store: AnyStore) -
     path = ("connections", "c1", "cursors", "tasks")
     put_raw(store, path, {**OLD_CURSORS[Kind.TASKS], "extra": {"place": "calendar", "someday": 1}})
     assert store.connection_store("c1").cursor(Kind.TASKS).place == GooglePlace(target="calendar")
+
+
+OLD_LINK = {  # a link document exactly as the previous release stored it (flat per-side fields)
+    "kind": "contacts",
+    "crm_id": "con_1",
+    "google_id": "people/c1",
+    "base": {"given": "Anna", "emails": [{"type": "work", "value": "anna@crm.example"}]},
+    "crm_hash": "",  # parked
+    "google_hash": "81e96efc1885a5e309367066e8269d29",
+    "crm_version": 3,
+    "google_etag": "%EgUBAi43PRoEAQIFByIM",
+    "created_by": "google",
+    "synced_at": T0,
+    "crm_held": {"company": None},
+}
+OLD_UNCONFIRMED = {
+    **{k: v for k, v in OLD_LINK.items() if k != "crm_held"},
+    "crm_id": "con_2",
+    "google_id": "people/c2",
+    "crm_hash": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "google_hash": "unconfirmed",
+    "crm_version": None,
+    "google_etag": None,
+}
+
+
+def test_links_of_the_previous_flat_shape_are_found_by_every_lookup_and_saved_nested(store: AnyStore) -> None:
+    put_raw(store, ("connections", "c1", "links", "contacts:con_1"), OLD_LINK)
+    put_raw(store, ("connections", "c1", "links", "contacts:con_2"), OLD_UNCONFIRMED)
+    links = store.connection_store("c1")
+
+    old = links.links_by_crm(Kind.CONTACTS, ["con_1"])["con_1"]
+    assert old.crm == LinkSide(id="con_1", version="3", held={"company": None}, parked=True)
+    assert old.google == LinkSide(
+        id="people/c1", seen_hash="81e96efc1885a5e309367066e8269d29", version=OLD_LINK["google_etag"]
+    )
+    assert (old.base, old.created_by, old.synced_at) == (OLD_LINK["base"], Side.GOOGLE, T0)
+    unconfirmed = links.links_by_google(Kind.CONTACTS, ["people/c2"])["people/c2"]  # the query finds old documents
+    assert unconfirmed.google == LinkSide(id="people/c2") and not unconfirmed.parked
+    assert unconfirmed.crm == LinkSide(id="con_2", seen_hash="0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+    assert [lk.crm_id for lk in links.all_links(Kind.CONTACTS)] == ["con_1", "con_2"]
+    assert links.count_links(Kind.CONTACTS) == 2
+
+    links.save_links([old, unconfirmed], [])
+    stored = get_raw(store, ("connections", "c1", "links", "contacts:con_1"))
+    assert stored is not None
+    assert set(stored) == {"kind", "google_id", "base", "created_by", "synced_at", "crm", "google"}
+    assert stored["crm"] == {
+        "id": "con_1",
+        "seen_hash": None,
+        "version": "3",
+        "parked": True,
+        "held": {"company": None},
+    }
+    assert links.links_by_google(Kind.CONTACTS, ["people/c1", "people/c2"]) == {
+        "people/c1": old,
+        "people/c2": unconfirmed,
+    }
+    assert links.links_by_crm(Kind.CONTACTS, ["con_1"]) == {"con_1": old}

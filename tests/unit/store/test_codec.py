@@ -89,7 +89,7 @@ def test_link_writes_are_planned_in_batches_of_500_with_last_upsert_winning() ->
     assert batches[0][0][0] == "contacts:0"
     first = batches[0][0][1]
     assert first is not None
-    assert first["crm_version"] == 8
+    assert first["crm"]["version"] == "8"
     assert batches[2] == [("contacts:x1", None), ("contacts:x2", None)]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from crmsync.model.contact import canonical_contact, match_keys
 from crmsync.model.kinds import Kind, Side
-from crmsync.model.link import Canon, Link, content_hash
+from crmsync.model.link import Canon, Link, LinkSide, content_hash
 from crmsync.model.settings import (
     ConflictPolicy,
     DeleteConflictRule,
@@ -40,13 +40,9 @@ def link(base: Canon = BASE, created_by: Side = Side.CRM) -> Link:
     h = content_hash(base)
     return Link(
         kind=Kind.CONTACTS,
-        crm_id="c1",
-        google_id="people/g1",
         base=base,
-        crm_hash=h,
-        google_hash=h,
-        crm_version=1,
-        google_etag="e1",
+        crm=LinkSide(id="c1", seen_hash=h, version="1"),
+        google=LinkSide(id="people/g1", seen_hash=h, version="e1"),
         created_by=created_by,
         synced_at=T0,
     )

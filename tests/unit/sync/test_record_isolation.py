@@ -10,7 +10,7 @@ import pytest
 from crmsync.model.contact import canonical_contact, match_keys
 from crmsync.model.cursor import RetryList
 from crmsync.model.kinds import Kind, Side
-from crmsync.model.link import Link
+from crmsync.model.link import Link, LinkSide
 from crmsync.model.settings import KindSettings
 from crmsync.store.memory import MemoryStore
 from crmsync.sync.engine import KindSync
@@ -59,9 +59,19 @@ def test_a_pair_whose_link_cannot_be_merged_is_skipped_with_a_note() -> None:
     ok_g, bad_g = google.put(person("Ok", "ok@example.com")), google.put(person("Bad", "bad@example.com"))
     links = store.connection_store("c1")
     now = datetime(2026, 11, 1, tzinfo=UTC)
-    common = {"kind": Kind.CONTACTS, "crm_hash": "x", "google_hash": "y", "created_by": Side.CRM, "synced_at": now}
-    good = Link(crm_id=ok_c, google_id=ok_g, base=person("Ok", "ok@example.com"), **common)
-    corrupt = Link(crm_id=bad_c, google_id=bad_g, base={**person("Bad", "bad@example.com"), "emails": [5]}, **common)
+    common = {"kind": Kind.CONTACTS, "created_by": Side.CRM, "synced_at": now}
+    good = Link(
+        crm=LinkSide(id=ok_c, seen_hash="x"),
+        google=LinkSide(id=ok_g, seen_hash="y"),
+        base=person("Ok", "ok@example.com"),
+        **common,
+    )
+    corrupt = Link(
+        crm=LinkSide(id=bad_c, seen_hash="x"),
+        google=LinkSide(id=bad_g, seen_hash="y"),
+        base={**person("Bad", "bad@example.com"), "emails": [5]},
+        **common,
+    )
     links.save_links([good, corrupt], [])
     crm.edit(ok_c, given="Okay")
     crm.edit(bad_c, emails=[{"value": "new@example.com", "type": "work"}])

@@ -863,14 +863,14 @@ def test_crm_creates_beyond_the_per_run_cap_continue_in_the_next_run() -> None:
 def test_regression_google_only_organisation_survives_a_crm_edit() -> None:
     # A Google contact's organisation matches no CRM company (and companies are not created): the
     # CRM copy holds none. A later CRM edit used to send that "none" back and clear it in Google.
-    # The link now keeps what the CRM holds in place of the agreed value (crm_held).
+    # The link now keeps what the CRM holds in place of the agreed value (link.crm.held).
     w = World()
     gid = w.google.put(gcanon({"given": "Anna", "family": "Schmidt", "company": "Acme GmbH", "title": "CEO"}))
     converge(w, lambda _: None)
     [(cid, (canon, _))] = list(w.crm_live().items())
     assert canon["company"] is None
     [link] = w.all_links()
-    assert (link.base["company"], link.crm_held) == ("Acme GmbH", {"company": None})
+    assert (link.base["company"], link.crm.held) == ("Acme GmbH", {"company": None})
     w.crm_update(cid, {"title": "CFO"})
     reports: list[KindReport] = []
     converge(w, reports.append)
@@ -880,7 +880,7 @@ def test_regression_google_only_organisation_survives_a_crm_edit() -> None:
     converge(w, lambda _: None)
     assert w.google.records[gid].canon["company"] == "Beta AG"
     [link] = w.all_links()
-    assert (link.base["company"], link.crm_held) == ("Beta AG", {"company": None})
+    assert (link.base["company"], link.crm.held) == ("Beta AG", {"company": None})
 
 
 def test_regression_retried_create_replays_rather_than_matching_the_record_it_made() -> None:
