@@ -48,12 +48,12 @@ def _op(step: Step, write: Write, keys: Mapping[str, str]) -> WriteOp:
             assert step.crm_id is not None
             return WriteOp(step.crm_id, None, write.fields, write.full, crm_id=step.crm_id)
         assert step.google_id is not None
-        return WriteOp(step.google_id, step.google_id, write.fields, write.full, step.google_version)
+        return WriteOp(step.google_id, step.google_id, write.fields, write.full, step.google.version)
     if write.op is Op.CREATE:
         assert step.google_id is not None
         return WriteOp(step.google_id, None, write.fields, write.full, idempotency_key=crm_create_key(step, keys))
     assert step.crm_id is not None
-    return WriteOp(step.crm_id, step.crm_id, write.fields, write.full, step.crm_version)
+    return WriteOp(step.crm_id, step.crm_id, write.fields, write.full, step.crm.version)
 
 
 def crm_create_key(step: Step, keys: Mapping[str, str]) -> str:
@@ -65,7 +65,7 @@ def crm_create_key(step: Step, keys: Mapping[str, str]) -> str:
     assert step.google_id is not None
     if step.link is not None:
         return f"{step.google_id}|after:{step.link.crm_id}"
-    return f"{step.google_id}|{keys.get(step.google_id) or version_tag(step.google_version)}"
+    return f"{step.google_id}|{keys.get(step.google_id) or version_tag(step.google.version)}"
 
 
 def version_tag(version: str | None) -> str:
@@ -215,21 +215,20 @@ def _side_after(
 ) -> LinkSide:
     """What the link knows of ``side`` once ``step`` is applied (``res``: the side's answer)."""
     old = step.link.side(side) if step.link is not None else LinkSide(id=rid)  # no link: unknown
-    expected = step.crm_hash_of if side is Side.CRM else step.google_hash_of
-    planned = step.crm_version if side is Side.CRM else step.google_version
-    version = _version(res) or planned
+    planned = step.side(side)
+    version = _version(res) or planned.version
     if side is Side.CRM and not (version or "").isdigit():
         version = None  # CRM versions are counters
     held = _held(res, step, side, base)
-    if side in step.stale:  # not synced on purpose: re-read when its partner changes
+    if planned.stale:  # not synced on purpose: re-read when its partner changes
         return LinkSide(id=rid, version=version, held=held, parked=True)
     if unknown or (res is not None and res.ok and res.unconfirmed):
         # Unknown until re-read: compared with the base, never taken as an echo.
         return LinkSide(id=rid, version=version, held=held)
     if res is not None and res.ok and res.canon is not None:
         seen: str | None = content_hash(res.canon)  # what the side really holds now
-    elif expected is not None:
-        seen = content_hash(expected)
+    elif planned.after is not None:
+        seen = content_hash(planned.after)
     else:
         return LinkSide(id=rid, seen_hash=old.seen_hash, version=version, held=held, parked=old.parked)
     return LinkSide(id=rid, seen_hash=seen, version=version, held=held)
@@ -242,6 +241,7 @@ def _held(res: WriteResult | None, step: Step, side: Side, base: Canon) -> Canon
     if res is not None and res.ok and res.canon is not None:
         return held_fields(res.canon, base)
     link = step.link
-    old = {**(link.side(side).held if link is not None else {}), **step.held.get(side, {})}
-    before = {**(link.base if link is not None else {}), **{f: base.get(f) for f in step.held.get(side, {})}}
+    kept = step.side(side).held
+    old = {**(link.side(side).held if link is not None else {}), **kept}
+    before = {**(link.base if link is not None else {}), **{f: base.get(f) for f in kept}}
     return {f: v for f, v in old.items() if base.get(f) == before.get(f) and base.get(f) != v}

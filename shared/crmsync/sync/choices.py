@@ -15,7 +15,7 @@ from ..model.names import record_name
 from ..model.settings import KindSettings
 from ..ports import Change
 from .approvals import ValueChoice
-from .plan import Op, Rule, Step, Write
+from .plan import Op, Rule, Step, Versions, Write, sides
 from .table import writable
 
 
@@ -79,15 +79,10 @@ def decide(
     after = {side: {**record, **fields} for side, record in now.items()}
     step = Step(
         Rule.USER_CHOICE,
-        link.crm_id,
-        link.google_id,
         link,
+        *sides(link.crm_id, link.google_id, Versions(c.version, g.version), after=after),
         tuple(Write(Op.UPDATE, side, fields, after[side]) for side in (Side.GOOGLE, Side.CRM)),
         base={**link.base, **fields},
         created_by=link.created_by,
-        crm_version=c.version,
-        google_version=g.version,
-        crm_hash_of=after[Side.CRM],
-        google_hash_of=after[Side.GOOGLE],
     )
     return Decision(choice, Outcome.APPLIED, step, name)

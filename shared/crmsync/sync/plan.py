@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -70,29 +70,78 @@ class Write:
 
 
 @dataclass(frozen=True)
+class Versions:
+    """The versions (CRM version, Google etag) of a pair as last observed."""
+
+    crm: str | None
+    google: str | None
+
+
+@dataclass(frozen=True)
+class StepSide:
+    """What a step knows of one side of its pair, and leaves of it once done."""
+
+    id: str | None  # the record's id (None: this step creates it)
+    version: str | None = None  # as last observed: updates and deletes are conditional on it
+    after: Canon | None = None  # the record once the step is done (its hash goes into the link); None: unchanged
+    # What the side holds in place of the agreed value of a field it cannot hold (a pair matched
+    # without a base); a side written to says so itself in its answer.
+    held: Canon = field(default_factory=dict)
+    stale: bool = False  # not synced on purpose: the link forgets its hash, so it is re-read next time
+
+
+def sides(
+    crm_id: str | None,
+    google_id: str | None,
+    versions: Versions = Versions(None, None),
+    *,
+    after: Mapping[Side, Canon | None] | None = None,
+    stale: Iterable[Side] = (),
+    held: Mapping[Side, Canon] | None = None,
+) -> tuple[StepSide, StepSide]:
+    """The (CRM, Google) sides of a step, from what is known of each."""
+    out = {Side.CRM: crm_id, Side.GOOGLE: google_id}
+    seen = {Side.CRM: versions.crm, Side.GOOGLE: versions.google}
+    kept, holds, records = frozenset(stale), held or {}, after or {}
+    crm, google = (
+        StepSide(out[s], seen[s], records.get(s), dict(holds.get(s, {})), s in kept) for s in (Side.CRM, Side.GOOGLE)
+    )
+    return crm, google
+
+
+def both(record: Canon | None) -> dict[Side, Canon | None]:
+    """The same record after the step on both sides."""
+    return dict.fromkeys(Side, record)
+
+
+@dataclass(frozen=True)
 class Step:
     """What to do for one record pair, and the link state once it is done.
 
     ``base`` is the new merge base after every write succeeded; ``None`` drops
-    the link. ``keep_base`` keeps the old base (a write into one side was
-    suppressed by a rule, so the sides deliberately differ)."""
+    the link. ``crm`` and ``google`` say what the step knows of each side and
+    leaves of it (``step.side(side)``)."""
 
     rule: Rule  # the decision-table branch
-    crm_id: str | None
-    google_id: str | None
     link: Link | None
+    crm: StepSide
+    google: StepSide
     writes: tuple[Write, ...] = ()
     base: Canon | None = None
     created_by: Side | None = None
-    crm_version: str | None = None
-    google_version: str | None = None
-    crm_hash_of: Canon | None = None  # the CRM record as it will be after the step
-    google_hash_of: Canon | None = None
     conflicts: tuple[FieldConflict, ...] = ()
-    stale: frozenset[Side] = frozenset()  # sides not synced: forget their hash so they are re-read next time
-    # What a side holds in place of the agreed value of a field it cannot hold (a pair matched
-    # without a base); a side written to says so itself in its answer.
-    held: Mapping[Side, Canon] = field(default_factory=dict)
+
+    def side(self, side: Side) -> StepSide:
+        """The step's ``side`` (the one place a side's fields are picked)."""
+        return self.crm if side is Side.CRM else self.google
+
+    @property
+    def crm_id(self) -> str | None:
+        return self.crm.id
+
+    @property
+    def google_id(self) -> str | None:
+        return self.google.id
 
     def write_to(self, side: Side) -> Write | None:
         """The step's write into ``side``, if any."""

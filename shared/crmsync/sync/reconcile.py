@@ -39,12 +39,11 @@ from ..model.normalise import unreadable
 from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
 from .merge import MergeResult, coherent, three_way
-from .plan import Note, Op, Plan, Rule, Step, Write
+from .plan import Note, Op, Plan, Rule, Step, Versions, Write, both, sides
 from .table import (
     Inputs,
     MatchKeys,
     State,
-    Versions,
     id_on,
     is_parked,
     left_scope,
@@ -118,17 +117,20 @@ class _Reconciler(UnlinkedPairing):
             self._add(
                 Step(
                     Rule.LEFT_SCOPE_PARKED,
-                    link.crm_id,
-                    link.google_id,
                     link,
+                    *sides(
+                        link.crm_id,
+                        link.google_id,
+                        versions,
+                        stale=inside or frozenset(Side),
+                        # one side back: the side still out is no longer stale (it holds the base, as last agreed)
+                        after={
+                            Side.CRM: base if inside and crm_out else None,
+                            Side.GOOGLE: base if inside and g_out else None,
+                        },
+                    ),
                     base=base,
                     created_by=link.created_by,
-                    crm_version=versions.crm,
-                    google_version=versions.google,
-                    stale=inside or frozenset(Side),
-                    # one side back: the side still out is no longer stale (it holds the base, as last agreed)
-                    crm_hash_of=base if inside and crm_out else None,
-                    google_hash_of=base if inside and g_out else None,
                 )
             )
             return
@@ -141,7 +143,7 @@ class _Reconciler(UnlinkedPairing):
             assert goo is not None
             self._both_changed(link, crm, goo, crm_ch, g_ch, versions)
         elif gs is State.GONE and cs is State.GONE:
-            self._add(Step(Rule.BOTH_GONE, link.crm_id, link.google_id, link, base=None))
+            self._add(Step(Rule.BOTH_GONE, link, *sides(link.crm_id, link.google_id), base=None))
         elif cs is State.GONE:
             self._gone(
                 link,
@@ -168,16 +170,11 @@ class _Reconciler(UnlinkedPairing):
             self._add(
                 Step(
                     Rule.on(changed, "changed"),
-                    link.crm_id,
-                    link.google_id,
                     link,
+                    *sides(link.crm_id, link.google_id, versions, after=both(record)),
                     (write,),
                     base=record,
                     created_by=link.created_by,
-                    crm_hash_of=record,
-                    google_hash_of=record,
-                    crm_version=versions.crm,
-                    google_version=versions.google,
                 )
             )
             return
@@ -186,19 +183,13 @@ class _Reconciler(UnlinkedPairing):
                 Note(target, id_on(link, target), f"update into {target.value} suppressed by settings")
             )
         # Nothing to write: remember the changed side's new state, keep the agreed base.
-        crm_seen, google_seen = (record, None) if changed is Side.CRM else (None, record)
         self._add(
             Step(
                 Rule.on(changed, "changed_no_write"),
-                link.crm_id,
-                link.google_id,
                 link,
+                *sides(link.crm_id, link.google_id, versions, after={changed: record}),
                 base=link.base,
                 created_by=link.created_by,
-                crm_hash_of=crm_seen,
-                google_hash_of=google_seen,
-                crm_version=versions.crm,
-                google_version=versions.google,
             )
         )
 
@@ -237,35 +228,24 @@ class _Reconciler(UnlinkedPairing):
     ) -> None:
         result = MergeResult(coherent(self.inp.kind, result.merged), result.conflicts)
         writes = []
-        after = {Side.CRM: crm, Side.GOOGLE: goo}
+        after: dict[Side, Canon | None] = {Side.CRM: crm, Side.GOOGLE: goo}
+        ids = {Side.CRM: crm_id, Side.GOOGLE: google_id}
         for side, current in ((Side.GOOGLE, goo), (Side.CRM, crm)):
             fields = patch_for(self.s, side, current, result.merged)
             if fields and may_update(self.s, side, link):
                 writes.append(Write(Op.UPDATE, side, fields, {**current, **fields}))
                 after[side] = {**current, **fields}
             elif fields:
-                self.plan.notes.append(
-                    Note(
-                        side,
-                        crm_id if side is Side.CRM else google_id,
-                        f"update into {side.value} suppressed by settings",
-                    )
-                )
+                self.plan.notes.append(Note(side, ids[side], f"update into {side.value} suppressed by settings"))
         self._add(
             Step(
                 rule,
-                crm_id,
-                google_id,
                 link,
+                *sides(crm_id, google_id, versions, after=after, held=held),
                 tuple(writes),
                 base=result.merged,
                 created_by=created_by,
-                crm_hash_of=after[Side.CRM],
-                google_hash_of=after[Side.GOOGLE],
                 conflicts=tuple(result.conflicts),
-                crm_version=versions.crm,
-                google_version=versions.google,
-                held=held or {},
             )
         )
 
@@ -305,19 +285,16 @@ class _Reconciler(UnlinkedPairing):
             self._keep(link, gone, left, versions)
             return
         if not writable(self.s, target) or rule is DeleteRule.UNLINK_ONLY:
-            self._add(Step(Rule.on(gone, "gone_unlink"), link.crm_id, link.google_id, link, base=None))
+            self._add(Step(Rule.on(gone, "gone_unlink"), link, *sides(link.crm_id, link.google_id), base=None))
         elif rule is DeleteRule.DELETE:
             write = Write(Op.DELETE, target, {}, {})
             self._add(
                 Step(
                     Rule.on(gone, "gone_delete"),
-                    link.crm_id,
-                    link.google_id,
                     link,
+                    *sides(link.crm_id, link.google_id, versions),
                     (write,),
                     base=None,
-                    crm_version=versions.crm,
-                    google_version=versions.google,
                 )
             )  # the delete is conditional on the version last seen: a newer edit makes it a conflict
         # DeleteRule.IGNORE: the deletion is not propagated and the link stays.
@@ -338,23 +315,20 @@ class _Reconciler(UnlinkedPairing):
         self._add(
             Step(
                 rule,
-                link.crm_id,
-                link.google_id,
                 link,
+                *sides(link.crm_id, link.google_id, versions, stale={gone.other}),
                 base=link.base,
                 created_by=link.created_by,
-                crm_version=versions.crm,
-                google_version=versions.google,
-                stale=frozenset({gone.other}),
             )
         )
 
     def _recreate(self, link: Link, into: Side, record: Canon, versions: Versions, rule: Rule | None = None) -> None:
         create, _, _, _ = rules_for(self.s, into)
         if not (create and writable(self.s, into)):
-            self._add(Step(Rule.on(into, "gone_edited_unlink"), link.crm_id, link.google_id, link, base=None))
+            self._add(Step(Rule.on(into, "gone_edited_unlink"), link, *sides(link.crm_id, link.google_id), base=None))
             return
-        keep = {"google_id": link.google_id} if into is Side.CRM else {"crm_id": link.crm_id}
+        # The side re-created gets a new id; the other keeps its own.
+        kept = {into.other: link.side(into.other).id}
         # A CRM create carries one idempotency key per re-create, and the CRM refuses that key with
         # another body: an edit made between a lost reply and its retry would fail it for good. So it
         # is created as last agreed (fixed until its link is saved); the engine then re-reads and
@@ -363,16 +337,17 @@ class _Reconciler(UnlinkedPairing):
         self._add(
             Step(
                 rule or Rule.on(into, "gone_edited_recreate"),
-                crm_id=keep.get("crm_id"),
-                google_id=keep.get("google_id"),
-                link=link,
-                writes=(Write(Op.CREATE, into, body, body),),
+                link,
+                *sides(
+                    kept.get(Side.CRM),
+                    kept.get(Side.GOOGLE),
+                    versions,
+                    # the CRM's case: Google is ahead of the body, its hash stays as it was
+                    after={Side.CRM: body, Side.GOOGLE: None if into is Side.CRM else record},
+                ),
+                (Write(Op.CREATE, into, body, body),),
                 base=body,
                 created_by=into.other,
-                crm_hash_of=body,
-                google_hash_of=None if into is Side.CRM else record,  # the CRM's case: Google is ahead
-                crm_version=versions.crm,
-                google_version=versions.google,
             )
         )
 

@@ -18,14 +18,6 @@ MatchKeys = Callable[[Canon], tuple[list[str], ...]]
 StandIns = Callable[[Canon, Canon], Canon]  # see ports.HoldsStandIns
 
 
-@dataclass(frozen=True)
-class Versions:
-    """The versions (CRM version, Google etag) of a pair as last observed."""
-
-    crm: str | None
-    google: str | None
-
-
 class State(Enum):
     SAME = "same"
     CHANGED = "changed"

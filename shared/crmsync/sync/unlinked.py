@@ -12,8 +12,8 @@ from ..model.link import Canon, Link
 from ..model.settings import DeleteConflictRule, DeleteRule, KindSettings
 from ..ports import Change
 from .merge import MergeResult, three_way, two_way
-from .plan import Note, Op, Plan, Rule, Step, Write
-from .table import Inputs, Versions, rules_for, writable
+from .plan import Note, Op, Plan, Rule, Step, Versions, Write, both, sides
+from .table import Inputs, rules_for, writable
 
 
 class UnlinkedPairing:
@@ -94,7 +94,7 @@ class UnlinkedPairing:
         """Delete a Google record crmsync created that has no CRM counterpart to link to."""
         _, _, delete_rule, _ = rules_for(self.s, Side.GOOGLE)
         if delete_rule is DeleteRule.DELETE and writable(self.s, Side.GOOGLE):
-            step = Step(rule, crm_id, google_id, None, (Write(Op.DELETE, Side.GOOGLE, {}, {}),), base=None)
+            step = Step(rule, None, *sides(crm_id, google_id), (Write(Op.DELETE, Side.GOOGLE, {}, {}),), base=None)
             self._add(step)
         else:
             self.plan.notes.append(Note(Side.GOOGLE, google_id, f"{rule.replace('_', ' ')} suppressed by settings"))
@@ -181,20 +181,16 @@ class UnlinkedPairing:
         assert change.canon is not None
         record = change.canon
         write = Write(Op.CREATE, into, record, record)
-        versions = Versions(change.version, None) if into is Side.GOOGLE else Versions(None, change.version)
+        source = {into.other: change.version}  # the version of the record copied
+        versions = Versions(source.get(Side.CRM), source.get(Side.GOOGLE))
         self._add(
             Step(
                 Rule(f"create_in_{into.value}"),
-                crm_id,
-                google_id,
                 None,
+                *sides(crm_id, google_id, versions, after=both(record)),
                 (write,),
                 base=record,
                 created_by=into.other,
-                crm_hash_of=record,
-                google_hash_of=record,
-                crm_version=versions.crm,
-                google_version=versions.google,
             )
         )
 

@@ -156,7 +156,7 @@ class WriteAhead:
 
     def _remember_creates(self, plan: Plan) -> bool:
         new = {
-            gid: self.keys.get(gid) or version_tag(s.google_version)
+            gid: self.keys.get(gid) or version_tag(s.google.version)
             for s in _crm_creates(plan)
             if (gid := s.google_id) is not None
         }
