@@ -21,10 +21,10 @@ from typing import Any
 
 import requests
 
-import crmsync.services.contacts_wiring  # noqa: F401  (registers contacts)
 from bench.support import Timer, child_server, diff, emulator_calls, peak_rss_mib
 from crmsync.crm.rest import RestCrmConnector
 from crmsync.google.client import Endpoint, build_service, user_credentials
+from crmsync.model.kinds import Kind
 from crmsync.model.settings import ContactOptions, KindSettings, OwnerScope, SyncSettings
 from crmsync.model.state import Connection
 from crmsync.ports import OpCounter
@@ -50,7 +50,7 @@ def connection(cid: str, crm_user: str, email: str, kind_settings: KindSettings)
         crm_user_id=crm_user,
         google_subject=cid,
         google_email=email,
-        scopes=list(GRANT_SCOPES.values()),
+        scopes=[GRANT_SCOPES[Kind.CONTACTS]],  # contacts only: every kind is wired
         created_at=datetime.now(UTC),
         settings=SyncSettings(contacts=kind_settings, contact_options=ContactOptions(default_region="DE")),
     )

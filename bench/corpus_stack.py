@@ -12,7 +12,6 @@ from typing import Any
 
 import requests
 
-import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.rest import RestCrmConnector
 from crmsync.google.client import Endpoint, build_service
 from crmsync.model.event import EventOptions, Window

@@ -25,7 +25,6 @@ from .google.client import Endpoint
 from .model.kinds import Kind
 from .model.settings import ContactOptions, SyncSettings
 from .model.state import Connection
-from .services import kinds as _all_kinds  # noqa: F401  (registers every kind)
 from .services.admin_config import load_admin_config
 from .services.run_sync import GRANT_SCOPES, GoogleAccess, RunDeps, RunSummary, sync_connection
 from .services.run_words import kind_name, write_sentences

@@ -6,16 +6,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from ..model.kinds import Kind
+from ..model.kinds import KINDS, Kind
 from .port import CrmConnector, CrmError
 
 log = logging.getLogger(__name__)
 
-# The CRM Sync API kind each crmsync kind reads and writes (tasks stay CRM tasks even when written
-# to Google Calendar).
-CRM_KIND: dict[Kind, str] = {Kind.CONTACTS: "contacts", Kind.EVENTS: "activities", Kind.TASKS: "tasks"}
+# The CRM Sync API kind each crmsync kind reads and writes (model/kinds.py).
+CRM_KIND: dict[Kind, str] = {k: info.crm_kind for k, info in KINDS.items()}
 SPOKEN_MAJOR = "1"  # the contract version this crmsync speaks (see docs/crm-sync-api.md#versioning)
-WHAT = {Kind.CONTACTS: "contacts", Kind.EVENTS: "calendar activities", Kind.TASKS: "tasks"}
+WHAT = {k: info.crm_what for k, info in KINDS.items()}
 
 
 def kinds_off(connector: CrmConnector) -> dict[Kind, str]:

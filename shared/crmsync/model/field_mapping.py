@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from .custom import MAX_FIELDS, CrmField, key
-from .kinds import Kind
+from .kinds import KINDS, Kind
 from .link import Canon
 from .settings import Direction
 
@@ -58,11 +58,7 @@ TARGETS: dict[Kind, frozenset[Target]] = {
 }
 SINGLE = frozenset({Target.NICKNAME, Target.OCCUPATION})  # no key: the field's first item
 # The CRM kind (CRM Sync API) of each crmsync kind.
-CRM_KIND: dict[Kind, Literal["contacts", "activities", "tasks"]] = {
-    Kind.CONTACTS: "contacts",
-    Kind.EVENTS: "activities",
-    Kind.TASKS: "tasks",
-}
+CRM_KIND: dict[Kind, Literal["contacts", "activities", "tasks"]] = {k: info.crm_kind for k, info in KINDS.items()}
 
 
 class FieldMap(BaseModel):

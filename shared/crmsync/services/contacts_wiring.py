@@ -11,11 +11,10 @@ from ..google.people import GooglePeople
 from ..model.contact import match_keys
 from ..model.cursor import Cursor
 from ..model.field_mapping import MappedFields
-from ..model.kinds import Kind
 from ..model.state import Connection
 from ..model.typed_numbers import TypedNumbers
 from ..ports import OpCounter
-from .run_sync import KindWiring, RunDeps, register_kind
+from .wiring import KindWiring, RunDeps
 
 
 def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter) -> KindWiring:
@@ -52,6 +51,3 @@ def wire_contacts(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cur
         return False
 
     return KindWiring(crm, google, match_keys, remember)
-
-
-register_kind(Kind.CONTACTS, wire_contacts)

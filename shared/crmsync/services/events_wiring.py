@@ -14,11 +14,10 @@ from ..google.pacing import Pacer
 from ..model.cursor import Cursor
 from ..model.event import match_keys
 from ..model.field_mapping import MappedFields
-from ..model.kinds import Kind
 from ..model.state import Connection
 from ..ports import OpCounter
-from .run_sync import KindWiring, RunDeps, register_kind
 from .watch_channels import keep_channels
+from .wiring import KindWiring, RunDeps
 
 # Calendar allows 600 requests/min per user (a batch counts every inner call); leave headroom
 # for the listing and re-reads of the same minute.
@@ -61,6 +60,3 @@ def wire_events(conn: Connection, credentials: Any, deps: RunDeps, cursor: Curso
 
     # Events enter the sync window by the passing of time alone: a daily full listing brings them in.
     return KindWiring(crm, google, match_keys, remember, google.budget, full_every=timedelta(days=1))
-
-
-register_kind(Kind.EVENTS, wire_events)

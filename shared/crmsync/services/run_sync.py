@@ -8,26 +8,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol
-
-from google.oauth2.credentials import Credentials
+from datetime import datetime
+from typing import Any
 
 from ..crm.capabilities import kinds_off
-from ..crm.port import CrmConnector, CrmValidation
+from ..crm.port import CrmValidation
 from ..errors import KindStopped, MassDeleteBlocked, OperatorError, TransientError
-from ..google.client import Endpoint, user_credentials
 from ..google.errors import GoogleError
 from ..model.cursor import Cursor
-from ..model.field_mapping import FieldMapping
 from ..model.kinds import Kind
 from ..model.state import Connection
 from ..model.task import TaskTarget
 from ..obs.logging import redact
-from ..ports import LinkStore, OpCounter, RecordSide
+from ..ports import LinkStore, OpCounter
 from ..sync.engine import KindReport, KindSync, Progress, RunInterrupted
 from ..sync.preview import preview_kind
-from ..sync.reconcile import MatchKeys
 from .feed_filters import (
     FeedRestart,
     check_filters,
@@ -38,80 +33,22 @@ from .feed_filters import (
     restarting,
 )
 from .kind_outcome import held_until, hold_for_quota, stopped, waiting
+from .kinds import KIND_FACTORIES
 from .mapping_runs import check_mapping
 from .preview_gate import awaiting_start
 from .run_cursors import RunCursors
-from .watch_channels import PushTarget
+from .scopes import KIND_SCOPES
+from .wiring import GoogleAccess, KindFactory, KindWiring, RunDeps, StateStore
 
 log = logging.getLogger(__name__)
+__all__ = ["GRANT_SCOPES", "KIND_FACTORIES", "GoogleAccess", "KindFactory", "KindWiring", "RunDeps", "StateStore"]
+__all__ += ["enabled_kinds", "register_kind", "sync_connection"]
 
 
-class StateStore(Protocol):
-    """The part of the store a run needs."""
-
-    def connection_store(self, connection_id: str) -> LinkStore: ...
-
-
-@dataclass(frozen=True)
-class GoogleAccess:
-    """How to reach Google for a connection: endpoint and OAuth client."""
-
-    endpoint: Endpoint
-    client_id: str
-    client_secret: str
-
-
-@dataclass
-class RunDeps:
-    """Everything a run talks to (built once per warm instance by bootstrap)."""
-
-    store: StateStore
-    crm: CrmConnector
-    google: GoogleAccess
-    clock: Callable[[], datetime]
-    push: PushTarget | None = None  # Calendar push channels are kept open when set (watch_channels.py)
-    field_mapping: FieldMapping = field(default_factory=FieldMapping)  # the admin's custom fields, as the run starts
-    preview_first: bool = False  # the admin's rule: a kind's first sync (or a new scope) waits for the user
-
-    def credentials(self, conn: Connection, refresh_token: str) -> Credentials:
-        """The user's Google credentials for one run of ``conn``."""
-        return user_credentials(
-            refresh_token=refresh_token,
-            client_id=self.google.client_id,
-            client_secret=self.google.client_secret,
-            scopes=conn.scopes,
-            endpoint=self.google.endpoint,
-        )
-
-
-@dataclass(frozen=True)
-class KindWiring:
-    """The two sides of one kind for one connection, and its first-sync matcher."""
-
-    crm: RecordSide
-    google: RecordSide
-    match_keys: MatchKeys | None
-    remember: Callable[[Cursor], bool] = lambda cursor: False  # store side state in the cursor; True if changed
-    budget: Callable[[], bool] | None = None  # the side's own pacing (e.g. a per-user quota)
-    full_every: timedelta | None = None  # list both sides in full at least this often (time windows)
-    # Where the Google side lives (e.g. Google Tasks or Calendar for tasks): when it changes, the
-    # kind's links point into the old place, so the kind starts over there (see ``_relocated``).
-    place: str | None = None
-
-
-class KindFactory(Protocol):
-    def __call__(
-        self, conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor, counter: OpCounter
-    ) -> KindWiring: ...
-
-
-# Kind -> how to wire it. Each kind's wiring module registers itself when imported
-# (``import crmsync.services.kinds`` imports all three).
-KIND_FACTORIES: dict[Kind, KindFactory] = {}
-
-
+# Kind -> how to wire it: the literal table in kinds.py. Tests and benchmarks put their own
+# wiring in with ``register_kind``.
 def register_kind(kind: Kind, factory: KindFactory) -> None:
-    """Make a kind syncable (called at import time by each kind's wiring module)."""
+    """Wire ``kind`` with ``factory`` instead (tests and benchmarks; restore KIND_FACTORIES after)."""
     KIND_FACTORIES[kind] = factory
 
 
@@ -156,11 +93,7 @@ class RunSummary:
         }
 
 
-GRANT_SCOPES = {
-    Kind.CONTACTS: "https://www.googleapis.com/auth/contacts",
-    Kind.EVENTS: "https://www.googleapis.com/auth/calendar",
-    Kind.TASKS: "https://www.googleapis.com/auth/tasks",
-}
+GRANT_SCOPES = KIND_SCOPES  # the scope each kind needs (model/kinds.py)
 
 
 def enabled_kinds(conn: Connection) -> list[Kind]:

@@ -5,17 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from crmsync.model.kinds import Kind
+from crmsync.model.kinds import KINDS, Kind
 
 OPENID = "openid"
 EMAIL = "https://www.googleapis.com/auth/userinfo.email"
 IDENTITY_SCOPES = (OPENID, EMAIL)
-KIND_SCOPES: dict[Kind, str] = {
-    Kind.CONTACTS: "https://www.googleapis.com/auth/contacts",
-    Kind.EVENTS: "https://www.googleapis.com/auth/calendar",
-    Kind.TASKS: "https://www.googleapis.com/auth/tasks",
-}
-KIND_LABELS: dict[Kind, str] = {Kind.CONTACTS: "Contacts", Kind.EVENTS: "Calendar", Kind.TASKS: "Tasks"}
+KIND_SCOPES: dict[Kind, str] = {k: info.scope for k, info in KINDS.items()}
+KIND_LABELS: dict[Kind, str] = {k: info.label for k, info in KINDS.items()}
 _SHORT = {"email": EMAIL, "profile": "https://www.googleapis.com/auth/userinfo.profile"}
 
 

@@ -16,13 +16,12 @@ from ..google.tasks import GoogleTasks
 from ..google.tasks_as_events import CalendarTasks, DueDatedOnly
 from ..model.cursor import Cursor
 from ..model.field_mapping import MappedFields
-from ..model.kinds import Kind
 from ..model.state import Connection
 from ..model.task import TaskTarget, match_keys
 from ..ports import OpCounter
 from ..store.firestore import FirestoreStore
 from .events_wiring import PER_USER_WRITES_PER_MINUTE
-from .run_sync import KindWiring, RunDeps, register_kind
+from .wiring import KindWiring, RunDeps
 
 _MEMORY_INTENTS: dict[str, MemoryIntentStore] = {}  # local stack without Firestore: per process
 
@@ -60,6 +59,3 @@ def wire_tasks(conn: Connection, credentials: Any, deps: RunDeps, cursor: Cursor
         mapped=mapped,
     )
     return KindWiring(replace(crm, mapped=mapped), google, match_keys, place="tasks")
-
-
-register_kind(Kind.TASKS, wire_tasks)

@@ -27,7 +27,6 @@ from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.obs.logging import log_context, redact
 from crmsync.queue.port import TaskQueue
-from crmsync.services import kinds as _all_kinds  # noqa: F401  (registers contacts, events and tasks)
 from crmsync.services import notify_crm
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.fanout import next_sync_time

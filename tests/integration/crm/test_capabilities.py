@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import requests
 
-import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.models import Capabilities
 from crmsync.crm.rest import RestCrmConnector
 from crmsync.google.client import Endpoint

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.models import Contact
 from crmsync.crm.semantics import FeedFilter

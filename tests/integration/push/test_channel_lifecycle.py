@@ -170,7 +170,6 @@ def test_the_events_run_itself_keeps_the_channels(emulator: Any) -> None:
     of the read calendars stops the one no longer read, and a run without push opens nothing."""
     from datetime import UTC, datetime
 
-    import crmsync.services.kinds  # noqa: F401  (registers the events kind, as the worker does)
     from crmsync.crm.fake import FakeCrm
     from crmsync.google.client import Endpoint
     from crmsync.model.settings import SyncSettings

@@ -13,7 +13,6 @@ from typing import Any
 
 import requests
 
-import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.fake import FakeCrm
 from crmsync.crm.port import CrmValidation
 from crmsync.google.client import Endpoint

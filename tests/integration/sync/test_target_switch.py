@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import requests
 
-import crmsync.services.kinds  # noqa: F401  (registers every kind)
 from crmsync.crm.fake import FakeCrm
 from crmsync.google.client import Endpoint
 from crmsync.model.event import EventOptions
