@@ -53,7 +53,8 @@ class Worker:
     def __call__(self, request: Any) -> Response:
         """One sync task."""
         from crmsync.security.input import MAX_TASK_BODY_BYTES, BodyTooLarge, limit_request, parse_json
-        from crmsync.services.worker import SyncTask, handle_task
+        from crmsync.services.sync_task import SyncTask
+        from crmsync.services.worker import handle_task
 
         if denied := _denied(self.verifier, request.headers):
             return denied

@@ -19,6 +19,7 @@ from datetime import datetime
 from crmsync.model.ids import is_connection_id
 from crmsync.model.kinds import Kind
 from crmsync.queue.port import TaskQueue
+from crmsync.services.sync_task import SyncTask
 
 DEBOUNCE_SECONDS = 5.0  # a burst within one window is one run at the window's end
 MAX_WINDOW_SECONDS = 300.0
@@ -64,6 +65,6 @@ def request_sync(
     window = math.floor(stamp / window_seconds)
     delay = max(0.0, (window + 1) * window_seconds - stamp)
     name = push_task_name(connection_id, chosen, window)
-    payload = {"connection_id": connection_id, "reason": PUSH_REASON, "task": name, "kinds": [k.value for k in chosen]}
+    payload = SyncTask(connection_id, PUSH_REASON, name, kinds=chosen).body()
     enqueued = queue.enqueue(connection_id, name=name, delay_seconds=delay, payload=payload)
     return DebouncedSync(name, enqueued, delay, chosen)

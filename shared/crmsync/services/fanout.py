@@ -21,6 +21,7 @@ from crmsync.model.state import Connection
 from crmsync.queue.port import TaskQueue
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.polling import PollingBounds, poll_interval
+from crmsync.services.sync_task import SyncTask
 from crmsync.store.contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore, chunked
 from crmsync.store.due import DUE_SHARDS, SWEEP_PAGE, DueConnection
 
@@ -278,9 +279,8 @@ def _process(items: Sequence[DueConnection], tick: _Tick, rng: random.Random, re
 
     def enqueue(conn: DueConnection) -> bool | None:
         name = due_task_name(conn.id, conn.next_sync_at)
-        payload = {"connection_id": conn.id, "reason": "tick", "task": name}
         try:
-            return tick.queue.enqueue(conn.id, name=name, payload=payload)
+            return tick.queue.enqueue(conn.id, name=name, payload=SyncTask(conn.id, "tick", name).body())
         except Exception:
             log.warning("enqueue failed for connection %s", conn.id, exc_info=True)
             return None

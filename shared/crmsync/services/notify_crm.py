@@ -31,10 +31,10 @@ from crmsync.security.links import MAX_LIFETIME, mint_settings_token
 from crmsync.services.health import Action, State
 from crmsync.services.scopes import KIND_LABELS, granted_kinds
 from crmsync.services.status import StatusView, status_of
+from crmsync.services.sync_task import NOTIFY_REASON, SyncTask
 
 log = logging.getLogger(__name__)
 FAILING_FOR = timedelta(days=1)
-NOTIFY_REASON = "notify"  # a worker task that only delivers what the CRM has not confirmed
 MAX_ATTEMPTS = 50  # runs that try to deliver one notice; then it is left (logged) until the reason clears
 _OPEN = "Open Google sync settings"
 
@@ -164,7 +164,7 @@ def _retry_later(app: App, connection: Connection, attempts: int) -> None:
     what the CRM has not confirmed (backing off to an hour)."""
     name = f"{connection.id}-notify-{attempts}"
     delay = min(3600.0, 30.0 * 2 ** min(attempts, 10))
-    payload = {"connection_id": connection.id, "reason": NOTIFY_REASON, "task": name}
+    payload = SyncTask(connection.id, NOTIFY_REASON, name).body()
     app.queue.enqueue(connection.id, name=name, delay_seconds=delay, payload=payload)
 
 

@@ -10,6 +10,7 @@ from crmsync.services.admin_config import load_admin_config
 from crmsync.services.errors import WrongState
 from crmsync.services.run_words import N_
 from crmsync.services.settings import connection_of
+from crmsync.services.sync_task import SyncTask
 
 SLOT_SECONDS = 10  # a double click is one task; a later click (after an edit) syncs again
 
@@ -40,7 +41,5 @@ def request_sync(app: App, crm_user_id: str) -> SyncRequest:
         app.store.request_rerun(connection.id)
     slot = int(now.timestamp()) // SLOT_SECONDS
     name = f"{connection.id}-now-{slot}"
-    enqueued = app.queue.enqueue(
-        connection.id, name=name, payload={"connection_id": connection.id, "reason": "sync_now", "task": name}
-    )
+    enqueued = app.queue.enqueue(connection.id, name=name, payload=SyncTask(connection.id, "sync_now", name).body())
     return SyncRequest(enqueued=enqueued, rerun_requested=rerun, task_name=name)

@@ -14,7 +14,8 @@ import pytest
 from crmsync.model.kinds import Kind
 from crmsync.queue.local import LocalTaskQueue
 from crmsync.services import debounce, run_sync
-from crmsync.services.worker import InvalidTask, Outcome, SyncTask, handle_task
+from crmsync.services.sync_task import InvalidTask, SyncTask
+from crmsync.services.worker import Outcome, handle_task
 from tests.unit.scheduling.support import NOW, World
 from tests.unit.scheduling.test_kinds_apart import ThreeKinds
 

@@ -13,7 +13,8 @@ from crmsync.errors import TransientError
 from crmsync.google.errors import map_error
 from crmsync.model.state import ConnectionStatus
 from crmsync.services.fanout import fan_out
-from crmsync.services.worker import InvalidTask, Outcome, SyncTask, WorkerSettings
+from crmsync.services.sync_task import InvalidTask, SyncTask
+from crmsync.services.worker import Outcome, WorkerSettings
 from crmsync.store.memory import MemoryStore
 from tests.unit.scheduling.support import World
 
