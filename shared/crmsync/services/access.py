@@ -6,17 +6,17 @@ disconnect, takes effect at once rather than when a cookie expires.
 
 from __future__ import annotations
 
-from crmsync.bootstrap import App
 from crmsync.crm.models import User
 from crmsync.crm.port import CrmError, CrmNotFound, CrmTransient
 from crmsync.services.admin_config import AdminConfig, load_admin_config
+from crmsync.services.deps import StoreCrm
 from crmsync.services.errors import NotAllowed, Unavailable
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import connection_id_for
 from crmsync.store.contract import ConnectionNotFound
 
 
-def allowed_user(app: App, crm_user_id: str, rules: AdminConfig | None = None) -> User:
+def allowed_user(app: StoreCrm, crm_user_id: str, rules: AdminConfig | None = None) -> User:
     """The CRM user if the admin's connect policy allows them now; else NotAllowed (or Unavailable)."""
     rules = rules if rules is not None else load_admin_config(app.store)
     try:
@@ -32,13 +32,13 @@ def allowed_user(app: App, crm_user_id: str, rules: AdminConfig | None = None) -
     return user
 
 
-def session_generation(app: App, crm_user_id: str) -> int:
+def session_generation(app: StoreCrm, crm_user_id: str) -> int:
     """The user's current session generation (0 before any connection exists)."""
     connection = app.store.get_connection(connection_id_for(crm_user_id))
     return connection.session_generation if connection is not None else 0
 
 
-def end_sessions(app: App, crm_user_id: str) -> int:
+def end_sessions(app: StoreCrm, crm_user_id: str) -> int:
     """End every session of the user (raise the generation); returns the new generation."""
     cid = connection_id_for(crm_user_id)
     connection = app.store.get_connection(cid)

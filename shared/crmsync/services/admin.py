@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.admin_config import AdminConfig, load_admin_config, parse_admin_config
+from crmsync.services.deps import Enqueues
 from crmsync.services.errors import FieldProblem, InvalidInput, NotConnected, WrongState
 from crmsync.services.sync_now import SyncRequest, request_sync
 from crmsync.store.contract import Page, StoreError
 
 
-def get_config(app: App) -> AdminConfig:
+def get_config(app: Enqueues) -> AdminConfig:
     """The current global rules."""
     return load_admin_config(app.store)
 
 
-def put_config(app: App, data: Any) -> AdminConfig:
+def put_config(app: Enqueues, data: Any) -> AdminConfig:
     """Validate and store new global rules (the whole document)."""
     config = parse_admin_config(data)
     app.store.put_global_config(config.model_dump(mode="json"))
     return config
 
 
-def list_connections(app: App, status: str | None, limit: int, cursor: str | None) -> Page[Connection]:
+def list_connections(app: Enqueues, status: str | None, limit: int, cursor: str | None) -> Page[Connection]:
     """A page of connections, newest first, optionally with one status."""
     problems = []
     parsed: ConnectionStatus | None = None
@@ -44,7 +44,7 @@ def list_connections(app: App, status: str | None, limit: int, cursor: str | Non
         raise InvalidInput([FieldProblem("cursor", f"not a cursor from a previous page ({err})")]) from None
 
 
-def pause(app: App, connection_id: str) -> Connection:
+def pause(app: Enqueues, connection_id: str) -> Connection:
     """Stop syncing one connection until it is resumed."""
     connection = get_connection(app, connection_id)
     if connection.status is ConnectionStatus.DISCONNECTED:
@@ -53,7 +53,7 @@ def pause(app: App, connection_id: str) -> Connection:
     return get_connection(app, connection_id)
 
 
-def resume(app: App, connection_id: str) -> Connection:
+def resume(app: Enqueues, connection_id: str) -> Connection:
     """Resume a paused connection; it syncs at the next tick."""
     connection = get_connection(app, connection_id)
     if connection.status is not ConnectionStatus.PAUSED:
@@ -63,12 +63,12 @@ def resume(app: App, connection_id: str) -> Connection:
     return get_connection(app, connection_id)
 
 
-def sync_now(app: App, connection_id: str) -> SyncRequest:
+def sync_now(app: Enqueues, connection_id: str) -> SyncRequest:
     """ "Sync now" for one connection, as the user's own button does (same checks, same named task)."""
     return request_sync(app, get_connection(app, connection_id).crm_user_id)
 
 
-def get_connection(app: App, connection_id: str) -> Connection:
+def get_connection(app: Enqueues, connection_id: str) -> Connection:
     """One connection by id, or NotConnected (404)."""
     try:
         connection = app.store.get_connection(connection_id)

@@ -9,11 +9,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.crm.capabilities import kinds_off
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.admin_config import AdminConfig, load_admin_config
+from crmsync.services.deps import StatusPorts
 from crmsync.services.errors import FieldProblem, InvalidInput
 from crmsync.services.health import KindHealth, State
 from crmsync.services.status import status_of
@@ -104,7 +104,9 @@ def states_of(connection: Connection, kinds: list[KindHealth]) -> frozenset[Conn
     return frozenset(found)
 
 
-def connection_health(app: App, connection: Connection, rules: AdminConfig, off: dict[Kind, str]) -> ConnectionHealth:
+def connection_health(
+    app: StatusPorts, connection: Connection, rules: AdminConfig, off: dict[Kind, str]
+) -> ConnectionHealth:
     """One connection's health, from the same view the user's page shows."""
     view = status_of(app, connection, rules, off)
     return ConnectionHealth(connection, view.health, states_of(connection, view.health), view.ok)
@@ -133,7 +135,7 @@ def parse_state(raw: str | None) -> ConnectionState | None:
     return state
 
 
-def list_health(app: App, state: ConnectionState | None, limit: int, cursor: str | None) -> HealthPage:
+def list_health(app: StatusPorts, state: ConnectionState | None, limit: int, cursor: str | None) -> HealthPage:
     """Connections newest first with their health, only those in ``state`` if given. A page reads at
     most SCAN_BUDGET connections; when a rare state leaves it short, ``next_cursor`` goes on from
     where it stopped (the page says how many it looked at)."""

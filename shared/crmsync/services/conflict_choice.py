@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind, Side
+from crmsync.services.deps import Enqueues, StoreClock
 from crmsync.services.errors import FieldProblem, InvalidInput, WrongState
 from crmsync.services.health import HISTORY
 from crmsync.services.run_log import latest_runs
@@ -28,7 +28,7 @@ def _latest_conflict(runs: list[dict[str, Any]], kind: Kind, crm_id: str, field:
     return None
 
 
-def choose_other_value(app: App, crm_user_id: str, kind: Kind, crm_id: str, field: str) -> ValueChoice:
+def choose_other_value(app: Enqueues, crm_user_id: str, kind: Kind, crm_id: str, field: str) -> ValueChoice:
     """Record "use the other value" for the newest conflict on ``field`` of the CRM record ``crm_id``."""
     connection = connection_of(app, crm_user_id)
     conflict = _latest_conflict(latest_runs(app.store, connection, HISTORY), kind, crm_id, field)
@@ -57,6 +57,6 @@ def choose_other_value(app: App, crm_user_id: str, kind: Kind, crm_id: str, fiel
     return choice
 
 
-def pending_values(app: App, connection_id: str, kind: Kind) -> list[ValueChoice]:
+def pending_values(app: StoreClock, connection_id: str, kind: Kind) -> list[ValueChoice]:
     """The values the user chose that the next run has not used yet."""
     return choices_of(app.store.connection_store(connection_id).cursor(kind)).values

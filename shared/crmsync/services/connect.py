@@ -7,12 +7,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crmsync.bootstrap import App
 from crmsync.crm.models import User
 from crmsync.obs.logging import redact
 from crmsync.security.links import ConnectClaims, verify_connect_token, verify_settings_token
 from crmsync.services.access import allowed_user
 from crmsync.services.admin_config import load_admin_config
+from crmsync.services.deps import ConnectPorts
 from crmsync.services.errors import NotAllowed
 from crmsync.services.oauth_flow import make_flow
 from crmsync.services.run_words import N_
@@ -24,7 +24,7 @@ STATE_TTL = timedelta(minutes=10)
 class StoreNonces:
     """The store's single-use nonces as the NonceStore the link check needs."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: ConnectPorts) -> None:
         self._store = app.store
 
     def consume(self, nonce: str, expires_at: datetime) -> bool:
@@ -40,12 +40,12 @@ class ConnectStart:
     crm_user_id: str
 
 
-def verify_link(app: App, token: str) -> ConnectClaims:
+def verify_link(app: ConnectPorts, token: str) -> ConnectClaims:
     """Verify a connect link (signature, purpose, lifetime, expiry, single use); raises a security LinkError."""
     return verify_connect_token(token, app.config.link_key(), app.clock(), StoreNonces(app))
 
 
-def verify_settings_link(app: App, token: str) -> ConnectClaims:
+def verify_settings_link(app: ConnectPorts, token: str) -> ConnectClaims:
     """Verify a settings link (signature, purpose, lifetime, expiry, single use); raises a security LinkError."""
     return verify_settings_token(token, app.config.link_key(), app.clock(), StoreNonces(app))
 
@@ -55,7 +55,7 @@ def session_binding(session_secret: str) -> str:
     return hashlib.sha256(("crmsync-oauth-binding:" + session_secret).encode()).hexdigest()
 
 
-def connecting_user(app: App, crm_user_id: str) -> User:
+def connecting_user(app: ConnectPorts, crm_user_id: str) -> User:
     """The CRM user a connect link names, if the admin's rules let them connect (NotAllowed otherwise)."""
     rules = load_admin_config(app.store)
     user = allowed_user(app, crm_user_id, rules)
@@ -66,7 +66,7 @@ def connecting_user(app: App, crm_user_id: str) -> User:
     return user
 
 
-def begin_authorization(app: App, crm_user_id: str, binding: str) -> ConnectStart:
+def begin_authorization(app: ConnectPorts, crm_user_id: str, binding: str) -> ConnectStart:
     """Check the user may connect, store a single-use state with the PKCE verifier, return Google's URL
     (with ``login_hint`` set to the CRM user's e-mail, so Google offers the right account)."""
     user = connecting_user(app, crm_user_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from crmsync.bootstrap import App
 from crmsync.google.calendar_channels import CalendarChannels
 from crmsync.google.client import Endpoint, build_service, user_credentials
 from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.services.deps import DisconnectPorts
 from crmsync.services.revoke import revoke_grant
 from crmsync.services.settings import connection_of
 from crmsync.services.watch_channels import stop_all
@@ -26,7 +26,7 @@ class DisconnectResult:
     google_access_kept: bool = False  # not revoked: another CRM user still syncs with this Google account
 
 
-def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
+def disconnect(app: DisconnectPorts, crm_user_id: str) -> DisconnectResult:
     """Revoke, delete the vault entry, mark disconnected, end the user's sessions, drop links and cursors
     (never synced records)."""
     connection = connection_of(app, crm_user_id)
@@ -62,7 +62,7 @@ def disconnect(app: App, crm_user_id: str) -> DisconnectResult:
     return DisconnectResult(revoked_at_google=revoked, links_deleted=deleted, google_access_kept=shared)
 
 
-def stop_channels(app: App, connection: Connection, token: str | None) -> None:
+def stop_channels(app: DisconnectPorts, connection: Connection, token: str | None) -> None:
     """Stop the connection's Calendar push channels at Google and forget them (never fails the disconnect:
     a channel that could not be stopped expires at Google, and the endpoint ignores channels it forgot)."""
     try:

@@ -7,13 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crmsync.bootstrap import App
 from crmsync.crm.port import CrmError
 from crmsync.model.custom import MAX_FIELDS, CrmField, CustomName
 from crmsync.model.field_mapping import CRM_KIND, FieldMapping, Key, Target
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import Direction
 from crmsync.services.admin_config import load_admin_config, problems_of
+from crmsync.services.deps import StoreCrm
 from crmsync.services.errors import FieldProblem, InvalidInput, Unavailable
 
 
@@ -36,7 +36,7 @@ class MappingRequest(BaseModel):
     tasks: list[MapRequest] = Field(default_factory=list, max_length=MAX_FIELDS)
 
 
-def declared_fields(app: App) -> dict[Kind, list[CrmField]]:
+def declared_fields(app: StoreCrm) -> dict[Kind, list[CrmField]]:
     """The custom fields the CRM declares, per crmsync kind (Unavailable if the CRM cannot say)."""
     try:
         return {kind: app.crm.fields(CRM_KIND[kind]) for kind in Kind if app.crm.capabilities().offers(CRM_KIND[kind])}
@@ -44,7 +44,7 @@ def declared_fields(app: App) -> dict[Kind, list[CrmField]]:
         raise Unavailable(f"the CRM did not list its fields ({err})") from None
 
 
-def get_mapping(app: App) -> dict[str, Any]:
+def get_mapping(app: StoreCrm) -> dict[str, Any]:
     """The stored mapping and the fields the CRM offers for it."""
     mapping = load_admin_config(app.store).field_mapping
     crm = declared_fields(app)
@@ -54,7 +54,7 @@ def get_mapping(app: App) -> dict[str, Any]:
     }
 
 
-def put_mapping(app: App, data: Any) -> FieldMapping:
+def put_mapping(app: StoreCrm, data: Any) -> FieldMapping:
     """Check ``data`` against the CRM's declared fields and store it as the mapping."""
     if not isinstance(data, dict):
         raise InvalidInput([FieldProblem("", "the body must be a JSON object with contacts, events and tasks")])

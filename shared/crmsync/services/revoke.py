@@ -6,13 +6,13 @@ import logging
 
 import requests
 
-from crmsync.bootstrap import App
+from crmsync.services.deps import RevokePorts
 
 log = logging.getLogger(__name__)
 TIMEOUT = (3.05, 10.0)
 
 
-def revoke_grant(app: App, token: str) -> bool:
+def revoke_grant(app: RevokePorts, token: str) -> bool:
     """POST the token to the revoke URI; True if Google revoked it or already considered it invalid."""
     try:
         resp = app.http.post(

@@ -7,18 +7,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
 from crmsync.model.settings import SyncSettings
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.admin_config import AdminConfig, load_admin_config, problems_of
+from crmsync.services.deps import StoreClock
 from crmsync.services.errors import FieldProblem, InvalidInput, NotAllowed, NotConnected, WrongState
 from crmsync.services.polling import fastest_interval
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS, connection_id_for, granted_kinds
 
 
-def connection_of(app: App, crm_user_id: str) -> Connection:
+def connection_of(app: StoreClock, crm_user_id: str) -> Connection:
     """The CRM user's connection (any status), or NotConnected."""
     connection = app.store.get_connection(connection_id_for(crm_user_id))
     if connection is None:
@@ -61,7 +61,7 @@ def parse_settings(data: Any) -> SyncSettings:
         raise InvalidInput(problems_of(err)) from None
 
 
-def editable(app: App, crm_user_id: str) -> tuple[Connection, AdminConfig]:
+def editable(app: StoreClock, crm_user_id: str) -> tuple[Connection, AdminConfig]:
     """The user's connection and the admin rules, if the user may change its settings now;
     raises WrongState (disconnected) or NotAllowed (the administrator manages them)."""
     connection = connection_of(app, crm_user_id)
@@ -73,7 +73,7 @@ def editable(app: App, crm_user_id: str) -> tuple[Connection, AdminConfig]:
     return connection, rules
 
 
-def update_settings(app: App, crm_user_id: str, data: Any) -> Connection:
+def update_settings(app: StoreClock, crm_user_id: str, data: Any) -> Connection:
     """Replace the connection's settings with ``data`` after validation and the admin rules."""
     connection, rules = editable(app, crm_user_id)
     new = parse_settings(data)

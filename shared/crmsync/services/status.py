@@ -6,12 +6,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.crm.capabilities import kinds_off
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection
 from crmsync.services import conflict_choice, stops
 from crmsync.services.admin_config import AdminConfig, load_admin_config
+from crmsync.services.deps import StatusPorts
 from crmsync.services.health import HISTORY, Conflict, KindHealth, RunLine, State, conflicts_of, history, kind_health
 from crmsync.services.run_log import latest_runs
 from crmsync.services.scopes import granted_kinds
@@ -152,13 +152,13 @@ def _problems(runs: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any
     return errors[:MAX_ITEMS], conflicts[:MAX_ITEMS]
 
 
-def get_status(app: App, crm_user_id: str) -> StatusView:
+def get_status(app: StatusPorts, crm_user_id: str) -> StatusView:
     """The connection's status, with the latest run and recent errors and resolved conflicts."""
     return status_of(app, connection_of(app, crm_user_id))
 
 
 def status_of(
-    app: App, connection: Connection, rules: AdminConfig | None = None, off: dict[Kind, str] | None = None
+    app: StatusPorts, connection: Connection, rules: AdminConfig | None = None, off: dict[Kind, str] | None = None
 ) -> StatusView:
     """``get_status`` of a connection already read; the admin's list passes the rules and the kinds the
     CRM does not offer, read once for the whole page."""
@@ -208,12 +208,12 @@ def status_of(
     )
 
 
-def _answer(app: App, connection_id: str, kind: Kind) -> str | None:
+def _answer(app: StatusPorts, connection_id: str, kind: Kind) -> str | None:
     choice = stops.answered(app, connection_id, kind)
     return choice.answer.value if choice is not None else None
 
 
-def _conflicts(app: App, connection_id: str, runs: list[dict[str, Any]]) -> list[Conflict]:
+def _conflicts(app: StatusPorts, connection_id: str, runs: list[dict[str, Any]]) -> list[Conflict]:
     """The conflicts of the runs, with the user's waiting choices (their cursors read only when
     there is a conflict to show)."""
     listed = conflicts_of(runs)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
+from crmsync.services.deps import Enqueues, StoreClock
 from crmsync.services.errors import WrongState
 from crmsync.services.run_log import latest_runs
 from crmsync.services.run_words import N_
@@ -24,7 +24,7 @@ def _stopped_report(runs: list[dict[str, Any]], kind: Kind) -> dict[str, Any] | 
     return None
 
 
-def answer_stop(app: App, crm_user_id: str, kind: Kind, answer: StopAnswer) -> int:
+def answer_stop(app: Enqueues, crm_user_id: str, kind: Kind, answer: StopAnswer) -> int:
     """Record the user's answer to the kind's latest (stopped) run; returns how many records it covers."""
     connection = connection_of(app, crm_user_id)
     report = _stopped_report(latest_runs(app.store, connection, 5), kind)
@@ -44,17 +44,17 @@ def answer_stop(app: App, crm_user_id: str, kind: Kind, answer: StopAnswer) -> i
     return len(records) if answer is StopAnswer.RESTORE else int(count)
 
 
-def approve_deletes(app: App, crm_user_id: str, kind: Kind) -> int:
+def approve_deletes(app: Enqueues, crm_user_id: str, kind: Kind) -> int:
     """ "Delete them": approve the deletions the kind's latest (stopped) run held back; returns how many."""
     return answer_stop(app, crm_user_id, kind, StopAnswer.DELETE)
 
 
-def restore_records(app: App, crm_user_id: str, kind: Kind) -> int:
+def restore_records(app: Enqueues, crm_user_id: str, kind: Kind) -> int:
     """ "Keep them": restore the records the kind's latest (stopped) run would have deleted; returns how many."""
     return answer_stop(app, crm_user_id, kind, StopAnswer.RESTORE)
 
 
-def answered(app: App, connection_id: str, kind: Kind) -> StopChoice | None:
+def answered(app: StoreClock, connection_id: str, kind: Kind) -> StopChoice | None:
     """The user's answer to the stop that the next run has not applied yet."""
     return choices_of(app.store.connection_store(connection_id).cursor(kind)).stop
 

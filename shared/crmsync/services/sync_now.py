@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crmsync.bootstrap import App
 from crmsync.model.state import ConnectionStatus
 from crmsync.services.admin_config import load_admin_config
+from crmsync.services.deps import Enqueues
 from crmsync.services.errors import WrongState
 from crmsync.services.run_words import N_
 from crmsync.services.settings import connection_of
@@ -24,7 +24,7 @@ class SyncRequest:
     task_name: str
 
 
-def request_sync(app: App, crm_user_id: str) -> SyncRequest:
+def request_sync(app: Enqueues, crm_user_id: str) -> SyncRequest:
     """Queue a named task for this 10-second slot; if a run holds the lease, flag a rerun as well."""
     connection = connection_of(app, crm_user_id)
     if connection.status is ConnectionStatus.NEEDS_REAUTH:

@@ -1,0 +1,74 @@
+"""The few ports each service takes, instead of the whole ``App`` (the composition root in
+``bootstrap.py``, which has them all and so can be passed to any of them). A service names what
+it uses; mypy checks that it uses nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+import requests
+
+from crmsync.config import Config
+from crmsync.crm.port import CrmConnector
+from crmsync.queue.port import TaskQueue
+from crmsync.store.contract import StateStore
+from crmsync.vault.port import TokenVault
+
+
+class StoreClock(Protocol):
+    """The state store and the time: settings, admin lists, stops, conflict choices."""
+
+    @property
+    def store(self) -> StateStore: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
+class Enqueues(StoreClock, Protocol):
+    """And the task queue: "Sync now", and the answers that ask for a run at once."""
+
+    @property
+    def queue(self) -> TaskQueue: ...
+
+
+class StoreCrm(Protocol):
+    """The state store and the CRM: who may connect, what the CRM offers, its custom fields."""
+
+    @property
+    def store(self) -> StateStore: ...
+    @property
+    def crm(self) -> CrmConnector: ...
+
+
+class StatusPorts(StoreClock, Protocol):
+    """Status pages: the store, the time and what the CRM offers."""
+
+    @property
+    def crm(self) -> CrmConnector: ...
+
+
+class ConnectPorts(StoreClock, Protocol):
+    """Connect links: the store, the time, the CRM (who may connect) and the deployment's settings."""
+
+    @property
+    def crm(self) -> CrmConnector: ...
+    @property
+    def config(self) -> Config: ...
+
+
+class RevokePorts(Protocol):
+    """Revoking a Google grant: the deployment's settings and an HTTP session."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def http(self) -> requests.Session: ...
+
+
+class DisconnectPorts(StoreClock, RevokePorts, Protocol):
+    """Disconnecting: the store, the time, the token vault, and what revoking the grant takes."""
+
+    @property
+    def vault(self) -> TokenVault: ...
