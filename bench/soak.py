@@ -103,7 +103,7 @@ class Soak:
         self.stats["sync_killed"] += bool(result.get("killed"))
         outcome = "killed" if result.get("killed") else str(result.get("outcome"))
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        self.observe()
+        self.observe(f"run {self.tasks}: {outcome}, edits up to #{len(self.log.edits)}")
         return result
 
     def edit(self, n: int) -> None:
@@ -147,13 +147,21 @@ class Soak:
 
     # ------------------------------------------------------------ observing
 
-    def observe(self) -> None:
-        """Links (joined into groups) and the conflicts every run reported, after each run."""
+    def observe(self, event: str = "") -> None:
+        """Links (joined into groups) and the conflicts every run reported, after each run; with a
+        line in ``timeline.jsonl`` (the event, the links and the last run's writes) to trace a violation."""
         store = self.procs.store()
         links = store.connection_store(CONNECTION)
+        pairs: dict[str, list[tuple[str, str]]] = {}
         for kind in Kind:
             for lk in links.all_links(kind):
                 self.groups.join(("crm", kind.value, lk.crm_id), ("google", kind.value, lk.google_id))
+                pairs.setdefault(kind.value, []).append((lk.crm_id, lk.google_id))
+        conn = store.get_connection(CONNECTION)
+        writes = {k: r.get("writes") for k, r in ((conn.last_run or {}).get("kinds") or {}).items()} if conn else {}
+        line = {"t": round(time.monotonic(), 2), "event": event, "writes": writes, "links": pairs}
+        with (self.procs.work / "timeline.jsonl").open("a") as out:
+            out.write(json.dumps(line) + "\n")
         for run in store.recent_runs(CONNECTION, 100):
             for rep in (run.get("kinds") or {}).values():
                 for c in rep.get("conflicts") or []:
@@ -161,7 +169,7 @@ class Soak:
                     self.conflicts[tuple(sorted((k, str(v)) for k, v in row.items()))] = row
 
     def empty_firestore(self) -> None:
-        self.observe()
+        self.observe(f"Firestore emptied next, edits up to #{len(self.log.edits)}")
         self.procs.empty_firestore()
         connect(self.procs)
         self.stats["firestore_emptied"] += 1
