@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from crmsync.model.kinds import Kind
 from tests.integration.sync.relink_support import Stack, writes_and_conflicts
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,7 @@ from crmsync.store.memory import MemoryStore
 from crmsync.sync.engine import KindReport, KindSync
 from infra.google_emulator.calendar import expire_sync_tokens
 from infra.google_emulator.realism import configure
-from tests.unit.sync.machine_support import RecordingLinks, StableIdCrm
+from tests.support.machines import RecordingLinks, StableIdCrm
 from tests.unit.tasks.machine_tasks_support import (
     BASE,
     EMAIL,

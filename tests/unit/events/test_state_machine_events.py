@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dateutil.rrule import rrulestr
-from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -24,6 +23,7 @@ from crmsync.model.event import coherent
 from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport
+from tests.support.machines import machine_settings, realistic_settings
 from tests.unit.events.machine_events_support import STAGE, STAGES, TZ, EventWorld, day, utc_basic
 from tests.unit.tasks.machine_tasks_support import Model, WorkerCrash, check_pairs, converge, sync_once
 
@@ -421,9 +421,7 @@ class EventSyncMachine(RuleBasedStateMachine):
 
 
 TestEventSync = EventSyncMachine.TestCase
-TestEventSync.settings = settings(
-    settings(), stateful_step_count=15, report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain]
-)
+TestEventSync.settings = machine_settings(15)
 
 
 class RealisticEventSyncMachine(EventSyncMachine):
@@ -437,7 +435,7 @@ class RealisticEventSyncMachine(EventSyncMachine):
 
 TestEventSyncRealistic = RealisticEventSyncMachine.TestCase
 # Half the profile's examples: every listing here takes several (short) pages, so each costs more.
-TestEventSyncRealistic.settings = settings(TestEventSync.settings, max_examples=max(1, settings().max_examples // 2))
+TestEventSyncRealistic.settings = realistic_settings(TestEventSync.settings)
 
 
 # ---------------------------------------------------------------- example-based: open bugs the machine found

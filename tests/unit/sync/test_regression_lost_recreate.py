@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from crmsync.errors import TransientError
-from tests.unit.sync.machine_support import World, converge, gcanon
+from tests.support.machines import converge
+from tests.unit.sync.machine_support import World, gcanon
 
 pytestmark = pytest.mark.unit
 

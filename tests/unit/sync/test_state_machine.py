@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -19,6 +18,7 @@ from crmsync.model.kinds import Kind
 from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport, RunInterrupted
+from tests.support.machines import converge, machine_settings
 from tests.unit.sync.machine_support import (
     EMAILS,
     FAMILY,
@@ -32,7 +32,6 @@ from tests.unit.sync.machine_support import (
     TYPES,
     Model,
     World,
-    converge,
     crm_patch,
     gcanon,
 )
@@ -360,9 +359,7 @@ def _ambiguous(crm: dict[str, Canon], google: dict[str, Canon]) -> set[tuple[str
 TestContactSync = ContactSyncMachine.TestCase
 # Examples come from the profile; the explain phase (line tracing on Python 3.11) is dropped
 # because it takes minutes on a failure and adds nothing to a stateful test's report.
-TestContactSync.settings = settings(
-    settings(), stateful_step_count=30, report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain]
-)
+TestContactSync.settings = machine_settings(30)
 
 
 class RealisticContactSyncMachine(ContactSyncMachine):

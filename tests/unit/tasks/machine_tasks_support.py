@@ -45,7 +45,8 @@ from infra.google_emulator import register_all
 from infra.google_emulator.core import SCOPE_CALENDAR, SCOPE_TASKS, EmulatorState
 from infra.google_emulator.realism import configure
 from infra.google_emulator.server import dispatch
-from tests.unit.sync.machine_support import FlakyCrm, Groups, RecordingLinks, StableIdCrm
+from tests.support.machines import Edit, FlakyCrm, Groups, RecordingLinks, Removal, StableIdCrm
+from tests.support.machines import converge as shared_converge
 
 USER = "u1"
 EMAIL = "anna@corp.example"
@@ -304,45 +305,13 @@ def sync_once(world: Any, model: Model) -> tuple[int, KindReport | None]:
 
 
 def converge(world: Any, on_report: Any, max_runs: int = 6) -> int:
-    """Sync until two consecutive runs are complete and write nothing; the number of runs."""
-    quiet = 0
-    for n in range(1, max_runs + 1):
-        try:
-            report = world.sync()
-        except TransientError as err:
-            raise AssertionError(f"a sync with no injected failures failed: {err}") from err
-        on_report(report)
-        quiet = quiet + 1 if report.complete and not report.writes else 0
-        if quiet == 2:
-            return n
-        world.later()
-    raise AssertionError(f"no two quiet syncs within {max_runs} runs (last report: {report.as_dict()})")
+    """Sync until two consecutive runs are complete and write nothing (time passes between runs)."""
+    return shared_converge(world, on_report, max_runs, between=world.later)
 
 
 # ---------------------------------------------------------------- the model of the user's actions
 
 ABSENT = "<absent>"  # an element removed from a multi-valued field
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One field (or one element of a multi-valued field) the user set on one record."""
-
-    seq: int
-    epoch: int  # how many sync runs had started before the edit
-    node: tuple[str, str]  # (side, record id)
-    field: str
-    key: str | None  # the element's key for multi-valued fields
-    value: Any
-
-
-@dataclass(frozen=True)
-class Removal:
-    """The user deleted a record."""
-
-    seq: int
-    node: tuple[str, str]
-    snapshot: Canon
 
 
 def elements(value: Any) -> dict[str, Any] | None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from crmsync.google import tasks_custom
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport
+from tests.support.machines import machine_settings, realistic_settings
 from tests.unit.tasks.machine_tasks_support import (
     MAPPED,
     PRIORITIES,
@@ -306,9 +306,7 @@ class TaskSyncMachine(RuleBasedStateMachine):
 
 
 TestTaskSync = TaskSyncMachine.TestCase
-TestTaskSync.settings = settings(
-    settings(), stateful_step_count=20, report_multiple_bugs=False, phases=[p for p in Phase if p is not Phase.explain]
-)
+TestTaskSync.settings = machine_settings(20)
 
 
 class RealisticTaskSyncMachine(TaskSyncMachine):
@@ -322,4 +320,4 @@ class RealisticTaskSyncMachine(TaskSyncMachine):
 
 TestTaskSyncRealistic = RealisticTaskSyncMachine.TestCase
 # Half the profile's examples: every listing here takes several (short) pages, so each costs more.
-TestTaskSyncRealistic.settings = settings(TestTaskSync.settings, max_examples=max(1, settings().max_examples // 2))
+TestTaskSyncRealistic.settings = realistic_settings(TestTaskSync.settings)
