@@ -72,3 +72,11 @@ class DisconnectPorts(StoreClock, RevokePorts, Protocol):
 
     @property
     def vault(self) -> TokenVault: ...
+
+
+class OAuthPorts(DisconnectPorts, Protocol):
+    """Google's OAuth callback: what disconnecting takes (it stores or replaces the grant), and the
+    CRM (whether the user may connect)."""
+
+    @property
+    def crm(self) -> CrmConnector: ...

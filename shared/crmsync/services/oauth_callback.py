@@ -11,7 +11,6 @@ from typing import Any
 import jwt
 import requests
 
-from crmsync.bootstrap import App
 from crmsync.crm.models import User
 from crmsync.model.ids import is_token
 from crmsync.model.kinds import Kind
@@ -20,6 +19,7 @@ from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.obs.logging import redact
 from crmsync.services.access import allowed_user
 from crmsync.services.admin_config import AdminConfig, EmailMatch, load_admin_config, restrict_kinds
+from crmsync.services.deps import OAuthPorts
 from crmsync.services.errors import NotAllowed, ServiceError, Unavailable, WrongState
 from crmsync.services.oauth_flow import make_flow
 from crmsync.services.revoke import revoke_grant
@@ -90,7 +90,7 @@ class CallbackParams:
     error: str | None
 
 
-def take_state(app: App, state: str | None, binding: str | None) -> dict[str, Any]:
+def take_state(app: OAuthPorts, state: str | None, binding: str | None) -> dict[str, Any]:
     """Consume the state record (single use) if it belongs to this browser session. A state presented
     from another browser is refused and left in place, so the browser that started the sign-in can finish."""
     if not is_token(state) or not _STATE_RE.match(state):  # is_token: no Firestore-reserved '__*__' id
@@ -110,7 +110,7 @@ def take_state(app: App, state: str | None, binding: str | None) -> dict[str, An
     return record
 
 
-def complete_oauth(app: App, params: CallbackParams, binding: str | None) -> CallbackResult:
+def complete_oauth(app: OAuthPorts, params: CallbackParams, binding: str | None) -> CallbackResult:
     """Handle Google's redirect: denial, state check, code exchange, token storage, connection upsert."""
     record = take_state(app, params.state, binding)
     crm_user_id = str(record["crm_user_id"])
@@ -124,7 +124,7 @@ def complete_oauth(app: App, params: CallbackParams, binding: str | None) -> Cal
     return _connect(app, crm_user_id, {Kind(k) for k in record["kinds"]}, token)
 
 
-def _exchange(app: App, record: dict[str, Any], code: str) -> dict[str, Any]:
+def _exchange(app: OAuthPorts, record: dict[str, Any], code: str) -> dict[str, Any]:
     from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
     kinds = [Kind(k) for k in record["kinds"]]
@@ -143,7 +143,7 @@ def _exchange(app: App, record: dict[str, Any], code: str) -> dict[str, Any]:
     return token
 
 
-def _identity(app: App, token: dict[str, Any]) -> tuple[str | None, str | None]:
+def _identity(app: OAuthPorts, token: dict[str, Any]) -> tuple[str | None, str | None]:
     """The Google account's subject and *verified* e-mail (None for an e-mail Google has not verified)."""
     # The id_token came straight from Google's token endpoint over TLS, so OpenID Connect (3.1.3.7)
     # allows using its claims without checking the signature.
@@ -174,7 +174,7 @@ def _identity(app: App, token: dict[str, Any]) -> tuple[str | None, str | None]:
     return (str(info["sub"]) if info.get("sub") else None), email or None
 
 
-def _connect(app: App, crm_user_id: str, requested: set[Kind], token: dict[str, Any]) -> CallbackResult:
+def _connect(app: OAuthPorts, crm_user_id: str, requested: set[Kind], token: dict[str, Any]) -> CallbackResult:
     scopes = sorted(normalise(token.get("scope") or []))
     granted = granted_kinds(scopes)
     secret = token.get("refresh_token") or token.get("access_token") or ""
@@ -238,7 +238,7 @@ def _connect(app: App, crm_user_id: str, requested: set[Kind], token: dict[str, 
     return CallbackResult(connection=connection, missing_kinds=[Kind(k) for k in missing], created=existing is None)
 
 
-def _check_account(app: App, rules: AdminConfig, user: User, subject: str, email: str, secret: str) -> None:
+def _check_account(app: OAuthPorts, rules: AdminConfig, user: User, subject: str, email: str, secret: str) -> None:
     """Refuse (revoking the new grant, storing nothing) a Google account the admin's rules do not allow
     for this CRM user: an e-mail that does not match, or an account already joined to another user."""
     if not email_matches(rules.email_match, email, user.email):
@@ -292,7 +292,7 @@ def _domain(email: str) -> str:
     return domain if at and local and domain else ""
 
 
-def _refuse(app: App, secret: str, subject: str | None) -> None:
+def _refuse(app: OAuthPorts, secret: str, subject: str | None) -> None:
     """Revoke a grant we will not use, unless the same Google account already syncs through another
     connection (revoking at Google ends every token of the account for this app)."""
     if not secret:

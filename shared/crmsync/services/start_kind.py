@@ -3,8 +3,8 @@ the kind's current scope would do; the next run (requested at once) syncs it."""
 
 from __future__ import annotations
 
-from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
+from crmsync.services.deps import Enqueues
 from crmsync.services.errors import WrongState
 from crmsync.services.preview_gate import scope_of
 from crmsync.services.run_words import N_
@@ -12,7 +12,7 @@ from crmsync.services.settings import connection_of
 from crmsync.services.sync_now import request_sync
 
 
-def start_syncing(app: App, crm_user_id: str, kind: Kind) -> None:
+def start_syncing(app: Enqueues, crm_user_id: str, kind: Kind) -> None:
     """ "Start syncing <kind>": the user saw the preview of its current scope; the next run (requested
     at once) syncs it."""
     connection = connection_of(app, crm_user_id)
