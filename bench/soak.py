@@ -246,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, default=None, help="keep logs, the CRM database and the edit log here")
     args = ap.parse_args(argv)
     if args.keep is not None:
+        if args.keep.exists() and any(args.keep.iterdir()):
+            # A kept CRM database would be seeded again on top of the old one: every record twice.
+            ap.error(f"--keep {args.keep} is not empty; give a new directory")
         args.keep.mkdir(parents=True, exist_ok=True)
         result = soak(args.minutes, args.seed, args.keep)
     else:
