@@ -30,6 +30,9 @@ REFERENCE_FIELDS: dict[str, list[CrmField]] = {
     "activities": [
         CrmField(name="deal_stage", label="Deal stage", type="picklist", options=["Lead", "Proposal", "Won", "Lost"]),
         CrmField(name="meeting_code", label="Meeting code", type="string"),
+        # Calendar's event colours are "1".."11"; "show as" is opaque (busy) or transparent (free).
+        CrmField(name="colour", label="Colour", type="picklist", options=[str(n) for n in range(1, 12)]),
+        CrmField(name="show_as", label="Show as", type="string"),
     ],
     "tasks": [
         CrmField(name="priority", label="Priority", type="picklist", options=["Low", "Normal", "High"]),

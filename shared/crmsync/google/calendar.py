@@ -298,11 +298,15 @@ class GoogleCalendar:
 
     def create(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Insert events under our deterministic ids (a 409 links the existing one), then their exceptions."""
-        return create_events(self, ops)
+        return calendar_custom.holding_refused(create_events(self, ops), ops, self.mapped, self._canons, create=True)
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """PATCH the changed fields, If-Match the etag last seen; exceptions as instance writes."""
-        return update_events(self, ops)
+        return calendar_custom.holding_refused(update_events(self, ops), ops, self.mapped, self._canons, create=False)
+
+    def _canons(self, ids: list[str]) -> dict[str, Canon]:
+        """The canonical records Google holds now under ``ids`` (read again)."""
+        return {gid: ch.canon for gid, ch in self.get(ids).items() if ch.canon is not None}
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete events, If-Match the etag last seen; one already gone counts as deleted."""

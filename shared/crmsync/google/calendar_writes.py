@@ -72,6 +72,7 @@ def _insert_body(g: CalendarHost, op: WriteOp) -> Event:
     for scope, props in calendar_custom.properties(op.full, g.mapped).items():
         kept = {k: v for k, v in props.items() if v is not None}
         body["extendedProperties"][scope] = {**body["extendedProperties"].get(scope, {}), **kept}
+    body.update({k: v for k, v in calendar_custom.choices(op.full, g.mapped).items() if v is not None})
     return body
 
 
@@ -82,6 +83,7 @@ def _patch_body(g: CalendarHost, op: WriteOp, current: Event | None = None) -> E
     custom_props = calendar_custom.properties(op.fields, g.mapped)
     if custom_props:
         body["extendedProperties"] = custom_props
+    body.update(calendar_custom.choices(op.fields, g.mapped))
     if "attendees" in body and current is not None:
         body["attendees"] = keep_attendees(body["attendees"], current.get("attendees") or [])
     return body

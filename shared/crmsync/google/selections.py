@@ -26,7 +26,7 @@ from googleapiclient.http import HttpRequest
 EVENT = (
     "id,etag,status,updated,eventType,iCalUID,summary,description,location,start,end,"
     "originalStartTime,recurringEventId,recurrence,attendees,organizer(email,self),reminders,"
-    "visibility,extendedProperties"
+    "visibility,transparency,colorId,extendedProperties"
 )
 TASK = "id,etag,title,notes,status,due,completed,updated,deleted,hidden"
 

@@ -11,6 +11,13 @@ type, an extended property's key, the label of a line in the notes), and a direc
   fields may only be mapped this way;
 - ``google_to_crm``: the reverse.
 
+An event's ``colorId`` and ``transparency`` take a fixed set of values (``CHOICES``): a picklist
+mapped there must offer only those, a string field is checked at sync time (a value Calendar
+cannot hold is held back from Google and named in the run's notes, google/calendar_custom.py).
+Its ``visibility`` is refused: the activity's built-in ``private`` flag is synced there
+(private <-> ``private``, otherwise ``default``), and two fields writing one Google field would
+undo each other's edits.
+
 Mapping a field never loses data: the next run copies each record's value to the side that has
 none (a value on one side only is simply new there); where both sides already hold different
 values, that is a conflict settled by the user's conflict policy and shown as one. Unmapping a
@@ -45,6 +52,9 @@ class Target(StrEnum):
     # Calendar (events)
     PRIVATE_PROPERTY = "extendedProperties.private"  # key required
     SHARED_PROPERTY = "extendedProperties.shared"  # key required
+    COLOR = "colorId"  # the event's colour, "1".."11" (Calendar's event palette)
+    VISIBILITY = "visibility"  # refused: the built-in ``private`` flag owns it (see FieldMap)
+    TRANSPARENCY = "transparency"  # opaque (busy) / transparent (free)
     # Tasks: Google Tasks has no custom fields; a labelled line of the task's notes
     NOTES_LINE = "notes_line"  # key = the line's label
 
@@ -53,10 +63,18 @@ TARGETS: dict[Kind, frozenset[Target]] = {
     Kind.CONTACTS: frozenset(
         {Target.USER_DEFINED, Target.EXTERNAL_ID, Target.RELATION, Target.EVENT, Target.NICKNAME, Target.OCCUPATION}
     ),
-    Kind.EVENTS: frozenset({Target.PRIVATE_PROPERTY, Target.SHARED_PROPERTY}),
+    # not VISIBILITY: the built-in ``private`` flag owns it (a mapping there is refused with that reason)
+    Kind.EVENTS: frozenset({Target.PRIVATE_PROPERTY, Target.SHARED_PROPERTY, Target.COLOR, Target.TRANSPARENCY}),
     Kind.TASKS: frozenset({Target.NOTES_LINE}),
 }
-SINGLE = frozenset({Target.NICKNAME, Target.OCCUPATION})  # no key: the field's first item
+# Event fields that take one of a fixed set of values: a CRM picklist whose options are all among
+# them, or a string field whose values are checked at sync time (an invalid one is never sent to
+# Google: it is held back and named in the run's notes, see google/calendar_custom.py).
+CHOICES: dict[Target, tuple[str, ...]] = {
+    Target.COLOR: tuple(str(n) for n in range(1, 12)),
+    Target.TRANSPARENCY: ("opaque", "transparent"),
+}
+SINGLE = frozenset({Target.NICKNAME, Target.OCCUPATION, *CHOICES, Target.VISIBILITY})  # no key
 # The CRM kind (CRM Sync API) of each crmsync kind.
 CRM_KIND: dict[Kind, Literal["contacts", "activities", "tasks"]] = {k: info.crm_kind for k, info in KINDS.items()}
 
@@ -80,9 +98,24 @@ class FieldMap(BaseModel):
             raise ValueError(f"{self.target.value} needs a key")
         if self.target is Target.EVENT and (self.field.type != "date" or self.field.multi):
             raise ValueError("People events hold one date: map a date field there")
+        if self.target is Target.VISIBILITY:
+            raise ValueError(
+                "visibility is synced from the activity's built-in private flag (private <-> private, "
+                "otherwise default): a custom field cannot be mapped there as well"
+            )
+        if self.target in CHOICES:
+            self._choice_field(CHOICES[self.target])
         if self.field.read_only and self.direction is not Direction.CRM_TO_GOOGLE:
             raise ValueError(f"the CRM field {self.field.name!r} is read-only: map it crm_to_google")
         return self
+
+    def _choice_field(self, allowed: tuple[str, ...]) -> None:
+        what = f"{self.target.value} takes one of {', '.join(allowed)}"
+        if self.field.multi or self.field.type not in ("picklist", "string"):
+            raise ValueError(f"{what}: map a picklist or a string field holding one value there")
+        bad = [o for o in self.field.options or [] if o not in allowed]
+        if bad:
+            raise ValueError(f"{what}; the options {', '.join(map(repr, bad))} are not among them")
 
     @property
     def slot(self) -> tuple[Target, str | None]:

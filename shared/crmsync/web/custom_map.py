@@ -3,7 +3,7 @@ per mapped CRM field, next to the built-in fields' rows (``forms.FIELD_MAP``).""
 
 from __future__ import annotations
 
-from crmsync.model.field_mapping import FieldMap, FieldMapping, Target
+from crmsync.model.field_mapping import SINGLE, FieldMap, FieldMapping, Target
 from crmsync.model.kinds import Kind
 from crmsync.web.forms import DIRECTIONS
 
@@ -12,7 +12,7 @@ def google_place(m: FieldMap) -> str:
     """Where the value lives in Google, as the API names it."""
     if m.target is Target.NOTES_LINE:
         return f"notes ({m.key}: …)"
-    if m.target in (Target.NICKNAME, Target.OCCUPATION):
+    if m.target in SINGLE:  # no key: the first nickname/occupation, the event's colour or transparency
         return m.target.value
     return f"{m.target.value} ({m.key})"
 
