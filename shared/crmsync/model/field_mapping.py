@@ -20,8 +20,10 @@ undo each other's edits.
 
 Mapping a field never loses data: the next run copies each record's value to the side that has
 none (a value on one side only is simply new there); where both sides already hold different
-values, that is a conflict settled by the user's conflict policy and shown as one. Unmapping a
-field stops syncing it; both sides keep their values.
+values, the side the admin chose (``fill_from``) wins on the run after the mapping change, or
+without a choice that is a conflict settled by the user's conflict policy and shown as one. An
+empty value on the chosen side never clears the other (sync/fill.py). Unmapping a field stops
+syncing it; both sides keep their values.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from .custom import MAX_FIELDS, CrmField, key
-from .kinds import KINDS, Kind
+from .kinds import KINDS, Kind, Side
 from .link import Canon
 from .settings import Direction
 
@@ -89,6 +91,9 @@ class FieldMap(BaseModel):
     target: Target
     key: Key | None = None
     direction: Direction = Direction.TWO_WAY
+    # Where both sides already hold different values when the field is newly mapped: the side whose
+    # value wins on the run after the mapping change (no conflict). None: a conflict, as always.
+    fill_from: Side | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldMap:
@@ -105,6 +110,9 @@ class FieldMap(BaseModel):
             )
         if self.target in CHOICES:
             self._choice_field(CHOICES[self.target])
+        against = {Direction.CRM_TO_GOOGLE: Side.GOOGLE, Direction.GOOGLE_TO_CRM: Side.CRM}.get(self.direction)
+        if self.fill_from is not None and self.fill_from is against:
+            raise ValueError(f"fill_from {self.fill_from.value} contradicts the direction {self.direction.value}")
         if self.field.read_only and self.direction is not Direction.CRM_TO_GOOGLE:
             raise ValueError(f"the CRM field {self.field.name!r} is read-only: map it crm_to_google")
         return self
@@ -173,6 +181,10 @@ class MappedFields:
         (the CRM when ``crm``, else Google) keeps its own value of: its stand-ins (ports.HoldsStandIns)."""
         keep = self.kept_by(into_crm=crm)
         return {k: record.get(k) for k in wanted if k in keep}
+
+    def fill_from(self) -> dict[str, Side]:
+        """The canonical keys the admin chose a side to fill from, with that side."""
+        return {key(m.field.name): m.fill_from for m in self.maps if m.fill_from is not None}
 
     def kept_by(self, into_crm: bool) -> frozenset[str]:
         """The canonical keys a side never takes from the other (it keeps its own value)."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from crmsync.crm.port import CrmError
 from crmsync.model.custom import MAX_FIELDS, CrmField, CustomName
 from crmsync.model.field_mapping import CRM_KIND, FieldMapping, Key, Target
-from crmsync.model.kinds import Kind
+from crmsync.model.kinds import Kind, Side
 from crmsync.model.settings import Direction
 from crmsync.services.admin_config import load_admin_config, problems_of
 from crmsync.services.deps import StoreCrm
@@ -26,6 +26,7 @@ class MapRequest(BaseModel):
     target: Target
     key: Key | None = None
     direction: Direction = Direction.TWO_WAY
+    fill_from: Side | None = None  # newly mapped, different values on both sides: this side wins
 
 
 class MappingRequest(BaseModel):

@@ -16,6 +16,7 @@ from ..crm.port import CrmValidation
 from ..errors import KindStopped, MassDeleteBlocked, OperatorError, TransientError
 from ..google.errors import GoogleError
 from ..model.cursor import Cursor
+from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.state import Connection
 from ..model.task import TaskTarget
@@ -158,7 +159,8 @@ def _sync_kind(
     _relocated(links, kind, wiring.place)
     filters = feed_filters(conn, kind)
     check_filters(links, kind, filters)
-    check_mapping(links, kind, deps.field_mapping)
+    remapped = check_mapping(links, kind, deps.field_mapping)
+    fill = MappedFields(deps.field_mapping.of(kind)).fill_from() if remapped else {}
     paced = wiring.budget
     kind_budget = budget if paced is None else (lambda: budget() and paced())
 
@@ -179,6 +181,7 @@ def _sync_kind(
             progress=progress,
             full_every=wiring.full_every,
             on_report=on_report,
+            fill=fill,
         )
 
     try:

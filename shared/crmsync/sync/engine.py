@@ -17,6 +17,7 @@ from ..ports import Change, ForgetsKeys, HoldsStandIns, LinkStore, Listing, Reco
 from .apply import Applied, Budget, apply_plan
 from .approvals import UserChoices, choices_of, keep_choices
 from .choices import decide
+from .fill import filled_bases
 from .names import key, names_of
 from .plan import Plan, Rule, doomed
 from .reconcile import Inputs, MatchKeys, reconcile
@@ -105,6 +106,8 @@ class KindSync:
     # Called with the kind's report once it is final, before the cursor forgets the conflicts
     # waiting in it: the caller persists it, so a process that dies later loses nothing.
     on_report: Callable[[KindReport], None] | None = None
+    # Fields newly mapped this run, filled from the side the admin chose (canonical key -> side; sync/fill.py).
+    fill: dict[str, Side] = field(default_factory=dict)
     _unfinished: list[str] = field(default_factory=list, init=False)  # why this run is not complete
     _relist: bool = field(default=False, init=False)  # list both sides in full next run (see _check_replays)
     _ahead: WriteAhead | None = field(default=None, init=False)  # this run's write-ahead state
@@ -144,7 +147,7 @@ class KindSync:
             self.kind,
             crm,
             google,
-            links,
+            filled_bases(links, crm, google, self.fill),
             self.settings,
             c_listing.full,
             g_listing.full,

@@ -34,6 +34,8 @@ TYPE_WORDS = {
     "boolean": N_("yes/no"),
     "picklist": N_("choice"),
 }
+# The side a newly mapped field is filled from where both sides hold different values.
+FILL_WORDS = {"": N_("Neither: a conflict"), "crm": N_("The CRM"), "google": N_("Google")}
 
 
 def _rows(
@@ -59,6 +61,9 @@ def _rows(
                         if m
                         else (Direction.CRM_TO_GOOGLE if field.read_only else Direction.TWO_WAY).value
                     ),
+                    "fill_from": form.get(name + ".fill_from", "")
+                    if form is not None
+                    else (m.fill_from.value if m and m.fill_from else ""),
                 }
             )
         out[kind] = rows
@@ -86,6 +91,7 @@ def _request(
                     "target": target,
                     "key": key,
                     "direction": form.get(name + ".direction", Direction.TWO_WAY.value),
+                    "fill_from": form.get(name + ".fill_from", "") or None,
                 }
             )
         body[kind.value] = entries
@@ -124,6 +130,7 @@ def page(app: App, request: Request, session: Session, render: Callable[..., Res
         rows=_rows(crm, mapping, form),
         targets={k: sorted(t.value for t in TARGETS[k]) for k in Kind},
         directions=DIRECTIONS,
+        fill_words=FILL_WORDS,
         type_words=TYPE_WORDS,
         labels=KIND_LABELS,
         errors=errors,

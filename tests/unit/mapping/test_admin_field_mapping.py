@@ -11,7 +11,7 @@ from werkzeug.test import Client
 
 from crmsync.crm.custom_fields import REFERENCE_FIELDS
 from crmsync.crm.fake import FakeCrm
-from crmsync.model.kinds import Kind
+from crmsync.model.kinds import Kind, Side
 from crmsync.security.sessions import issue_session
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.scopes import connection_id_for
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.unit
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 GOOD = {
     "contacts": [
-        {"crm_field": "customer_tier", "target": "userDefined", "key": "Customer tier"},
+        {"crm_field": "customer_tier", "target": "userDefined", "key": "Customer tier", "fill_from": "google"},
         {"crm_field": "account_number", "target": "externalIds", "key": "account", "direction": "crm_to_google"},
         {"crm_field": "renewal_date", "target": "events", "key": "renewal"},
     ],
@@ -51,6 +51,7 @@ def test_the_admin_reads_the_crm_fields_and_stores_a_mapping(setup: Any) -> None
     assert entry["field"]["type"] == "picklist" and entry["field"]["options"] == ["Bronze", "Silver", "Gold"]
     mapping = load_admin_config(app.store).field_mapping
     assert [m.field.name for m in mapping.contacts] == ["customer_tier", "account_number", "renewal_date"]
+    assert [m.fill_from for m in mapping.contacts] == [Side.GOOGLE, None, None]
     # The whole admin config round-trips with the mapping in it.
     config = client.get("/admin/config", headers=ADMIN).json
     assert client.put("/admin/config", headers=ADMIN, json=config).status_code == 200
@@ -93,6 +94,26 @@ def test_the_admin_reads_the_crm_fields_and_stores_a_mapping(setup: Any) -> None
             "not a Google field of tasks",
         ),
         ({"contacts": [{"crm_field": "customer_tier", "target": "colour"}]}, "contacts.0.target", ""),
+        (
+            {
+                "contacts": [
+                    {
+                        "crm_field": "account_number",
+                        "target": "externalIds",
+                        "key": "a",
+                        "direction": "crm_to_google",
+                        "fill_from": "google",
+                    }
+                ]
+            },
+            "contacts.0",
+            "fill_from google contradicts the direction crm_to_google",
+        ),
+        (
+            {"contacts": [{"crm_field": "assistant", "target": "nicknames", "fill_from": "both"}]},
+            "contacts.0.fill_from",
+            "",
+        ),
         ({"events": [{"crm_field": "deal_stage", "target": "colorId"}]}, "events.0", "'Lead', 'Proposal'"),
         ({"events": [{"crm_field": "meeting_code", "target": "visibility"}]}, "events.0", "built-in private flag"),
         ({"events": [{"crm_field": "colour", "target": "transparency"}]}, "events.0", "'1', '2'"),

@@ -47,6 +47,7 @@ def test_the_admin_maps_fields_on_the_page(signed_in: Any) -> None:
         "contacts.customer_tier.target": "userDefined",
         "contacts.customer_tier.key": "Customer tier",
         "contacts.customer_tier.direction": "two_way",
+        "contacts.customer_tier.fill_from": "crm",
         "contacts.account_number.target": "externalIds",
         "contacts.account_number.key": "account",
         "contacts.account_number.direction": "crm_to_google",
@@ -60,8 +61,10 @@ def test_the_admin_maps_fields_on_the_page(signed_in: Any) -> None:
         ("customer_tier", "userDefined", "Customer tier"),
         ("account_number", "externalIds", "account"),
     ]
+    assert [m.fill_from.value if m.fill_from else None for m in mapping.contacts] == ["crm", None]
     again = client.get("/admin/fields?notice=saved", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'id="notice-saved"' in again and 'value="Customer tier"' in again
+    assert '<option value="crm" selected>' in again  # the fill-from choice is shown as saved
 
 
 def test_a_refused_entry_is_shown_beside_its_row_and_nothing_is_saved(signed_in: Any) -> None:
