@@ -129,7 +129,13 @@ class GoogleUser:
                 page = self.call(
                     "GET", "/calendar/v3/calendars/primary/events", maxResults=2500, pageToken=token
                 ).json()
-                out |= {e["id"]: e for e in page.get("items", []) if e.get("status") != "cancelled"}
+                # A series' moved or retitled occurrences are listed as events of their own, but belong to
+                # their series (they follow its title when the CRM renames it): not records of their own.
+                out |= {
+                    e["id"]: e
+                    for e in page.get("items", [])
+                    if e.get("status") != "cancelled" and not e.get("recurringEventId")
+                }
             else:
                 lid = self.task_list()
                 if lid is None:
