@@ -94,6 +94,8 @@ def measure(host_port: str, connections: int = 20) -> dict[str, Any]:
     clock = {"now": NOW}
     crm = FakeCrm()  # the worker checks the admin's connect policy for each connection's CRM user
     ids = [f"q{i:04d}" for i in range(connections)]
+    # Steady-state runs of connections whose users started syncing: no preview before a first sync.
+    store.put_global_config({"preview_first_sync": False})
     for cid in ids:
         crm.add_user(f"{cid}@crm.example", f"User {cid}", user_id=f"u-{cid}")
         store.put_connection(bench_connection(cid))

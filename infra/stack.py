@@ -5,7 +5,8 @@ reference CRM (seeded with demo data and every tricky record), the three
 Cloud Functions under functions-framework (web, fanout, worker; the local
 in-process queue delivers tasks to the worker), and an in-process scheduler
 that ticks the fan-out. Connects a demo CRM user through the real OAuth flow,
-runs the first sync, prints a summary and the settings URL, keeps syncing,
+shows the preview of each kind's first sync, starts each kind as the user
+would, runs the first sync, prints a summary and the settings URL, keeps syncing,
 and stops every child process on Ctrl-C.
 
 With ``CRMSYNC_OAUTH_CLIENT_ID`` and ``CRMSYNC_OAUTH_CLIENT_SECRET`` of a real
@@ -33,7 +34,8 @@ from typing import Any
 import requests
 from rich.console import Console
 
-from infra.stack_report import print_link, reset_local, run_table, write_stack_file
+from infra.stack_preview import DemoError, start_kinds, wait_for_run, waiting_kinds
+from infra.stack_report import preview_lines, print_link, reset_local, run_table, write_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / ".local"
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         return _run(args, children, stop)
-    except StackError as err:
+    except (StackError, DemoError) as err:
         console.print(f"[red]crmsync stack: {err}[/red]")
         return 2
     except KeyboardInterrupt:
@@ -343,6 +345,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
             "local": str(LOCAL),
         }
         _write_private(args.state_file, json.dumps(state))
+    session: requests.Session | None = None
     if args.real_google or args.skip_demo:
         from crmsync.security.links import mint_connect_token
 
@@ -353,7 +356,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
             f"{web}/connect?t={link}",
         )
     else:
-        _connect_demo(web, google, keys["link_key"], user.id)
+        session = _connect_demo(web, google, keys["link_key"], user.id)
         console.print(f"Connected CRM user {user.email} ({user.id}) to Google account {DEMO_GOOGLE_ACCOUNT}")
         # Server-to-server settings API (the CRM's bearer key on behalf of the user).
         api = {"Authorization": f"Bearer {keys['crm_key']}", "X-CRM-User": user.id, "Accept": "application/json"}
@@ -379,11 +382,18 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
     started = time.monotonic()
     _tick(fanout, keys["internal"])
     run: dict[str, Any] | None = None
-    while not (args.real_google or args.skip_demo) and time.monotonic() - started < 600:
+    while session is not None and time.monotonic() - started < 600:
         run = _last_run(store, user.id)
         if run:
             break
         time.sleep(1)
+    if run and session is not None and waiting_kinds(run):
+        # A new user's first run of each kind is a preview: show it, then start each kind as they would.
+        for line in preview_lines(run):
+            console.print(line, soft_wrap=True)
+        start_kinds(web, session, waiting_kinds(run))
+        console.print(f"[dim]started {', '.join(waiting_kinds(run))} (Start syncing); first sync…[/dim]")
+        run = wait_for_run(lambda: _last_run(store, user.id), run.get("run_id"), lambda r: not waiting_kinds(r))
     if run:
         console.print(run_table(run))
     from crmsync.security.links import mint_settings_token

@@ -68,11 +68,32 @@ def run_table(run: dict[str, Any]) -> Table:
             str(rep.get("kind")),
             str(listed.get("google", "-")),
             str(listed.get("crm", "-")),
-            ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("google.")) or "-",
-            ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith("crm.")) or "-",
+            _writes_to(writes, "google").replace("nothing", "-"),
+            _writes_to(writes, "crm").replace("nothing", "-"),
             str(len(rep.get("conflicts") or [])),
             str(len(rep.get("notes") or [])),
             str(len(rep.get("errors") or [])),
             "yes" if rep.get("complete") else f"no {rep.get('stopped', '')}",
         )
     return table
+
+
+def _writes_to(writes: dict[str, int], side: str) -> str:
+    return ", ".join(f"{k.split('.')[1]} {v}" for k, v in writes.items() if k.startswith(side + ".")) or "nothing"
+
+
+def preview_lines(run: dict[str, Any]) -> list[str]:
+    """One line per kind waiting for the user to start it: what its first sync would do (its preview)."""
+    kinds = run.get("kinds") or {}
+    lines = []
+    for rep in kinds.values() if isinstance(kinds, dict) else kinds:
+        if not rep.get("awaiting_start"):
+            continue
+        p = rep.get("preview") or {}
+        writes: dict[str, int] = p.get("writes") or {}
+        lines.append(
+            f"preview {rep.get('kind')}: → google {_writes_to(writes, 'google')}; → crm {_writes_to(writes, 'crm')};"
+            f" paired {p.get('paired_count', 0)}; ambiguous {len(p.get('ambiguous') or [])};"
+            f" skipped {len(p.get('left_out') or [])}"
+        )
+    return lines

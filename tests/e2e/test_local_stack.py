@@ -1,6 +1,6 @@
 """The whole local stack in a real browser: `python -m infra.stack` (Firestore emulator, Google
 emulator, reference CRM, web/fanout/worker under functions-framework, local queue, scheduler),
-then Chromium: connect -> Allow -> settings -> Sync now -> a CRM edit and a Google edit both reach
+then Chromium: connect -> Allow -> settings -> Sync now -> the preview -> Start syncing -> a CRM edit and a Google edit both reach
 the other side; the structured logs of the run contain no secret."""
 
 from __future__ import annotations
@@ -151,8 +151,19 @@ def test_connect_sync_now_and_edits_both_ways(stack: dict[str, Any]) -> None:
         assert page.inner_text("#google-email") == ACCOUNT
         page.click("#sync-now")
         page.wait_for_load_state()
+        # A new user's first run of each kind is a preview that writes nothing, until they start it.
+        previews = _wait(
+            lambda: [r for r in runs() if (r.get("kinds") or {}).get("contacts", {}).get("awaiting_start")],
+            "the preview of the first sync",
+        )
+        assert all("writes" not in r["kinds"]["contacts"] for r in previews)
+        page.goto(f"{web}/settings")
+        for kind in ("contacts", "events", "tasks"):
+            if page.query_selector(f"#preview-{kind}-start") is not None:
+                page.click(f"#preview-{kind}-start")
+                page.wait_for_url(f"{web}/settings**")
         first = _wait(
-            lambda: [r for r in runs() if (r.get("kinds") or {}).get("contacts", {}).get("complete")], "the first sync"
+            lambda: [r for r in runs() if (r.get("kinds") or {}).get("contacts", {}).get("writes")], "the first sync"
         )
         assert any(r["kinds"]["contacts"]["writes"].get("google.create", 0) > 0 for r in first)
 

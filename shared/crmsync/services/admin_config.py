@@ -110,7 +110,7 @@ class AdminConfig(BaseModel):
     field_mapping: FieldMapping = FieldMapping()
     # Each user reviews a preview before a kind's first sync (and after changing its scope or target):
     # nothing is written until they press "Start syncing" (services/preview_gate.py).
-    preview_first_sync: bool = False
+    preview_first_sync: bool = True
 
     @classmethod
     def deny_all(cls) -> AdminConfig:

@@ -19,6 +19,7 @@ from crmsync.security.links import mint_connect_token, mint_settings_token
 from crmsync.store.memory import MemoryStore
 from crmsync.vault.local_file import LocalFileVault
 from crmsync.web.app import WebApp
+from tests.support.admin_rules import store_without_preview
 
 LINK_KEY = "link-key-" + "k" * 40
 SESSION_KEY = "session-key-" + "s" * 40
@@ -80,12 +81,18 @@ class _Holder:
 
 
 @contextmanager
-def running_stack(google_base: str, tmp: Path, store: MemoryStore | None = None) -> Iterator[Stack]:
-    """Serve the web app on 127.0.0.1:<free port> in a thread for the duration of the block."""
+def running_stack(
+    google_base: str, tmp: Path, store: MemoryStore | None = None, *, admin_defaults: bool = False
+) -> Iterator[Stack]:
+    """Serve the web app on 127.0.0.1:<free port> in a thread for the duration of the block. Its admin
+    rules are the defaults without the preview before a first sync (a first run syncs), or with
+    ``admin_defaults`` the defaults as a new deployment has them (no rules stored)."""
     holder = _Holder()
     server: BaseWSGIServer = make_server("127.0.0.1", 0, holder, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
     store, crm, queue = store or MemoryStore(), FakeCrm(), MemoryTaskQueue()
+    if not admin_defaults:
+        store_without_preview(store)
     crm.add_user("ana@example.com", "Ana", user_id="u1")
     crm.add_user("bo@example.com", "Bo", user_id="u2")
     vault = LocalFileVault(tmp / "vault.json")

@@ -24,6 +24,7 @@ from crmsync.services.worker import SyncTask, WorkerDeps, WorkerSettings, WorkRe
 from crmsync.store.memory import MemoryStore
 from crmsync.vault.data_keys import InMemoryDataKeys
 from crmsync.vault.envelope import EnvelopeVault, InMemoryCiphertextStore
+from tests.support.admin_rules import store_without_preview
 from tests.support.fakes import FakeSide
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -87,6 +88,9 @@ class World:
     settings: WorkerSettings = field(default_factory=lambda: WorkerSettings(budget_seconds=60))
     crm: FakeCrm = field(default_factory=FakeCrm)  # knows the CRM user of every connection made by connect()
 
+    def __post_init__(self) -> None:
+        store_without_preview(self.store)  # a first run syncs: the preview is not these tests' subject
+
     def deps(self) -> WorkerDeps:
         google = GoogleAccess(Endpoint("http://127.0.0.1:9"), "cid", "csecret")
         run = RunDeps(store=self.store, crm=self.crm, google=google, clock=self.clock)
@@ -103,6 +107,8 @@ class World:
             next_sync_at=due or self.clock(),
             created_at=NOW - timedelta(days=1),
         )
+        # Again, in case the test put another store in (the other rules kept).
+        store_without_preview(self.store, self.store.get_global_config())
         self.store.put_connection(conn)
         self.crm.add_user(f"{cid}@crm.example", f"User {cid}", user_id=f"u-{cid}")
         self.vault.put(cid, f"refresh-token-of-{cid}")

@@ -17,6 +17,7 @@ from crmsync.services.admin_config import AdminConfig, parse_admin_config
 from crmsync.services.errors import InvalidInput
 from crmsync.services.fanout import FanoutSettings, due_task_name, fan_out
 from crmsync.services.polling import PollingBounds, poll_interval
+from tests.support.admin_rules import store_without_preview
 from tests.unit.scheduling.support import World
 from tests.unit.services.appfakes import make_app, seed_connection
 
@@ -26,7 +27,7 @@ JITTER = 0.1
 
 def _set_bounds(world: World, fastest: int, slowest: int) -> None:
     config = AdminConfig(polling=PollingBounds(fastest_minutes=fastest, slowest_minutes=slowest))
-    world.store.put_global_config(config.model_dump(mode="json"))
+    store_without_preview(world.store, config.model_dump(mode="json"))
 
 
 def _minutes_to_next(world: World, cid: str) -> float:

@@ -9,6 +9,7 @@ import pytest
 from crmsync.model.contact import canonical_contact
 from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.worker import Outcome
+from tests.support.admin_rules import store_without_preview
 from tests.unit.scheduling.support import World
 
 pytestmark = pytest.mark.unit
@@ -24,7 +25,7 @@ def test_a_restriction_to_crm_to_google_stops_writes_into_the_crm_of_an_existing
     assert world.deliver("c1", task="t-1").outcome is Outcome.SYNCED
     crm, google = world.sides["c1"].crm, world.sides["c1"].google
     assert (len(crm.records), len(google.records)) == (3, 3)
-    world.store.put_global_config({"allowed_directions": ["crm_to_google"]})
+    store_without_preview(world.store, {"allowed_directions": ["crm_to_google"]})
     _google_only_contact(world, "c1")
     raw = {"given_name": "New", "family_name": "InCrm", "emails": [{"value": "new@crm.example"}]}
     world.sides["c1"].crm.put(canonical_contact(raw, default_region="DE"))
