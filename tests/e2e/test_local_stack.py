@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 import requests
 
 from crmsync.services.sync_now import SLOT_SECONDS
+from tests.e2e.local_stack import local_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,42 +38,8 @@ ACCOUNT = "user1@crm.example"  # the demo CRM user's own e-mail: the default rul
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    local = tmp_path_factory.mktemp("stack")
-    state = local / "state.json"
-    out = (local / "stack.out").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "infra.stack",
-            "--skip-demo",
-            "--tick",
-            "2",
-            "--local-dir",
-            str(local),
-            "--state-file",
-            str(state),
-        ],
-        cwd=ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while not state.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the local stack did not come up:\n" + (local / "stack.out").read_text()[-3000:])
-            time.sleep(0.5)
-        yield {**json.loads(state.read_text()), "_state_file": str(state), "_session": proc.pid}
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        out.close()
+    with local_stack(tmp_path_factory.mktemp("stack"), "--skip-demo") as state:
+        yield state
 
 
 def _tree_cmdlines(root: int) -> list[str]:
@@ -108,13 +74,7 @@ def test_state_file_is_private_and_no_key_is_on_a_command_line(stack: dict[str, 
 
 
 def _wait(predicate: Any, what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}")
+    return wait_for(predicate, what, timeout)
 
 
 def test_connect_sync_now_and_edits_both_ways(stack: dict[str, Any]) -> None:

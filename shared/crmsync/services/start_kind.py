@@ -22,4 +22,4 @@ def start_syncing(app: Enqueues, crm_user_id: str, kind: Kind) -> None:
     cursor = links.cursor(kind)
     cursor.user_choices = cursor.user_choices.model_copy(update={"started": scope_of(connection, kind)})
     links.save_cursor(cursor)
-    request_sync(app, crm_user_id)
+    request_sync(app, crm_user_id, purpose=f"start-{kind.value}")

@@ -24,8 +24,11 @@ class SyncRequest:
     task_name: str
 
 
-def request_sync(app: Enqueues, crm_user_id: str) -> SyncRequest:
-    """Queue a named task for this 10-second slot; if a run holds the lease, flag a rerun as well."""
+def request_sync(app: Enqueues, crm_user_id: str, *, purpose: str = "now") -> SyncRequest:
+    """Queue a named task for this 10-second slot; if a run holds the lease, flag a rerun as well.
+
+    ``purpose`` is part of the task's name: a double click is one task, but a different request in
+    the same slot (e.g. "Start syncing" right after a finished "Sync now") is a run of its own."""
     connection = connection_of(app, crm_user_id)
     if connection.status is ConnectionStatus.NEEDS_REAUTH:
         raise WrongState(N_("Google no longer accepts this connection's access. Use Reconnect Google first."))
@@ -40,6 +43,6 @@ def request_sync(app: Enqueues, crm_user_id: str) -> SyncRequest:
     if rerun:
         app.store.request_rerun(connection.id)
     slot = int(now.timestamp()) // SLOT_SECONDS
-    name = f"{connection.id}-now-{slot}"
+    name = f"{connection.id}-{purpose}-{slot}"
     enqueued = app.queue.enqueue(connection.id, name=name, payload=SyncTask(connection.id, "sync_now", name).body())
     return SyncRequest(enqueued=enqueued, rerun_requested=rerun, task_name=name)
