@@ -129,10 +129,20 @@ def start_firestore_emulator() -> tuple[str, EmulatorStopper]:
     raise FirestoreEmulatorError(f"the Firestore emulator did not start within {START_TIMEOUT_S:.0f}s; log:\n{output}")
 
 
-def reset_project(host_port: str, project: str) -> None:
-    """Delete every document of a project in the emulator."""
+def reset_project(host_port: str, project: str, patience_s: float = 60.0) -> None:
+    """Delete every document of a project in the emulator. The emulator answers 409 while a transaction
+    is open (a process killed inside one leaves it open until it times out): tried again until then."""
     url = f"http://{host_port}/emulator/v1/projects/{project}/databases/(default)/documents"
-    urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=10).close()
+    deadline, pause = time.monotonic() + patience_s, 0.2
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=10).close()
+            return
+        except urllib.error.HTTPError as err:
+            if err.code != 409 or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 5.0)
 
 
 def new_firestore_client(host_port: str, project: str | None = None) -> firestore.Client:
