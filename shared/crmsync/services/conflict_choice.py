@@ -53,7 +53,7 @@ def choose_other_value(app: Enqueues, crm_user_id: str, kind: Kind, crm_id: str,
     choices: UserChoices = choices_of(cursor).with_value(choice)
     keep_choices(cursor, choices)
     links.save_cursor(cursor)
-    request_sync(app, crm_user_id)
+    request_sync(app, crm_user_id, purpose=f"choice-{kind.value}")
     return choice
 
 

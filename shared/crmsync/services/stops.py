@@ -40,7 +40,7 @@ def answer_stop(app: Enqueues, crm_user_id: str, kind: Kind, answer: StopAnswer)
     choice = stop_choice(answer, records, int(count), app.clock(), crm_user_id)
     keep_choices(cursor, choices.model_copy(update={"stop": choice}))
     links.save_cursor(cursor)
-    request_sync(app, crm_user_id)
+    request_sync(app, crm_user_id, purpose=f"stop-{kind.value}")
     return len(records) if answer is StopAnswer.RESTORE else int(count)
 
 

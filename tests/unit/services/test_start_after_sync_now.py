@@ -25,3 +25,30 @@ def test_start_syncing_right_after_a_finished_sync_now_queues_a_run_of_its_own()
     start_syncing(app, "u1", Kind.EVENTS)  # a double click is still one task
     assert len(queue.tasks) == 3, [t.name for t in queue.tasks]
     assert len({t.name for t in queue.tasks}) == 3
+
+
+def test_answers_to_a_stop_or_a_conflict_right_after_a_sync_now_queue_runs_of_their_own() -> None:
+    # The same slot problem for the user's other answers: "Delete them" / "Keep them" and "use the other
+    # value" record the choice for the next run, which must come now, not at the next poll.
+    from datetime import timedelta
+
+    from crmsync.services.conflict_choice import choose_other_value
+    from crmsync.services.stops import answer_stop
+    from crmsync.sync.approvals import StopAnswer
+
+    app, _google, clock = make_app()
+    conn = seed_connection(app, "u1")
+    conflict = {"crm_id": "c1", "google_id": "g1", "field": "title", "crm": "A", "google": "B", "winner": "crm"}
+    doomed = [{"side": "crm", "id": "c9", "name": "Ana"}]
+    report = {"complete": False, "stopped": "mass delete", "would_delete": doomed, "would_delete_count": 1}
+    summary = {
+        "started_at": clock(),
+        "kinds": {"contacts": {"conflicts": [conflict], "complete": True}, "tasks": report},
+    }
+    app.store.append_run(conn.id, "r1", summary, clock() + timedelta(days=30))
+    queue = app.queue
+    assert isinstance(queue, MemoryTaskQueue)
+    assert request_sync(app, "u1").enqueued  # "Sync now", its run already over
+    answer_stop(app, "u1", Kind.TASKS, StopAnswer.DELETE)
+    choose_other_value(app, "u1", Kind.CONTACTS, "c1", "title")
+    assert len({t.name for t in queue.tasks}) == 3, [t.name for t in queue.tasks]
