@@ -9,7 +9,7 @@ from crmsync.google.calendar_channels import CalendarChannels
 from crmsync.google.client import Endpoint, build_service, user_credentials
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.deps import DisconnectPorts
-from crmsync.services.revoke import revoke_grant
+from crmsync.services.revoke import revoke_grant, sharing_the_account
 from crmsync.services.settings import connection_of
 from crmsync.services.watch_channels import stop_all
 from crmsync.vault.port import TokenNotFound
@@ -37,10 +37,7 @@ def disconnect(app: DisconnectPorts, crm_user_id: str) -> DisconnectResult:
     stop_channels(app, connection, token)  # while the token still works
     # At Google, revoking any token ends the app's access to the whole account, so a Google account another
     # CRM user still syncs with (the admin allows sharing) keeps its access; only our token is destroyed.
-    shared = connection.google_subject != "" and any(
-        c.id != connection.id and c.status is not ConnectionStatus.DISCONNECTED
-        for c in app.store.find_connections_by_google_subject(connection.google_subject)
-    )
+    shared = bool(sharing_the_account(app.store, connection.google_subject, but=connection.id))
     revoked = revoke_grant(app, token) if token and not shared else not shared
     app.vault.delete(connection.id)
     app.store.update_connection(

@@ -22,7 +22,7 @@ from crmsync.services.admin_config import AdminConfig, EmailMatch, load_admin_co
 from crmsync.services.deps import OAuthPorts
 from crmsync.services.errors import NotAllowed, ServiceError, Unavailable, WrongState
 from crmsync.services.oauth_flow import make_flow
-from crmsync.services.revoke import revoke_grant
+from crmsync.services.revoke import revoke_grant, sharing_the_account
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import connection_id_for, granted_kinds, normalise, scopes_for
 
@@ -256,12 +256,7 @@ def _check_account(app: OAuthPorts, rules: AdminConfig, user: User, subject: str
         )
     if rules.share_google_accounts:
         return
-    others = [
-        c
-        for c in app.store.find_connections_by_google_subject(subject)
-        if c.crm_user_id != user.id and c.status is not ConnectionStatus.DISCONNECTED
-    ]
-    if others:
+    if sharing_the_account(app.store, subject, but=connection_id_for(user.id)):
         # No revoke here: at Google the grant is per account and app, so revoking would also end the
         # other user's working connection.
         raise AccountTaken(_taken(email))
@@ -297,9 +292,7 @@ def _refuse(app: OAuthPorts, secret: str, subject: str | None) -> None:
     connection (revoking at Google ends every token of the account for this app)."""
     if not secret:
         return
-    if subject and any(
-        c.status is not ConnectionStatus.DISCONNECTED for c in app.store.find_connections_by_google_subject(subject)
-    ):
+    if subject and sharing_the_account(app.store, subject):
         return
     revoke_grant(app, secret)
 

@@ -6,7 +6,9 @@ import logging
 
 import requests
 
+from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.deps import RevokePorts
+from crmsync.store.contract import StateStore
 
 log = logging.getLogger(__name__)
 TIMEOUT = (3.05, 10.0)
@@ -31,3 +33,15 @@ def revoke_grant(app: RevokePorts, token: str) -> bool:
         return True
     log.warning("Google answered %s to a revoke request", resp.status_code)
     return False
+
+
+def sharing_the_account(store: StateStore, subject: str, but: str | None = None) -> list[Connection]:
+    """Live connections joined to the Google account ``subject`` other than ``but``: at Google a grant is
+    per account and app, so revoking any token of the account would end their access too."""
+    if not subject:
+        return []
+    return [
+        c
+        for c in store.find_connections_by_google_subject(subject)
+        if c.id != but and c.status is not ConnectionStatus.DISCONNECTED
+    ]
