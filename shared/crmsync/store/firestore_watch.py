@@ -59,7 +59,14 @@ class FirestoreWatchChannels:
             tx.update(ref, {"last_message": number, "last_message_at": at})
             return True
 
-        accepted = io.run_in_transaction(self._client, body)
+        try:
+            accepted = io.run_in_transaction(self._client, body)
+        except ValueError:  # "Failed to commit transaction in 5 attempts": others raced for this channel
+            self._meter.gets(1)
+            doc = io.get(ref)
+            if doc is not None and int(doc.get("last_message", 0)) >= number:
+                return False  # a concurrent delivery of this message (or a later one) was accepted
+            raise
         self._meter.commit(writes=int(accepted))
         return accepted
 
