@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.model.kinds import Kind
 from crmsync.model.state import ConnectionStatus
 from crmsync.security.input import BadJson, parse_json
 from crmsync.security.webhooks import TOLERANCE
 from crmsync.services import debounce
 from crmsync.services.admin_config import load_admin_config
+from crmsync.services.deps import ChangeNoticePorts
 from crmsync.services.errors import FieldProblem, InvalidInput, ServiceError
 from crmsync.services.scopes import connection_id_for, granted_kinds
 
@@ -102,12 +102,12 @@ def parse_notice(body: bytes) -> ChangeNotice:
     return ChangeNotice(nid, user, chosen)
 
 
-def _first_delivery(app: App, notice: ChangeNotice, now: datetime) -> bool:
+def _first_delivery(app: ChangeNoticePorts, notice: ChangeNotice, now: datetime) -> bool:
     digest = hashlib.sha256(b"crm-change\x00" + notice.id.encode("utf-8")).hexdigest()
     return app.store.consume_nonce("crmchg_" + digest, now + REMEMBER)
 
 
-def receive(app: App, body: bytes, now: datetime) -> Accepted:
+def receive(app: ChangeNoticePorts, body: bytes, now: datetime) -> Accepted:
     """Handle an authentic notification: refuse a replay, else queue a debounced sync of the kinds
     the user's connection syncs (nothing for a user without an active connection)."""
     notice = parse_notice(body)

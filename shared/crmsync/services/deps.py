@@ -80,3 +80,32 @@ class OAuthPorts(DisconnectPorts, Protocol):
 
     @property
     def crm(self) -> CrmConnector: ...
+
+
+class ChangeNoticePorts(Protocol):
+    """A CRM's change notification: the store (replays, the connection), the queue (the debounced run)
+    and the deployment's settings (the debounce window)."""
+
+    @property
+    def store(self) -> StateStore: ...
+    @property
+    def queue(self) -> TaskQueue: ...
+    @property
+    def config(self) -> Config: ...
+
+
+class NotifyPorts(Enqueues, Protocol):
+    """Telling the CRM what needs the user: the store, the time, the queue (a retry when no run comes),
+    the CRM (its capabilities, the call) and the deployment's settings (the settings link)."""
+
+    @property
+    def crm(self) -> CrmConnector: ...
+    @property
+    def config(self) -> Config: ...
+
+
+class WorkerPorts(NotifyPorts, Protocol):
+    """The worker: what a run talks to, the token vault, and what telling the CRM takes."""
+
+    @property
+    def vault(self) -> TokenVault: ...

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.crm.capabilities import CRM_KIND
 from crmsync.crm.notifications import Notification, NotificationReason
 from crmsync.crm.port import CrmError
 from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus, Notice
 from crmsync.security.links import MAX_LIFETIME, mint_settings_token
+from crmsync.services.deps import NotifyPorts
 from crmsync.services.health import Action, State
 from crmsync.services.scopes import KIND_LABELS, granted_kinds
 from crmsync.services.status import StatusView, status_of
@@ -98,7 +98,7 @@ def _notice_id(connection: Connection, reason: Reason, since: datetime) -> str:
     return f"ntf-{digest[:32]}"
 
 
-def _notification(app: App, connection: Connection, notice: Notice, now: datetime) -> Notification:
+def _notification(app: NotifyPorts, connection: Connection, notice: Notice, now: datetime) -> Notification:
     link = expires = None
     if app.config.link_signing_key is not None:  # the worker holds it to mint a link; else the CRM mints one
         token = mint_settings_token(app.config.link_signing_key, connection.crm_user_id, MAX_LIFETIME, now)
@@ -116,7 +116,7 @@ def _notification(app: App, connection: Connection, notice: Notice, now: datetim
     )
 
 
-def notify_crm(app: App, connection_id: str) -> list[str]:
+def notify_crm(app: NotifyPorts, connection_id: str) -> list[str]:
     """Record the connection's new reasons, forget the cleared ones, and deliver what the CRM has not
     confirmed. Returns the ids delivered now. Never raises for the CRM's sake."""
     connection = app.store.get_connection(connection_id)
@@ -159,7 +159,7 @@ def notify_crm(app: App, connection_id: str) -> list[str]:
     return delivered
 
 
-def _retry_later(app: App, connection: Connection, attempts: int) -> None:
+def _retry_later(app: NotifyPorts, connection: Connection, attempts: int) -> None:
     """No run comes for a connection that is not active (the fan-out skips it): a delayed task delivers
     what the CRM has not confirmed (backing off to an hour)."""
     name = f"{connection.id}-notify-{attempts}"
@@ -181,7 +181,7 @@ def worth_a_look(connection: Connection, run: dict[str, Any]) -> bool:
     return any(connection.settings.kind(k).enabled and k not in granted for k in Kind)
 
 
-def after_run(app: App, connection: Connection, run: dict[str, Any]) -> list[str]:
+def after_run(app: NotifyPorts, connection: Connection, run: dict[str, Any]) -> list[str]:
     """The worker's hook after each run: notify the CRM if the run may have changed what needs the user."""
     if not worth_a_look(connection, run):
         return []
@@ -200,7 +200,7 @@ def _dump(notices: dict[str, Notice]) -> dict[str, Any]:
     return {k: v.model_dump(mode="python") for k, v in notices.items()}
 
 
-def _offered(app: App) -> bool:
+def _offered(app: NotifyPorts) -> bool:
     try:
         return app.crm.capabilities().notifications
     except CrmError as err:

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from crmsync.bootstrap import App
 from crmsync.crm.port import CrmError, CrmNotFound, CrmTransient
 from crmsync.errors import ConnectionError_, KindStopped, NeedsReauth, OperatorError, TransientError, quota_wait
 from crmsync.google.client import Endpoint
@@ -27,6 +26,7 @@ from crmsync.obs.logging import log_context, redact
 from crmsync.queue.port import TaskQueue
 from crmsync.services import notify_crm
 from crmsync.services.admin_config import AdminConfig, load_admin_config
+from crmsync.services.deps import WorkerPorts
 from crmsync.services.fanout import next_sync_time
 from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
 from crmsync.services.polling import found_changes, poll_interval, quiet_runs_after
@@ -360,8 +360,8 @@ def _text(err: BaseException) -> str:
     return redact.text(str(err))[:500]
 
 
-def worker_deps(app: App, settings: WorkerSettings | None = None) -> WorkerDeps:
-    """The worker's dependencies from the composition root's App."""
+def worker_deps(app: WorkerPorts, settings: WorkerSettings | None = None) -> WorkerDeps:
+    """The worker's dependencies from the ports it takes (the composition root's App has them all)."""
     config = app.config
     client = config.oauth_client()
     google = GoogleAccess(Endpoint(config.google_api_base), client.client_id, client.client_secret)
