@@ -22,8 +22,9 @@ from ..model.state import Connection
 from ..model.task import TaskTarget
 from ..obs.logging import redact
 from ..ports import LinkStore, OpCounter
-from ..sync.engine import KindReport, KindSync, Progress, RunInterrupted
+from ..sync.engine import KindSync, Progress
 from ..sync.preview import preview_kind
+from ..sync.report import KindReport, RunInterrupted
 from .feed_filters import (
     FeedRestart,
     check_filters,

@@ -3,10 +3,9 @@ links, and only then advance the cursors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..errors import MassDeleteBlocked, TransientError
 from ..model.cursor import Cursor
@@ -20,62 +19,15 @@ from .choices import decide
 from .fill import filled_bases
 from .names import key, names_of
 from .plan import Plan, Rule, doomed
+from .reads import fetch_hinted, links_for, reread_parked
 from .reconcile import Inputs, MatchKeys, reconcile
+from .report import KindReport, RunInterrupted
 from .retry import reread_failed, retry_list
 from .table import StandIns
 from .write_ahead import WriteAhead, conflict_dicts
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 MAX_REMERGE_ROUNDS = 2
-
-
-@dataclass
-class KindReport:
-    """What one kind's sync did, for the run summary and the settings page."""
-
-    kind: Kind
-    listed: dict[str, int] = field(default_factory=dict)
-    writes: dict[str, int] = field(default_factory=dict)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    full: bool = False
-    complete: bool = False  # every change applied and the cursors advanced
-    incomplete: list[str] = field(default_factory=list)  # why not complete (never empty when not complete)
-    time_zone: str | None = None  # the Google side's own zone (a calendar's), for showing times to the user
-    approved_deletes: int = 0  # deletions past the safety limit the user approved ("Delete them")
-    restored: dict[str, int] = field(default_factory=dict)  # per side: records the user kept ("Keep them")
-    choices: list[dict[str, Any]] = field(default_factory=list)  # "use the other value": what became of each
-    names: dict[str, str] = field(default_factory=dict)  # "side id" -> name, of the records noted or failing
-    cleared: list[str] = field(default_factory=list)  # "side id" of records earlier runs could not sync that now did
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "listed": self.listed,
-            "writes": self.writes,
-            "conflicts": self.conflicts,
-            "notes": self.notes,
-            "errors": self.errors,
-            "full": self.full,
-            "complete": self.complete,
-            **({"incomplete": self.incomplete} if self.incomplete else {}),
-            **({"time_zone": self.time_zone} if self.time_zone else {}),
-            "approved_deletes": self.approved_deletes,
-            **({"restored": self.restored} if self.restored else {}),
-            **({"choices": self.choices} if self.choices else {}),
-            **({"names": self.names} if self.names else {}),
-            **({"cleared": self.cleared} if self.cleared else {}),
-        }
-
-
-class RunInterrupted(TransientError):
-    """A transient failure stopped a run part-way (retry it): the links of the writes that went
-    out are saved, and ``report`` says what the run did, conflicts it resolved included."""
-
-    def __init__(self, cause: TransientError, report: KindReport) -> None:
-        super().__init__(str(cause), retry_after=cause.retry_after)
-        self.report = report
 
 
 def _by_id(listing: Listing) -> dict[str, Change]:
@@ -133,9 +85,9 @@ class KindSync:
         reread_failed(retry, Side.CRM, self.crm, crm)  # records earlier runs could not sync: until they do
         reread_failed(retry, Side.GOOGLE, self.google, google)
         report.full = g_listing.full or c_listing.full
-        links = self._links(crm, google, all_links=report.full)
-        self._reread_stale(crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
-        crm_gone = self._fetch_hinted(crm, google, links)
+        links = links_for(self.store, self.kind, crm, google, all_links=report.full)
+        reread_parked(self._sides(), crm, google, links, crm_full=c_listing.full, google_full=g_listing.full)
+        crm_gone = fetch_hinted(self.crm, crm, google, links)
         retention = self.crm.key_retention() if isinstance(self.crm, ForgetsKeys) else None
         ahead = self._ahead = WriteAhead(self.store, cursor, links, self.clock, retention)
         defer = ahead.possibly_ours(crm, google, links)
@@ -235,77 +187,6 @@ class KindSync:
 
     # ----------------------------------------------------------------- steps
 
-    def _links(self, crm: dict[str, Change], google: dict[str, Change], *, all_links: bool) -> list[Link]:
-        if all_links:
-            return list(self.store.all_links(self.kind))
-        if not crm and not google:
-            return []  # a quiet run reads no links at all
-        # Google records we created carry their CRM id: fetch those links by document id
-        # (batched gets), and query by Google id only for the rest.
-        hinted = {g.crm_id_hint for g in google.values() if g.crm_id_hint}
-        found = dict(self.store.links_by_crm(self.kind, sorted(set(crm) | hinted)))
-        known_google = {lk.google_id for lk in found.values()}
-        rest = [gid for gid in google if gid not in known_google]
-        if rest:
-            for link in self.store.links_by_google(self.kind, rest).values():
-                found.setdefault(link.crm_id, link)
-        return list(found.values())
-
-    def _reread_stale(
-        self, crm: dict[str, Change], google: dict[str, Change], links: list[Link], *, crm_full: bool, google_full: bool
-    ) -> None:
-        """A side left unsynced on purpose (a parked pair) is re-read when its partner changes (or may
-        have: missing from a full listing, it was deleted), so what it holds is merged instead of
-        being taken for the agreed base."""
-        # Not a CRM side parked out of scope (both sides stale): a get does not say it is out of
-        # scope; missing from the CRM listing, it has not changed and is still out.
-        want_crm = [
-            lk.crm_id
-            for lk in links
-            if lk.side(Side.CRM).parked
-            and not lk.side(Side.GOOGLE).parked
-            and (google_full or lk.google_id in google)
-            and lk.crm_id not in crm
-        ]
-        want_google = [
-            lk.google_id
-            for lk in links
-            if lk.side(Side.GOOGLE).parked and (crm_full or lk.crm_id in crm) and lk.google_id not in google
-        ]
-        if want_crm:
-            found = self.crm.get(want_crm)
-            crm.update({i: found.get(i, Change(i, None)) for i in want_crm})
-        if want_google:
-            found = self.google.get(want_google)
-            google.update({i: found.get(i, Change(i, None)) for i in want_google})
-
-    def _fetch_hinted(self, crm: dict[str, Change], google: dict[str, Change], links: Iterable[Link]) -> frozenset[str]:
-        """Fetch CRM records that unlinked Google records in scope say they belong to (our
-        creates whose link was lost), so they are linked rather than duplicated. A Google record
-        out of scope is never paired: a fetched record would only pass for a new CRM record."""
-        linked_google = {lk.google_id for lk in links}
-        linked_crm = {lk.crm_id for lk in links}
-        wanted = sorted(
-            {
-                g.crm_id_hint
-                for g in google.values()
-                if g.crm_id_hint
-                and g.canon is not None
-                and g.in_scope
-                and g.id not in linked_google
-                and g.crm_id_hint not in crm
-                and g.crm_id_hint not in linked_crm
-            }
-        )
-        if not wanted:
-            return frozenset()
-        found = self.crm.get(wanted)
-        # Not in this run's listing, so unchanged since its link was dropped on purpose (both sides
-        # left the scope, or one left it and the delete rule kept the other): still out of scope,
-        # which a get does not say. Taken for in scope, it was paired and written to.
-        crm.update({i: replace(ch, in_scope=False) for i, ch in found.items()})
-        return frozenset(w for w in wanted if w not in found)
-
     def _check_deletes(self, plan: Plan, linked: int | None, choices: UserChoices, report: KindReport) -> None:
         deletes = plan.deletes_of_linked()
         if deletes <= self.settings.max_delete_floor:
@@ -346,8 +227,11 @@ class KindSync:
         self.store.save_cursor(cursor)
         return remaining
 
+    def _sides(self) -> dict[Side, RecordSide]:
+        return {Side.CRM: self.crm, Side.GOOGLE: self.google}
+
     def _apply(self, plan: Plan, report: KindReport) -> Applied:
-        sides: dict[Side, RecordSide] = {Side.CRM: self.crm, Side.GOOGLE: self.google}
+        sides = self._sides()
         self._progress("applying", 0, sum(len(s.writes) for s in plan.steps))
         keys = self._ahead.keys if self._ahead is not None else {}
         applied = apply_plan(plan, self.kind, sides, now=self.clock(), budget=self.budget, keys=keys)
