@@ -6,10 +6,12 @@ typed and the untyped corners of the library stay in one file.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
-from google.api_core.exceptions import AlreadyExists, NotFound
+from google.api_core.exceptions import Aborted, AlreadyExists, NotFound
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.collection import CollectionReference
@@ -22,6 +24,7 @@ from .spec import DOC_NAME, Spec
 T = TypeVar("T")
 
 __all__ = [
+    "Aborted",
     "AlreadyExists",
     "CollectionReference",
     "DocumentReference",
@@ -83,6 +86,33 @@ def get_all(client: firestore.Client, refs: Sequence[DocumentReference]) -> Iter
             yield str(snap.id), cast(Doc, snap.to_dict())
 
 
-def run_in_transaction(client: firestore.Client, body: Callable[[Transaction], T]) -> T:
-    """Run ``body`` in a read-write transaction (retried by the client on contention)."""
-    return cast(T, firestore.transactional(body)(client.transaction()))
+TRANSACTION_PATIENCE_S = 30.0  # how long a transaction keeps trying against concurrent writers of its documents
+
+
+def _lost_to_contention(error: Exception) -> bool:
+    """True for the client's "Failed to commit transaction in N attempts" (raised from ``Aborted``) and for
+    ``Aborted`` itself (a read inside the transaction that waited too long for a lock)."""
+    return isinstance(error, Aborted) or (isinstance(error, ValueError) and isinstance(error.__cause__, Aborted))
+
+
+def run_in_transaction(
+    client: firestore.Client, body: Callable[[Transaction], T], *, patience_s: float = TRANSACTION_PATIENCE_S
+) -> T:
+    """Run ``body`` in a read-write transaction.
+
+    The client retries a transaction that loses to another one a few times at once, then gives up; Firestore (and
+    its emulator, whose locks time out after a few seconds) aborts a transaction that waits too long for a lock.
+    Several writers of one document at once, on a loaded machine, exhaust those attempts while the document is
+    merely busy, so this tries again, with jittered backoff, until ``patience_s`` has passed; then the last error
+    is raised. ``body`` may run several times: it must only read through the transaction and write through it.
+    """
+    deadline = time.monotonic() + patience_s
+    pause = 0.05
+    while True:
+        try:
+            return cast(T, firestore.transactional(body)(client.transaction()))
+        except (Aborted, ValueError) as error:
+            if not _lost_to_contention(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(random.uniform(pause / 2, pause))
+        pause = min(pause * 2, 2.0)

@@ -61,7 +61,7 @@ class FirestoreWatchChannels:
 
         try:
             accepted = io.run_in_transaction(self._client, body)
-        except ValueError:  # "Failed to commit transaction in 5 attempts": others raced for this channel
+        except (ValueError, io.Aborted):  # still losing to other deliveries after run_in_transaction's patience
             self._meter.gets(1)
             doc = io.get(ref)
             if doc is not None and int(doc.get("last_message", 0)) >= number:

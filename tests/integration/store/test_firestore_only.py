@@ -4,6 +4,8 @@ a lease race between two separate clients."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.batch import WriteBatch
 
 from crmsync.model.kinds import Kind
+from crmsync.model.watch import WatchChannel, token_hash
 from crmsync.ports import OpCounter
 from crmsync.store.firestore import FirestoreStore
 from tests.integration.store.helpers import T0, make_connection, make_link
@@ -142,3 +145,56 @@ def test_lease_race_between_two_clients_has_one_winner(firestore_emulator_host: 
     assert conn is not None
     assert conn.lease is not None
     assert conn.lease.holder == winner
+
+
+def test_transactions_wait_out_a_document_held_longer_than_the_clients_own_retries(
+    firestore_emulator_host: str,
+) -> None:
+    """Another process's transaction holds the channel and the connection documents for 12 s, longer than the
+    client's five attempts last against the emulator's lock timeout (about 10 s). A push delivery and a lease
+    taken meanwhile wait and succeed (they used to raise "Failed to commit transaction in 5 attempts", a 5xx to
+    Google and a failed task; seen in CI as racing deliveries of one message raising on a loaded machine)."""
+    other = new_firestore_client(firestore_emulator_host)
+    store = FirestoreStore(new_firestore_client(firestore_emulator_host, project=other.project))
+    store.put_connection(make_connection("c1"))
+    store.put_watch_channel(
+        WatchChannel(
+            id="ch-1",
+            connection_id="c1",
+            calendar_id="primary",
+            resource_id="res-1",
+            token_sha256=token_hash("the-token"),
+            expires_at=T0 + timedelta(days=7),
+            created_at=T0,
+        )
+    )
+    holding = threading.Event()
+
+    @firestore.transactional
+    def hold(tx: firestore.Transaction) -> None:
+        other.collection("watch_channels").document("ch-1").get(transaction=tx)
+        other.collection("connections").document("c1").get(transaction=tx)
+        holding.set()
+        time.sleep(12)
+
+    holder = threading.Thread(target=lambda: hold(other.transaction()))
+    holder.start()
+    holding.wait(timeout=30)
+    results: dict[str, object] = {}
+
+    def attempt(name: str, call: Callable[[], bool]) -> None:
+        try:
+            results[name] = call()
+        except Exception as error:  # the failure is the finding
+            results[name] = f"{type(error).__name__}: {error}"
+
+    calls: dict[str, Callable[[], bool]] = {
+        "push": lambda: store.accept_watch_message("ch-1", 3, T0),
+        "lease": lambda: store.acquire_lease("c1", "worker-1", timedelta(minutes=5), T0),
+    }
+    threads = [threading.Thread(target=attempt, args=item) for item in calls.items()]
+    for t in threads:
+        t.start()
+    for t in [*threads, holder]:
+        t.join(timeout=90)
+    assert results == {"push": True, "lease": True}
