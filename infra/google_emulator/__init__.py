@@ -17,6 +17,7 @@ def register_all() -> None:
         "controls_index",
         "realism",
         "people",
+        "people_groups",
         "calendar",
         "calendar_watch",
         "tasks",

@@ -1,4 +1,5 @@
-"""People API v1 (contacts): people.* methods, plus seed/dump/expire_sync_tokens for the controls.
+"""People API v1 (contacts): people.* methods; seed/dump/expire_sync_tokens for the controls come
+from ``people_seed``.
 
 Contact groups live in ``people_groups``; storage in ``people_store``; listing
 and sync tokens in ``people_sync``; field rules in ``people_model``.
@@ -6,12 +7,8 @@ and sync tokens in ``people_sync``; field rules in ``people_model``.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import json
 import re
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
 
 from .core import (
@@ -20,16 +17,16 @@ from .core import (
     SCOPE_CONTACTS_RO,
     SCOPE_EMAIL,
     SCOPE_PROFILE,
-    Account,
     ApiError,
     Ctx,
-    EmulatorState,
     rfc3339,
     route,
 )
-from .people_contact import Contact
-from .people_groups import GROUP_FIELDS, seed_groups  # importing it registers the contactGroups routes
+from .people_contact import CONTACT_ID, Contact
 from .people_model import READ_FIELDS, UPDATE_FIELDS, clean_person, long_get, parse_mask
+from .people_seed import dump as dump  # the controls' entry points of this API (controls.API_MODULES)
+from .people_seed import expire_sync_tokens as expire_sync_tokens
+from .people_seed import seed as seed
 from .people_store import NOT_FOUND, PeopleStore, store_for
 from .people_sync import list_connections, person_fields
 
@@ -40,7 +37,6 @@ MAX_BATCH_UPDATE = 200
 MAX_BATCH_DELETE = 500
 MAX_BATCH_GET = 200
 MAX_SEARCH_PAGE = 30
-_CONTACT_ID = re.compile(r"c\d{1,20}")
 
 
 def _store(ctx: Ctx) -> PeopleStore:
@@ -54,7 +50,7 @@ def _stamp(ctx: Ctx) -> str:
 def contact_key(resource: str, *, prefixed: bool = False) -> str:
     """The contact id of ``people/c123`` (or ``c123``); 400 when it is not a contact resource name."""
     key = resource.removeprefix("people/") if prefixed else resource
-    if (prefixed and not resource.startswith("people/")) or not _CONTACT_ID.fullmatch(key):
+    if (prefixed and not resource.startswith("people/")) or not CONTACT_ID.fullmatch(key):
         shown = resource if prefixed else "people/" + resource
         raise ApiError(
             400, f'Resource name "{shown}" is not a valid contact resource name (expected people/c<digits>).'
@@ -341,72 +337,3 @@ def batch_delete(ctx: Ctx) -> dict[str, Any]:
     for contact in targets.values():
         store.delete(contact, stamp)
     return {}
-
-
-# --------------------------------------------------------------------------- controls entry points
-
-
-def _copy(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A deep copy of JSON data (a JSON round trip is several times faster than copy.deepcopy)."""
-    return json.loads(json.dumps(data))  # type: ignore[no-any-return]
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building many small dicts (halves the time of a 10,000-contact seed)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def seed(account: Account, state: EmulatorState, data: dict[str, Any]) -> dict[str, Any]:
-    """Load ``{"connections": [Person...], "contactGroups": [ContactGroup...]}`` into an account.
-
-    Groups come first so memberships may name them; a valid given resourceName
-    is kept (so a dump seeds back unchanged), otherwise one is assigned. Returns
-    the resourceName/etag of each created contact (input order) and the created
-    groups; ``dump`` gives the full resources.
-    """
-    with state.lock, _gc_paused():
-        store = store_for(state, account)
-        stamp = rfc3339(state.clock.now())
-        groups = seed_groups(store, data.get("contactGroups") or [], stamp)
-        created = []
-        for i, person in enumerate(data.get("connections") or []):
-            if (person.get("metadata") or {}).get("deleted"):
-                continue
-            name = person.get("resourceName")
-            key = (
-                name[7:]
-                if isinstance(name, str) and name.startswith("people/") and _CONTACT_ID.fullmatch(name[7:])
-                else None
-            )
-            if key is not None and key in store.contacts:
-                raise ApiError(400, f"connections[{i}]: resourceName {name!r} is already taken in this account.")
-            cleaned = clean_person(person, None, f"connections[{i}]")
-            created.append(store.create(cleaned, stamp, key))
-        if store.replica is not None:
-            store.replica.catch_up(None)  # seeded contacts were there before: already propagated
-        return {
-            "connections": [{"resourceName": c.resource_name, "etag": c.etag} for c in created],
-            "contactGroups": groups,
-        }
-
-
-def dump(account: Account, state: EmulatorState) -> dict[str, Any]:
-    """The account's live contacts and groups, in the shape ``seed`` takes."""
-    with state.lock, _gc_paused():
-        store = store_for(state, account)
-        people = sorted((c for c in store.contacts.values() if not c.deleted), key=lambda c: c.seq)
-        groups = [store.group_view(g, GROUP_FIELDS) for g in store.groups.values() if not g.deleted]
-        return {"connections": _copy([c.full() for c in people]), "contactGroups": _copy(groups)}
-
-
-def expire_sync_tokens(account: Account, state: EmulatorState) -> None:
-    """Expire every sync token issued so far for the account (contacts and contact groups)."""
-    with state.lock:
-        store_for(state, account).token_epoch += 1

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .people_model import FIELD_ORDER
+
+CONTACT_ID = re.compile(r"c\d{1,20}")  # the id in a contact's resource name people/c<digits>
 
 
 def digest(text: str, size: int = 12) -> str:
