@@ -187,12 +187,13 @@ def _edit_and_check(s: Stack, f: Figures, every: int) -> None:
         rec = contacts.get(lk.crm_id)
         if rec is None or n % every:
             continue
-        patch, lands = [
+        edits: list[tuple[dict[str, Any], str]] = [
             ({"notes": "corpus edit"}, "biographies"),
             ({"given_name": f"{rec.given_name or ''} Jr".strip()}, "names"),
             ({"phones": [*(p.model_dump() for p in rec.phones), {"type": "other", "value": "+1 415 555 0100"}]},
              "phoneNumbers"),
-        ][(n // every) % 3]  # fmt: skip
+        ]  # fmt: skip
+        patch, lands = edits[(n // every) % 3]
         s.crm.update("contacts", rec.id, patch, rec.version, on_behalf_of=s.crm_user)
         edited[lk.google_id] = lands
     for n, lk in enumerate(sorted(links.all_links(Kind.EVENTS), key=lambda x: x.crm_id)):

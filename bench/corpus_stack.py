@@ -77,7 +77,8 @@ class Stack:
         token = self.emulator.state.mint_access_token(ACCOUNT, frozenset({scope}))
         from google.oauth2.credentials import Credentials
 
-        return build_service(api, Credentials(token=token.token), Endpoint(self.base, timeout=30))
+        credentials = Credentials(token=token.token)  # type: ignore[no-untyped-call]
+        return build_service(api, credentials, Endpoint(self.base, timeout=30))
 
     def google_events(self) -> dict[str, dict[str, Any]]:
         """Every event (series masters and single events) and moved occurrence of the primary calendar, by id."""

@@ -28,7 +28,8 @@ from crmsync.model.kinds import Kind
 from crmsync.model.settings import KindSettings
 from crmsync.ports import OpCounter, WriteOp
 from crmsync.store.memory import MemoryStore
-from crmsync.sync.engine import KindReport, KindSync
+from crmsync.sync.engine import KindSync
+from crmsync.sync.report import KindReport
 from infra.google_emulator import calendar as emu_calendar
 from infra.google_emulator.core import SCOPE_CALENDAR
 from infra.google_emulator.server import EmulatorServer

@@ -28,6 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from google.cloud import firestore
@@ -44,6 +45,11 @@ from crmsync.store.rules import CONFIG
 from infra.firestore_emulator import new_firestore_client, start_firestore_emulator
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _tick_at(i: int) -> datetime:
+    """The clock of the i-th tick: 6 minutes apart."""
+    return NOW + timedelta(minutes=6 * i)
 
 
 class RecordingQueue:
@@ -123,7 +129,7 @@ def bench_fanout(
         queue = RecordingQueue(latency_ms / 1000)
         settings = FanoutSettings(page_size=page_size, concurrency=concurrency, max_seconds=3600, partitions=partitions)
         cpu = time.process_time()  # this process only: the emulator is another (java) process
-        result = fan_out(store, queue, lambda i=i: NOW + timedelta(minutes=6 * i), settings)
+        result = fan_out(store, queue, partial(_tick_at, i), settings)
         cpu = time.process_time() - cpu
         c = counter.counts
         out.append(

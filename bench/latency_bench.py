@@ -184,7 +184,7 @@ def _measure(state: dict[str, Any], edits: int, pause: float, burst_size: int) -
     calendar = build(
         "calendar",
         "v3",
-        credentials=Credentials(token=token),
+        credentials=Credentials(token=token),  # type: ignore[no-untyped-call]
         static_discovery=True,
         client_options={"api_endpoint": google + "/calendar/v3/"},
         cache_discovery=False,

@@ -10,7 +10,8 @@ import random
 from crmsync.model.contact import canonical_contact
 from crmsync.queue.memory import MemoryTaskQueue
 from crmsync.services.fanout import FanoutSettings, fan_out
-from crmsync.services.worker import SyncTask, handle_task
+from crmsync.services.sync_task import SyncTask
+from crmsync.services.worker import handle_task
 from tests.unit.scheduling.support import World
 
 

@@ -33,7 +33,8 @@ from crmsync.queue.memory import MemoryTaskQueue
 from crmsync.services import run_sync
 from crmsync.services.fanout import FanoutSettings, fan_out
 from crmsync.services.run_sync import GRANT_SCOPES, GoogleAccess, KindWiring, RunDeps
-from crmsync.services.worker import SyncTask, WorkerDeps, WorkerSettings, handle_task
+from crmsync.services.sync_task import SyncTask
+from crmsync.services.worker import WorkerDeps, WorkerSettings, handle_task
 from crmsync.store.firestore import FirestoreStore
 from crmsync.vault.data_keys import InMemoryDataKeys
 from crmsync.vault.envelope import EnvelopeVault

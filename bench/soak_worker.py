@@ -12,7 +12,8 @@ import sys
 from crmsync.bootstrap import bootstrap
 from crmsync.config import Config
 from crmsync.queue.memory import MemoryTaskQueue
-from crmsync.services.worker import SyncTask, handle_task, worker_deps
+from crmsync.services.sync_task import SyncTask
+from crmsync.services.worker import handle_task, worker_deps
 
 
 def main(argv: list[str]) -> int:

@@ -11,4 +11,4 @@ if ! ruff format --check shared functions infra tests bench >/dev/null; then
   exit 1
 fi
 echo "== mypy"
-mypy shared/crmsync functions infra
+mypy shared/crmsync functions infra bench
