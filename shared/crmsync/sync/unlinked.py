@@ -4,7 +4,7 @@ keys, and only then creating them on the other side (part of reconcile)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 from ..model.kinds import Side
@@ -107,32 +107,29 @@ class UnlinkedPairing:
         keys_c = {i: self.inp.match_keys(c.canon or {}) for i, c in crm_new.items()}
         keys_g = {i: self.inp.match_keys(g.canon or {}) for i, g in google_new.items()}
         rounds = max((len(k) for k in (*keys_c.values(), *keys_g.values())), default=0)
+        # Until nothing more pairs: a pair a later key makes (sales@) can leave a record alone on an
+        # earlier key (info@) — a pair, or a record of its own, as a run listing only them would see it.
+        paired = True
+        while paired:
+            paired = False
+            for r in range(rounds):  # e-mail first, then phone
+                for _, cs, gs in _shared(r, keys_c, keys_g, crm_new, google_new):
+                    cs, gs = cs & crm_new.keys(), gs & google_new.keys()  # less those an earlier key paired
+                    for cid, gid in _decided(cs, gs, crm_new, google_new) if cs and gs else []:
+                        self._pair(cid, gid, crm_new.pop(cid), google_new.pop(gid), Rule.MATCHED)
+                        paired = True
+        # What is left sharing a key with a record of the other side: a shared key (a shared inbox,
+        # two tasks "Call back" due the same day) the other fields do not decide: never merged
+        # silently, never copied.
         ambiguous: dict[tuple[Side, str], tuple[str, int]] = {}  # record -> (key, records on the other side)
-        for r in range(rounds):  # e-mail first, then phone
-            idx_c: dict[str, set[str]] = defaultdict(set)
-            idx_g: dict[str, set[str]] = defaultdict(set)
-            for i, ks in keys_c.items():
-                if i in crm_new:
-                    for k in ks[r]:
-                        idx_c[k].add(i)
-            for i, ks in keys_g.items():
-                if i in google_new:
-                    for k in ks[r]:
-                        idx_g[k].add(i)
-            for key in sorted(set(idx_c) & set(idx_g)):
-                cs, gs = idx_c[key] & set(crm_new), idx_g[key] & set(google_new)
-                for cid, gid in _decided(cs, gs, crm_new, google_new):
-                    self._pair(cid, gid, crm_new.pop(cid), google_new.pop(gid), Rule.MATCHED)
-                cs, gs = cs & set(crm_new), gs & set(google_new)
-                if cs and gs:
-                    # A shared key (e.g. a shared inbox, two tasks "Call back" due the same day) that
-                    # the other fields do not decide: never merged silently, never copied.
-                    ambiguous.update({(Side.CRM, cid): (key, len(gs)) for cid in cs})
-                    ambiguous.update({(Side.GOOGLE, gid): (key, len(cs)) for gid in gs})
+        for r in range(rounds):
+            for key, cs, gs in _shared(r, keys_c, keys_g, crm_new, google_new):
+                for cid in cs:
+                    ambiguous.setdefault((Side.CRM, cid), (key, len(gs)))
+                for gid in gs:
+                    ambiguous.setdefault((Side.GOOGLE, gid), (key, len(cs)))
         for (side, rid), (key, others) in sorted(ambiguous.items()):
             pool = crm_new if side is Side.CRM else google_new
-            if rid not in pool:
-                continue  # paired by a later key
             change = pool.pop(rid)
             self.plan.notes.append(
                 Note(
@@ -193,6 +190,24 @@ class UnlinkedPairing:
                 created_by=into.other,
             )
         )
+
+
+def _shared(
+    r: int,
+    keys_c: Mapping[str, Sequence[Sequence[str]]],
+    keys_g: Mapping[str, Sequence[Sequence[str]]],
+    crm_new: Mapping[str, Change],
+    google_new: Mapping[str, Change],
+) -> list[tuple[str, set[str], set[str]]]:
+    """The ``r``-th keys (e-mails, then phones) that unpaired records of both sides hold, each with
+    the records holding it on each side, by key."""
+    idx: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for which, keys, pool in ((0, keys_c, crm_new), (1, keys_g, google_new)):
+        for i, ks in keys.items():
+            if i in pool and r < len(ks):
+                for k in ks[r]:
+                    idx[k][which].add(i)
+    return [(k, cs, gs) for k, (cs, gs) in sorted(idx.items()) if cs and gs]
 
 
 def _decided(

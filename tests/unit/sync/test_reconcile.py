@@ -284,6 +284,42 @@ def test_records_sharing_a_key_are_paired_where_their_other_fields_decide() -> N
     assert writes(plan) == [] and plan.notes == []
 
 
+def test_a_record_whose_only_candidate_a_later_key_pairs_is_no_longer_ambiguous() -> None:
+    # Found by the contacts state machine (explore, realistic lag): on info@ the CRM record is as
+    # close to g1 (one field apart: the e-mails) as to g2 (one field apart: the title), so info@ does
+    # not decide; sales@ then pairs it with g2. g1 has no candidate left: it is a record of its own
+    # (copied), not ambiguous; noted as ambiguous it stayed unlinked for good, since no later run
+    # lists it again — and a full listing would have copied it.
+    info, sales = ({"type": "work", "value": f"{x}@example.net"} for x in ("info", "sales"))
+    crm = contact(given="Anna", emails=[info, sales])
+    g1 = contact(given="Anna", emails=[info])
+    g2 = contact(given="Anna", emails=[info, sales], title="CEO")
+    plan = run(crm=crm_ch(crm, rid="c1"), google={**g_ch(g1, rid="people/g1"), **g_ch(g2, rid="people/g2")}, links=[])
+    assert sorted((s.rule, s.crm_id, s.google_id) for s in plan.steps) == [
+        ("create_in_crm", None, "people/g1"),
+        ("matched", "c1", "people/g2"),
+    ]
+    assert plan.notes == []
+
+
+def test_records_left_sharing_a_key_once_others_are_paired_by_later_keys_are_paired() -> None:
+    # info@ decides nothing among two CRM and two Google records; sales@ pairs one of each; the two
+    # left share info@ alone, one on each side: a pair, as a run listing only them would make it.
+    info, sales = ({"type": "work", "value": f"{x}@example.net"} for x in ("info", "sales"))
+    a, b = contact(given="Anna", emails=[info, sales]), contact(given="Ben", emails=[info])
+    g_a, g_b = contact(given="Ben", emails=[info, sales]), contact(given="Anna", emails=[info])
+    plan = run(
+        crm={**crm_ch(a, rid="c1"), **crm_ch(b, rid="c2")},
+        google={**g_ch(g_a, rid="people/g1"), **g_ch(g_b, rid="people/g2")},
+        links=[],
+    )
+    assert sorted((s.rule, s.crm_id, s.google_id) for s in plan.steps) == [
+        ("matched", "c1", "people/g1"),
+        ("matched", "c2", "people/g2"),
+    ]
+    assert plan.notes == []
+
+
 def test_one_way_crm_to_google_ignores_google_edits() -> None:
     plan = run(google=g_ch({**BASE, "title": "CTO"}), settings=KindSettings(direction=Direction.CRM_TO_GOOGLE))
     assert writes(plan) == []

@@ -1,12 +1,17 @@
-"""Counterexamples the contacts state machine found under the explore profile, replayed step by step,
-kept as strict xfails until the engine is fixed (found 2026-12-02 by the records helper; they fail the
-same way with that helper's phone changes switched off, so they are older than them)."""
+"""A counterexample the contacts state machine found under the explore profile (realistic People
+lag, crm_wins; kept as a strict xfail until the fix).
+
+Three Google 'Anna Schmidt' share a@; scope toggled on both sides leaves one CRM record (a@, b@)
+and two Google records (a@ + a phone; a@, b@ + a title) unlinked in one run. On a@ the CRM record
+is as close to one as to the other, so a@ decided nothing and all three were noted as ambiguous;
+b@ then paired the CRM record with its twin, but the note on the third stayed: it was left
+unlinked for good (no later run lists it again) though nothing was ambiguous any more. First-sync
+matching now pairs until nothing more pairs, and only what is left sharing a key is ambiguous
+(tests/unit/sync/test_reconcile.py has the plain cases)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
 
 from crmsync.model.settings import ConflictPolicy
 from tests.unit.sync.machine_support import TIER, gcanon
@@ -21,11 +26,6 @@ def _anna(emails: list[str], phones: list[str], title: str | None = None, tier: 
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (explore, realistic People lag, crm_wins): three Google 'Anna Schmidt' sharing e-mails, scope "
-    "toggled on both sides; after settling one Google contact stays unlinked and is not reported as ambiguous",
-)
 def test_google_contacts_sharing_first_sync_keys_under_lag_all_end_linked_or_reported() -> None:
     state = RealisticContactSyncMachine()
     state.configure(policy=ConflictPolicy.CRM_WINS)
