@@ -44,6 +44,18 @@ class PendingCreates(BaseModel):
     since: datetime | None = None  # when the oldest of them was first sent
 
 
+class PendingRecreates(BaseModel):
+    """Re-creates into Google of linked pairs (their Google record gone, their CRM record edited), recorded
+    before they are sent and kept until a run completes: CRM id -> content hash of the record sent. A run
+    that dies after Google made the record never saves its link; the next run adopts the record by the
+    CRM id it carries, and this says which side still holds what was sent (the merge's base): not the
+    link's old base, which the new record never held."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sent: dict[str, str] = Field(default_factory=dict)
+
+
 class PendingConflict(BaseModel):
     """A conflict planned by a run that has not reported yet (reported by the next run if this
     one dies); the same fields as the run report's conflict entries."""
@@ -88,6 +100,7 @@ class Cursor(BaseModel):
     place: GooglePlace = GooglePlace()
     quota_until: datetime | None = None  # the kind waits for a used-up Google quota until then
     crm_creating: PendingCreates = PendingCreates()
+    google_recreating: PendingRecreates = PendingRecreates()
     unreported_conflicts: tuple[PendingConflict, ...] = ()
     retry: RetryList = RetryList()
     field_mapping_digest: str | None = None  # of the admin's field mapping the cursors were read with

@@ -109,6 +109,7 @@ class KindSync:
             defer,
             self._stand_ins(),
             choices.restoring(),
+            dict(ahead.recreates),
         )
         plan = reconcile(inputs)
         self._check_deletes(plan, len(links) if report.full else None, choices, report)
@@ -155,8 +156,9 @@ class KindSync:
         keys_moved = report.complete and ahead.settle_keys(
             google, (lk.google_id for lk, _ in self._link_changes.values())
         )
+        recreates_settled = report.complete and ahead.settle_recreates()
         failed = retry_list(self._failed)
-        pending = keys_moved or self._relist or ahead.reported or failed != retry or answered
+        pending = keys_moved or recreates_settled or self._relist or ahead.reported or failed != retry or answered
         if report.complete and not (unchanged and not full and not pending):
             cursor.google_token = g_listing.next_token
             cursor.crm_cursor = c_listing.next_token

@@ -34,11 +34,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..model.kinds import Side
-from ..model.link import Canon, Link
+from ..model.link import Canon, Link, content_hash
 from ..model.normalise import unreadable
 from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
-from .merge import MergeResult, coherent, three_way
+from .merge import MergeResult, coherent, three_way, two_way
 from .plan import Note, Op, Plan, Rule, Step, Versions, Write, both, sides
 from .table import (
     Inputs,
@@ -354,17 +354,24 @@ class _Reconciler(UnlinkedPairing):
     def _adopt(self, link: Link, crm: Canon, g: Change, versions: Versions) -> None:
         assert g.canon is not None
         self.adopted.add(g.id)
-        # Both descend from the last agreed base: the Google record was copied from the CRM and
-        # either may have been edited since, so a three-way merge keeps every edit.
         crm_ch = self.inp.crm.get(link.crm_id)
-        result = three_way(
-            link.base,
-            crm,
-            g.canon,
-            policy=self.s.conflict_policy,
-            crm_updated=crm_ch.updated_at if crm_ch else None,
-            google_updated=g.updated_at,
-        )
+        times = {"crm_updated": crm_ch.updated_at if crm_ch else None, "google_updated": g.updated_at}
+        sent = self.inp.recreates_sent.get(link.crm_id)
+        if sent is None:
+            # Moved to another calendar we read: both descend from the last agreed base (the Google
+            # record was copied from the CRM) and either may have been edited since: a three-way
+            # merge keeps every edit.
+            result = three_way(link.base, crm, g.canon, policy=self.s.conflict_policy, **times)
+        else:
+            # Our re-create whose link a dying run never saved: the record was copied from the CRM
+            # as it was then, not from the link's base (a field moved back to that base is an edit).
+            # The side still holding what was sent is the base; if both changed since, it is unknown
+            # and every difference goes to the policy (reported), as for any pair linked without one.
+            base = g.canon if content_hash(g.canon) == sent else crm if content_hash(crm) == sent else None
+            if base is None:
+                result = two_way(crm, g.canon, policy=self.s.conflict_policy, **times)
+            else:
+                result = three_way(base, crm, g.canon, policy=self.s.conflict_policy, **times)
         versions = Versions(versions.crm, g.version)
         self._merged(link, Rule.GOOGLE_GONE_EDITED_ADOPT, link.crm_id, g.id, crm, g.canon, result, Side.CRM, versions)
 

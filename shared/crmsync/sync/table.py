@@ -50,6 +50,10 @@ class Inputs:
     # (CRM id, Google id) of linked pairs the user chose to keep after a safety stop ("Keep them"):
     # a side gone is restored from the other side instead of the other side being deleted.
     restore: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    # CRM id -> content hash of the record an earlier run's re-create into Google sent, for re-creates
+    # not yet settled by a complete run (see model.cursor.PendingRecreates): when such a record is
+    # adopted, the side still holding what was sent is the merge's base.
+    recreates_sent: Mapping[str, str] = field(default_factory=dict)
 
 
 def writable(settings: KindSettings, side: Side) -> bool:

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from ..model.cursor import Cursor, PendingConflict, PendingCreates
+from ..model.cursor import Cursor, PendingConflict, PendingCreates, PendingRecreates
 from ..model.kinds import Side
-from ..model.link import Link
+from ..model.link import Link, content_hash
 from ..model.names import record_name
 from ..ports import Change, LinkStore
 from .apply import version_tag
@@ -75,6 +75,8 @@ class WriteAhead:
             self.keys = {}
             self.cursor.crm_creating = PendingCreates()
         self.sent_before = frozenset(self.keys)  # Google ids whose create this run retries
+        # Re-creates into Google an earlier run sent without completing (CRM id -> hash of what was sent).
+        self.recreates: dict[str, str] = dict(cursor.google_recreating.sent)
         # Conflicts from a run that died before it reported them, as reported.
         self.earlier: list[dict[str, Any]] = [c.model_dump(mode="json") for c in cursor.unreported_conflicts]
         self.reported = False  # waiting conflicts were reported: the cursor must be saved
@@ -106,6 +108,7 @@ class WriteAhead:
         conflicts = _pending(c for step in plan.steps for c in conflict_dicts(step))
         capped = self._cap_creates(plan, max_crm_creates)
         changed = self._remember_creates(plan)
+        changed = self._remember_recreates(plan) or changed
         waiting = list(self.cursor.unreported_conflicts)
         if any(c not in waiting for c in conflicts):
             new = waiting + [c for c in conflicts if c not in waiting]
@@ -145,6 +148,28 @@ class WriteAhead:
         left = {g: t for g, t in self.keys.items() if g not in done and (g not in google or not google[g].in_scope)}
         self.cursor.crm_creating = before.model_copy(update={"keys": left}) if left else PendingCreates()
         return self.cursor.crm_creating.keys != before.keys
+
+    def settle_recreates(self) -> bool:
+        """After a complete run: every re-create into Google sent so far has its link saved (this run's
+        own, or an earlier one's adopted by this run, whose listing showed the record). True if the
+        cursor changed."""
+        if not self.cursor.google_recreating.sent:
+            return False
+        self.recreates = {}
+        self.cursor.google_recreating = PendingRecreates()
+        return True
+
+    def _remember_recreates(self, plan: Plan) -> bool:
+        new = {
+            s.link.crm_id: content_hash(w.full)
+            for s in plan.steps
+            if s.link is not None and (w := s.write_to(Side.GOOGLE)) is not None and w.op is Op.CREATE
+        }
+        if set(new.items()) <= set(self.recreates.items()):
+            return False
+        self.recreates.update(new)
+        self.cursor.google_recreating = PendingRecreates(sent=dict(self.recreates))
+        return True
 
     def _cap_creates(self, plan: Plan, limit: int) -> bool:
         creates = _crm_creates(plan)
