@@ -1,7 +1,8 @@
-"""Records a run could not sync (unreadable, refused by a side, or their pair could not be
-merged) are kept on the cursor and re-read by every later run until they sync, so a record is
-never dropped in silence just because no feed reports it again (contacts have no periodic full
-listing, and a refused record is usually not edited again)."""
+"""Records a run could not sync (unreadable, refused by a side, their pair could not be merged,
+or left ambiguous by a first-sync key they share) are kept on the cursor and re-read by every
+later run until they sync, so a record is never dropped in silence just because no feed reports
+it again (contacts have no periodic full listing, and a refused record is usually not edited
+again; an ambiguous one is settled by a change to the others)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from crmsync.model.settings import ConflictPolicy
 from tests.unit.sync.machine_support import TIER, gcanon
-from tests.unit.sync.test_state_machine import RealisticContactSyncMachine
+from tests.unit.sync.test_state_machine import ContactSyncMachine, RealisticContactSyncMachine
 
 
 def _anna(emails: list[str], phones: list[str], title: str | None = None, tier: str | None = None) -> dict[str, Any]:
@@ -39,4 +39,30 @@ def test_google_contacts_sharing_first_sync_keys_under_lag_all_end_linked_or_rep
     state.google_edit(edit=("set", "given", "Anna"), index=0)
     state.google_create(canon=_anna(["a@g.example", "b@g.example"], [], "CEO", "Bronze"))
     state.settle()
+    state.teardown()
+
+
+def _person(given: str) -> dict[str, Any]:
+    return gcanon({"given": given, "family": "Schmidt", "emails": [{"value": "a@g.example", "type": "work"}]})
+
+
+def test_records_left_ambiguous_are_paired_once_the_user_deletes_the_extra_one() -> None:
+    # The note tells the user to remove the extra record; once they do, the two left are a pair.
+    # Before, no later run read them again (nothing changed them): unlinked for good.
+    state = ContactSyncMachine()
+    state.configure(policy=ConflictPolicy.CRM_WINS)
+    state.google_create(canon=_person("Anna"))
+    state.google_create(canon=_person("Ben"))
+    state.settle()  # copied: two CRM contacts, each linked
+    state.crm_toggle_tag(index=0)  # Anna's CRM copy leaves scope: its Google record is deleted
+    state.google_toggle_group(index=1)  # Ben's Google record leaves scope: its CRM copy is deleted
+    state.settle()
+    state.crm_toggle_tag(index=0)  # both back, unlinked, with a third sharing a@: ambiguous
+    state.google_toggle_group(index=0)
+    state.google_create(canon=_person("Cleo"))
+    state.settle()
+    assert not state.world.all_links()
+    state.google_delete(index=1)  # Cleo
+    state.settle()
+    assert len(state.world.all_links()) == 1
     state.teardown()
