@@ -60,7 +60,9 @@ class WriteOp:
     fields: Canon  # for updates only the changed canonical fields
     full: Canon  # the whole canonical record after the write (the new merge base)
     version: str | None = None  # expected etag / version (If-Match)
-    crm_id: str | None = None  # for Google creates: stored in clientData / extended properties
+    # Google creates: stored in clientData / extended properties; Google updates: the CRM id the record
+    # carries from now on (its pair was re-created in the CRM), when it carries another
+    crm_id: str | None = None
     idempotency_key: str | None = None  # for creates: what makes a retry a replay (default: ``key``)
 
     @property

@@ -149,7 +149,7 @@ class FakeSide:
                 out.append(WriteResult(op.key, False, conflict=True, error="version mismatch"))
                 continue
             self._crash_point()
-            self.put({**rec.canon, **op.fields}, op.target_id)
+            self.put({**rec.canon, **op.fields}, op.target_id, hint=op.crm_id)  # a new CRM id, if given
             rec = self.records[op.target_id]
             out.append(WriteResult(op.key, True, op.target_id, str(rec.version), dict(rec.canon)))
         return out

@@ -14,6 +14,8 @@ from ..ports import WriteOp, WriteResult
 from . import calendar_custom
 from .batch import BatchRunner, Call, Outcome
 from .calendar_mapping import (
+    CONNECTION_PROP,
+    CRM_ID_PROP,
     Event,
     Series,
     crm_id_of,
@@ -81,6 +83,9 @@ def _patch_body(g: CalendarHost, op: WriteOp, current: Event | None = None) -> E
     holds it), so names, optional flags, rooms and the organizer's entry stay as they were."""
     body = patch_body(op.fields, op.full)
     custom_props = calendar_custom.properties(op.fields, g.mapped)
+    if op.crm_id is not None:  # the pair was re-created in the CRM: the event carries its new id
+        private = {**custom_props.get("private", {}), CRM_ID_PROP: op.crm_id, CONNECTION_PROP: g.connection_id}
+        custom_props = {**custom_props, "private": private}
     if custom_props:
         body["extendedProperties"] = custom_props
     body.update(calendar_custom.choices(op.fields, g.mapped))

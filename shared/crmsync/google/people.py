@@ -24,6 +24,7 @@ from .people_groups import GroupDirectory
 from .people_mapping import (
     CONTENT_FIELDS,
     READ_MASK,
+    client_data_with,
     crm_id_of,
     group_ids,
     is_deleted,
@@ -36,6 +37,8 @@ from .people_models import Person
 from .people_preserve import preserve
 from .people_writes import WriteBatches
 from .retry import Caller
+
+CLIENT_DATA = "clientData"  # where a contact we created keeps its CRM id
 
 ME = "people/me"
 PAGE_SIZE = 1000
@@ -207,6 +210,7 @@ class GooglePeople:
         """The union of Person fields the ops change."""
         groups = self.options.groups_as_tags
         out = {f for op in ops for f in person_fields([k for k in op.fields if not is_custom(k)], groups=groups)}
+        out |= {CLIENT_DATA for op in ops if op.crm_id is not None}  # the pair's new CRM id (re-created there)
         return sorted(out | {f for op in ops for f in people_custom.person_fields(op.fields, self.mapped)})
 
     def update_body(self, op: WriteOp, mask: Sequence[str], current: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -214,16 +218,17 @@ class GooglePeople:
         ``current`` (the Person as Google holds it, see people_preserve), with the etag."""
         members = self.memberships(op.full, for_update=True) if "memberships" in mask else []
         holders = [f for f in mask if f in CUSTOM_PERSON_FIELDS]
-        body = person_body(
-            op.full, [f for f in mask if f not in holders], memberships=members, etag=op.version, phone=self._phone
-        )
+        fields = [f for f in mask if f not in holders and f != CLIENT_DATA]
+        body = person_body(op.full, fields, memberships=members, etag=op.version, phone=self._phone)
         if current is not None:
             region = self.options.default_region
-            for field in mask:
-                if field != "memberships" and field not in holders:
+            for field in fields:
+                if field != "memberships":
                     body[field] = preserve(field, body[field], op.full, current, region)
         for field in holders:
             body[field] = people_custom.items(field, op.full, self.mapped, (current or {}).get(field) or [])
+        if CLIENT_DATA in mask and op.crm_id is not None:
+            body[CLIENT_DATA] = client_data_with((current or {}).get(CLIENT_DATA) or [], op.crm_id)
         return body
 
     def stand_ins(self, record: Canon, wanted: Canon) -> Canon:

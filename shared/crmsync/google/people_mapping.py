@@ -76,6 +76,13 @@ def crm_id_of(person: Person) -> str | None:
     return next((c.value for c in person.client_data or [] if c.key == CRM_ID_KEY and c.value), None)
 
 
+def client_data_with(items: Sequence[Mapping[str, Any]], crm_id: str) -> list[dict[str, Any]]:
+    """A contact's ``clientData`` entries (``items``, as Google holds them) with ours set to ``crm_id``;
+    entries of other keys stay."""
+    kept = [dict(i) for i in items if i.get("key") != CRM_ID_KEY]
+    return [*kept, ClientData(key=CRM_ID_KEY, value=crm_id).wire()]
+
+
 def updated_at(person: Person) -> datetime | None:
     """When the CONTACT source of the person last changed."""
     sources = person.metadata.sources if person.metadata else None

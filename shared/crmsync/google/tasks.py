@@ -313,26 +313,30 @@ class GoogleTasks:
         return out
 
     def update(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """PATCH the changed fields (Tasks has no conditional writes)."""
-        where = self._locate([str(op.target_id) for op in ops])
+        """PATCH the changed fields (Tasks has no conditional writes). A task keeps no CRM id (the
+        intents do, until the link is saved): an update that only gives it one sends nothing."""
+        bodies = {op.key: self._patch_body(op.fields, op.full) for op in ops}
+        todo = [op for op in ops if op.fields or bodies[op.key]]
+        where = self._locate([str(op.target_id) for op in todo]) if todo else {}
         tasks = self.service.tasks()
-        sent = [op for op in ops if str(op.target_id) in where]
+        sent = [op for op in todo if str(op.target_id) in where]
         calls = [
             Call(
                 "tasks.tasks.patch",
-                tasks.patch(
-                    tasklist=where[str(op.target_id)], task=op.target_id, body=self._patch_body(op.fields, op.full)
-                ),
+                tasks.patch(tasklist=where[str(op.target_id)], task=op.target_id, body=bodies[op.key]),
             )
             for op in sent
         ]
         outcomes = {op.key: o for op, o in zip(sent, self.batches.run(calls), strict=True)}
-        return [
-            self._result(op, outcomes[op.key], updating=True)
-            if op.key in outcomes
-            else gone_since_read(op.key, TASK)  # in no synced list any more: deleted, or moved out of scope
-            for op in ops
-        ]
+        out = []
+        for op in ops:
+            if op.key in outcomes:
+                out.append(self._result(op, outcomes[op.key], updating=True))
+            elif op.fields or bodies[op.key]:
+                out.append(gone_since_read(op.key, TASK))  # in no synced list any more: deleted, or moved out of scope
+            else:
+                out.append(WriteResult(op.key, True, op.target_id, op.version))  # nothing to send
+        return out
 
     def delete(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Delete tasks; one already gone (or in no synced list) counts as deleted."""

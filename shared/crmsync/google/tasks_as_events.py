@@ -240,7 +240,7 @@ class CalendarTasks:
         sent: list[WriteOp] = []
         calls: list[Call] = []
         for op in ops:
-            body = patch_body(op.fields, op.full)
+            body = patch_body(op.fields, op.full, op.crm_id, self.connection_id)
             if not body:  # e.g. only the due date was cleared: the event keeps its day
                 results[op.key] = WriteResult(op.key, True, op.target_id, op.version)
                 continue

@@ -106,12 +106,16 @@ def status_props(full: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-def patch_body(fields: Canon, full: Canon) -> Event:
-    """The PATCH body for changed canonical ``fields`` of ``full`` (a cleared due date keeps the event's day)."""
+def patch_body(fields: Canon, full: Canon, crm_id: str | None = None, connection_id: str | None = None) -> Event:
+    """The PATCH body for changed canonical ``fields`` of ``full`` (a cleared due date keeps the event's day);
+    with ``crm_id``, the event carries that CRM task id from now on (its pair was re-created in the CRM)."""
     body: Event = {}
     if fields.keys() & {"title", "status", "completed"}:
         body["summary"] = summary_of(full)
         body["extendedProperties"] = {"private": status_props(full)}
+    if crm_id is not None:
+        private = (body.get("extendedProperties") or {}).get("private") or {}
+        body["extendedProperties"] = {"private": {**private, TASK_ID_PROP: crm_id, CONNECTION_PROP: connection_id}}
     if "notes" in fields:
         body["description"] = full.get("notes")
     if "due_date" in fields and full.get("due_date"):

@@ -48,7 +48,9 @@ def _op(step: Step, write: Write, keys: Mapping[str, str]) -> WriteOp:
             assert step.crm_id is not None
             return WriteOp(step.crm_id, None, write.fields, write.full, crm_id=step.crm_id)
         assert step.google_id is not None
-        return WriteOp(step.google_id, step.google_id, write.fields, write.full, step.google.version)
+        return WriteOp(
+            step.google_id, step.google_id, write.fields, write.full, step.google.version, crm_id=write.crm_id
+        )
     if write.op is Op.CREATE:
         assert step.google_id is not None
         return WriteOp(step.google_id, None, write.fields, write.full, idempotency_key=crm_create_key(step, keys))

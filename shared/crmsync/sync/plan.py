@@ -45,6 +45,7 @@ class Rule(StrEnum):
     MATCHED = "matched"
     ORPHAN_DELETE = "orphan_delete"
     DUPLICATE_DELETE = "duplicate_delete"
+    CRM_ID_MOVED = "crm_id_moved"  # the Google record carries an old CRM id of its pair: given the current one
 
     @classmethod
     def on(cls, side: Side, branch: str) -> Rule:
@@ -61,12 +62,15 @@ class Op(StrEnum):
 @dataclass(frozen=True)
 class Write:
     """One write to one side. ``fields`` are the changed canonical fields
-    (the whole record for a create); ``full`` is the record after the write."""
+    (the whole record for a create); ``full`` is the record after the write; ``crm_id``, on an
+    update into Google, is the CRM id the Google record is to carry from now on (its pair was
+    re-created in the CRM under a new id)."""
 
     op: Op
     side: Side
     fields: Canon
     full: Canon
+    crm_id: str | None = None
 
 
 @dataclass(frozen=True)

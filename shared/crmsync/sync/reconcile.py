@@ -39,6 +39,7 @@ from ..model.normalise import unreadable
 from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
 from .merge import MergeResult, coherent, three_way, two_way
+from .moved_ids import carrying_crm_id, moved_id_step
 from .plan import Note, Op, Plan, Rule, Step, Versions, Write, both, sides
 from .table import (
     Inputs,
@@ -105,7 +106,12 @@ class _Reconciler(UnlinkedPairing):
         versions = Versions(version_of(crm_ch) or link.crm.version, version_of(g_ch) or link.google.version)
         base = link.base
         if cs is State.SAME and gs is State.SAME:
-            return  # nothing changed, or both are echoes of our own writes
+            # Nothing changed, or both are echoes of our own writes; at most Google's record is
+            # given the pair's CRM id (see moved_ids).
+            moved = moved_id_step(link, self.inp.google, self.s, versions)
+            if moved is not None:
+                self._add(moved)
+            return
         crm_out, g_out = left_scope(crm_ch), left_scope(g_ch)
         other_gone = (not crm_out and cs is State.GONE) or (not g_out and gs is State.GONE)
         if (crm_out and g_out) or (is_parked(link) and (crm_out or g_out) and not other_gone):
@@ -376,7 +382,7 @@ class _Reconciler(UnlinkedPairing):
         self._merged(link, Rule.GOOGLE_GONE_EDITED_ADOPT, link.crm_id, g.id, crm, g.canon, result, Side.CRM, versions)
 
     def _add(self, step: Step) -> None:
-        self.plan.steps.append(step)
+        self.plan.steps.append(carrying_crm_id(step, self.inp.google, self.s))
 
 
 __all__ = ["Inputs", "MatchKeys", "reconcile"]

@@ -225,7 +225,9 @@ def test_keep_them_restores_the_records_a_stop_held_back_from_the_other_side() -
     answer(w, StopAnswer.RESTORE, stop.value.records, 9)
     report = w.sync()
     assert report.restored == {"crm": 9} and report.approved_deletes == 0
-    assert report.writes == {"crm.create": 9}
+    # Re-created in the CRM; their Google copies carry the new CRM ids (what relinks them if links are lost).
+    assert report.writes == {"crm.create": 9, "google.update": 9}
+    assert {r.hint for r in w.google.records.values()} == set(w.crm_contacts())
     assert len(w.google.records) == 20  # nothing deleted in Google
     crm = w.crm_contacts()
     assert sorted(f"{r.given_name} {r.title}" for r in crm.values()) == sorted(f"P{i} T{i}" for i in range(20))
