@@ -29,6 +29,7 @@ from crmsync.services.admin_config import AdminConfig, load_admin_config
 from crmsync.services.deps import WorkerPorts
 from crmsync.services.fanout import next_sync_time
 from crmsync.services.kind_outcome import MIN_QUOTA_WAIT
+from crmsync.services.lease_heartbeat import LeaseHeartbeat
 from crmsync.services.polling import found_changes, poll_interval, quiet_runs_after
 from crmsync.services.push_upkeep import check_push_after_poll, stop_stray_channels
 from crmsync.services.run_log import worth_logging
@@ -67,22 +68,27 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """Run budget, lease length, jitter and run-log retention."""
+    """Run budget, lease length and heartbeat, jitter and run-log retention."""
 
     budget_seconds: float = 420.0  # of the worker's 540 s timeout: leaves time to save and report
-    lease_margin_seconds: float = 120.0  # lease ttl = budget + margin, so a live run never loses it
+    # A run holds a short lease and renews it while it lives (services/lease_heartbeat.py): a killed
+    # instance's connection is free again within lease_seconds, and a live run never loses its lease.
+    lease_seconds: float = 120.0
+    heartbeat_seconds: float = 30.0
     jitter: float = 0.1
     run_log_days: int = 30
     max_continuations: int = 1000  # a chain longer than this waits for the next tick
 
     def __post_init__(self) -> None:
-        if self.budget_seconds <= 0 or self.lease_margin_seconds <= 0:
-            raise ValueError("CRMSYNC_WORKER_BUDGET_SECONDS and the lease margin must be positive")
+        if self.budget_seconds <= 0 or self.lease_seconds <= 0 or self.heartbeat_seconds <= 0:
+            raise ValueError("CRMSYNC_WORKER_BUDGET_SECONDS, the lease and the heartbeat must be positive")
+        if self.heartbeat_seconds * 3 > self.lease_seconds:
+            raise ValueError("the lease heartbeat must beat at least three times per lease length")
 
     @property
     def lease_ttl(self) -> timedelta:
-        """How long a lease lasts; longer than any run."""
-        return timedelta(seconds=self.budget_seconds + self.lease_margin_seconds)
+        """How long a lease lasts unless renewed (its run renews it every ``heartbeat_seconds``)."""
+        return timedelta(seconds=self.lease_seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -247,8 +253,12 @@ def _run(
     started = deps.run.clock()
     deadline = deps.monotonic() + deps.settings.budget_seconds
 
+    heartbeat = LeaseHeartbeat(
+        deps.store, conn.id, run_id, deps.settings.lease_ttl, deps.settings.heartbeat_seconds, deps.run.clock
+    )
+
     def budget() -> bool:
-        return deps.monotonic() < deadline
+        return deps.monotonic() < deadline and not heartbeat.lost
 
     def journal(so_far: RunSummary) -> None:
         # Written as each kind with something to keep finishes: if the process dies before the
@@ -260,8 +270,9 @@ def _run(
         deps.store.append_run(conn.id, run_id, record, started + timedelta(days=deps.settings.run_log_days))
 
     try:
-        token = deps.vault.get(conn.id)
-        summary = sync_connection(conn, token, deps.run, budget=budget, kinds=kinds, journal=journal)
+        with heartbeat:
+            token = deps.vault.get(conn.id)
+            summary = sync_connection(conn, token, deps.run, budget=budget, kinds=kinds, journal=journal)
     except TokenNotFound:
         ran = _Ran(Outcome.NEEDS_REAUTH, MISSING_TOKEN_MESSAGE)
     except NeedsReauth:
