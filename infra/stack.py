@@ -35,7 +35,7 @@ import requests
 from rich.console import Console
 
 from infra.stack_preview import DemoError, start_kinds, wait_for_run, waiting_kinds
-from infra.stack_report import preview_lines, print_link, reset_local, run_table, write_stack_file
+from infra.stack_report import first_syncs, preview_lines, print_link, reset_local, run_table, write_stack_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / ".local"
@@ -393,7 +393,11 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
             console.print(line, soft_wrap=True)
         start_kinds(web, session, waiting_kinds(run))
         console.print(f"[dim]started {', '.join(waiting_kinds(run))} (Start syncing); first sync…[/dim]")
-        run = wait_for_run(lambda: _last_run(store, user.id), run.get("run_id"), lambda r: not waiting_kinds(r))
+        preview_id = run.get("run_id")
+        run = wait_for_run(lambda: _last_run(store, user.id), preview_id, lambda r: not waiting_kinds(r))
+        conn = store.find_connection_by_crm_user(user.id)
+        if run and conn is not None:  # the starts may be synced over two runs: show each kind's first sync
+            run = first_syncs(store.recent_runs(conn.id, 20), after=preview_id)
     if run:
         console.print(run_table(run))
     from crmsync.security.links import mint_settings_token

@@ -55,8 +55,9 @@ def write_stack_file(local: Path, urls: dict[str, str | None]) -> Path:
 
 
 def run_table(run: dict[str, Any]) -> Table:
-    """The last run as a table: one row per kind."""
-    table = Table(title=f"crmsync: last run {run.get('run_id', '?')} ({run.get('duration_s', '?')} s)")
+    """A run (or ``first_syncs``' merge of several) as a table: one row per kind."""
+    title = run.get("title") or f"crmsync: last run {run.get('run_id', '?')}"
+    table = Table(title=f"{title} ({run.get('duration_s', '?')} s)")
     for col in ("kind", "listed google", "listed crm", "→ google", "→ crm", "conflicts", "notes", "errors", "complete"):
         table.add_column(col)
     kinds = run.get("kinds") or {}
@@ -76,6 +77,31 @@ def run_table(run: dict[str, Any]) -> Table:
             "yes" if rep.get("complete") else f"no {rep.get('stopped', '')}",
         )
     return table
+
+
+def first_syncs(runs: list[dict[str, Any]], after: str | None) -> dict[str, Any]:
+    """Each kind's first sync after run ``after`` (the preview), from ``runs`` listed newest first, as one run
+    for ``run_table``: the user's "Start syncing" presses may be synced over several runs, and the last of
+    them holds only "listed, nothing written" for the kinds synced a run earlier."""
+    newer: list[dict[str, Any]] = []
+    for run in runs:
+        if run.get("run_id") == after:
+            break
+        newer.append(run)
+    kinds: dict[str, dict[str, Any]] = {}
+    used: list[dict[str, Any]] = []
+    for run in reversed(newer):  # oldest first
+        reports = run.get("kinds") or {}
+        for rep in reports.values() if isinstance(reports, dict) else reports:
+            kind = str(rep.get("kind"))
+            if kind not in kinds and not rep.get("awaiting_start"):
+                kinds[kind] = rep
+                if run not in used:
+                    used.append(run)
+    ids = ", ".join(str(r.get("run_id", "?")) for r in used)
+    seconds = round(sum(float(r.get("duration_s") or 0) for r in used), 1)
+    label = "runs" if len(used) > 1 else "run"
+    return {"title": f"crmsync: first sync of each kind ({label} {ids})", "duration_s": seconds, "kinds": kinds}
 
 
 def _writes_to(writes: dict[str, int], side: str) -> str:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -102,3 +103,38 @@ def test_reset_forgets_the_crm_vault_keys_and_cli_state_but_keeps_logs(tmp_path:
         ["crm.sqlite", "vault.json", "secrets.json", "cli-state.sqlite", "stack.json"]
     )
     assert [p.name for p in tmp_path.iterdir()] == ["crm.log"]
+
+
+def test_the_first_sync_table_shows_each_kinds_first_sync_even_when_the_starts_landed_in_two_runs() -> None:
+    """`make run` presses Start for each kind; when the presses are synced over two runs, the last run holds
+    only "listed, nothing written" for the kinds synced a run earlier. The table shows each kind's first sync."""
+    from infra.stack_report import first_syncs, run_table
+
+    def rep(kind: str, **extra: Any) -> dict[str, Any]:
+        return {"kind": kind, "listed": {"google": 0, "crm": 107}, "complete": True, **extra}
+
+    preview = {"run_id": "p", "kinds": {k: rep(k, awaiting_start=True) for k in ("contacts", "events", "tasks")}}
+    first = {
+        "run_id": "a",
+        "duration_s": 2.0,
+        "kinds": {
+            "contacts": rep("contacts", writes={"google.create": 107}),
+            "events": rep("events", awaiting_start=True),
+            "tasks": rep("tasks", awaiting_start=True),
+        },
+    }
+    second = {
+        "run_id": "b",
+        "duration_s": 1.5,
+        "kinds": {
+            "contacts": rep("contacts"),
+            "events": rep("events", writes={"google.create": 60}),
+            "tasks": rep("tasks", writes={"google.create": 28}),
+        },
+    }
+    merged = first_syncs([second, first, preview], after="p")  # newest first, as the run log lists them
+    out = io.StringIO()
+    Console(file=out, width=160).print(run_table(merged))
+    text = out.getvalue()
+    assert "create 107" in text and "create 60" in text and "create 28" in text
+    assert "runs a, b" in text and "3.5 s" in text
