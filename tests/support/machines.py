@@ -1,12 +1,12 @@
 """The harness the three sync state machines (contacts, events, tasks) share: the connector and
 link-store wrappers that make runs replayable and observable, the settings every machine runs
-with, the convergence loop, and the user-action records and record groups the lost-edit oracles
-judge by. What is kind-specific (worlds, fields, how an edit is recognised) stays with each machine."""
+with, and the convergence loop. The lost-edit oracle they share is tests/support/oracle.py. What
+is kind-specific (worlds, fields, moves that make an edit moot) stays with each machine."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import Phase, settings
@@ -15,7 +15,7 @@ from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Record
 from crmsync.crm.port import BulkCreate, BulkOp, BulkResult, ChangePage, CrmTransient
 from crmsync.errors import TransientError
-from crmsync.model.link import Canon, Link
+from crmsync.model.link import Link
 
 
 def machine_settings(steps: int) -> settings:
@@ -53,44 +53,6 @@ def converge(
         if between is not None:
             between()
     raise AssertionError(f"no two quiet syncs within {max_runs} runs (last report: {report.as_dict()})")
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One field (or one element of a multi-valued field) the user set on one record."""
-
-    seq: int
-    epoch: int  # how many sync runs had started before the edit
-    node: tuple[str, str]  # (side, record id)
-    field: str
-    key: str | None  # the element's value for e-mails and phones
-    value: Any  # scalar value, an element's type, or ABSENT
-
-
-@dataclass(frozen=True)
-class Removal:
-    """The user deleted a record or took it out of the sync's scope."""
-
-    seq: int
-    node: tuple[str, str]
-    snapshot: Canon  # what the record held when the user removed it
-
-
-class Groups:
-    """Union-find over record ids: records that were ever linked are one logical contact."""
-
-    def __init__(self) -> None:
-        self.parent: dict[tuple[str, str], tuple[str, str]] = {}
-
-    def find(self, node: tuple[str, str]) -> tuple[str, str]:
-        self.parent.setdefault(node, node)
-        while self.parent[node] != node:
-            self.parent[node] = self.parent[self.parent[node]]
-            node = self.parent[node]
-        return node
-
-    def union(self, a: tuple[str, str], b: tuple[str, str]) -> None:
-        self.parent[self.find(a)] = self.find(b)
 
 
 class StableIdCrm:

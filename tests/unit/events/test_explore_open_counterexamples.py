@@ -7,7 +7,7 @@ moves the series to 09:00 (crm_wins); the sync converges on the 09:00 series, wh
 6 January 14:00 occurrence, so the exception is superseded (Google drops exceptions of a moved
 series too). Later the CRM user moves the series back to 14:00. The oracle judged the old exception
 against that final series only, found the occurrence there again and called the exception lost.
-An exception that a converged state once superseded now stays superseded (``Model.superseded``).
+An exception that a converged state once superseded now stays superseded (``EditLog.superseded``, tests/support/oracle.py).
 
 ``test_a_google_reschedule_after_crashes_and_crm_reschedules_survives`` was kept as a strict xfail
 ("a Google reschedule of a single event after crashes, a token expiry and CRM reschedules is lost").

@@ -24,8 +24,9 @@ from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport
 from tests.support.machines import machine_settings, realistic_settings
+from tests.support.oracle import EditLog
 from tests.unit.events.machine_events_support import STAGE, STAGES, TZ, EventWorld, day, utc_basic
-from tests.unit.tasks.machine_tasks_support import Model, WorkerCrash, check_pairs, converge, sync_once
+from tests.unit.tasks.machine_tasks_support import WorkerCrash, check_pairs, converge, sync_once
 
 pytestmark = pytest.mark.unit
 MAX_RECORDS = 4
@@ -78,7 +79,7 @@ class EventSyncMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = EventWorld()
-        self.model = Model(FIELDS, moot=outside_the_series)
+        self.model = EditLog(FIELDS, moot=outside_the_series)
 
     @initialize(
         policy=st.sampled_from(list(ConflictPolicy)),

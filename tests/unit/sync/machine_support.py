@@ -1,6 +1,6 @@
 """The world the contact-sync state machine drives: a CRM fake behind a flaky
-connector, a fake Google side, a link store, the engine, and a small model of
-what the "user" did (edits, deletes) to judge the outcome against."""
+connector, a fake Google side, a link store and the engine; what the "user" did is judged by
+the shared edit log (tests/support/oracle.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from crmsync.store.memory import MemoryStore
 from crmsync.sync.engine import KindReport, KindSync
 from tests.support.fakes import FakeSide
 from tests.support.lagging_side import LaggingSide
-from tests.support.machines import Edit, FlakyCrm, Groups, RecordingLinks, Removal, StableIdCrm
+from tests.support.machines import FlakyCrm, RecordingLinks, StableIdCrm
+from tests.support.oracle import EditLog
 
 USER = "u1"
 TAG = "sync"
@@ -153,6 +154,10 @@ class World:
         """Every live Google contact: (canonical form, in scope, CRM id hint)."""
         return {rid: (dict(r.canon), r.in_scope, r.hint) for rid, r in self.google.records.items()}
 
+    def hints(self) -> list[tuple[str, str]]:
+        """(Google id, CRM id) of the Google contacts that carry the CRM id they were made from."""
+        return [(rid, r.hint) for rid, r in self.google.records.items() if r.hint]
+
     def all_links(self) -> list[Link]:
         return list(self.links.all_links(Kind.CONTACTS))
 
@@ -167,149 +172,6 @@ class World:
             self.google.propagate(everything=True)
 
 
-# ---------------------------------------------------------------- the model of the user's actions
-
-
-ABSENT = object()  # an element removed from a multi-valued field
-
-
-def holds(canon: Canon, field_name: str, key: str | None, value: Any) -> bool:
-    """Whether ``canon`` carries what an edit set."""
-    if key is None:
-        return bool(canon.get(field_name) == value)
-    types = {e["value"]: e["type"] for e in canon.get(field_name) or []}
-    return (key not in types) if value is ABSENT else types.get(key) == value
-
-
-def edits_of(seq: int, epoch: int, node: tuple[str, str], before: Canon, after: Canon) -> list[Edit]:
-    """The edits that turn ``before`` into ``after``, one per scalar or element."""
-    out = []
-    for f in SCALARS:
-        if before.get(f) != after.get(f):
-            out.append(Edit(seq, epoch, node, f, None, after.get(f)))
-    for f in KEYED:
-        b = {e["value"]: e["type"] for e in before.get(f) or []}
-        a = {e["value"]: e["type"] for e in after.get(f) or []}
-        for key in sorted(set(a) | set(b)):
-            if a.get(key) != b.get(key):
-                out.append(Edit(seq, epoch, node, f, key, a.get(key, ABSENT)))
-    return out
-
-
-@dataclass
-class Model:
-    """What the user did, and the conflicts the engine reported."""
-
-    seq: int = 0
-    runs: int = 0
-    edits: list[Edit] = field(default_factory=list)
-    removals: list[Removal] = field(default_factory=list)
-    conflicts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (run, crm id, google id, field)
-    errors: list[str] = field(default_factory=list)
-    groups: Groups = field(default_factory=Groups)
-    # The last agreed (linked base) canon per record id, and for each edit the agreed value of its
-    # field at the time: an edit back to that value is no change to a state-based sync.
-    agreed: dict[tuple[str, str], Canon] = field(default_factory=dict)
-    reverts: set[int] = field(default_factory=set)
-
-    def next_seq(self) -> int:
-        self.seq += 1
-        return self.seq
-
-    def edited(self, node: tuple[str, str], before: Canon, after: Canon) -> None:
-        new = edits_of(self.next_seq(), self.runs, node, before, after)
-        base = self.agreed.get(node)
-        for e in new:
-            if base is not None and holds(base, e.field, e.key, e.value):
-                self.reverts.add(id(e))
-            elif base is None and e.key is not None and e.value is ABSENT:
-                # An element removed from a record the sync never saw: to a state-based sync that
-                # is a record which never had it, and matched with a counterpart holding the element,
-                # the first merge (no common base) keeps the union.
-                self.reverts.add(id(e))
-        self.edits.extend(new)
-
-    def created(self, node: tuple[str, str], canon: Canon) -> None:
-        self.edited(node, gcanon({}), canon)
-
-    def removed(self, node: tuple[str, str], snapshot: Canon) -> None:
-        self.removals.append(Removal(self.next_seq(), node, snapshot))
-
-    def observe(self, run: int, report: KindReport | None, links: Sequence[Link], world: World) -> None:
-        """After a sync run (failed or not): remember conflicts, errors and which records are one contact."""
-        if report is not None:
-            self.errors.extend(report.errors)
-            for c in report.conflicts:
-                self.conflicts.append((run, c["crm_id"], c["google_id"], c["field"]))
-                self.groups.union(("crm", c["crm_id"]), ("google", c["google_id"]))
-        for cid, gid in world.links.ever:
-            self.groups.union(("crm", cid), ("google", gid))
-        for lk in links:
-            self.groups.union(("crm", lk.crm_id), ("google", lk.google_id))
-            self.agreed[("crm", lk.crm_id)] = lk.base
-            self.agreed[("google", lk.google_id)] = lk.base
-        for gid, (_, _, hint) in world.google_live().items():
-            if hint:
-                self.groups.union(("google", gid), ("crm", hint))
-
-    # ------------------------------------------------------------ judging the end state
-
-    def lost_edits(
-        self,
-        pairs: Sequence[tuple[str, str]],
-        crm: Mapping[str, Canon],
-        google: Mapping[str, Canon],
-        alive: set[tuple[str, str]],
-        out_of_scope: set[tuple[str, str]],
-        solo: Mapping[tuple[str, str], Canon] | None = None,
-    ) -> list[str]:
-        """Every last edit of a field that is neither present on both sides of its contact, nor
-        superseded, nor resolved in a recorded conflict, nor removed by the user afterwards, nor
-        made to a record the user keeps out of the sync's scope."""
-        find = self.groups.find
-        last: dict[tuple[Any, str, str | None], Edit] = {}
-        for e in self.edits:
-            last[(find(e.node), e.field, e.key)] = e  # later edits supersede earlier ones
-        live_pairs: dict[Any, list[tuple[str, str]]] = {}
-        for cid, gid in pairs:
-            live_pairs.setdefault(find(("crm", cid)), []).append((cid, gid))
-        problems = []
-        for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
-            if e.node in out_of_scope or self._conflicted(e, group):
-                continue
-            if id(e) in self.reverts:
-                continue  # set back to the agreed value: indistinguishable from no edit, by design
-            if e.node not in alive and self._removed_after(e, group):
-                continue
-            if solo and e.node in solo and holds(solo[e.node], fname, key, e.value):
-                continue  # an unlinked record kept after its counterpart left scope holds its own edit
-            mine = [p for p in live_pairs.get(group, []) if e.node in (("crm", p[0]), ("google", p[1]))]
-            candidates = mine or live_pairs.get(group, [])
-            if not candidates:
-                problems.append(f"{e} vanished: no live contact holds it and no user removal excuses it")
-                continue
-            if not any(
-                holds(crm[c], fname, key, e.value) and holds(google[g], fname, key, e.value) for c, g in candidates
-            ):
-                shown = [(c, crm[c].get(fname), g, google[g].get(fname)) for c, g in candidates]
-                problems.append(f"{e} lost: the contact now holds {shown}")
-        return problems
-
-    def _conflicted(self, e: Edit, group: Any) -> bool:
-        find = self.groups.find
-        return any(
-            run >= e.epoch and f == e.field and find(("crm", cid)) == group for run, cid, _gid, f in self.conflicts
-        )
-
-    def _removed_after(self, e: Edit, group: Any) -> bool:
-        """The user removed the edited record later, or removed its counterpart after the edit reached it."""
-        return any(
-            self.groups.find(r.node) == group
-            and (
-                (r.seq > e.seq and (r.node == e.node or holds(r.snapshot, e.field, e.key, e.value)))
-                # An edit back to the very value the deleted counterpart held adds nothing the
-                # user's delete did not already remove (the record equals the agreed base).
-                or (r.seq < e.seq and r.node != e.node and holds(r.snapshot, e.field, e.key, e.value))
-            )
-            for r in self.removals
-        )
+def edit_log() -> EditLog:
+    """The shared lost-edit oracle over the fields this machine's user edits."""
+    return EditLog(SCALARS + KEYED, first_match_keeps_union=True)

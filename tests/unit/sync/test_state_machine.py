@@ -19,6 +19,7 @@ from crmsync.model.link import Canon
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport, RunInterrupted
 from tests.support.machines import converge, machine_settings
+from tests.support.oracle import EditLog
 from tests.unit.sync.machine_support import (
     EMAILS,
     FAMILY,
@@ -30,9 +31,9 @@ from tests.unit.sync.machine_support import (
     TIERS,
     TITLES,
     TYPES,
-    Model,
     World,
     crm_patch,
+    edit_log,
     gcanon,
 )
 
@@ -107,7 +108,7 @@ class ContactSyncMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = World()
-        self.model = Model()
+        self.model = edit_log()
 
     @initialize(policy=st.sampled_from(list(ConflictPolicy)))
     def configure(self, policy: ConflictPolicy) -> None:
@@ -243,7 +244,7 @@ class ContactSyncMachine(RuleBasedStateMachine):
             report = err.report  # stopped part-way: what it did (conflicts it resolved) is reported
         except TransientError:
             report = None  # the task is retried later; the state must stay convergeable
-        self.model.observe(run, report, self.world.all_links(), self.world)
+        self.model.observe(run, report, self.world, self.world.hints())
 
     @rule()
     def settle(self) -> None:
@@ -267,14 +268,14 @@ class ContactSyncMachine(RuleBasedStateMachine):
         w.minutes_pass()
 
         def seen(report: KindReport) -> None:
-            self.model.observe(self.model.runs, report, w.all_links(), w)
+            self.model.observe(self.model.runs, report, w, w.hints())
             self.model.runs += 1
 
         converge(w, seen)
         check_end_state(w, self.model)
 
 
-def check_end_state(w: World, model: Model) -> None:
+def check_end_state(w: World, model: EditLog) -> None:
     """The invariants after two quiet syncs."""
     crm = {rid: canon for rid, (canon, in_scope) in w.crm_live().items() if in_scope}
     google = {rid: canon for rid, (canon, in_scope, _) in w.google_live().items() if in_scope}
@@ -324,7 +325,6 @@ def check_end_state(w: World, model: Model) -> None:
     assert len(hints) == len(set(hints)), f"two Google contacts carry the same CRM id: {sorted(hints)}"
     # No lost edits.
     pairs = [(lk.crm_id, lk.google_id) for lk in links]
-    alive = {("crm", c) for c in crm} | {("google", g) for g in google}
     out = {("crm", c) for c, (_, s) in w.crm_live().items() if not s}
     out |= {("google", g) for g, (_, s, _) in w.google_live().items() if not s}
     linked = {("crm", lk.crm_id) for lk in links} | {("google", lk.google_id) for lk in links}
@@ -333,7 +333,7 @@ def check_end_state(w: World, model: Model) -> None:
     for lk in parked_links:  # a parked pair: each record keeps its own edits
         solo[("crm", lk.crm_id)] = crm_all[lk.crm_id][0]
         solo[("google", lk.google_id)] = google_all[lk.google_id][0]
-    problems = model.lost_edits(pairs, crm, google, alive, out, solo)
+    problems = model.lost_edits(pairs, crm, google, out, solo)
     assert not problems, "lost edits:\n" + "\n".join(problems)
 
 

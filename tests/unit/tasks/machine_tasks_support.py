@@ -7,8 +7,7 @@ the event machine (``tests/unit/events/machine_events_support.py``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -45,8 +44,9 @@ from infra.google_emulator import register_all
 from infra.google_emulator.core import SCOPE_CALENDAR, SCOPE_TASKS, EmulatorState
 from infra.google_emulator.realism import configure
 from infra.google_emulator.server import dispatch
-from tests.support.machines import Edit, FlakyCrm, Groups, RecordingLinks, Removal, StableIdCrm
+from tests.support.machines import FlakyCrm, RecordingLinks, StableIdCrm
 from tests.support.machines import converge as shared_converge
+from tests.support.oracle import EditLog
 
 USER = "u1"
 EMAIL = "anna@corp.example"
@@ -288,7 +288,7 @@ class TaskWorld:
         self.flaky.fail.clear()
 
 
-def sync_once(world: Any, model: Model) -> tuple[int, KindReport | None]:
+def sync_once(world: Any, model: EditLog) -> tuple[int, KindReport | None]:
     """One sync as a machine rule sees it: (run number, its report, or None when the run failed
     or the worker died — a death is remembered in the model)."""
     run = model.runs
@@ -309,165 +309,7 @@ def converge(world: Any, on_report: Any, max_runs: int = 6) -> int:
     return shared_converge(world, on_report, max_runs, between=world.later)
 
 
-# ---------------------------------------------------------------- the model of the user's actions
-
-ABSENT = "<absent>"  # an element removed from a multi-valued field
-
-
-def elements(value: Any) -> dict[str, Any] | None:
-    """A multi-valued field as {key: element}; None for a scalar field."""
-    if not isinstance(value, list):
-        return None
-    return {(e["value"] if isinstance(e, dict) else str(e)): e for e in value}
-
-
-def holds(canon: Canon, fname: str, key: str | None, value: Any) -> bool:
-    """Whether ``canon`` carries what an edit set."""
-    if key is None:
-        return bool(canon.get(fname) == value)
-    found = elements(canon.get(fname) or []) or {}
-    if value == ABSENT:
-        return key not in found
-    have = found.get(key)
-    if isinstance(value, dict) and isinstance(have, dict):
-        # An occurrence exception holds what the user set (its times, cancelled); an override the
-        # edit left empty may be filled later (a moved instance keeps the series' subject of then).
-        return all(have.get(k) == v for k, v in value.items() if v is not None)
-    return bool(have == value)
-
-
-def edits_of(fields: Sequence[str], before: Canon, after: Canon) -> list[tuple[str, str | None, Any]]:
-    """(field, key, value) for every scalar or element that differs."""
-    out: list[tuple[str, str | None, Any]] = []
-    for f in fields:
-        b, a = before.get(f), after.get(f)
-        as_list = isinstance(b, list) or isinstance(a, list)
-        eb, ea = (elements(b or []), elements(a or [])) if as_list else (None, None)
-        if eb is None or ea is None:
-            if b != a:
-                out.append((f, None, a))
-            continue
-        for key in sorted(set(eb) | set(ea)):
-            if eb.get(key) != ea.get(key):
-                out.append((f, key, ea.get(key, ABSENT)))
-    return out
-
-
-@dataclass
-class Model:
-    """What the user did, and what the engine reported."""
-
-    fields: tuple[str, ...]
-    seq: int = 0
-    runs: int = 0
-    edits: list[Edit] = field(default_factory=list)
-    removals: list[Removal] = field(default_factory=list)
-    conflicts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (run, crm id, google id, field)
-    errors: list[str] = field(default_factory=list)
-    groups: Groups = field(default_factory=Groups)
-    agreed: dict[tuple[str, str], Canon] = field(default_factory=dict)  # last linked base per record
-    reverts: set[int] = field(default_factory=set)
-    crashed: list[int] = field(default_factory=list)  # runs the worker died in (their conflicts: next run reports)
-    # Whether an edit of (field, element) no longer applies to a record as it now is (e.g. an
-    # exception of an occurrence its series no longer has): such an edit was superseded.
-    moot: Callable[[str, str | None, Canon], bool] = lambda fname, key, canon: False
-    # Edits a converged state superseded (ids): an exception whose occurrence a later series move removed
-    # stays superseded when the series moves back (Google drops it too; nothing holds it meanwhile).
-    superseded: set[int] = field(default_factory=set)
-
-    def next_seq(self) -> int:
-        self.seq += 1
-        return self.seq
-
-    def edited(self, node: tuple[str, str], before: Canon, after: Canon) -> None:
-        seq, base = self.next_seq(), self.agreed.get(node)
-        for fname, key, value in edits_of(self.fields, before, after):
-            e = Edit(seq, self.runs, node, fname, key, value)
-            if base is not None and holds(base, fname, key, value):
-                self.reverts.add(id(e))  # back to the agreed value: no change to a state-based sync
-            self.edits.append(e)
-
-    def created(self, node: tuple[str, str], canon: Canon) -> None:
-        self.edited(node, {}, canon)
-
-    def removed(self, node: tuple[str, str], snapshot: Canon) -> None:
-        self.removals.append(Removal(self.next_seq(), node, snapshot))
-
-    def observe(self, run: int, report: KindReport | None, world: Any) -> None:
-        """After a run (failed or not): conflicts, errors, and which records are one."""
-        if report is not None:
-            self.errors.extend(report.errors)
-            for c in report.conflicts:
-                self.conflicts.append((run, c["crm_id"], c["google_id"], c["field"]))
-                self.groups.union(("crm", c["crm_id"]), ("google", c["google_id"]))
-        for cid, gid in world.links.ever:
-            self.groups.union(("crm", cid), ("google", gid))
-        for lk in world.all_links():
-            self.agreed[("crm", lk.crm_id)] = lk.base
-            self.agreed[("google", lk.google_id)] = lk.base
-        for e in self.edits:
-            base = self.agreed.get(e.node)
-            if base and id(e) not in self.superseded and self.moot(e.field, e.key, base):
-                self.superseded.add(id(e))
-
-    def conflicted(self, node: tuple[str, str], fname: str, since: int = 0) -> bool:
-        group = self.groups.find(node)
-        return any(
-            run >= since and f == fname and self.groups.find(("crm", cid)) == group
-            for run, cid, _gid, f in self.conflicts
-        )
-
-    def lost_edits(
-        self, pairs: Sequence[tuple[str, str]], crm: Mapping[str, Canon], google: Mapping[str, Canon]
-    ) -> list[str]:
-        """Every last edit of a field that is neither on both sides of its record, nor superseded,
-        nor resolved in a recorded conflict, nor removed by the user afterwards."""
-        find = self.groups.find
-        alive = {("crm", c) for c in crm} | {("google", g) for g in google}
-        last: dict[tuple[Any, str, str | None], Edit] = {}
-        for e in self.edits:
-            last[(find(e.node), e.field, e.key)] = e
-        live: dict[Any, list[tuple[str, str]]] = {}
-        for cid, gid in pairs:
-            live.setdefault(find(("crm", cid)), []).append((cid, gid))
-        problems = []
-        for (group, fname, key), e in sorted(last.items(), key=lambda kv: kv[1].seq):
-            if id(e) in self.reverts or id(e) in self.superseded or self.conflicted(e.node, fname, e.epoch):
-                continue
-            if e.node not in alive and self._removed_after(e, group):
-                continue
-            mine = [p for p in live.get(group, []) if e.node in (("crm", p[0]), ("google", p[1]))]
-            candidates = mine or live.get(group, [])
-            if not candidates:
-                problems.append(f"{e} vanished: no live record holds it and no user removal excuses it")
-            elif all(self.moot(fname, key, crm[c]) for c, _ in candidates):
-                continue
-            elif not any(
-                holds(crm[c], fname, key, e.value) and holds(google[g], fname, key, e.value) for c, g in candidates
-            ):
-                shown = [(c, crm[c].get(fname), g, google[g].get(fname)) for c, g in candidates]
-                problems.append(f"{e} lost: the record now holds {shown}")
-        return problems
-
-    def _removed_after(self, e: Edit, group: Any) -> bool:
-        return any(
-            self.groups.find(r.node) == group
-            and (
-                (
-                    r.seq > e.seq
-                    and (
-                        r.node == e.node
-                        or holds(r.snapshot, e.field, e.key, e.value)
-                        or self.moot(e.field, e.key, r.snapshot)  # superseded before the record went
-                    )
-                )
-                or (r.seq < e.seq and r.node != e.node and holds(r.snapshot, e.field, e.key, e.value))
-            )
-            for r in self.removals
-        )
-
-
-def check_pairs(world: Any, model: Model, crm: Mapping[str, Canon], google: Mapping[str, Canon]) -> list[Link]:
+def check_pairs(world: Any, model: EditLog, crm: Mapping[str, Canon], google: Mapping[str, Canon]) -> list[Link]:
     """The kind-independent invariants after two quiet syncs; the links."""
     links: list[Link] = world.all_links()
     assert not model.errors, f"permanent errors: {model.errors}"

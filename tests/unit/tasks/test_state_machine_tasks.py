@@ -19,11 +19,11 @@ from crmsync.google import tasks_custom
 from crmsync.model.settings import ConflictPolicy, KindSettings
 from crmsync.sync.engine import KindReport
 from tests.support.machines import machine_settings, realistic_settings
+from tests.support.oracle import EditLog
 from tests.unit.tasks.machine_tasks_support import (
     MAPPED,
     PRIORITIES,
     PRIORITY,
-    Model,
     TaskWorld,
     check_pairs,
     converge,
@@ -56,7 +56,7 @@ class TaskSyncMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.world = TaskWorld()
-        self.model = Model(FIELDS)
+        self.model = EditLog(FIELDS)
         self.crm_time: dict[str, str | None] = {}  # the due time the user last gave each CRM task
 
     @initialize(
