@@ -15,40 +15,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from crmsync.model.state import Connection
 from crmsync.queue.port import TaskQueue
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.polling import PollingBounds, poll_interval
 from crmsync.services.sync_task import SyncTask
-from crmsync.store.contract import MAX_BATCH_WRITES, ConnectionNotFound, Page, StateStore, chunked
-from crmsync.store.due import DUE_SHARDS, SWEEP_PAGE, DueConnection
+from crmsync.store.contract import MAX_BATCH_WRITES, Page, StateStore, chunked
+from crmsync.store.due import DUE_SHARDS, DueConnection
 
 log = logging.getLogger(__name__)
 QUERY_ATTEMPTS = 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
-
-
-@runtime_checkable
-class BatchUpdater(Protocol):
-    """A store that can set fields of many connections in batched commits (<= 500 writes each)."""
-
-    def update_connections(self, fields_by_id: Mapping[str, dict[str, Any]]) -> None: ...
-
-
-@runtime_checkable
-class ShardedDue(Protocol):
-    """A store whose due connections are split into DUE_SHARDS disjoint shards, listed with a projection."""
-
-    def due_listing(
-        self, now: datetime, shard: int, page_size: int = 500, start_after: str | None = None
-    ) -> Page[DueConnection]: ...
-
-    def due_shards_ready(self) -> bool: ...
-
-    def backfill_due_shards(self, now: datetime, limit: int = SWEEP_PAGE) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -169,20 +149,19 @@ def fan_out(
     now = clock()
     with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="fanout") as pool:
         tick = _Tick(store, queue, pool, now, settings, started + settings.max_seconds, admin.polling)
-        if isinstance(store, ShardedDue) and _shards_ready(store):
+        if _shards_ready(store):
             result.sharded = True
-            for part in _sharded(tick, store, rng):
+            for part in _sharded(tick, rng):
                 result.add(part)
         else:
             result.add(_unsharded(tick, rng))
-        if isinstance(store, ShardedDue):
-            _backfill(store, now, tick.deadline)
+        _backfill(store, now, tick.deadline)
     result.duration_s = time.monotonic() - started
     log.info("fan-out done", extra={"fanout": result.as_dict()})
     return result
 
 
-def _shards_ready(store: ShardedDue) -> bool:
+def _shards_ready(store: StateStore) -> bool:
     try:
         return store.due_shards_ready()
     except Exception:  # the unsharded listing finds every due connection, so it is the safe way on
@@ -190,21 +169,19 @@ def _shards_ready(store: ShardedDue) -> bool:
         return False
 
 
-def _sharded(tick: _Tick, store: ShardedDue, rng: random.Random) -> list[FanoutResult]:
+def _sharded(tick: _Tick, rng: random.Random) -> list[FanoutResult]:
     """Page every shard, ``partitions`` of them at once; a shard that fails does not stop the others."""
     seeds = [rng.getrandbits(64) for _ in range(DUE_SHARDS)]
     with ThreadPoolExecutor(tick.settings.partitions, thread_name_prefix="fanout-shard") as readers:
-        futures = [
-            readers.submit(_drain_shard, tick, store, shard, random.Random(seed)) for shard, seed in enumerate(seeds)
-        ]
+        futures = [readers.submit(_drain_shard, tick, shard, random.Random(seed)) for shard, seed in enumerate(seeds)]
         return [f.result() for f in futures]
 
 
-def _drain_shard(tick: _Tick, store: ShardedDue, shard: int, rng: random.Random) -> FanoutResult:
+def _drain_shard(tick: _Tick, shard: int, rng: random.Random) -> FanoutResult:
     part = FanoutResult()
     cursor: str | None = None
     while True:
-        page = _attempt(partial(store.due_listing, tick.now, shard, tick.settings.page_size, cursor))
+        page = _attempt(partial(tick.store.due_listing, tick.now, shard, tick.settings.page_size, cursor))
         if page is None:
             part.failed_pages += 1  # its query failed after retries; the next tick starts this shard over
             return part
@@ -252,7 +229,7 @@ def _unsharded(tick: _Tick, rng: random.Random) -> FanoutResult:
     return part
 
 
-def _backfill(store: ShardedDue, now: datetime, deadline: float) -> None:
+def _backfill(store: StateStore, now: datetime, deadline: float) -> None:
     """Sweep connection documents for missing shards when a sweep is due: at least one page per tick."""
     try:
         while not store.backfill_due_shards(now) and time.monotonic() < deadline:
@@ -294,21 +271,11 @@ def _process(items: Sequence[DueConnection], tick: _Tick, rng: random.Random, re
         result.enqueued += int(outcome)
         result.duplicates += int(not outcome)
         moves[conn.id] = {"next_sync_at": next_sync_time(tick.now, interval(conn), tick.settings.jitter, rng)}
-    result.rescheduled += _reschedule(tick.store, moves, tick.pool)
+    result.rescheduled += _reschedule(tick.store, moves)
 
 
-def _reschedule(store: StateStore, moves: dict[str, dict[str, Any]], pool: ThreadPoolExecutor) -> int:
-    """Write the new next_sync_at values: batched commits when the store can, else one update each in parallel."""
-    if isinstance(store, BatchUpdater):
-        for chunk in chunked(list(moves), MAX_BATCH_WRITES):
-            store.update_connections({cid: moves[cid] for cid in chunk})
-        return len(moves)
-
-    def one(cid: str) -> int:
-        try:
-            store.update_connection(cid, moves[cid])
-        except ConnectionNotFound:
-            return 0  # disconnected and deleted since the query
-        return 1
-
-    return sum(pool.map(one, list(moves)))
+def _reschedule(store: StateStore, moves: dict[str, dict[str, Any]]) -> int:
+    """Write the new next_sync_at values in batched commits."""
+    for chunk in chunked(list(moves), MAX_BATCH_WRITES):
+        store.update_connections({cid: moves[cid] for cid in chunk})
+    return len(moves)

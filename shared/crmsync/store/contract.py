@@ -1,16 +1,19 @@
-"""What every state store offers (Firestore and the in-memory fake), and its errors and limits."""
+"""What every state store offers (Firestore, SQLite and the in-memory store), and its errors and limits."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.ports import LinkStore
 
 from .watch_port import WatchChannelStore
+
+if TYPE_CHECKING:
+    from .due import DueConnection
 
 T = TypeVar("T")
 
@@ -72,6 +75,11 @@ class StateStore(WatchChannelStore, Protocol):
         """Set top-level fields of an existing connection (validated against the model)."""
         ...
 
+    def update_connections(self, fields_by_id: Mapping[str, dict[str, Any]]) -> None:
+        """Set top-level fields of many existing connections, in commits of at most MAX_BATCH_WRITES
+        (the fan-out moves each tick's due connections forward with it)."""
+        ...
+
     def find_connection_by_crm_user(self, crm_user_id: str) -> Connection | None:
         """The connection of a CRM user (the oldest, if several), or None."""
         ...
@@ -97,6 +105,22 @@ class StateStore(WatchChannelStore, Protocol):
 
     def due_connections(self, now: datetime, page_size: int = 500, start_after: str | None = None) -> Page[Connection]:
         """Active connections with next_sync_at <= now, oldest due first."""
+        ...
+
+    def due_listing(
+        self, now: datetime, shard: int, page_size: int = 500, start_after: str | None = None
+    ) -> Page[DueConnection]:
+        """One of the DUE_SHARDS disjoint shards of the connections due at ``now`` (store/due.py), oldest
+        first, with only the fields the fan-out needs."""
+        ...
+
+    def due_shards_ready(self) -> bool:
+        """Whether every connection document carries its shard, so the sharded listing misses none."""
+        ...
+
+    def backfill_due_shards(self, now: datetime, limit: int = ...) -> bool:
+        """Sweep the next ``limit`` connections (at most store.due.SWEEP_PAGE), writing stale or missing
+        shards when a sweep is due; True when none is due."""
         ...
 
     def delete_connection_data(self, connection_id: str) -> int:

@@ -177,3 +177,39 @@ def test_find_connections_by_google_subject(store: AnyStore) -> None:
     assert len(store.find_connections_by_google_subject("g-1", limit=1)) == 1
     with pytest.raises(StoreError):
         store.find_connections_by_google_subject("")
+
+
+def test_update_connections_sets_the_fields_of_many_in_one_commit(store: AnyStore) -> None:
+    for cid in ("c1", "c2", "c3"):
+        store.put_connection(make_connection(cid))
+    before = dict(store.counter.counts)
+    later = T0 + timedelta(minutes=5)
+
+    store.update_connections({"c1": {"next_sync_at": later}, "c3": {"next_sync_at": later, "quiet_runs": 2}})
+
+    assert store.counter.counts["firestore.commits"] - before["firestore.commits"] == 1
+    assert store.counter.counts["firestore.writes"] - before["firestore.writes"] == 2
+    got = {cid: store.get_connection(cid) for cid in ("c1", "c2", "c3")}
+    assert {cid: (c.next_sync_at, c.quiet_runs) for cid, c in got.items() if c} == {
+        "c1": (later, 0),
+        "c2": (T0, 0),
+        "c3": (later, 2),
+    }
+
+
+def test_due_shards_list_each_due_connection_once_after_the_backfill(store: AnyStore) -> None:
+    from crmsync.store.due import DUE_SHARDS
+
+    ids = [f"c{i:02d}" for i in range(12)]
+    for i, cid in enumerate(ids):
+        store.put_connection(make_connection(cid, next_sync_at=T0 - timedelta(seconds=i)))
+    store.put_connection(make_connection("later", next_sync_at=T0 + timedelta(minutes=1)))
+    store.put_connection(make_connection("paused", ConnectionStatus.PAUSED))
+    for _ in range(5):  # one sweep page covers them all; the marker then says no sweep is due
+        if store.backfill_due_shards(T0):
+            break
+    assert store.due_shards_ready()
+
+    listed = [c.id for shard in range(DUE_SHARDS) for c in store.due_listing(T0, shard).items]
+
+    assert sorted(listed) == ids  # each due, active connection in exactly one shard

@@ -113,17 +113,12 @@ def test_a_failed_enqueue_leaves_the_connection_due_and_the_rest_go_on(world: Wo
 
 
 class BrokenPageStore(MemoryStore):
-    """update_connection fails for one connection, breaking the page that holds it."""
+    """The batched update fails for a page holding one connection, breaking that page."""
 
     def __init__(self, broken: str) -> None:
         super().__init__()
         self.broken = broken
         self.query_failures = 0
-
-    def update_connection(self, connection_id: str, fields: dict[str, Any]) -> None:
-        if connection_id == self.broken:
-            raise RuntimeError("backend said no")
-        super().update_connection(connection_id, fields)
 
     def update_connections(self, fields_by_id: Mapping[str, dict[str, Any]]) -> None:
         if self.broken in fields_by_id:
