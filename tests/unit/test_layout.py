@@ -17,13 +17,11 @@ MAX_LINES = 400
 # Modules still over the habit, each to be split by one idea; the list only shrinks.
 OVER_LIMIT = {
     "infra/crm/store.py",
-    "infra/google_emulator/controls.py",
     "infra/stack.py",
     "shared/crmsync/crm/events_side.py",
     "shared/crmsync/model/event.py",
     "shared/crmsync/store/firestore.py",
     "shared/crmsync/store/memory.py",
-    "shared/crmsync/web/pages.py",
 }
 
 

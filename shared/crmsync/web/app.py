@@ -19,7 +19,7 @@ from crmsync.services.errors import ServiceError
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import connection_id_for
 from crmsync.services.stops import StopAnswer
-from crmsync.web import admin_pages, api, hooks, pages, push
+from crmsync.web import admin_pages, answers, api, hooks, pages, push
 from crmsync.web.admin_auth import AdminCsrfFailed, LoginThrottle, admin_session
 from crmsync.web.auth import Caller, CsrfFailed, Unauthorized, caller, is_admin, session_of
 from crmsync.web.i18n import speaking
@@ -193,11 +193,11 @@ class WebApp:
             return pages.sync(app, request, who) if form else api.post_sync(app, request, who)
         if endpoint in ("approve_deletes", "restore_records"):
             answer = StopAnswer.DELETE if endpoint == "approve_deletes" else StopAnswer.RESTORE
-            return pages.answer_stop(app, request, who, str(args.get("kind", "")), answer, browser=form)
+            return answers.answer_stop(app, request, who, str(args.get("kind", "")), answer, browser=form)
         if endpoint == "start_kind":
-            return pages.start_kind(app, request, who, str(args.get("kind", "")), browser=form)
+            return answers.start_kind(app, request, who, str(args.get("kind", "")), browser=form)
         if endpoint == "choose_value":
-            return pages.choose_value(app, request, who, str(args.get("kind", "")), browser=form)
+            return answers.choose_value(app, request, who, str(args.get("kind", "")), browser=form)
         if endpoint == "disconnect":
             return pages.disconnect_form(app, request, who) if form else api.post_disconnect(app, request, who)
         raise MethodNotAllowed(valid_methods=["GET", "PUT"] if endpoint == "settings" else ["POST"])

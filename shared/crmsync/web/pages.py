@@ -1,37 +1,31 @@
-"""HTML handlers: connect link, OAuth callback, the settings page and its form posts."""
+"""HTML handlers: connect link, OAuth callback, the settings page and its form posts (a user's answers: web/answers.py)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 from zoneinfo import available_timezones
 
 from werkzeug.wrappers import Request, Response
 
 from crmsync.bootstrap import App
-from crmsync.model.kinds import Kind
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.security.links import LinkError, LinkExpired, LinkReplayed
 from crmsync.security.sessions import Session, SessionStage, check_csrf, csrf_token
 from crmsync.services import (
     access,
-    conflict_choice,
     connect,
     disconnect,
     oauth_callback,
     settings,
     status,
-    stops,
     sync_now,
 )
-from crmsync.services import start_kind as start_kind_service
 from crmsync.services.admin_config import EmailMatch, load_admin_config
-from crmsync.services.errors import FieldProblem, InvalidInput, NotConnected, ServiceError
+from crmsync.services.errors import InvalidInput, NotConnected, ServiceError
 from crmsync.services.health import history
 from crmsync.services.run_words import N_
 from crmsync.services.scopes import KIND_LABELS, connection_id_for
-from crmsync.services.stops import StopAnswer
 from crmsync.web import forms, options_form
 from crmsync.web.auth import Caller, CsrfFailed, end_session, require_csrf, session_of, start_session
 from crmsync.web.custom_map import custom_rows
@@ -342,61 +336,3 @@ def disconnect_form(app: App, request: Request, who: Caller) -> Response:
     resp = redirect("/settings?notice=" + notice)
     start_session(app, resp, who.crm_user_id)  # this browser goes on to see the result
     return resp
-
-
-def answer_stop(app: App, request: Request, who: Caller, raw: str, answer: StopAnswer, *, browser: bool) -> Response:
-    """POST /stops/<kind>/delete ("Delete them": approve what the stopped run held back) or
-    /stops/<kind>/restore ("Keep them": restore those records from the other side); form or JSON."""
-    from crmsync.web.responses import as_json
-
-    kind = _kind_form(request, who, raw, browser=browser)
-    count = stops.answer_stop(app, who.crm_user_id, kind, answer)
-    deleting = answer is StopAnswer.DELETE
-    if browser:
-        return redirect("/settings?notice=" + ("approved" if deleting else "restoring"))
-    return as_json({"kind": raw, "deletes_approved" if deleting else "records_restored": count}, status=202)
-
-
-def choose_value(app: App, request: Request, who: Caller, raw: str, *, browser: bool) -> Response:
-    """POST /conflicts/<kind>/choose: "use the other value" for a listed conflict, named by the CRM
-    record id and the field (form fields, or a JSON body); the value itself comes from the run log."""
-    from crmsync.web.api import json_body
-    from crmsync.web.responses import as_json
-
-    kind = _kind_form(request, who, raw, browser=browser)
-    body = request.form if browser else json_body(request)
-    if not isinstance(body, Mapping):
-        raise InvalidInput([FieldProblem("", "send an object with crm_id and field")])
-    crm_id, field = body.get("crm_id"), body.get("field")
-    problems = [
-        FieldProblem(name, "required: a short text")
-        for name, value in (("crm_id", crm_id), ("field", field))
-        if not isinstance(value, str) or not value or len(value) > 200
-    ]
-    if problems:
-        raise InvalidInput(problems)
-    choice = conflict_choice.choose_other_value(app, who.crm_user_id, kind, str(crm_id), str(field))
-    if browser:
-        return redirect("/settings?notice=chosen#conflicts-h")
-    return as_json({"kind": raw, "crm_id": choice.crm_id, "field": choice.field, "value": choice.value}, status=202)
-
-
-def start_kind(app: App, request: Request, who: Caller, raw: str, *, browser: bool) -> Response:
-    """POST /preview/<kind>/start: "Start syncing <kind>" after its preview (form or JSON)."""
-    from crmsync.web.responses import as_json
-
-    kind = _kind_form(request, who, raw, browser=browser)
-    start_kind_service.start_syncing(app, who.crm_user_id, kind)
-    if browser:
-        return redirect("/settings?notice=started")
-    return as_json({"kind": raw, "started": True}, status=202)
-
-
-def _kind_form(request: Request, who: Caller, raw: str, *, browser: bool) -> Kind:
-    """The kind a user action names in its path, after the CSRF check (the form's field, or the header)."""
-    from crmsync.web.auth import CSRF_HEADER
-
-    require_csrf(who, request.form.get("csrf") if browser else request.headers.get(CSRF_HEADER))
-    if raw not in {k.value for k in Kind}:
-        raise InvalidInput([FieldProblem("kind", f"unknown kind {raw!r}: contacts, events or tasks")])
-    return Kind(raw)
