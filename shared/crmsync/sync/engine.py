@@ -17,6 +17,7 @@ from .apply import Applied, Budget, apply_plan
 from .approvals import UserChoices, choices_of, keep_choices
 from .choices import decide
 from .fill import filled_bases
+from .moved_ids import old_ids
 from .names import key, names_of
 from .plan import Plan, Rule, doomed
 from .reads import fetch_hinted, links_for, reread_parked
@@ -121,7 +122,7 @@ class KindSync:
         applied = self._apply(plan, report)
         interrupted = applied.interrupted
         self._drop_dead_replays(applied, crm)
-        reread = _replayed_since(applied, crm) + applied.recreated + applied.unconfirmed
+        reread = _replayed_since(applied, crm) + applied.recreated + applied.unconfirmed + old_ids(applied, google)
         try:
             for _ in range(MAX_REMERGE_ROUNDS):
                 again = [s.link for s in applied.conflicted if s.link is not None] + reread

@@ -17,8 +17,20 @@ from ..model.kinds import Side
 from ..model.link import Link
 from ..model.settings import KindSettings
 from ..ports import Change
+from .apply import Applied
 from .plan import Op, Rule, Step, Versions, Write, sides
 from .table import writable
+
+
+def old_ids(applied: Applied, google: Mapping[str, Change]) -> list[Link]:
+    """Links to CRM records this run's creates made for Google records that carry another CRM id
+    (our copy of a CRM record deleted since, created anew in the CRM): re-read and merged again in
+    the same run, which writes the new id into them."""
+    return [
+        lk
+        for lk in applied.crm_created
+        if (g := google.get(lk.google_id)) is not None and g.crm_id_hint not in (None, lk.crm_id)
+    ]
 
 
 def _moved(crm_id: str | None, g: Change | None, settings: KindSettings) -> bool:

@@ -81,3 +81,20 @@ def test_a_lost_recreate_reply_still_gives_the_google_record_the_new_id() -> Non
     assert list(w.crm_live()) == [link.crm_id]
     assert w.google.records[gid].hint == link.crm_id
     assert list(w.links.all_links(Kind.CONTACTS)) == [link]
+
+
+def test_a_google_copy_created_anew_in_the_crm_carries_the_new_id() -> None:
+    """The links are lost and the CRM record deleted meanwhile: the Google copy, edited or not, is
+    created anew in the CRM (keep_edited). It is given the new record's id in the same run, so losing
+    the links once more does not copy it again."""
+    w = World()
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.store.delete_connection_data("conn1")
+    w.crm_delete(cid)
+    w.sync()  # the Google copy points at a deleted record: created anew in the CRM
+    [link] = w.all_links()
+    assert link.crm_id != cid and w.google.records[gid].hint == link.crm_id
+    _links_lost_then_synced(w, gid)
+    assert list(w.crm_live()) == [link.crm_id] and list(w.google.records) == [gid]
