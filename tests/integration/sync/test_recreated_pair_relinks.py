@@ -80,3 +80,27 @@ def test_a_contact_recreated_in_the_crm_relinks_after_the_links_are_lost(emulato
 
 def _people(stack: Stack) -> list[dict[str, Any]]:
     return list(stack.google("/v1/people/me/connections?personFields=names,clientData").get("connections") or [])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue 13 §1, found with the soak's duplicate): a record made in Google carries no CRM id, so "
+    "once the links are lost its pair relinks by the first-sync key alone; an edit of that key meanwhile "
+    "(a rename) copies each record to the other side. Giving every such Google record our CRM id costs a "
+    "Google write per record created in the CRM",
+)
+def test_a_meeting_made_in_google_relinks_after_the_links_are_lost_and_a_rename(emulator: Any) -> None:
+    stack = Stack(emulator)
+    day = (date.today() + timedelta(days=10)).isoformat()
+    event = {
+        "summary": "Kickoff",
+        "start": {"dateTime": f"{day}T11:00:00", "timeZone": ZONE},
+        "end": {"dateTime": f"{day}T11:30:00", "timeZone": ZONE},
+    }
+    gid = stack.google(EVENTS, "POST", event)["id"]
+    stack.converge()
+    stack.wipe_state()
+    stack.google(f"{EVENTS}/{gid}", "PATCH", {"summary": "Emil-7"})
+    stack.converge()
+    assert len(stack.crm_records("activities")) == 1
+    assert [e["id"] for e in _live_events(stack)] == [gid]

@@ -156,3 +156,18 @@ def test_undated_crm_tasks_are_not_creatable_in_the_calendar() -> None:
     assert not listed[undated].creatable
     assert listed[undated].canon is not None  # still a record: a linked one keeps syncing
     assert not side.get([undated])[undated].creatable
+
+
+def test_a_task_event_whose_pair_was_recreated_in_the_crm_is_given_the_new_task_id() -> None:
+    """Issue 13: the event must carry its pair's current CRM task id (it relinks the pair when the
+    links are lost); an update giving it one touches nothing else, alone or with changed fields."""
+    canon = task()
+    ev = stored(insert_body(canon, task_event_id(CONN, "t1"), "t1", CONN))
+    assert patch_body({}, canon) == {}
+    moved = stored(ev, patch_body({}, canon, "t2", CONN))
+    assert task_crm_id(moved, CONN) == "t2" and event_task_canon(moved) == event_task_canon(ev)
+    done = {**canon, "status": "completed"}
+    both = stored(ev, patch_body(changed_fields(canon, done), done, "t3", CONN))
+    assert task_crm_id(both, CONN) == "t3" and event_task_canon(both) == event_task_canon(
+        stored(ev, patch_body(changed_fields(canon, done), done))
+    )
