@@ -17,10 +17,8 @@ stack syncs with a real Google account: open the printed connect link.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -36,6 +34,7 @@ from rich.console import Console
 
 from infra.stack_preview import DemoError, start_kinds, wait_for_run, waiting_kinds
 from infra.stack_report import first_syncs, preview_lines, print_link, reset_local, run_table, write_stack_file
+from infra.stack_secrets import local_secrets, write_private
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / ".local"
@@ -98,45 +97,6 @@ def _wait_http(url: str, what: str, proc: subprocess.Popen[str] | None, log: Pat
         except requests.RequestException:
             time.sleep(0.2)
     raise StackError(f"{what} did not answer at {url} within {timeout:.0f}s")
-
-
-def _local_secrets() -> dict[str, str]:
-    """Keys of the local deployment, made once and kept in .local/secrets.json (0600)."""
-    path = LOCAL / "secrets.json"
-    if path.exists():
-        values = dict(json.loads(path.read_text()))
-        missing = {"session_key", "webhook_secret"} - set(values)
-        if missing:  # made by an older version: add the keys it did not have, each its own secret
-            values.update({name: secrets.token_urlsafe(48) for name in missing})
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump(values, out)
-            tmp.replace(path)
-        return values
-    values = {
-        "link_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "session_key": secrets.token_urlsafe(48),
-        "webhook_secret": secrets.token_urlsafe(48),
-        "admin_key": secrets.token_urlsafe(32),
-        "crm_key": secrets.token_urlsafe(24),
-        "internal": secrets.token_urlsafe(24),
-        "client_secret": secrets.token_urlsafe(24),
-    }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        json.dump(values, out)
-    return values
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file that holds keys: readable by this user only (0600) from the first byte, replaced atomically."""
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an older tmp file may have been created with other bits
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    tmp.replace(path)
 
 
 def _seed_crm(db: Path) -> None:
@@ -227,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, children: Children, stop: threading.Event) -> int:
     from infra.firestore_emulator import FirestoreEmulatorError, start_firestore_emulator
 
-    keys = _local_secrets()
+    keys = local_secrets(LOCAL)
     py = sys.executable
     try:
         firestore_host, stop_firestore = start_firestore_emulator()
@@ -344,7 +304,7 @@ def _run(args: argparse.Namespace, children: Children, stop: threading.Event) ->
             "keys": keys,
             "local": str(LOCAL),
         }
-        _write_private(args.state_file, json.dumps(state))
+        write_private(args.state_file, json.dumps(state))
     session: requests.Session | None = None
     if args.real_google or args.skip_demo:
         from crmsync.security.links import mint_connect_token

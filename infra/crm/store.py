@@ -16,6 +16,7 @@ from crmsync.crm.validation import FieldError, validate_patch, validate_record
 from crmsync.model.custom import CrmField
 
 from . import problems as P
+from .checks import check_bulk_op, check_refs
 from .db import Database, current_seq, next_seq
 
 ID_PREFIX = {"contacts": "con_", "companies": "cmp_", "activities": "act_", "tasks": "tsk_"}
@@ -229,7 +230,7 @@ class CrmStore:
             raise P.validation(errors)
         if actor is not None and clean.get("owner_id") is None:
             clean["owner_id"] = actor.id
-        _check_refs(conn, kind, clean, actor, set(clean))
+        check_refs(conn, kind, clean, actor, set(clean))
         rec = self._insert(conn, kind, sem.finalise(kind, clean))
         conn.execute(
             "INSERT INTO idempotency VALUES (?, ?, ?, 201, ?, ?)",
@@ -281,7 +282,7 @@ class CrmStore:
             errors = sent_errors(kind, patch, self.fields) + self._unheld(kind, clean)
         if clean is None or errors:
             raise P.validation(errors, "patch")
-        _check_refs(conn, kind, clean, actor, set(patch) & {"owner_id", "company_id"})
+        check_refs(conn, kind, clean, actor, set(patch) & {"owner_id", "company_id"})
         data = sem.finalise(kind, clean)
         keys = sorted(sem.scope_keys(kind, data))
         new = (
@@ -367,54 +368,3 @@ def _change(row: tuple[Any, ...], required: list[set[str]]) -> str:
     if not sem.in_scope(json.loads(keys), required):
         return base + '"out_of_scope","record":null}'
     return base + '"upsert","record":' + record_text(row) + "}"
-
-
-def _check_refs(
-    conn: sqlite3.Connection, kind: str, data: dict[str, Any], actor: User | None, touched: set[str]
-) -> None:
-    errors = []
-    owner = data.get("owner_id")
-    if "owner_id" in touched and owner is not None:
-        if conn.execute("SELECT 1 FROM users WHERE id = ?", (owner,)).fetchone() is None:
-            errors.append(
-                FieldError("/owner_id", f"no CRM user with id {owner!r}; look users up with GET /users?email=")
-            )
-        elif actor is not None and actor.role != "admin" and owner != actor.id:
-            raise P.Problem(
-                403, "forbidden", f"user {actor.id!r} may only give records to themselves, not to {owner!r}"
-            )
-    company = data.get("company_id")
-    if kind == "contacts" and "company_id" in touched and company is not None:
-        found = conn.execute(
-            "SELECT 1 FROM records WHERE kind = 'companies' AND id = ? AND deleted = 0", (company,)
-        ).fetchone()
-        if found is None:
-            errors.append(
-                FieldError(
-                    "/company_id",
-                    f"no company with id {company!r}; create it first or look it up with GET /companies?name=",
-                )
-            )
-    if errors:
-        raise P.validation(errors)
-
-
-_OP_FIELDS: dict[str, dict[str, type]] = {
-    "create": {"idempotency_key": str, "record": dict},
-    "update": {"id": str, "if_match": int, "patch": dict},
-    "delete": {"id": str, "if_match": int},
-}
-
-
-def check_bulk_op(op: Any) -> None:
-    """Raise a 400 problem naming the field when a bulk operation is malformed."""
-    if not isinstance(op, dict) or not isinstance(op.get("op"), str) or op["op"] not in _OP_FIELDS:
-        raise P.bad_request("malformed bulk operation", "/op", "op must be 'create', 'update' or 'delete'")
-    fields = _OP_FIELDS[op["op"]]
-    for name in set(op) - set(fields) - {"op"}:
-        raise P.bad_request(f"unknown field {name!r} in a {op['op']} operation", f"/{name}", "unknown field")
-    for name, typ in fields.items():
-        value = op.get(name)
-        if not isinstance(value, typ) or isinstance(value, bool) or (typ is str and not 1 <= len(str(value)) <= 255):
-            what = {str: "a string of 1-255 characters", int: "an integer version", dict: "a JSON object"}[typ]
-            raise P.bad_request(f"{name!r} must be {what}", f"/{name}", f"must be {what}")
