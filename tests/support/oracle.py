@@ -127,8 +127,10 @@ class EditLog:
     # Whether an edit of (field, element) no longer applies to a record as it now is (e.g. an
     # exception of an occurrence its series no longer has): such an edit was superseded.
     moot: Moot = lambda fname, key, canon: False
-    # An element removed from a record the sync never saw is, to a state-based sync, a record that
-    # never had it: matched with a counterpart holding it, the first merge (no base) keeps the union.
+    # A field cleared (an element removed, a scalar emptied) on a record the sync holds no link for
+    # (never linked, or its link dropped when its pair left the sync) is, to a state-based sync, a
+    # record that never had it: matched with a counterpart holding it, the first merge (no base)
+    # keeps the union.
     first_match_keeps_union: bool = False
     seq: int = 0
     runs: int = 0
@@ -138,6 +140,7 @@ class EditLog:
     errors: list[str] = field(default_factory=list)
     groups: Groups = field(default_factory=Groups)
     agreed: dict[Node, Canon] = field(default_factory=dict)  # the last linked base per record
+    linked: set[Node] = field(default_factory=set)  # records linked after the last run
     reverts: set[int] = field(default_factory=set)  # edits back to the agreed value (ids): no change to the sync
     crashed: list[int] = field(default_factory=list)  # runs the worker died in (their conflicts: next run reports)
     # Edits a converged state superseded (ids): an exception whose occurrence a later series move removed
@@ -156,7 +159,7 @@ class EditLog:
             e = Edit(seq, self.runs, node, fname, key, value)
             if base is not None and holds(base, fname, key, value):
                 self.reverts.add(id(e))  # back to the agreed value: no change to a state-based sync
-            elif base is None and key is not None and value == ABSENT and self.first_match_keeps_union:
+            elif self.first_match_keeps_union and node not in self.linked and _clears(key, value):
                 self.reverts.add(id(e))
             self.edits.append(e)
 
@@ -180,7 +183,9 @@ class EditLog:
                 self.groups.union(("crm", c["crm_id"]), ("google", c["google_id"]))
         for cid, gid in world.links.ever:
             self.groups.union(("crm", cid), ("google", gid))
+        self.linked = set()
         for lk in world.all_links():
+            self.linked |= {("crm", lk.crm_id), ("google", lk.google_id)}
             self.groups.union(("crm", lk.crm_id), ("google", lk.google_id))
             self.agreed[("crm", lk.crm_id)] = lk.base
             self.agreed[("google", lk.google_id)] = lk.base
@@ -263,3 +268,8 @@ class EditLog:
             )
             for r in self.removals
         )
+
+
+def _clears(key: str | None, value: Any) -> bool:
+    """Whether an edit empties what it edits: an element removed, or a scalar set to nothing."""
+    return value == ABSENT if key is not None else value is None

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.unit
 FIELDS = ("title", "emails")
 
 
-def world(*pairs: tuple[str, str]) -> Any:
-    """A machine's world with these links and nothing else."""
-    links = [SimpleNamespace(crm_id=c, google_id=g, base={}) for c, g in pairs]
+def world(*pairs: tuple[str, str], base: dict[str, Any] | None = None) -> Any:
+    """A machine's world with these links (each agreed on ``base``) and nothing else."""
+    links = [SimpleNamespace(crm_id=c, google_id=g, base=base or {}) for c, g in pairs]
     return SimpleNamespace(links=SimpleNamespace(ever=list(pairs)), all_links=lambda: links)
 
 
@@ -74,3 +74,23 @@ def test_an_edit_of_a_record_the_user_deleted_afterwards_is_excused_and_one_with
     assert "vanished" in problem
     log.removed(("crm", "c1"), {"title": "B"})  # the counterpart the edit reached, deleted by the user
     assert log.lost_edits([], {}, {}) == []
+
+
+def test_a_field_cleared_on_a_record_whose_link_is_gone_may_come_back_from_a_first_match() -> None:
+    # Contacts (first_match_keeps_union): the pair c1/g1 was linked; g1 left the sync and the link
+    # went; the user clears c1's title; c1 is then matched with a new g2 holding a title (a first
+    # merge, no base: the union). On a linked record the same clear is an edit the sync must keep.
+    end = {"c1": {"title": "CEO"}}, {"g2": {"title": "CEO"}}
+    for union, lost in ((True, 0), (False, 1)):
+        log = EditLog(FIELDS, first_match_keeps_union=union)
+        log.observe(0, None, world(("c1", "g1"), base={"title": "CEO"}))
+        log.observe(1, None, world())
+        log.edited(("crm", "c1"), {"title": "CEO"}, {"title": None})
+        log.observe(2, None, world(("c1", "g2")))
+        assert len(log.lost_edits([("c1", "g2")], *end)) == lost
+    log = EditLog(FIELDS, first_match_keeps_union=True)
+    log.observe(0, None, world(("c1", "g1"), base={"title": "CEO"}))
+    log.edited(("crm", "c1"), {"title": "CEO"}, {"title": None})
+    log.observe(1, None, world(("c1", "g1"), base={"title": "CEO"}))
+    [problem] = log.lost_edits([("c1", "g1")], {"c1": {"title": "CEO"}}, {"g1": {"title": "CEO"}})
+    assert "field='title'" in problem and "lost" in problem
