@@ -27,8 +27,8 @@ from bench.corpus_sources import Item, calendar_items, fetch_vcard_sources, vcar
 from bench.corpus_stack import ACCOUNT, CRM_GROUP, Stack, stack
 from bench.support import ROOT, peak_rss_mib
 from crmsync.google.calendar_mapping import event_canon
-from crmsync.model.event import never_happens, overlaps
 from crmsync.model.kinds import Kind
+from crmsync.model.recurrence import never_happens, overlaps
 
 RESULT = ROOT / "bench" / "results" / "corpus.json"
 # What Google computes or stamps itself: never compared.

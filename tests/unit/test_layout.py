@@ -16,8 +16,6 @@ PACKAGES = {"crmsync": ROOT / "shared" / "crmsync", "infra": ROOT / "infra"}
 MAX_LINES = 400
 # Modules still over the habit, each to be split by one idea; the list only shrinks.
 OVER_LIMIT = {
-    "shared/crmsync/crm/events_side.py",
-    "shared/crmsync/model/event.py",
     "shared/crmsync/store/firestore.py",
     "shared/crmsync/store/memory.py",
 }

@@ -19,12 +19,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model.event import EventOptions, never_happens, overlaps
+from ..model.event import EventOptions
 from ..model.field_mapping import MappedFields
 from ..model.kinds import Kind
 from ..model.link import Canon
 from ..model.names import plain_name
 from ..model.normalise import unreadable
+from ..model.recurrence import never_happens, overlaps
 from ..ports import Change, Listing, OpCounter, WriteOp, WriteResult
 from . import calendar_custom
 from .batch import BatchRunner, Call, Outcome

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..model.event import LOCAL_FMT, canonical_event, parse_local, zone
+from ..model.event import canonical_event
 from ..model.link import Canon
+from ..model.wall_clock import LOCAL_FMT, parse_local, zone
 
 CRM_ID_PROP = "crmsyncCrmId"
 CONNECTION_PROP = "crmsyncConnection"

@@ -3,7 +3,7 @@
 Times are wall-clock plus IANA zone (``{"local": "YYYY-MM-DDTHH:MM:SS", "tz": zone}``)
 or a date (``{"date": "YYYY-MM-DD"}``, all-day, the end exclusive like Google's), so a
 DST change never shifts anything. Recurrence is a sorted list of normalised
-RRULE/EXRULE/RDATE lines (RDATE in the series' zone); a cancelled occurrence is
+RRULE/EXRULE/RDATE lines (RDATE in the series' zone; model/recurrence.py); a cancelled occurrence is
 an exception entry however a side spells it (EXDATE or cancelled instance), so
 that cancelling and moving the same occurrence meet in one entry; exceptions,
 attendees and reminders are keyed so they merge per entry.
@@ -12,16 +12,16 @@ attendees and reminders are keyed so they merge per entry.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rruleset, rrulestr
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import normalise as n
 from .ids import MAX_CALENDARS, CalendarId, Text200
 from .link import Canon
+from .recurrence import occurrences, recurrence_lines
+from .wall_clock import BASIC_FMT, LOCAL_FMT, instant, parse_local, zone
 
 EVENT_FIELDS = (
     "subject",
@@ -39,15 +39,8 @@ EVENT_FIELDS = (
 )
 RESPONSES = ("needs_action", "accepted", "declined", "tentative")
 OVERRIDES = ("start", "end", "subject", "description", "location")
-_RULE_ORDER = (
-    "FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY",
-    "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST",
-)  # fmt: skip
-_RULE_DEFAULTS = {"INTERVAL": "1", "WKST": "MO"}
-LOCAL_FMT = "%Y-%m-%dT%H:%M:%S"
 BUSY_SUMMARY = "Private"
 BUSY_HIDDEN = ("description", "location")  # cleared in a busy block, like its attendees
-_BASIC = "%Y%m%dT%H%M%S"
 
 
 class Window(BaseModel):
@@ -81,30 +74,6 @@ class EventOptions(BaseModel):
     send_updates: Literal["none", "all", "externalOnly"] = "none"  # attendee e-mails only on opt-in
 
 
-def zone(name: str) -> ZoneInfo:
-    """A ZoneInfo, or InvalidValue naming the bad zone."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise n.InvalidValue("start", f"{name!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from err
-
-
-def parse_local(value: str) -> datetime:
-    """A naive wall-clock datetime from ``YYYY-MM-DDTHH:MM:SS``."""
-    try:
-        return datetime.strptime(value[:19], LOCAL_FMT)
-    except ValueError as err:
-        raise n.InvalidValue("start", f"{value!r} is not a local date-time YYYY-MM-DDTHH:MM:SS") from err
-
-
-def instant(when: Mapping[str, Any]) -> datetime:
-    """The UTC instant a canonical time stands for (midnight UTC for a date)."""
-    if "date" in when:
-        d = date.fromisoformat(when["date"])
-        return datetime(d.year, d.month, d.day, tzinfo=UTC)
-    return parse_local(when["local"]).replace(tzinfo=zone(when["tz"])).astimezone(UTC)
-
-
 def _when(raw: Mapping[str, Any] | None, all_day: bool, what: str) -> dict[str, str]:
     if not raw:
         raise n.InvalidValue(what, f"an event needs a {what}")
@@ -117,84 +86,6 @@ def _when(raw: Mapping[str, Any] | None, all_day: bool, what: str) -> dict[str, 
     tz = str(raw.get("tz") or "")
     zone(tz)
     return {"local": parse_local(str(raw.get("local") or "")).strftime(LOCAL_FMT), "tz": tz}
-
-
-# ----------------------------------------------------------------------------- recurrence
-
-
-def _rule(value: str, tz: str | None, all_day: bool) -> str:
-    parts: dict[str, str] = {}
-    for chunk in value.split(";"):
-        key, _, val = chunk.partition("=")
-        if key.strip():
-            parts[key.strip().upper()] = val.strip().upper()
-    for key, default in _RULE_DEFAULTS.items():
-        if parts.get(key) == default:
-            del parts[key]
-    until = parts.get("UNTIL")
-    if until:
-        if all_day:
-            parts["UNTIL"] = until[:8]
-        elif len(until) == 15 and tz:  # a floating UNTIL means wall-clock in the series' zone
-            parts["UNTIL"] = (
-                datetime.strptime(until, _BASIC).replace(tzinfo=zone(tz)).astimezone(UTC).strftime(_BASIC + "Z")
-            )
-        elif len(until) == 8 and tz:  # a date UNTIL on a timed series: the day's end in the series' zone (as Google)
-            parts["UNTIL"] = (
-                datetime.strptime(until + "T235959", _BASIC)
-                .replace(tzinfo=zone(tz))
-                .astimezone(UTC)
-                .strftime(_BASIC + "Z")
-            )
-    ordered = [k for k in _RULE_ORDER if k in parts] + sorted(k for k in parts if k not in _RULE_ORDER)
-    return ";".join(f"{k}={parts[k]}" for k in ordered)
-
-
-def _date_values(name: str, params: dict[str, str], values: str, tz: str | None, all_day: bool) -> list[str]:
-    out = []
-    for raw in (v.strip().upper() for v in values.split(",")):
-        if not raw:
-            continue
-        if all_day:
-            out.append(f"{name};VALUE=DATE:{raw[:8]}")
-            continue
-        if len(raw) == 8:
-            raw += "T000000"
-        if raw.endswith("Z"):
-            moment = datetime.strptime(raw[:15], _BASIC).replace(tzinfo=UTC)
-        else:
-            moment = datetime.strptime(raw[:15], _BASIC).replace(tzinfo=zone(params.get("TZID") or tz or "UTC"))
-        local = moment.astimezone(zone(tz or "UTC")).strftime(_BASIC)
-        out.append(f"{name};TZID={tz or 'UTC'}:{local}")
-    return out
-
-
-def recurrence_lines(lines: list[str] | None, tz: str | None, all_day: bool) -> list[str]:
-    """RRULE/EXRULE/EXDATE/RDATE lines in canonical form: rule parts in RFC order without
-    defaults, dates one per line in the series' zone, sorted; raises InvalidValue."""
-    out: set[str] = set()
-    for line in lines or []:
-        text = line.strip()
-        if not text:
-            continue
-        head, sep, value = text.partition(":")
-        if not sep:
-            head, value = "RRULE", text
-        name, *raw_params = head.split(";")
-        name = name.strip().upper()
-        params = {k.upper(): v for k, _, v in (p.partition("=") for p in raw_params)}
-        try:
-            if name in ("RRULE", "EXRULE"):
-                out.add(f"{name}:{_rule(value, tz, all_day)}")
-            elif name in ("EXDATE", "RDATE"):
-                out.update(_date_values(name, params, value, tz, all_day))
-            else:
-                raise n.InvalidValue("recurrence", f"unsupported recurrence line {text!r}")
-        except ValueError as err:
-            if isinstance(err, n.InvalidValue):
-                raise
-            raise n.InvalidValue("recurrence", f"cannot read recurrence line {text!r}: {err}") from err
-    return sorted(out)
 
 
 # ----------------------------------------------------------------------------- exceptions, people
@@ -319,7 +210,7 @@ def coherent(canon: Canon) -> Canon:
     exceptions = canon.get("exceptions") or []
     if not exceptions:
         return canon
-    series = _series(canon)
+    series = occurrences(canon)
     all_day = "date" in canon["start"]
 
     def has(key: str) -> bool:
@@ -352,77 +243,11 @@ def busy_canon(canon: Canon) -> Canon:
     }
 
 
-# ----------------------------------------------------------------------------- scope and matching
-
-
-def _series(canon: Canon) -> rruleset | None:
-    """The series' occurrences: rules and dates all on the start's footing (zone-aware wall
-    clock in the series' zone for a timed series, naive dates for an all-day one) — mixing an
-    aware DTSTART with naive RDATEs is what made dateutil compare naive with aware."""
-    lines = [x for x in canon.get("recurrence") or [] if x.startswith(("RRULE", "RDATE"))]
-    if not lines:
-        return None
-    start = canon["start"]
-    all_day = "date" in start
-    tz = None if all_day else zone(start["tz"])
-    dtstart = datetime.fromisoformat(start["date"]) if all_day else parse_local(start["local"]).replace(tzinfo=tz)
-    result = rruleset()
-    try:
-        for line in lines:
-            head, _, value = line.partition(":")
-            if head == "RRULE":
-                result.rrule(rrulestr(value, dtstart=dtstart))  # type: ignore[arg-type]
-                continue
-            for raw in value.split(","):
-                moment = datetime.strptime(raw[:8], "%Y%m%d") if len(raw) == 8 else datetime.strptime(raw[:15], _BASIC)
-                if all_day:
-                    result.rdate(moment.replace(hour=0, minute=0, second=0))
-                else:
-                    result.rdate(
-                        moment.replace(tzinfo=tz)
-                        if len(raw) > 8
-                        else moment.replace(hour=dtstart.hour, minute=dtstart.minute, second=dtstart.second, tzinfo=tz)
-                    )
-    except (ValueError, TypeError):
-        return None
-    return result
-
-
-def never_happens(canon: Canon) -> bool:
-    """A series whose rule and dates give no occurrence at all (UNTIL before the start: Google's
-    apps can leave one behind, and Google shows nothing for it): no event to sync."""
-    if not any(x.startswith(("RRULE", "RDATE")) for x in canon.get("recurrence") or []):
-        return False
-    series = _series(canon)
-    if series is None:
-        return False
-    try:
-        return next(iter(series), None) is None
-    except (ValueError, TypeError):
-        return False
-
-
-def overlaps(canon: Canon, lo: datetime, hi: datetime) -> bool:
-    """Whether the event (any occurrence of a series) overlaps the instants [lo, hi)."""
-    first = instant(canon["start"])
-    length = instant(canon["end"]) - first
-    series = _series(canon)
-    if series is None:
-        return first < hi and first + length > lo
-    if "date" in canon["start"]:
-        probe: datetime = (lo - length).replace(tzinfo=None)
-        limit = hi.replace(tzinfo=None)
-    else:
-        probe, limit = lo - length, hi
-    try:
-        nxt = series.after(probe, inc=False)
-    except (ValueError, TypeError):
-        return first < hi
-    return nxt is not None and nxt < limit
+# ----------------------------------------------------------------------------- matching
 
 
 def match_keys(canon: Canon) -> tuple[list[str]]:
     """First-sync match key: the same meeting (start instant, subject, organizer) on both sides."""
     subject = (canon.get("subject") or "").casefold()
-    when = instant(canon["start"]).strftime(_BASIC + "Z")
+    when = instant(canon["start"]).strftime(BASIC_FMT + "Z")
     return ([f"{when}|{subject}|{canon.get('organizer') or ''}"],)

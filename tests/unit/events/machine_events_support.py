@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from crmsync.crm import custom_side
+from crmsync.crm.activity_shape import activity_raw
 from crmsync.crm.custom_fields import REFERENCE_FIELDS
-from crmsync.crm.events_side import CrmEvents, activity_raw
+from crmsync.crm.events_side import CrmEvents
 from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Activity
 from crmsync.google import calendar_custom

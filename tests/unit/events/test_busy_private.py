@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from crmsync.crm.events_side import CrmEvents, keep_exception_texts
+from crmsync.crm.activity_shape import keep_exception_texts
+from crmsync.crm.events_side import CrmEvents
 from crmsync.crm.fake import FakeCrm
 from crmsync.crm.models import Activity
 from crmsync.google.calendar_mapping import event_canon, insert_body

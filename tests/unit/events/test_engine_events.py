@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from crmsync.crm.events_side import CrmEvents, activity_raw, time_body
+from crmsync.crm.activity_shape import activity_raw, time_body
+from crmsync.crm.events_side import CrmEvents
 from crmsync.crm.fake import FakeCrm
 from crmsync.model.event import EventOptions, canonical_event, match_keys
 from crmsync.model.kinds import Kind

@@ -6,16 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crmsync.model.event import (
-    Window,
-    canonical_event,
-    coherent,
-    match_keys,
-    never_happens,
-    overlaps,
-    recurrence_lines,
-)
+from crmsync.model.event import Window, canonical_event, coherent, match_keys
 from crmsync.model.normalise import InvalidValue
+from crmsync.model.recurrence import never_happens, overlaps, recurrence_lines
 
 pytestmark = pytest.mark.unit
 
