@@ -132,3 +132,21 @@ def test_modules_stay_under_the_line_habit() -> None:
     over = {p for p, n in sizes.items() if n > MAX_LINES}
     assert over - OVER_LIMIT == set(), f"modules over {MAX_LINES} lines: split them by one idea each"
     assert OVER_LIMIT - over == set(), "these are small now: take them off OVER_LIMIT"
+
+
+def test_no_tracked_link_points_outside_the_checkout() -> None:
+    """A symbolic link committed by accident (a worktree's .venv pointing at another one) breaks every
+    fresh clone: it dangles, and scripts/bootstrap.sh cannot make the venv there."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    listed = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    links = [line.split("\t", 1)[1] for line in listed.splitlines() if line.startswith("120000 ")]
+    outside = {}
+    for name in links:
+        target = (ROOT / name).parent / Path((ROOT / name).readlink()) if (ROOT / name).is_symlink() else None
+        if target is None or not target.resolve().is_relative_to(ROOT.resolve()):
+            outside[name] = str(target)
+    assert outside == {}, "tracked links out of the checkout (git rm --cached them)"
