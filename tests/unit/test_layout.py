@@ -31,13 +31,12 @@ def _modules() -> dict[str, Path]:
 
 
 def _top_level(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Statements run on import: module level, inside try/if, but not under ``if TYPE_CHECKING``."""
+    """Statements at module level (inside try/if too, ``if TYPE_CHECKING`` included): not in functions."""
     stack: list[ast.stmt] = list(tree.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.If):
-            if "TYPE_CHECKING" not in ast.unparse(node.test):
-                stack.extend(node.body + node.orelse)
+        if isinstance(node, ast.If):  # under TYPE_CHECKING too: a circle for the type checker is one
+            stack.extend(node.body + node.orelse)
         elif isinstance(node, ast.Try):
             stack.extend(node.body + node.orelse + node.finalbody)
             for handler in node.handlers:

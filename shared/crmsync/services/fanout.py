@@ -22,8 +22,8 @@ from crmsync.queue.port import TaskQueue
 from crmsync.services.admin_config import load_admin_config
 from crmsync.services.polling import PollingBounds, poll_interval
 from crmsync.services.sync_task import SyncTask
-from crmsync.store.contract import MAX_BATCH_WRITES, Page, StateStore, chunked
-from crmsync.store.due import DUE_SHARDS, DueConnection
+from crmsync.store.contract import MAX_BATCH_WRITES, DueConnection, Page, StateStore, chunked
+from crmsync.store.due import DUE_SHARDS
 
 log = logging.getLogger(__name__)
 QUERY_ATTEMPTS = 3

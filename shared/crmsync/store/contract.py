@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.ports import LinkStore
 
 from .watch_port import WatchChannelStore
-
-if TYPE_CHECKING:
-    from .due import DueConnection
 
 T = TypeVar("T")
 
@@ -53,6 +50,22 @@ class Leased:
 
     connection: Connection | None  # as read (with the new lease when taken); None: there is no such connection
     taken: bool  # the lease is now the holder's (False: another live lease, or ``admit`` refused the connection)
+
+
+@dataclass(frozen=True)
+class DueConnection:
+    """What one fan-out tick needs of a due connection (``StateStore.due_listing``; shards: store/due.py)."""
+
+    id: str
+    next_sync_at: datetime
+    interval_minutes: int
+    quiet_runs: int = 0  # complete runs in a row that found nothing (adaptive polling)
+
+    @classmethod
+    def of(cls, conn: Connection) -> DueConnection:
+        """The due view of a full connection (which must have a next_sync_at)."""
+        assert conn.next_sync_at is not None, "a due connection has a next_sync_at"
+        return cls(conn.id, conn.next_sync_at, conn.settings.interval_minutes, conn.quiet_runs)
 
 
 class StateStore(WatchChannelStore, Protocol):

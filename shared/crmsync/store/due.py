@@ -13,13 +13,12 @@ instance during a rolling deploy, restored from a backup) is found within a day.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crmsync.model.state import Connection, ConnectionStatus
+from crmsync.model.state import ConnectionStatus
 
 from .codec import SHARD_FIELD, Doc, check_aware, check_doc_id, decode_page_cursor, encode_page_cursor, from_value
-from .contract import MAX_BATCH_WRITES, Page, StoreError, check_limit
+from .contract import MAX_BATCH_WRITES, DueConnection, Page, StoreError, check_limit
 from .queries import CONNECTION_SHARDS, DUE_CONNECTIONS_BY_SHARD
 from .spec import Spec
 
@@ -28,22 +27,6 @@ MIGRATION_DOC_ID = "due_shards"  # config/due_shards: {"shards", "done", "after"
 RESWEEP_AFTER = timedelta(days=1)
 SWEEP_PAGE = MAX_BATCH_WRITES - 1  # a page's shard writes and the marker fit one batch
 DEFAULT_INTERVAL_MINUTES = 5
-
-
-@dataclass(frozen=True)
-class DueConnection:
-    """What one tick needs of a due connection."""
-
-    id: str
-    next_sync_at: datetime
-    interval_minutes: int
-    quiet_runs: int = 0  # complete runs in a row that found nothing (adaptive polling)
-
-    @classmethod
-    def of(cls, conn: Connection) -> DueConnection:
-        """The due view of a full connection (which must have a next_sync_at)."""
-        assert conn.next_sync_at is not None, "a due connection has a next_sync_at"
-        return cls(conn.id, conn.next_sync_at, conn.settings.interval_minutes, conn.quiet_runs)
 
 
 def due_shard(connection_id: str) -> int:

@@ -20,11 +20,10 @@ from .codec import (
     connection_to_doc,
     from_value,
 )
-from .contract import MAX_BATCH_WRITES, ConnectionNotFound, Leased, Page, StateStore
+from .contract import MAX_BATCH_WRITES, ConnectionNotFound, DueConnection, Leased, Page, StateStore
 from .due import (
     MIGRATION_DOC_ID,
     SWEEP_PAGE,
-    DueConnection,
     due_page,
     due_shard_spec,
     migration_doc,

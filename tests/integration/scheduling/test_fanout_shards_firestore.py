@@ -15,7 +15,8 @@ from crmsync.ports import OpCounter
 from crmsync.queue.memory import MemoryTaskQueue
 from crmsync.services.fanout import FanoutSettings, due_task_name, fan_out
 from crmsync.store.codec import connection_to_doc
-from crmsync.store.due import DUE_SHARDS, DueConnection, due_shard, with_shard
+from crmsync.store.contract import DueConnection
+from crmsync.store.due import DUE_SHARDS, due_shard, with_shard
 from crmsync.store.firestore import FirestoreStore
 from crmsync.store.queries import CONNECTIONS, DUE_SHARD_FIELDS
 from crmsync.store.spec import project

@@ -11,8 +11,8 @@ import pytest
 
 from crmsync.model.state import Connection, ConnectionStatus
 from crmsync.services.fanout import FanoutSettings, due_task_name, fan_out
-from crmsync.store.contract import MAX_BATCH_WRITES, Page, StoreError
-from crmsync.store.due import DUE_SHARDS, DueConnection, due_shard
+from crmsync.store.contract import MAX_BATCH_WRITES, DueConnection, Page, StoreError
+from crmsync.store.due import DUE_SHARDS, due_shard
 from crmsync.store.memory import MemoryStore
 from tests.unit.scheduling.support import NOW, World
 
