@@ -30,8 +30,12 @@ from bench.soak_users import FIELD, KINDS, CrmUser, EditLog, GoogleUser
 from bench.soak_world import ACCOUNT, CONNECTION, Processes, connect, start_sync
 from crmsync.crm.port import CrmError
 from crmsync.model.kinds import Kind
+from crmsync.services.worker import WorkerSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# A killed sync's lease runs out after the worker's lease length (its heartbeat died with it).
+LEASE_WAIT = WorkerSettings().lease_seconds + 30
+BUSY_PAUSE_S = 5.0
 
 
 class Soak:
@@ -175,10 +179,16 @@ class Soak:
         self.stats["firestore_emptied"] += 1
 
     def quiet(self, max_runs: int = 14) -> int:
-        """Runs with no faults and no edits until two in a row are complete and write nothing."""
-        quiet = 0
-        for n in range(1, max_runs + 1):
-            self.run()
+        """Runs with no faults and no edits until two in a row are complete and write nothing. A run
+        that finds the connection busy does not count: a sync killed late in the faults holds its
+        lease until it runs out (``LEASE_WAIT``), and the next run waits a little first."""
+        quiet, n = 0, 0
+        lease_out = time.monotonic() + LEASE_WAIT
+        while n < max_runs:
+            if self.run().get("outcome") == "busy" and time.monotonic() < lease_out:
+                time.sleep(BUSY_PAUSE_S)
+                continue
+            n += 1
             conn = self.procs.store().get_connection(CONNECTION)
             last = (conn.last_run if conn else None) or {}
             kinds = last.get("kinds") or {}
