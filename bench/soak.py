@@ -47,6 +47,7 @@ class Soak:
         self.stats = dict.fromkeys(
             ("runs", "sync_killed", "crm_killed", "token_expiries", "fault_runs", "quota_runs", "firestore_emptied"), 0
         )
+        self.stats["quiet_busy"] = 0  # quiet runs that found a killed sync's lease still live (not counted)
         self.outcomes: dict[str, int] = {}
         self.user_id = connect(procs)
         self.crm = CrmUser(procs.crm, procs.crm_key, self.user_id, self.log, self.rng)
@@ -186,6 +187,7 @@ class Soak:
         lease_out = time.monotonic() + LEASE_WAIT
         while n < max_runs:
             if self.run().get("outcome") == "busy" and time.monotonic() < lease_out:
+                self.stats["quiet_busy"] += 1
                 time.sleep(BUSY_PAUSE_S)
                 continue
             n += 1
@@ -196,6 +198,26 @@ class Soak:
             if quiet == 2:
                 return n
         return -1
+
+    def kill_holding_the_lease(self) -> None:
+        """Start a sync, SIGKILL it as soon as it holds the connection's lease (a kill at any other moment
+        may come before the lease is taken, or after the run ended), and count it as a killed run."""
+        self.tasks += 1
+        self.stats["runs"] += 1
+        store, deadline = self.procs.store(), time.monotonic() + 60
+        before = store.get_connection(CONNECTION)
+        earlier = before.lease if before is not None else None  # a lease an earlier killed sync left
+        proc = start_sync(self.procs, f"soak-{self.tasks}")
+        while proc.proc.poll() is None and time.monotonic() < deadline:
+            conn = store.get_connection(CONNECTION)
+            if conn is not None and conn.lease is not None and conn.lease != earlier:
+                break
+            time.sleep(0.02)
+        result = proc.finish(0.001)
+        outcome = "killed" if result.get("killed") else str(result.get("outcome"))
+        self.stats["sync_killed"] += bool(result.get("killed"))
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self.observe(f"run {self.tasks}: {outcome} holding the lease, edits up to #{len(self.log.edits)}")
 
     def final(self) -> Final:
         links = self.procs.store().connection_store(CONNECTION)
@@ -220,6 +242,7 @@ def soak(minutes: float, seed: int, work: Path) -> dict[str, Any]:
             if not s.stats["firestore_emptied"] and time.monotonic() > emptied_at:
                 s.empty_firestore()
             s.round(faults=True)
+        s.kill_holding_the_lease()  # the last fault: the quiet runs start while its lease is live
         quiet_runs = s.quiet()
         final = s.final()
         violations, counts = check(final, s.groups, s.log, list(s.conflicts.values()))
