@@ -10,6 +10,10 @@ the run drops the parked link and neither applies the delete rule to con_0001 no
 Google. con_0001 stays in scope, unlinked, and no later run lists it again (it does not change):
 "unlinked CRM contacts: {'con_0001'}". A pair whose two sides are both back in scope should be
 active again (unparked), so that a later delete goes by the delete rule.
+
+Where, as far as read (not fixed): ``Reconcile._linked`` returns early when both sides are State.SAME
+(content equal to the base), before the parked branch, so no step clears the parked flags of a pair
+whose two sides came back unchanged; a pair with a side edited meanwhile takes the merge path instead.
 """
 
 from __future__ import annotations
