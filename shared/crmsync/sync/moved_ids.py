@@ -15,11 +15,11 @@ from dataclasses import replace
 
 from ..model.kinds import Side
 from ..model.link import Link
-from ..model.settings import KindSettings
+from ..model.settings import KindSettings, UpdateRule
 from ..ports import Change
 from .apply import Applied
 from .plan import Op, Rule, Step, Versions, Write, sides
-from .table import writable
+from .table import rules_for, writable
 
 
 def old_ids(applied: Applied, google: Mapping[str, Change]) -> list[Link]:
@@ -44,6 +44,7 @@ def _moved(crm_id: str | None, g: Change | None, settings: KindSettings) -> bool
         and g.crm_id_hint is not None
         and g.crm_id_hint != crm_id
         and writable(settings, Side.GOOGLE)
+        and rules_for(settings, Side.GOOGLE)[1] is not UpdateRule.NEVER  # the admin's "never update Google"
     )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from crmsync.model.kinds import Kind
+from crmsync.model.settings import KindSettings, SideRules, UpdateRule
 from tests.support.machines import converge
-from tests.unit.sync.machine_support import World, gcanon
+from tests.unit.sync.machine_support import TAG, World, gcanon
 
 pytestmark = pytest.mark.unit
 
@@ -98,3 +99,20 @@ def test_a_google_copy_created_anew_in_the_crm_carries_the_new_id() -> None:
     assert link.crm_id != cid and w.google.records[gid].hint == link.crm_id
     _links_lost_then_synced(w, gid)
     assert list(w.crm_live()) == [link.crm_id] and list(w.google.records) == [gid]
+
+
+def test_no_google_write_for_the_id_when_google_records_are_never_updated() -> None:
+    """The admin's 'never update Google records' holds for the CRM id too: the re-create happens, the
+    Google record is left as it is (and keeps the old id)."""
+    settings = KindSettings(google_group=None, crm_tag=TAG, google=SideRules(update=UpdateRule.NEVER))
+    w = World(settings=settings)
+    cid = w.crm_create(gcanon({"given": "Anna", "family": "Schmidt"}), tagged=True)
+    converge(w, lambda _: None)
+    [gid] = list(w.google.records)
+    w.crm_delete(cid)
+    w.google.edit(gid, given="Anne")
+    before = w.google.records[gid].version
+    converge(w, lambda _: None)
+    [link] = w.all_links()
+    assert link.crm_id != cid and w.google.records[gid].hint == cid
+    assert w.google.records[gid].version == before and w.google.calls.get("update", 0) == 0
