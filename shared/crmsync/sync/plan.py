@@ -46,6 +46,7 @@ class Rule(StrEnum):
     ORPHAN_DELETE = "orphan_delete"
     DUPLICATE_DELETE = "duplicate_delete"
     CRM_ID_MOVED = "crm_id_moved"  # the Google record carries an old CRM id of its pair: given the current one
+    BACK_IN_SCOPE = "back_in_scope"  # a parked pair listed in scope on both sides, unchanged: active again
 
     @classmethod
     def on(cls, side: Side, branch: str) -> Rule:

@@ -18,7 +18,8 @@ A side that left the scope (rather than being deleted) while the other was
 edited, or both sides leaving it, parks the pair: link and base kept, the side
 in scope marked stale (re-read when its partner changes). While parked, a side
 absent from an incremental listing is still out of scope; the pair merges from
-its base once both are back, and a deletion on either side unparks it.
+its base once both are back (both listed unchanged: just active again), and a
+deletion on either side unparks it.
 
 Unlinked records are paired by the CRM id Google carries for records we
 created, then by unique e-mail, then by unique phone (contacts), and only
@@ -38,6 +39,7 @@ from ..model.link import Canon, Link, content_hash
 from ..model.normalise import unreadable
 from ..model.settings import DeleteConflictRule, DeleteRule
 from ..ports import Change
+from .back_in_scope import back_in_scope_step
 from .merge import MergeResult, coherent, three_way, two_way
 from .moved_ids import carrying_crm_id, moved_id_step
 from .plan import Note, Op, Plan, Rule, Step, Versions, Write, both, sides
@@ -106,11 +108,13 @@ class _Reconciler(UnlinkedPairing):
         versions = Versions(version_of(crm_ch) or link.crm.version, version_of(g_ch) or link.google.version)
         base = link.base
         if cs is State.SAME and gs is State.SAME:
-            # Nothing changed, or both are echoes of our own writes; at most Google's record is
-            # given the pair's CRM id (see moved_ids).
-            moved = moved_id_step(link, self.inp.google, self.s, versions)
-            if moved is not None:
-                self._add(moved)
+            # Nothing changed, or both are echoes of our own writes; at most a parked pair is active
+            # again (back_in_scope), or Google's record is given the pair's CRM id (see moved_ids).
+            step = back_in_scope_step(link, crm_ch, g_ch, versions) or moved_id_step(
+                link, self.inp.google, self.s, versions
+            )
+            if step is not None:
+                self._add(step)
             return
         crm_out, g_out = left_scope(crm_ch), left_scope(g_ch)
         other_gone = (not crm_out and cs is State.GONE) or (not g_out and gs is State.GONE)
