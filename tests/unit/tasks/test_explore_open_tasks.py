@@ -45,6 +45,6 @@ def test_a_google_notes_clear_after_a_lost_reply_and_a_crash_survives() -> None:
     state.sync()
     state.sync()
     state.google_delete(index=0)
-    state.google_edit(data=_Drawn({"notes": None}), index=0)  # type: ignore[arg-type]
+    state.google_edit(data=_Drawn({"notes": None}), index=0)
     state.settle()
     state.teardown()
